@@ -1,0 +1,310 @@
+import { Construct } from "constructs";
+import { AzurermBackend, LocalBackend, TerraformOutput, TerraformStack, TerraformVariable } from "cdktf";
+import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
+import { TimeProvider } from "@cdktf/provider-time/lib/provider";
+import { Sleep } from "@cdktf/provider-time/lib/sleep";
+import type { AcrGateConfig, RegistryConfig } from "../lib/config";
+import { addressPart } from "../lib/principal";
+import { appTaskDefinition } from "../lib/app-task";
+import { WorkflowPolicy } from "../lib/policy";
+import { LockableResourceGroup } from "./resource-group";
+import { Registry } from "./registry";
+import { Vault, StoredSecret } from "./key-vault";
+import { PullToken, StoredToken } from "./pull-token";
+import { RegistryTask } from "./registry-task";
+import { GatedImport } from "./gated-import";
+import { ContainerApp } from "./container-app";
+
+const DOCKER_HUB = "docker.io";
+
+/**
+ * The whole workflow of the walkthrough for one config: durable content (registries, vault,
+ * tokens, secrets) and the moving parts (tasks, grants, apps) in one stack, so that one
+ * `terraform apply` brings an empty subscription to a running app.
+ */
+export class AcrGateStack extends TerraformStack {
+  readonly config: AcrGateConfig;
+  readonly publicRegistry?: Registry;
+  readonly baseArtifacts: Registry;
+  readonly teamRegistries: ReadonlyMap<string, Registry>;
+  readonly vault: Vault;
+  readonly simulatedImageTasks: readonly RegistryTask[];
+  readonly gates: readonly GatedImport[];
+  readonly apps: readonly { readonly app: ContainerApp; readonly task: RegistryTask }[];
+
+  constructor(scope: Construct, id: string, config: AcrGateConfig) {
+    super(scope, id);
+    this.config = config;
+    const tags = { ...config.tags, "managed-by": "acr-gate" };
+
+    const subscription = new TerraformVariable(this, "subscription_id", {
+      type: "string",
+      default: "",
+      description: "Azure subscription id; when empty the provider reads ARM_SUBSCRIPTION_ID",
+    });
+    new AzurermProvider(this, "azurerm", {
+      // Empty means null, and null lets the provider read ARM_SUBSCRIPTION_ID.
+      subscriptionId: `\${var.${subscription.friendlyUniqueId} == "" ? null : var.${subscription.friendlyUniqueId}}`,
+      features: [
+        {
+          keyVault: [{ purgeSoftDeleteOnDestroy: false, recoverSoftDeletedKeyVaults: true, recoverSoftDeletedSecrets: true }],
+          resourceGroup: [{ preventDeletionIfContainsResources: true }],
+        },
+      ],
+    });
+    new TimeProvider(this, "time");
+    this.configureBackend();
+
+    const githubToken = new TerraformVariable(this, "github_token", {
+      type: "string",
+      sensitive: true,
+      nullable: false,
+      description: "GitHub personal access token with read access to the task repositories (--git-access-token)",
+    }).stringValue;
+
+    // --- Resource groups: durable content in groups of its own, locked ------------------------
+    const groups = new Map<string, LockableResourceGroup>();
+    const group = (name: string, durable: boolean): LockableResourceGroup => {
+      let g = groups.get(name);
+      if (!g) {
+        g = new LockableResourceGroup(this, `group-${name}`, {
+          name,
+          location: config.location,
+          lock: durable && config.protection.locks ? "CanNotDelete" : undefined,
+          tags,
+        });
+        groups.set(name, g);
+      }
+      return g;
+    };
+    const registry = (id: string, rc: RegistryConfig): Registry =>
+      new Registry(this, id, {
+        name: rc.name,
+        resourceGroupName: group(rc.resourceGroup, true).name,
+        location: config.location,
+        zoneRedundancy: rc.zoneRedundancy,
+        untaggedRetentionDays: rc.untaggedRetentionDays,
+        tags,
+      });
+
+    // --- Registries (az acr create --sku Premium) ---------------------------------------------
+    const pub = config.publicRegistry;
+    this.publicRegistry = pub ? registry("public-registry", pub) : undefined;
+    this.baseArtifacts = registry("base-artifacts-registry", config.baseArtifactsRegistry);
+    this.teamRegistries = new Map(config.teamRegistries.map((t) => [t.name, registry(`team-registry-${t.name}`, t)]));
+
+    // --- Key Vault and secrets (az keyvault secret set) ----------------------------------------
+    const kv = config.keyVault;
+    this.vault = new Vault(this, "key-vault", {
+      name: kv.name,
+      resourceGroupName: kv.existing ? kv.resourceGroup : group(kv.resourceGroup, true).name,
+      location: config.location,
+      existing: kv.existing,
+      softDeleteRetentionDays: kv.softDeleteRetentionDays,
+      allowedIpRanges: kv.allowedIpRanges,
+      tags,
+    });
+    this.vault.storeSecret("github-token", { value: githubToken, contentType: "GitHub personal access token" });
+
+    let dockerHub: Pick<StoredToken, "user" | "password" | "vault"> | undefined;
+    if (config.upstream.dockerHubCredentials) {
+      const variable = (name: string, description: string) =>
+        new TerraformVariable(this, name, { type: "string", sensitive: true, nullable: false, description }).stringValue;
+      dockerHub = {
+        vault: this.vault,
+        user: this.vault.storeSecret("registry-dockerhub-user", {
+          value: variable("dockerhub_username", "Docker Hub user name"),
+          contentType: "Docker Hub user name",
+        }),
+        password: this.vault.storeSecret("registry-dockerhub-password", {
+          value: variable("dockerhub_password", "Docker Hub access token"),
+          contentType: "Docker Hub access token",
+        }),
+      };
+    }
+
+    // --- Tokens (az acr token create), only where a credential needs one ----------------------
+    const tokenFor = (reg: Registry, repositories?: string[]): StoredToken =>
+      (reg.tokens[0] ??
+        reg.createPullToken("pull-token", {
+          name: `registry-${reg.registryName}-user`,
+          repositories,
+          expiryDays: config.tokenPasswordExpiryDays,
+        })
+      ).storeIn(this.vault);
+    const publicToken =
+      this.publicRegistry && pub?.taskCredential === "keyVaultToken" && config.upstream.source === "simulated"
+        ? tokenFor(this.publicRegistry)
+        : undefined;
+    const gatedRepos = unique(config.gatedImages.map((g) => g.target.repository));
+    const baseToken =
+      config.baseArtifactsRegistry.taskCredential === "keyVaultToken" && config.apps.length > 0
+        ? tokenFor(this.baseArtifacts, gatedRepos)
+        : undefined;
+    const teamTokens = new Map<string, PullToken>();
+    for (const [name, reg] of this.teamRegistries) {
+      const repos = unique(config.apps.filter((a) => a.registry === name && a.aci.pullWith === "token").map((a) => a.name));
+      if (repos.length > 0) {
+        tokenFor(reg, repos);
+        teamTokens.set(name, reg.tokens[0]);
+      }
+    }
+
+    // --- Simulated public images (node-public) -------------------------------------------------
+    this.simulatedImageTasks = (pub?.images ?? []).map((img) => {
+      const task = new RegistryTask(this, `simulated-${img.taskName}`, {
+        registry: this.publicRegistry!,
+        name: img.taskName,
+        step: { kind: "file", taskFile: img.taskFile, context: img.repository },
+        gitAccessToken: githubToken,
+        values: { REGISTRY_FROM_URL: `${DOCKER_HUB}/` },
+      });
+      if (dockerHub) task.pullFromWithSecrets(DOCKER_HUB, dockerHub);
+      return task;
+    });
+
+    // --- Gates: validated imports into base artifacts ------------------------------------------
+    const fromSimulated = config.upstream.source === "simulated";
+    this.gates = config.gatedImages.map((g) => {
+      const gate = new GatedImport(this, `gate-${g.taskName}`, {
+        registry: this.baseArtifacts,
+        taskName: g.taskName,
+        source: g.source,
+        target: g.target,
+        upstreamUrl: fromSimulated ? `${this.publicRegistry!.loginServerName}/` : `${DOCKER_HUB}/`,
+        test: g.test.enabled ? { context: g.test.context, dockerfile: g.test.dockerfile, timeoutSeconds: g.test.timeoutSeconds } : undefined,
+        scan: g.scan.enabled ? g.scan : undefined,
+        allowUnvalidated: g.allowUnvalidated,
+        baseImageTrigger: g.baseImageTrigger,
+        timer: g.timer ?? undefined,
+        gitAccessToken: githubToken,
+      });
+      if (fromSimulated) {
+        if (publicToken) gate.task.pullFromWithSecrets(this.publicRegistry!.loginServerName, publicToken);
+        else gate.task.pullFrom(this.publicRegistry!);
+        gate.task.upstreamTasks.push(...this.simulatedImageTasks);
+      } else if (dockerHub) {
+        gate.task.pullFromWithSecrets(DOCKER_HUB, dockerHub);
+      }
+      return gate;
+    });
+
+    // --- Apps: build FROM the gated base, deploy to ACI ----------------------------------------
+    this.apps = config.apps.map((a) => {
+      const team = this.teamRegistries.get(a.registry)!;
+      const teamToken = a.aci.pullWith === "token" ? teamTokens.get(a.registry) : undefined;
+      const app = new ContainerApp(this, `app-${a.name}`, {
+        name: a.aci.name,
+        resourceGroup: group(a.aci.resourceGroup, false),
+        registry: team,
+        pull: teamToken ? { kind: "token", token: teamToken } : { kind: "identity" },
+        dnsLabel: a.aci.dnsLabel,
+        cpu: a.aci.cpu,
+        memoryGb: a.aci.memoryGb,
+        port: a.aci.port,
+        initialImage: a.aci.initialImage,
+      });
+      const task = new RegistryTask(this, `app-task-${a.name}`, {
+        registry: team,
+        name: a.taskName,
+        step: {
+          kind: "encoded",
+          context: a.repository,
+          definition: appTaskDefinition({
+            imageRepository: a.name,
+            deployCommand: (image, secrets) => app.deployCommand(image, secrets),
+            readRegistrySecrets: teamToken !== undefined,
+          }),
+        },
+        gitAccessToken: githubToken,
+        values: {
+          REGISTRY_FROM_URL: `${this.baseArtifacts.loginServerName}/`,
+          KEYVAULT: kv.name,
+          ...app.deployValues,
+        },
+      });
+      if (baseToken) task.pullFromWithSecrets(this.baseArtifacts.loginServerName, baseToken);
+      else task.pullFrom(this.baseArtifacts);
+      const stored = teamToken?.storedSecrets;
+      if (stored) task.readSecrets(stored.user, stored.password);
+      app.grantDeploy(task);
+      task.upstreamTasks.push(
+        ...this.gates
+          .filter((gt) => gt.target.repository === a.baseImage.repository && gt.target.tag === a.baseImage.tag)
+          .map((gt) => gt.task),
+      );
+      return { app, task };
+    });
+
+    if (config.firstRun) this.scheduleFirstRuns();
+    this.addOutputs();
+    this.node.addValidation(new WorkflowPolicy(this));
+  }
+
+  /** Every task in the workflow, upstream first. */
+  get tasks(): RegistryTask[] {
+    return [...this.simulatedImageTasks, ...this.gates.map((g) => g.task), ...this.apps.map((a) => a.task)];
+  }
+
+  get registries(): Registry[] {
+    return [...(this.publicRegistry ? [this.publicRegistry] : []), this.baseArtifacts, ...this.teamRegistries.values()];
+  }
+
+  /**
+   * `az acr task run` for each task, upstream first, after the grants each one relies on and a
+   * pause for Entra ID to propagate new role assignments (runs fail with 401 otherwise).
+   */
+  private scheduleFirstRuns(): void {
+    const grants = [
+      ...this.vault.readGrants.map((g) => g.policy),
+      ...this.registries.flatMap((r) => r.pullGrants.map((g) => g.assignment)),
+      ...this.apps.flatMap((a) => a.app.deployGrants.flatMap((g) => g.assignments)),
+      // Task files read secrets at run time, which Terraform cannot see as a reference.
+      ...this.vault.secrets.map((s) => s.resource),
+    ];
+    const settle = new Sleep(this, "grants-propagation", { createDuration: "90s", dependsOn: grants });
+    settle.overrideLogicalId("grants_propagation");
+    for (const task of this.tasks) {
+      const upstream = task.upstreamTasks.map((t) => t.firstRun).filter((r) => r !== undefined);
+      const app = this.apps.find((a) => a.task === task)?.app;
+      task.runOnCreate([settle, ...upstream, ...(app ? [app.group] : [])]);
+    }
+  }
+
+  private addOutputs(): void {
+    for (const r of this.registries) {
+      new TerraformOutput(this, `login_server_${addressPart(r.registryName)}`, {
+        value: r.loginServer,
+        description: `Login server of ${r.registryName}`,
+      });
+    }
+    new TerraformOutput(this, "key_vault_uri", { value: this.vault.vaultUri, description: "URI of the key vault" });
+    for (const { app } of this.apps) {
+      const n = addressPart(app.groupName);
+      new TerraformOutput(this, `app_ip_${n}`, { value: app.ipAddress, description: `Public IP of ${app.groupName}` });
+      new TerraformOutput(this, `app_fqdn_${n}`, { value: app.fqdn, description: `FQDN of ${app.groupName}` });
+    }
+  }
+
+  private configureBackend(): void {
+    const b = this.config.backend;
+    if (b.type === "local") new LocalBackend(this, { path: b.path });
+    else if (b.type === "azurerm") {
+      new AzurermBackend(this, {
+        resourceGroupName: b.resourceGroupName,
+        storageAccountName: b.storageAccountName,
+        containerName: b.containerName,
+        key: b.key,
+      });
+    } else {
+      // Partial configuration: `terraform init -backend-config=...` supplies the rest.
+      this.addOverride("terraform.backend", { azurerm: {} });
+    }
+  }
+}
+
+export type { StoredSecret };
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)].sort();
+}

@@ -1,0 +1,151 @@
+import { Construct } from "constructs";
+import { CmdStep, TaskDefinition, TaskStep } from "../lib/task-yaml";
+import type { ImageRef, ScanMode, Severity } from "../lib/config";
+import { RegistryTask } from "./registry-task";
+import type { Registry } from "./registry";
+
+export interface GateTest {
+  /** Git context with a Dockerfile built FROM the source image and a test it runs as its command. */
+  readonly context: string;
+  /** @default "Dockerfile" */
+  readonly dockerfile?: string;
+  /** @default 600 */
+  readonly timeoutSeconds?: number;
+}
+
+export interface GateScan {
+  /** `enforce` fails the run, and so blocks promotion, on findings at `failOn` or above. @default "enforce" */
+  readonly mode?: ScanMode;
+  /** @default "HIGH" */
+  readonly failOn?: Severity;
+  /** Ignore findings with no fixed version upstream. @default true */
+  readonly ignoreUnfixed?: boolean;
+  /** Scanner image, pinned. @default "aquasec/trivy:0.58.1" */
+  readonly image?: string;
+  /** @default 900 */
+  readonly timeoutSeconds?: number;
+}
+
+export interface GatedImportProps {
+  /** The base-artifacts registry the validated image is promoted into. */
+  readonly registry: Registry;
+  /** @default `base-import-<target repository>` */
+  readonly taskName?: string;
+  /** Image at the upstream, e.g. `node:15-alpine`. */
+  readonly source: ImageRef;
+  /** Where it is promoted. @default the source's repository and tag */
+  readonly target?: ImageRef;
+  /** Upstream prefix with trailing slash: `publicregistry.azurecr.io/` or `docker.io/`. */
+  readonly upstreamUrl: string;
+  /** The functional test. @default - none */
+  readonly test?: GateTest;
+  /** The vulnerability scan. @default - none */
+  readonly scan?: GateScan;
+  /** Must be true to promote with neither a test nor an enforcing scan. @default false */
+  readonly allowUnvalidated?: boolean;
+  /** @default true */
+  readonly baseImageTrigger?: boolean;
+  /** Cron schedule (UTC) as a fallback trigger. @default - none */
+  readonly timer?: string;
+  /** Sensitive reference to the Git token, needed with a test context. */
+  readonly gitAccessToken?: string;
+}
+
+const SEVERITY_ORDER: readonly Severity[] = ["LOW", "MEDIUM", "HIGH", "CRITICAL"];
+export const DEFAULT_SCANNER = "aquasec/trivy:0.58.1";
+
+/**
+ * The gate between a public image and the teams that build on it (the walkthrough's
+ * `base-import-node`, made stronger): pull the source, run the functional test and the
+ * vulnerability scan, and only when every validation step succeeded move the stable tag and
+ * keep a unique `<tag>-<run id>` tag for rollback.
+ *
+ * The task file is generated from a typed model and sent inline, so the gate needs no Git
+ * repository of its own; a test context is still used for the user's test Dockerfile.
+ */
+export class GatedImport extends Construct {
+  readonly task: RegistryTask;
+  readonly definition: TaskDefinition;
+  readonly source: ImageRef;
+  readonly target: ImageRef;
+  /** Ids of the steps that must succeed before anything is promoted. */
+  readonly validationSteps: readonly string[];
+  readonly promotionSteps: readonly string[];
+
+  constructor(scope: Construct, id: string, props: GatedImportProps) {
+    super(scope, id);
+    this.source = props.source;
+    this.target = props.target ?? { repository: props.source.repository.replace(/^library\//, ""), tag: props.source.tag };
+    const enforcing = props.scan !== undefined && (props.scan.mode ?? "enforce") === "enforce";
+    if (!props.test && !enforcing && !props.allowUnvalidated) {
+      throw new Error(
+        `${this.node.path}: ${ref(this.source)} would be promoted unvalidated: give a test, an enforcing scan, or allowUnvalidated: true`,
+      );
+    }
+    if (!props.upstreamUrl.endsWith("/")) {
+      throw new Error(`${this.node.path}.upstreamUrl: ${JSON.stringify(props.upstreamUrl)} must end with '/'`);
+    }
+
+    const src = `{{.Values.REGISTRY_FROM_URL}}${ref(this.source)}`;
+    const stable = `{{.Run.Registry}}/${ref(this.target)}`;
+    const unique = `{{.Run.Registry}}/${this.target.repository}:${this.target.tag}-{{.Run.ID}}`;
+    const steps: TaskStep[] = [{ id: "pull-source", cmd: `docker pull ${src}`, when: ["-"] }];
+    const validations: string[] = [];
+
+    if (props.test) {
+      const testImage = `{{.Run.Registry}}/${this.target.repository}-import:test`;
+      steps.push(
+        {
+          id: "build-test-image",
+          // The test image's runtime base is the source image: that is what the base image trigger tracks.
+          build:
+            `-f ${props.test.dockerfile ?? "Dockerfile"} --build-arg REGISTRY_FROM_URL={{.Values.REGISTRY_FROM_URL}} ` +
+            `--build-arg SOURCE_IMAGE=${src} -t ${testImage} .`,
+          when: ["pull-source"],
+        },
+        { id: "functional-test", cmd: testImage, when: ["build-test-image"], timeout: props.test.timeoutSeconds ?? 600 },
+      );
+      validations.push("functional-test");
+    }
+    if (props.scan) {
+      const failOn = props.scan.failOn ?? "HIGH";
+      const severities = SEVERITY_ORDER.slice(SEVERITY_ORDER.indexOf(failOn)).join(",");
+      const exitCode = (props.scan.mode ?? "enforce") === "enforce" ? 1 : 0;
+      steps.push(
+        { id: "save-source", cmd: `docker save -o source-image.tar ${src}`, when: ["pull-source"] },
+        {
+          id: "vulnerability-scan",
+          cmd:
+            `${props.scan.image ?? DEFAULT_SCANNER} image --input source-image.tar --severity ${severities} ` +
+            `--exit-code ${exitCode}${props.scan.ignoreUnfixed ?? true ? " --ignore-unfixed" : ""} --no-progress`,
+          when: ["save-source"],
+          timeout: props.scan.timeoutSeconds ?? 900,
+        } satisfies CmdStep,
+      );
+      validations.push("vulnerability-scan");
+    }
+    const gate = validations.length > 0 ? validations : ["pull-source"];
+    steps.push(
+      { id: "retag-stable", cmd: `docker tag ${src} ${stable}`, when: gate },
+      { id: "retag-unique", cmd: `docker tag ${src} ${unique}`, when: gate },
+      { id: "promote", push: [unique, stable], when: ["retag-stable", "retag-unique"] },
+    );
+    this.validationSteps = validations;
+    this.promotionSteps = ["retag-stable", "retag-unique", "promote"];
+    this.definition = { version: "v1.1.0", steps };
+
+    this.task = new RegistryTask(this, "task", {
+      registry: props.registry,
+      name: props.taskName ?? `base-import-${this.target.repository.replace(/[^a-zA-Z0-9-]/g, "-")}`,
+      step: { kind: "encoded", definition: this.definition, context: props.test?.context },
+      gitAccessToken: props.gitAccessToken,
+      values: { REGISTRY_FROM_URL: props.upstreamUrl },
+      baseImageTrigger: props.baseImageTrigger ?? true,
+      timer: props.timer,
+    });
+  }
+}
+
+function ref(image: ImageRef): string {
+  return `${image.repository}:${image.tag}`;
+}

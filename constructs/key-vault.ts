@@ -1,0 +1,191 @@
+import { Construct } from "constructs";
+import { KeyVault } from "@cdktf/provider-azurerm/lib/key-vault";
+import { DataAzurermKeyVault } from "@cdktf/provider-azurerm/lib/data-azurerm-key-vault";
+import { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
+import { KeyVaultAccessPolicyA } from "@cdktf/provider-azurerm/lib/key-vault-access-policy";
+import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
+import { assertName } from "../lib/rules";
+import { addressPart, IPrincipal } from "../lib/principal";
+
+export interface VaultProps {
+  /** Globally unique vault name: 3-24 characters, see lib/rules.ts. */
+  readonly name: string;
+  readonly resourceGroupName: string;
+  /** Required when the vault is created. */
+  readonly location?: string;
+  /**
+   * Use a vault that already exists (the walkthrough assumes it may) instead of creating one.
+   * An existing vault must be in access-policy mode, not RBAC mode.
+   * @default false
+   */
+  readonly existing?: boolean;
+  /**
+   * Give the identity running Terraform the secret permissions it needs to write the secrets.
+   * @default true for a created vault, false for an existing one (whose owner already has access;
+   * a second policy for the same object would fail with "already exists")
+   */
+  readonly grantDeployer?: boolean;
+  /** @default 90 */
+  readonly softDeleteRetentionDays?: number;
+  /**
+   * IPv4 addresses or CIDR ranges allowed through the vault firewall. When set, the firewall
+   * denies everything else except trusted Azure services.
+   * @default - no firewall (ACR Tasks agents have no fixed address)
+   */
+  readonly allowedIpRanges?: readonly string[];
+  /** @default true */
+  readonly preventDestroy?: boolean;
+  /** @default {} */
+  readonly tags?: Record<string, string>;
+}
+
+export interface StoreSecretOptions {
+  /** The value: a sensitive variable or a resource attribute, never a literal secret. */
+  readonly value: string;
+  /** @default "text/plain" */
+  readonly contentType?: string;
+  /** RFC 3339 expiry, e.g. the token password's. @default - none */
+  readonly expiresOn?: string;
+}
+
+/** A secret written by acr-gate. */
+export interface StoredSecret {
+  readonly name: string;
+  /**
+   * The versioned secret id (`https://<vault>.vault.azure.net/secrets/<name>/<version>`).
+   * azurerm 4.55.0 sends a task credential as a Key Vault reference only when it parses as a
+   * versioned id; a versionless URL would be used as the literal user name.
+   */
+  readonly id: string;
+  /** `https://<vault>.vault.azure.net/secrets/<name>`, what a task YAML `secrets:` entry takes. */
+  readonly versionlessId: string;
+  readonly vault: Vault;
+  readonly resource: KeyVaultSecret;
+}
+
+export interface SecretReadGrant {
+  readonly principal: IPrincipal;
+  readonly policy: KeyVaultAccessPolicyA;
+}
+
+/**
+ * The Key Vault holding registry credentials and the Git token, in access-policy mode.
+ *
+ * Access-policy mode is set explicitly: the walkthrough grants with `az keyvault set-policy`, and
+ * since Azure CLI 2.61 new vaults default to RBAC, where such policies are silently ignored.
+ * Policies are separate `azurerm_key_vault_access_policy` resources only; inline policies on the
+ * vault would fight them. Soft delete and purge protection are on.
+ */
+export class Vault extends Construct {
+  readonly id: string;
+  readonly vaultUri: string;
+  readonly tenantId: string;
+  readonly vaultName: string;
+  readonly secrets: StoredSecret[] = [];
+  readonly readGrants: SecretReadGrant[] = [];
+  private readonly deployerPolicy?: KeyVaultAccessPolicyA;
+
+  constructor(scope: Construct, id: string, props: VaultProps) {
+    super(scope, id);
+    assertName("keyVault", `${this.node.path}.name`, props.name);
+    this.vaultName = props.name;
+    const client = new DataAzurermClientConfig(this, "client");
+    client.overrideLogicalId("current");
+    this.tenantId = client.tenantId;
+
+    if (props.existing) {
+      const vault = new DataAzurermKeyVault(this, "vault", {
+        name: props.name,
+        resourceGroupName: props.resourceGroupName,
+      });
+      this.id = vault.id;
+      this.vaultUri = vault.vaultUri;
+    } else {
+      if (!props.location) throw new Error(`${this.node.path}.location: is required when the vault is created`);
+      const days = props.softDeleteRetentionDays ?? 90;
+      if (!Number.isInteger(days) || days < 7 || days > 90) {
+        throw new Error(`${this.node.path}.softDeleteRetentionDays: ${days} must be a whole number from 7 to 90`);
+      }
+      const ranges = props.allowedIpRanges ?? [];
+      const vault = new KeyVault(this, "vault", {
+        name: props.name,
+        resourceGroupName: props.resourceGroupName,
+        location: props.location,
+        tenantId: this.tenantId,
+        skuName: "standard",
+        rbacAuthorizationEnabled: false,
+        purgeProtectionEnabled: true,
+        softDeleteRetentionDays: days,
+        enabledForDeployment: false,
+        enabledForDiskEncryption: false,
+        enabledForTemplateDeployment: false,
+        publicNetworkAccessEnabled: true,
+        networkAcls: {
+          bypass: "AzureServices",
+          defaultAction: ranges.length > 0 ? "Deny" : "Allow",
+          ipRules: ranges.length > 0 ? [...ranges] : undefined,
+        },
+        tags: props.tags,
+        lifecycle: { preventDestroy: props.preventDestroy ?? true },
+      });
+      vault.overrideLogicalId(`key_vault_${addressPart(props.name)}`);
+      this.id = vault.id;
+      this.vaultUri = vault.vaultUri;
+    }
+
+    if (props.grantDeployer ?? !props.existing) {
+      this.deployerPolicy = new KeyVaultAccessPolicyA(this, "deployer", {
+        keyVaultId: this.id,
+        tenantId: this.tenantId,
+        objectId: client.objectId,
+        secretPermissions: ["Get", "List", "Set", "Delete", "Recover"],
+      });
+      this.deployerPolicy.overrideLogicalId(`kv_policy_${addressPart(props.name)}_deployer`);
+    }
+  }
+
+  /** Writes a secret (`az keyvault secret set`). */
+  storeSecret(name: string, options: StoreSecretOptions): StoredSecret {
+    assertName("keyVaultSecret", `${this.node.path}.secrets`, name);
+    if (this.secrets.some((s) => s.name === name)) {
+      throw new Error(`${this.node.path}: secret ${JSON.stringify(name)} is stored twice`);
+    }
+    const secret = new KeyVaultSecret(this, `secret-${name}`, {
+      name,
+      keyVaultId: this.id,
+      value: options.value,
+      contentType: options.contentType ?? "text/plain",
+      expirationDate: options.expiresOn,
+      dependsOn: this.deployerPolicy ? [this.deployerPolicy] : undefined,
+    });
+    secret.overrideLogicalId(`secret_${addressPart(name)}`);
+    const stored: StoredSecret = {
+      name,
+      id: secret.id,
+      versionlessId: `https://${this.vaultName}.vault.azure.net/secrets/${name}`,
+      vault: this,
+      resource: secret,
+    };
+    this.secrets.push(stored);
+    return stored;
+  }
+
+  /** Lets an identity read secret values, nothing more (`az keyvault set-policy --secret-permissions get`). */
+  grantSecretRead(principal: IPrincipal): KeyVaultAccessPolicyA {
+    const existing = this.readGrants.find((g) => g.principal === principal);
+    if (existing) return existing.policy;
+    const policy = new KeyVaultAccessPolicyA(this, `read-${addressPart(principal.principalName)}`, {
+      keyVaultId: this.id,
+      tenantId: this.tenantId,
+      objectId: principal.principalId,
+      secretPermissions: ["Get"],
+    });
+    policy.overrideLogicalId(`kv_policy_${addressPart(this.vaultName)}_${addressPart(principal.principalName)}`);
+    this.readGrants.push({ principal, policy });
+    return policy;
+  }
+
+  canRead(principal: IPrincipal): boolean {
+    return this.readGrants.some((g) => g.principal === principal);
+  }
+}

@@ -1,0 +1,141 @@
+import { Construct } from "constructs";
+import { Fn } from "cdktf";
+import { ContainerRegistryScopeMap } from "@cdktf/provider-azurerm/lib/container-registry-scope-map";
+import { ContainerRegistryToken } from "@cdktf/provider-azurerm/lib/container-registry-token";
+import { ContainerRegistryTokenPassword } from "@cdktf/provider-azurerm/lib/container-registry-token-password";
+import { StaticResource } from "@cdktf/provider-time/lib/static-resource";
+import { assertName, checkName } from "../lib/rules";
+import { addressPart } from "../lib/principal";
+import type { Registry } from "./registry";
+import type { StoredSecret, Vault } from "./key-vault";
+
+export interface PullTokenOptions {
+  /** Token name; it is also the user name at `docker login`. 5-49 letters, digits, hyphens. */
+  readonly name: string;
+  /**
+   * Repositories the token may read (`content/read`). Omit to reference the built-in
+   * `_repositories_pull` scope map (every repository), as the walkthrough does for the public registry.
+   * @default - all repositories, through `_repositories_pull`
+   */
+  readonly repositories?: readonly string[];
+  /**
+   * Days from the token's creation until its password expires. The start is fixed once by a
+   * `time_static` resource, so plans stay quiet; to rotate, replace that resource
+   * (`terraform apply -replace=...`, see help/operations.md).
+   * @default 365
+   */
+  readonly expiryDays?: number;
+}
+
+export interface PullTokenProps extends PullTokenOptions {
+  readonly registry: Registry;
+}
+
+/** The token's user name and password as Key Vault secrets, the walkthrough's `registry-<r>-user/-password`. */
+export interface StoredToken {
+  readonly user: StoredSecret;
+  readonly password: StoredSecret;
+  readonly vault: Vault;
+}
+
+/**
+ * A pull-only registry token: scope map (or the built-in one), token and an expiring password.
+ * Create it with {@link Registry.createPullToken}.
+ */
+export class PullToken extends Construct {
+  readonly tokenName: string;
+  readonly registry: Registry;
+  /** The password, a sensitive Terraform reference: never a literal in the JSON. */
+  readonly password: string;
+  readonly expiresOn: string;
+  readonly repositories: readonly string[] | "all";
+  private stored?: StoredToken;
+
+  constructor(scope: Construct, id: string, props: PullTokenProps) {
+    super(scope, id);
+    assertName("token", `${this.node.path}.name`, props.name);
+    const days = props.expiryDays ?? 365;
+    if (!Number.isInteger(days) || days < 1 || days > 3650) {
+      throw new Error(`${this.node.path}.expiryDays: ${days} must be a whole number from 1 to 3650`);
+    }
+    const registry = props.registry;
+    this.registry = registry;
+    this.tokenName = props.name;
+    const base = `${addressPart(registry.registryName)}_${addressPart(props.name)}`;
+
+    let scopeMapId: string;
+    if (props.repositories === undefined) {
+      // `_repositories_pull` is a system scope map: it cannot be created (the provider's name
+      // validator rejects '_'), only referenced.
+      scopeMapId = `${registry.id}/scopeMaps/_repositories_pull`;
+      this.repositories = "all";
+    } else {
+      if (props.repositories.length === 0) {
+        throw new Error(`${this.node.path}.repositories: must list at least one repository, or be omitted for all`);
+      }
+      for (const repo of props.repositories) {
+        const problem = checkName("repository", repo);
+        if (problem) throw new Error(`${this.node.path}.repositories: ${JSON.stringify(repo)} ${problem}`);
+      }
+      this.repositories = [...props.repositories].sort();
+      const mapName = `${props.name}-scope-map`.slice(0, 49);
+      assertName("scopeMap", `${this.node.path}.scopeMap`, mapName);
+      const map = new ContainerRegistryScopeMap(this, "scope-map", {
+        name: mapName,
+        containerRegistryName: registry.name,
+        resourceGroupName: registry.resourceGroupName,
+        actions: this.repositories.map((r) => `repositories/${r}/content/read`),
+        description: `acr-gate: pull ${this.repositories.join(", ")}`,
+      });
+      map.overrideLogicalId(`scope_map_${base}`);
+      scopeMapId = map.id;
+    }
+
+    const token = new ContainerRegistryToken(this, "token", {
+      name: props.name,
+      containerRegistryName: registry.name,
+      resourceGroupName: registry.resourceGroupName,
+      scopeMapId,
+      enabled: true,
+    });
+    token.overrideLogicalId(`token_${base}`);
+
+    const created = new StaticResource(this, "created", {});
+    created.overrideLogicalId(`token_created_${base}`);
+    this.expiresOn = Fn.timeadd(created.rfc3339, `${days * 24}h`);
+
+    const password = new ContainerRegistryTokenPassword(this, "password", {
+      containerRegistryTokenId: token.id,
+      password1: { expiry: this.expiresOn },
+    });
+    password.overrideLogicalId(`token_password_${base}`);
+    this.password = password.password1.value;
+  }
+
+  /**
+   * Stores the user name and password in a vault as `registry-<registry>-user` and
+   * `registry-<registry>-password` (`az keyvault secret set`), expiring with the password.
+   */
+  storeIn(vault: Vault): StoredToken {
+    if (this.stored) return this.stored;
+    const prefix = `registry-${this.registry.registryName}`;
+    this.stored = {
+      vault,
+      user: vault.storeSecret(`${prefix}-user`, {
+        value: this.tokenName,
+        contentType: "registry token name",
+        expiresOn: this.expiresOn,
+      }),
+      password: vault.storeSecret(`${prefix}-password`, {
+        value: this.password,
+        contentType: "registry token password",
+        expiresOn: this.expiresOn,
+      }),
+    };
+    return this.stored;
+  }
+
+  get storedSecrets(): StoredToken | undefined {
+    return this.stored;
+  }
+}

@@ -1,0 +1,250 @@
+import { Construct } from "constructs";
+import { ITerraformDependable, Token } from "cdktf";
+import { ContainerRegistryTask } from "@cdktf/provider-azurerm/lib/container-registry-task";
+import { ContainerRegistryTaskScheduleRunNow } from "@cdktf/provider-azurerm/lib/container-registry-task-schedule-run-now";
+import { assertName, checkName } from "../lib/rules";
+import { addressPart, IPrincipal } from "../lib/principal";
+import { renderTask, TaskDefinition } from "../lib/task-yaml";
+import type { Registry } from "./registry";
+import type { StoredSecret } from "./key-vault";
+import type { StoredToken } from "./pull-token";
+
+/** The task file lives in the Git context (`az acr task create -f acr-task.yaml --context <git>`). */
+export interface FileTaskStep {
+  readonly kind: "file";
+  /** Path of the task file inside the context. @default "acr-task.yaml" */
+  readonly taskFile?: string;
+  /** `https://github.com/<org>/<repo>.git#<branch>` */
+  readonly context: string;
+}
+
+/** The task file is generated and sent inline; the Git context, if any, only supplies build files. */
+export interface EncodedTaskStep {
+  readonly kind: "encoded";
+  readonly definition: TaskDefinition;
+  /** @default - no context */
+  readonly context?: string;
+}
+
+export interface RegistryTaskProps {
+  /** The registry the task runs in and pushes to (`-r`). */
+  readonly registry: Registry;
+  /** 5-50 letters, digits, '-' and '_'. */
+  readonly name: string;
+  readonly step: FileTaskStep | EncodedTaskStep;
+  /**
+   * The Git access token (`--git-access-token`), a sensitive variable reference. Required when
+   * the step has a Git context.
+   */
+  readonly gitAccessToken?: string;
+  /** Task values (`--set NAME=value`). Never secrets: those go in Key Vault. @default {} */
+  readonly values?: Record<string, string>;
+  /**
+   * Run on commits to the context's branch, as `az acr task create` does by default.
+   * @default true when the step has a GitHub or Azure Repos context
+   */
+  readonly commitTrigger?: boolean;
+  /**
+   * Run when the runtime base image of a build step changes, as `az acr task create` does by
+   * default. The Terraform resource creates no trigger unless told to.
+   * @default true
+   */
+  readonly baseImageTrigger?: boolean;
+  /** Cron schedule (UTC) for a timer trigger. @default - none */
+  readonly timer?: string;
+  /** @default 3600 */
+  readonly timeoutSeconds?: number;
+}
+
+/** A registry credential on the task (`az acr task credential add`), recorded for the policy check. */
+export interface TaskCredential {
+  readonly loginServer: string;
+  readonly mode: "keyVaultToken" | "identity";
+  /** The secrets it references, when mode is keyVaultToken. */
+  readonly secrets: readonly StoredSecret[];
+  /** The value sent as user name (a versioned secret id in keyVaultToken mode). */
+  readonly username?: string;
+}
+
+/**
+ * An ACR task with a system-assigned identity (`az acr task create ... --assign-identity`),
+ * explicit triggers, and registry credentials added through {@link pullFrom} and
+ * {@link pullFromWithSecrets}.
+ */
+export class RegistryTask extends Construct implements IPrincipal {
+  readonly taskName: string;
+  readonly registry: Registry;
+  readonly resource: ContainerRegistryTask;
+  readonly principalId: string;
+  readonly principalName: string;
+  readonly credentials: TaskCredential[] = [];
+  /** Key Vault secrets the task file reads at run time (its `secrets:` section). */
+  readonly secretsRead: StoredSecret[] = [];
+  readonly values: Readonly<Record<string, string>>;
+  readonly triggers: { readonly commit: boolean; readonly baseImage: boolean; readonly timer?: string };
+  readonly definition?: TaskDefinition;
+  readonly context?: string;
+  /** Other tasks whose pushes this task's base image trigger follows (for the diagram). */
+  readonly upstreamTasks: RegistryTask[] = [];
+  firstRun?: ContainerRegistryTaskScheduleRunNow;
+
+  constructor(scope: Construct, id: string, props: RegistryTaskProps) {
+    super(scope, id);
+    assertName("task", `${this.node.path}.name`, props.name);
+    const context = props.step.context;
+    if (context !== undefined) {
+      const problem = checkName("gitContext", context);
+      if (problem) throw new Error(`${this.node.path}.context: ${JSON.stringify(context)} ${problem}`);
+      if (!props.gitAccessToken) throw new Error(`${this.node.path}.gitAccessToken: is required with a Git context`);
+    }
+    if (props.timer !== undefined) assertName("cron", `${this.node.path}.timer`, props.timer);
+    this.taskName = props.name;
+    this.registry = props.registry;
+    this.principalName = `${props.registry.registryName}/${props.name}`;
+    this.values = { ...(props.values ?? {}) };
+    this.context = context;
+    const source = context ? sourceOf(context) : undefined;
+    const commit = (props.commitTrigger ?? source !== undefined) && source !== undefined;
+    this.triggers = { commit, baseImage: props.baseImageTrigger ?? true, timer: props.timer };
+
+    const values = Object.keys(this.values).length > 0 ? this.values : undefined;
+    let fileStep;
+    let encodedStep;
+    if (props.step.kind === "file") {
+      fileStep = {
+        taskFilePath: props.step.taskFile ?? "acr-task.yaml",
+        contextPath: props.step.context,
+        contextAccessToken: props.gitAccessToken,
+        values,
+      };
+    } else {
+      this.definition = props.step.definition;
+      // Rendering validates the definition: an unknown `when` or a duplicate id fails the synth.
+      const yaml = renderTask(props.step.definition);
+      if (Token.isUnresolved(yaml)) {
+        // A Terraform reference cannot survive base64 encoding: pass it as a task value instead.
+        throw new Error(`${this.node.path}: the task file contains a Terraform reference; pass it through values`);
+      }
+      encodedStep = {
+        taskContent: Buffer.from(yaml).toString("base64"),
+        contextPath: props.step.context,
+        contextAccessToken: props.step.context ? props.gitAccessToken : undefined,
+        values,
+      };
+    }
+
+    this.resource = new ContainerRegistryTask(this, "task", {
+      name: props.name,
+      containerRegistryId: props.registry.id,
+      platform: { os: "Linux", architecture: "amd64" },
+      identity: { type: "SystemAssigned" },
+      fileStep,
+      encodedStep,
+      timeoutInSeconds: props.timeoutSeconds ?? 3600,
+      baseImageTrigger: this.triggers.baseImage
+        ? { name: "defaultBaseimageTriggerName", type: "Runtime", enabled: true }
+        : undefined,
+      sourceTrigger:
+        commit && source
+          ? [
+              {
+                name: "defaultSourceTriggerName",
+                events: ["commit"],
+                repositoryUrl: source.repositoryUrl,
+                branch: source.branch,
+                sourceType: source.sourceType,
+                enabled: true,
+                authentication: { tokenType: "PAT", token: props.gitAccessToken ?? "" },
+              },
+            ]
+          : undefined,
+      timerTrigger: props.timer ? [{ name: "timer", schedule: props.timer, enabled: true }] : undefined,
+    });
+    this.resource.overrideLogicalId(
+      `task_${addressPart(props.registry.registryName)}_${addressPart(props.name)}`,
+    );
+    this.principalId = this.resource.identity.principalId;
+  }
+
+  /**
+   * Pull from another Azure registry with the task's own identity: an identity-only credential
+   * (`--use-identity [system]`, no user name or password) plus `AcrPull` on that registry.
+   * No token, no secret, nothing expires.
+   */
+  pullFrom(registry: Registry): void {
+    registry.grantPull(this);
+    this.addCredential({ loginServer: registry.loginServerName, mode: "identity", secrets: [] });
+  }
+
+  /**
+   * Pull with a user name and password kept in Key Vault (`az acr task credential add -u <secret>
+   * -p <secret> --use-identity [system]`), and let the task read them. Docker Hub needs this mode.
+   */
+  pullFromWithSecrets(loginServer: string, token: Pick<StoredToken, "user" | "password" | "vault">): void {
+    token.vault.grantSecretRead(this);
+    this.addCredential({
+      loginServer,
+      mode: "keyVaultToken",
+      secrets: [token.user, token.password],
+      username: token.user.id,
+    });
+  }
+
+  /** Declares secrets the task file reads (`secrets: - keyvault: ...`) and grants read on their vault. */
+  readSecrets(...secrets: StoredSecret[]): void {
+    for (const s of secrets) {
+      if (!this.secretsRead.includes(s)) this.secretsRead.push(s);
+      s.vault.grantSecretRead(this);
+    }
+  }
+
+  /**
+   * Runs the task once when it is created (`az acr task run`), after `dependsOn`: base image
+   * tracking starts only after a first run. A failed run fails the apply.
+   */
+  runOnCreate(dependsOn: ITerraformDependable[]): ContainerRegistryTaskScheduleRunNow {
+    if (!this.firstRun) {
+      this.firstRun = new ContainerRegistryTaskScheduleRunNow(this, "first-run", {
+        containerRegistryTaskId: this.resource.id,
+        dependsOn,
+      });
+      this.firstRun.overrideLogicalId(
+        `first_run_${addressPart(this.registry.registryName)}_${addressPart(this.taskName)}`,
+      );
+    }
+    return this.firstRun;
+  }
+
+  private addCredential(credential: TaskCredential): void {
+    if (this.credentials.some((c) => c.loginServer === credential.loginServer)) {
+      throw new Error(`${this.node.path}: a credential for ${credential.loginServer} is already set`);
+    }
+    this.credentials.push(credential);
+    this.resource.putRegistryCredential({
+      custom: this.credentials.map((c) =>
+        c.mode === "identity"
+          ? { loginServer: c.loginServer, identity: "[system]" }
+          : {
+              loginServer: c.loginServer,
+              identity: "[system]",
+              username: c.secrets[0].id,
+              password: c.secrets[1].id,
+            },
+      ),
+    });
+  }
+}
+
+/** Splits `https://github.com/o/r.git#branch[:folder]` for a source trigger. */
+function sourceOf(
+  context: string,
+): { repositoryUrl: string; branch: string; sourceType: "Github" | "VisualStudioTeamService" } | undefined {
+  const [url, ref = "main"] = context.split("#");
+  const branch = ref.split(":")[0];
+  const host = new URL(url).hostname;
+  if (host === "github.com") return { repositoryUrl: url, branch, sourceType: "Github" };
+  if (host === "dev.azure.com" || host.endsWith(".visualstudio.com")) {
+    return { repositoryUrl: url, branch, sourceType: "VisualStudioTeamService" };
+  }
+  return undefined;
+}

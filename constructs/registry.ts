@@ -1,0 +1,127 @@
+import { Construct } from "constructs";
+import { ContainerRegistry } from "@cdktf/provider-azurerm/lib/container-registry";
+import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
+import { assertName } from "../lib/rules";
+import { addressPart, IPrincipal } from "../lib/principal";
+import { PullToken, PullTokenOptions } from "./pull-token";
+
+export interface RegistryProps {
+  /** Globally unique registry name: 5-50 letters and digits. */
+  readonly name: string;
+  readonly resourceGroupName: string;
+  readonly location: string;
+  /**
+   * Zone redundancy (Premium). Changing it later replaces the registry, so choose at creation.
+   * @default false
+   */
+  readonly zoneRedundancy?: boolean;
+  /**
+   * Days before untagged manifests are purged. Tagged images (including every promoted
+   * `<tag>-<run id>` rollback tag) are never touched by this policy.
+   * @default 7
+   */
+  readonly untaggedRetentionDays?: number;
+  /**
+   * Terraform refuses to plan the registry's destruction.
+   * @default true
+   */
+  readonly preventDestroy?: boolean;
+  /** @default {} */
+  readonly tags?: Record<string, string>;
+}
+
+/** A grant of pull access recorded for the policy check and the workflow diagram. */
+export interface PullGrant {
+  readonly principal: IPrincipal;
+  readonly assignment: RoleAssignment;
+}
+
+/**
+ * A Premium container registry with secure defaults (`az acr create --sku Premium`).
+ *
+ * Defaults stated here, not left to Azure: admin user off, anonymous pull off, untagged manifests
+ * purged after 7 days, export allowed (tasks retag and push), public network access on (ACR Tasks
+ * agents and the walkthrough's ACI reach it over the public endpoint; see help/security.md).
+ * Its Terraform address is `azurerm_container_registry.registry_<name>`, independent of the
+ * construct path.
+ */
+export class Registry extends Construct {
+  readonly name: string;
+  readonly id: string;
+  /** `<name>.azurecr.io`, as a Terraform reference. */
+  readonly loginServer: string;
+  readonly resourceGroupName: string;
+  readonly resource: ContainerRegistry;
+  readonly pullGrants: PullGrant[] = [];
+  readonly tokens: PullToken[] = [];
+  private readonly azureName: string;
+
+  constructor(scope: Construct, id: string, props: RegistryProps) {
+    super(scope, id);
+    assertName("registry", `${this.node.path}.name`, props.name);
+    const retention = props.untaggedRetentionDays ?? 7;
+    if (!Number.isInteger(retention) || retention < 1 || retention > 365) {
+      throw new Error(`${this.node.path}.untaggedRetentionDays: ${retention} must be a whole number from 1 to 365`);
+    }
+    this.azureName = props.name;
+    this.resource = new ContainerRegistry(this, "registry", {
+      name: props.name,
+      resourceGroupName: props.resourceGroupName,
+      location: props.location,
+      sku: "Premium",
+      adminEnabled: false,
+      anonymousPullEnabled: false,
+      dataEndpointEnabled: false,
+      exportPolicyEnabled: true,
+      publicNetworkAccessEnabled: true,
+      quarantinePolicyEnabled: false,
+      retentionPolicyInDays: retention,
+      zoneRedundancyEnabled: props.zoneRedundancy ?? false,
+      tags: props.tags,
+      lifecycle: { preventDestroy: props.preventDestroy ?? true },
+    });
+    this.resource.overrideLogicalId(`registry_${addressPart(props.name)}`);
+    this.name = this.resource.name;
+    this.id = this.resource.id;
+    this.loginServer = this.resource.loginServer;
+    this.resourceGroupName = props.resourceGroupName;
+  }
+
+  /** The login server as a literal, for task values and YAML that must not wait for apply. */
+  get loginServerName(): string {
+    return `${this.azureName.toLowerCase()}.azurecr.io`;
+  }
+
+  /** The Azure name as a literal (for messages, secret names and diagrams). */
+  get registryName(): string {
+    return this.azureName;
+  }
+
+  /**
+   * A repository-scoped, pull-only token with an expiring password
+   * (`az acr token create --repository <repo> content/read`, or `--scope-map _repositories_pull`).
+   */
+  createPullToken(id: string, options: PullTokenOptions): PullToken {
+    const token = new PullToken(this, id, { ...options, registry: this });
+    this.tokens.push(token);
+    return token;
+  }
+
+  /**
+   * Grants `AcrPull` on this registry, and nothing wider, to a managed identity.
+   */
+  grantPull(principal: IPrincipal): RoleAssignment {
+    const existing = this.pullGrants.find((g) => g.principal === principal);
+    if (existing) return existing.assignment;
+    const assignment = new RoleAssignment(this, `pull-${addressPart(principal.principalName)}`, {
+      scope: this.id,
+      roleDefinitionName: "AcrPull",
+      principalId: principal.principalId,
+      principalType: "ServicePrincipal",
+      description: `acr-gate: ${principal.principalName} pulls from ${this.azureName}`,
+    });
+    assignment.overrideLogicalId(`acr_pull_${addressPart(this.azureName)}_${addressPart(principal.principalName)}`);
+    this.pullGrants.push({ principal, assignment });
+    return assignment;
+  }
+}

@@ -1,0 +1,62 @@
+import { Construct } from "constructs";
+import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
+import { ManagementLock } from "@cdktf/provider-azurerm/lib/management-lock";
+import { assertName } from "../lib/rules";
+import { addressPart } from "../lib/principal";
+
+export interface LockableResourceGroupProps {
+  /** Azure name of the group (1-90 characters, see lib/rules.ts). */
+  readonly name: string;
+  readonly location: string;
+  /**
+   * A management lock on the group. `CanNotDelete` stops `az group delete`, a portal click or a
+   * stray `terraform destroy` from taking durable content with it.
+   * @default - no lock
+   */
+  readonly lock?: "CanNotDelete" | "ReadOnly";
+  /** @default {} */
+  readonly tags?: Record<string, string>;
+}
+
+/**
+ * A resource group, optionally locked.
+ *
+ * Its Terraform address is derived from the Azure name (`azurerm_resource_group.rg_<name>`), not
+ * from the construct path, so moving the construct in code never plans a destroy.
+ */
+export class LockableResourceGroup extends Construct {
+  readonly name: string;
+  /** The Azure name as a literal, for messages and diagrams. */
+  readonly groupName: string;
+  readonly location: string;
+  /** The location as a literal, for generated task files. */
+  readonly locationName: string;
+  readonly id: string;
+  readonly resource: ResourceGroup;
+  readonly lock?: ManagementLock;
+
+  constructor(scope: Construct, id: string, props: LockableResourceGroupProps) {
+    super(scope, id);
+    assertName("resourceGroup", `${this.node.path}.name`, props.name);
+    this.resource = new ResourceGroup(this, "group", {
+      name: props.name,
+      location: props.location,
+      tags: props.tags,
+    });
+    this.resource.overrideLogicalId(`rg_${addressPart(props.name)}`);
+    this.name = this.resource.name;
+    this.groupName = props.name;
+    this.locationName = props.location;
+    this.location = this.resource.location;
+    this.id = this.resource.id;
+    if (props.lock) {
+      this.lock = new ManagementLock(this, "lock", {
+        name: `${props.name}-${props.lock === "CanNotDelete" ? "no-delete" : "read-only"}`,
+        scope: this.resource.id,
+        lockLevel: props.lock,
+        notes: "Managed by acr-gate: holds durable content (registries, key vault). Lift deliberately.",
+      });
+      this.lock.overrideLogicalId(`lock_${addressPart(props.name)}`);
+    }
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The workflow's access policy, checked at synth time (a stack validation, so `app.synth()` and
+ * `cdktf synth` fail on a violation before anything is written):
+ *
+ * 1. every task that uses a Key Vault secret has a `Get` policy on that vault;
+ * 2. every custom registry credential is identity-only, or passes versioned Key Vault secret ids
+ *    (azurerm 4.55.0 sends anything else, e.g. a versionless URL, as the literal user name);
+ * 3. an identity-only credential for an Azure registry comes with `AcrPull` on that registry;
+ * 4. no role assignment is broader than a resource group, and none grants an administrative role.
+ */
+import { DefaultTokenResolver, StringConcat, Tokenization } from "cdktf";
+import { Construct, IValidation } from "constructs";
+import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
+import { RegistryTask } from "../constructs/registry-task";
+import { Registry } from "../constructs/registry";
+
+/** Roles that can grant themselves anything, or change anything: never handed to a workflow identity. */
+export const FORBIDDEN_ROLES = [
+  "Owner",
+  "Contributor",
+  "User Access Administrator",
+  "Role Based Access Control Administrator",
+];
+
+/** Resource types a role assignment may be scoped to: a resource group or a single resource in one. */
+const SCOPE_TYPES = [
+  "azurerm_resource_group",
+  "azurerm_container_registry",
+  "azurerm_container_group",
+  "azurerm_user_assigned_identity",
+  "azurerm_key_vault",
+];
+
+const VERSIONED_SECRET_REF = /^\$\{azurerm_key_vault_secret\.[\w-]+\.(id|resource_id)\}$/;
+
+export class WorkflowPolicy implements IValidation {
+  constructor(private readonly scope: Construct) {}
+
+  validate(): string[] {
+    const resolve = (value: unknown): any => Tokenization.resolve(value, { scope: this.scope, preparing: false, resolver: new DefaultTokenResolver(new StringConcat()) });
+    const all = this.scope.node.findAll();
+    const problems: string[] = [];
+    const registries = all.filter((c): c is Registry => c instanceof Registry);
+
+    for (const task of all.filter((c): c is RegistryTask => c instanceof RegistryTask)) {
+      const who = `task ${task.principalName}`;
+      const custom = (resolve(task.resource.registryCredentialInput)?.custom ?? []) as Array<{
+        login_server?: string;
+        loginServer?: string;
+        username?: string;
+        password?: string;
+        identity?: string;
+      }>;
+      for (const c of custom) {
+        const server = c.loginServer ?? c.login_server;
+        if (c.username === undefined && c.password === undefined) {
+          if (c.identity === undefined) problems.push(`${who}: credential for ${server} has neither secrets nor identity`);
+          const reg = registries.find((r) => r.loginServerName === server);
+          if (reg && !reg.pullGrants.some((g) => g.principal === task)) {
+            problems.push(`${who}: identity credential for ${server} but no AcrPull on ${reg.registryName}`);
+          }
+          continue;
+        }
+        for (const [field, value] of [["username", c.username], ["password", c.password]] as const) {
+          if (typeof value !== "string" || !VERSIONED_SECRET_REF.test(value)) {
+            problems.push(
+              `${who}: credential ${field} for ${server} is ${JSON.stringify(value)}, not a versioned Key Vault secret id`,
+            );
+          }
+        }
+        if (c.identity === undefined) problems.push(`${who}: credential for ${server} names no identity to read its secrets`);
+      }
+      const used = [...task.credentials.flatMap((c) => c.secrets), ...task.secretsRead];
+      for (const secret of used) {
+        if (!secret.vault.canRead(task)) {
+          problems.push(`${who}: uses secret ${secret.name} but has no Get policy on vault ${secret.vault.vaultName}`);
+        }
+      }
+    }
+
+    for (const ra of all.filter((c): c is RoleAssignment => c instanceof RoleAssignment)) {
+      const role = ra.roleDefinitionNameInput;
+      if (role && FORBIDDEN_ROLES.some((f) => f.toLowerCase() === role.toLowerCase())) {
+        problems.push(`role assignment ${ra.node.path}: grants ${role}; grant the narrowest role instead`);
+      }
+      const scope = resolve(ra.scopeInput) as string;
+      const ref = /^\$\{([\w]+)\.[\w-]+\.id\}$/.exec(scope);
+      const literalOk = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+(\/.+)?$/i.test(scope);
+      if (!(ref && SCOPE_TYPES.includes(ref[1])) && !literalOk) {
+        problems.push(`role assignment ${ra.node.path}: scope ${scope} is broader than a resource group`);
+      }
+    }
+    return problems;
+  }
+}

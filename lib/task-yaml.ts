@@ -1,0 +1,142 @@
+/**
+ * A typed model of the ACR Tasks YAML (multi-step task file), enough for what acr-gate generates.
+ *
+ * Reference: https://learn.microsoft.com/azure/container-registry/container-registry-tasks-reference-yaml
+ * The model rejects, at synth time, what ACR would reject only when the task runs: duplicate step
+ * ids, a `when` naming an unknown step, and dependency cycles.
+ */
+import * as YAML from "yaml";
+
+interface StepBase {
+  /** Unique within the task; other steps name it in `when`. */
+  readonly id: string;
+  /**
+   * Steps that must succeed first. `["-"]` starts the step at once; omitted means "after the
+   * previous step" (ACR's default), which generated tasks never rely on.
+   */
+  readonly when: readonly string[];
+  /** Seconds; ACR's default is 600. */
+  readonly timeout?: number;
+  readonly env?: readonly string[];
+}
+
+export interface BuildStep extends StepBase {
+  /** Arguments of `docker build`, e.g. `-t {{.Run.Registry}}/x:1 -f Dockerfile .`. */
+  readonly build: string;
+}
+export interface PushStep extends StepBase {
+  readonly push: readonly string[];
+}
+export interface CmdStep extends StepBase {
+  /** An image to run, followed by its arguments. */
+  readonly cmd: string;
+}
+export type TaskStep = BuildStep | PushStep | CmdStep;
+
+export interface TaskSecret {
+  readonly id: string;
+  /** A Key Vault secret URL; the task identity needs `get` on that vault. */
+  readonly keyvault: string;
+  /** Client id of a user-assigned identity; omitted means the system-assigned identity. */
+  readonly clientID?: string;
+}
+
+export interface TaskDefinition {
+  readonly version: "v1.1.0";
+  readonly stepTimeout?: number;
+  readonly secrets?: readonly TaskSecret[];
+  readonly steps: readonly TaskStep[];
+}
+
+export function stepKind(step: TaskStep): "build" | "push" | "cmd" {
+  if ("build" in step) return "build";
+  if ("push" in step) return "push";
+  return "cmd";
+}
+
+/** Lists what ACR would reject; empty when the definition is sound. */
+export function validateTask(def: TaskDefinition): string[] {
+  const problems: string[] = [];
+  const ids = new Map<string, number>();
+  def.steps.forEach((s, i) => {
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(s.id)) problems.push(`step ${i}: id ${JSON.stringify(s.id)} is not a valid step id`);
+    if (ids.has(s.id)) problems.push(`step ${i}: duplicate step id ${JSON.stringify(s.id)}`);
+    ids.set(s.id, i);
+  });
+  def.steps.forEach((s) => {
+    if (s.when.length === 0) problems.push(`step ${JSON.stringify(s.id)}: 'when' must be explicit`);
+    for (const w of s.when) {
+      if (w === "-") {
+        if (s.when.length > 1) problems.push(`step ${JSON.stringify(s.id)}: '-' cannot be combined with step ids in 'when'`);
+      } else if (!ids.has(w)) {
+        problems.push(`step ${JSON.stringify(s.id)}: 'when' names unknown step ${JSON.stringify(w)}`);
+      } else if (w === s.id) {
+        problems.push(`step ${JSON.stringify(s.id)}: 'when' names the step itself`);
+      }
+    }
+    if (s.timeout !== undefined && (s.timeout < 1 || !Number.isInteger(s.timeout))) {
+      problems.push(`step ${JSON.stringify(s.id)}: timeout must be a positive whole number of seconds`);
+    }
+  });
+  // Cycle check: depth-first over `when` edges.
+  const state = new Map<string, "visiting" | "done">();
+  const byId = new Map(def.steps.map((s) => [s.id, s]));
+  const visit = (id: string, path: string[]): void => {
+    if (state.get(id) === "done") return;
+    if (state.get(id) === "visiting") {
+      problems.push(`steps form a cycle: ${[...path, id].join(" -> ")}`);
+      return;
+    }
+    state.set(id, "visiting");
+    for (const w of byId.get(id)?.when ?? []) if (byId.has(w) && w !== id) visit(w, [...path, id]);
+    state.set(id, "done");
+  };
+  for (const s of def.steps) visit(s.id, []);
+  const secretIds = new Set<string>();
+  for (const sec of def.secrets ?? []) {
+    if (secretIds.has(sec.id)) problems.push(`duplicate secret id ${JSON.stringify(sec.id)}`);
+    secretIds.add(sec.id);
+  }
+  return problems;
+}
+
+/** The transitive `when` closure of a step: every step that must have succeeded before it runs. */
+export function prerequisites(def: TaskDefinition, id: string): Set<string> {
+  const byId = new Map(def.steps.map((s) => [s.id, s]));
+  const out = new Set<string>();
+  const walk = (x: string) => {
+    for (const w of byId.get(x)?.when ?? []) {
+      if (w !== "-" && !out.has(w)) {
+        out.add(w);
+        walk(w);
+      }
+    }
+  };
+  walk(id);
+  return out;
+}
+
+/** Renders the task file; throws when {@link validateTask} finds a problem. */
+export function renderTask(def: TaskDefinition): string {
+  const problems = validateTask(def);
+  if (problems.length > 0) throw new Error(`invalid ACR task definition:\n  - ${problems.join("\n  - ")}`);
+  const doc: Record<string, unknown> = { version: def.version };
+  if (def.stepTimeout !== undefined) doc.stepTimeout = def.stepTimeout;
+  if (def.secrets && def.secrets.length > 0) doc.secrets = def.secrets.map((s) => ({ ...s }));
+  doc.steps = def.steps.map((s) => {
+    const out: Record<string, unknown> = { id: s.id };
+    if ("push" in s) out.push = [...s.push];
+    else if ("build" in s) out.build = s.build;
+    else out.cmd = s.cmd;
+    out.when = [...s.when];
+    if (s.timeout !== undefined) out.timeout = s.timeout;
+    if (s.env && s.env.length > 0) out.env = [...s.env];
+    return out;
+  });
+  return YAML.stringify(doc, { lineWidth: 0, defaultStringType: "PLAIN", defaultKeyType: "PLAIN" });
+}
+
+/** Parses a rendered task back into the model (used by tests and the workflow diagram). */
+export function parseTask(text: string): TaskDefinition {
+  return YAML.parse(text) as TaskDefinition;
+}
