@@ -36,6 +36,33 @@ def load_skips(path: str) -> list[dict]:
     return skips
 
 
+_TYPES: dict[str, dict[str, str]] = {}
+
+
+def normalize_resource(record: dict) -> None:
+    """checkov 3.3.30's terraform_json runner names resources of Python checks
+    "resource.<logical id>" (the type is lost; graph checks say "<type>.<id>").
+    Put the type back from the scanned file so that every record reads
+    "<type>.<logical id>"."""
+    res = record.get("resource", "")
+    if not res.startswith("resource."):
+        return
+    path = record.get("file_abs_path", "")
+    if path not in _TYPES:
+        names: dict[str, str] = {}
+        try:
+            with open(path, encoding="utf-8") as fh:
+                for rtype, blocks in (json.load(fh).get("resource") or {}).items():
+                    for name in blocks or {}:
+                        names[name] = rtype
+        except (OSError, ValueError):
+            pass
+        _TYPES[path] = names
+    name = res[len("resource."):]
+    if name in _TYPES[path]:
+        record["resource"] = f"{_TYPES[path][name]}.{name}"
+
+
 def stack_of(record: dict) -> str:
     # file_path is "/<config>/<stack>/cdk.tf.json" relative to the scan root
     parts = record.get("file_path", "").strip("/").split("/")
@@ -47,7 +74,8 @@ def main() -> int:
     reports = load_reports(report_path)
     skips = load_skips(skips_path)
 
-    passed = failed = skipped = parse_errors = resources = 0
+    passed = failed = skipped = parse_errors = 0
+    resources: set[tuple[str, str]] = set()
     failures: list[dict] = []
     waived: list[tuple[dict, dict]] = []
     parse_error_files: list[str] = []
@@ -58,7 +86,10 @@ def main() -> int:
         skipped += len(results.get("skipped_checks", []))
         parse_errors += int(summary.get("parsing_errors", 0) or 0)
         parse_error_files += results.get("parsing_errors", []) or []
-        resources += int(summary.get("resource_count", 0) or 0)
+        for kind in ("passed_checks", "failed_checks", "skipped_checks"):
+            for rec in results.get(kind, []):
+                normalize_resource(rec)
+                resources.add((stack_of(rec), rec["resource"]))
         for rec in results.get("failed_checks", []):
             hit = next(
                 (s for s in skips
@@ -76,7 +107,7 @@ def main() -> int:
     failed = len(failures)
 
     print(f"scan: checkov raw result: {passed} passed, {raw_failed} failed, {skipped} skipped, "
-          f"{parse_errors} parsing errors, {resources} resources")
+          f"{parse_errors} parsing errors, {len(resources)} resources checked")
 
     if failures:
         print("scan: failed checks by resource:")
@@ -98,8 +129,8 @@ def main() -> int:
     if parse_errors:
         print(f"scan: ERROR: checkov could not parse: {', '.join(parse_error_files) or parse_errors}")
         ok = False
-    if resources == 0:
-        print("scan: ERROR: checkov scanned no resource")
+    if not resources:
+        print("scan: ERROR: checkov reported no check on any resource")
         ok = False
     print(f"scan: {passed} passed, {failed} failed, {skipped + len(waived)} skipped")
     return 0 if ok and failed == 0 else 1

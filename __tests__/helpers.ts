@@ -1,0 +1,68 @@
+import "cdktf/lib/testing/adapters/jest";
+import { Testing } from "cdktf";
+import { AcrGateConfig, DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
+import { AcrGateStack } from "../constructs/acr-gate-stack";
+import { parseTask, TaskDefinition } from "../lib/task-yaml";
+
+export interface Synthesized {
+  stack: AcrGateStack;
+  /** The stack's JSON as Testing.synth gives it (sorted, no metadata), validations run. */
+  json: string;
+  tf: any;
+}
+
+/** One synth per config, validations included (a plain Testing.synth would skip the policy check). */
+export function synth(config: AcrGateConfig = parseConfig(DEFAULT_CONFIG_YAML)): Synthesized {
+  const app = Testing.app();
+  const stack = new AcrGateStack(app, config.stackName, config);
+  const json = Testing.synth(stack, true);
+  return { stack, json, tf: JSON.parse(json) };
+}
+
+export function withDefaults(overrideYaml: string): AcrGateConfig {
+  return parseConfig(overrideYaml);
+}
+
+export function resources(tf: any, type: string): Record<string, any> {
+  return tf.resource?.[type] ?? {};
+}
+
+export function decodeTask(task: any): TaskDefinition {
+  return parseTask(Buffer.from(task.encoded_step.task_content, "base64").toString("utf8"));
+}
+
+/** A config with `n` gated images and apps, spread over ceil(n/2) teams. */
+export function scaledConfigYaml(n: number): string {
+  const teams = Array.from({ length: Math.ceil(n / 2) }, (_, j) => `team${j}acr`);
+  const lines = [
+    "publicRegistry:",
+    "  name: publicregistry",
+    "  images:",
+    "    - taskName: node-public",
+    "      repository: https://github.com/example/base-image-node.git#main",
+    "baseArtifactsRegistry:",
+    "  name: contosobaseartifacts",
+    "keyVault:",
+    "  name: acr-task-credentials",
+    "teamRegistries:",
+    ...teams.map((t) => `  - name: ${t}`),
+    "gatedImages:",
+  ];
+  for (let i = 0; i < n; i++) {
+    lines.push(
+      `  - source: img${i}:1.${i}`,
+      `    test:`,
+      `      context: https://github.com/example/import-img${i}.git#main`,
+    );
+  }
+  lines.push("apps:");
+  for (let i = 0; i < n; i++) {
+    lines.push(
+      `  - name: app${i}`,
+      `    registry: ${teams[Math.floor(i / 2)]}`,
+      `    repository: https://github.com/example/app${i}.git#main`,
+      `    baseImage: img${i}:1.${i}`,
+    );
+  }
+  return lines.join("\n") + "\n";
+}
