@@ -187,11 +187,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AcrGateConfig 
 
 /** Parses YAML (JSON is YAML too) and resolves defaults; throws {@link ConfigError} listing every problem. */
 export function parseConfig(text: string, source = "config"): AcrGateConfig {
-  const doc = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const lines = new YAML.LineCounter();
+  const doc = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter: lines });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       source,
-      doc.errors.map((e) => `malformed YAML at line ${e.linePos?.[0].line ?? "?"}: ${e.message.split("\n")[0]}`),
+      doc.errors.map((e) => `malformed YAML at line ${lines.linePos(e.pos[0]).line}: ${e.message.split("\n")[0]}`),
     );
   }
   const raw: unknown = doc.toJS() ?? {};
@@ -209,6 +210,11 @@ type Obj = Record<string, unknown>;
 
 class Reader {
   readonly problems: string[] = [];
+
+  /** True when a problem was already recorded at `path` or below it. */
+  has(path: string): boolean {
+    return this.problems.some((p) => p.startsWith(`${path}:`) || p.startsWith(`${path}.`) || p.startsWith(`${path}[`));
+  }
 
   fail(path: string, value: unknown, rule: string): void {
     this.problems.push(`${path}: ${value === undefined ? "missing" : JSON.stringify(value)} ${rule}`);
@@ -240,7 +246,9 @@ class Reader {
   string(path: string, value: unknown, fallback?: string): string {
     if (value === undefined || value === null) {
       if (fallback !== undefined) return fallback;
-      this.fail(path, undefined, "is required");
+      // A missing parent is reported once, not once per required child.
+      const parent = path.includes(".") ? path.slice(0, path.lastIndexOf(".")) : "";
+      if (!parent || !this.problems.some((p) => p.startsWith(`${parent}:`))) this.fail(path, undefined, "is required");
       return "";
     }
     if (typeof value !== "string" || value.length === 0) {
@@ -250,9 +258,14 @@ class Reader {
     return value;
   }
 
-  name(path: string, value: unknown, rule: RuleName, fallback?: string): string {
+  /**
+   * A string that must satisfy a naming rule. A default derived from another field (`derivedFrom`)
+   * is not checked again when that field already failed: one mistake, one message.
+   */
+  name(path: string, value: unknown, rule: RuleName, fallback?: string, derivedFrom?: string): string {
     const v = this.string(path, value, fallback);
-    if (v !== "" || value !== undefined) {
+    const derivedFailed = value === undefined && derivedFrom !== undefined && this.has(derivedFrom);
+    if ((v !== "" || value !== undefined) && !derivedFailed) {
       const problem = checkName(rule, v);
       if (problem && !this.problems.some((p) => p.startsWith(`${path}:`))) this.fail(path, v, problem);
     }
@@ -304,7 +317,10 @@ class Reader {
       return { repository: v, tag: "" };
     }
     const [, repository, tag] = m;
-    const rp = checkName("repository", repository) ?? checkName("tag", tag);
+    const host = repository.includes("/") && /[.:]|^localhost$/.test(repository.split("/")[0]);
+    const rp = host
+      ? "must not name a registry host: the upstream is set by upstream.source"
+      : (checkName("repository", repository) ?? checkName("tag", tag));
     if (rp) this.fail(path, v, rp);
     return { repository, tag };
   }
@@ -373,7 +389,7 @@ function readConfig(r: Reader, raw: unknown): AcrGateConfig {
     return {
       ...o,
       name,
-      resourceGroup: r.name(`${path}.resourceGroup`, o.resourceGroup, "resourceGroup", `${name}-rg`),
+      resourceGroup: r.name(`${path}.resourceGroup`, o.resourceGroup, "resourceGroup", `${name}-rg`, `${path}.name`),
       zoneRedundancy: r.bool(`${path}.zoneRedundancy`, o.zoneRedundancy, false),
       untaggedRetentionDays: r.int(`${path}.untaggedRetentionDays`, o.untaggedRetentionDays, 7, 1, 365),
       taskCredential: r.oneOf(
@@ -430,7 +446,7 @@ function readConfig(r: Reader, raw: unknown): AcrGateConfig {
   const kvName = r.name("keyVault.name", kv.name, "keyVault");
   const keyVault = {
     name: kvName,
-    resourceGroup: r.name("keyVault.resourceGroup", kv.resourceGroup, "resourceGroup", `${kvName}-rg`),
+    resourceGroup: r.name("keyVault.resourceGroup", kv.resourceGroup, "resourceGroup", `${kvName}-rg`, "keyVault.name"),
     existing: r.bool("keyVault.existing", kv.existing, false),
     softDeleteRetentionDays: r.int("keyVault.softDeleteRetentionDays", kv.softDeleteRetentionDays, 90, 7, 90),
     allowedIpRanges: r.list("keyVault.allowedIpRanges", kv.allowedIpRanges, []).map((v, i) => {
@@ -578,7 +594,7 @@ function readGatedImage(r: Reader, raw: unknown, i: number): GatedImageConfig {
   return {
     source,
     target,
-    taskName: r.name(`${p}.taskName`, o.taskName, "task", defaultTaskName),
+    taskName: r.name(`${p}.taskName`, o.taskName, "task", defaultTaskName, `${p}.target`),
     test,
     scan,
     timer,
@@ -601,12 +617,12 @@ function readApp(
     r.fail(`${p}.name`, name, "must be a lowercase image repository name (letters, digits, '.', '_', '-')");
   }
   const registry = r.string(`${p}.registry`, o.registry);
-  if (registry && !teams.has(registry)) {
+  if (registry && !teams.has(registry) && !r.has("teamRegistries") && !r.has("registries")) {
     r.fail(`${p}.registry`, registry, `must name one of teamRegistries (${[...teams].join(", ")})`);
   }
   const baseImage = r.image(`${p}.baseImage`, o.baseImage);
   const ref = `${baseImage.repository}:${baseImage.tag}`;
-  if (baseImage.tag && !gatedTargets.has(ref)) {
+  if (baseImage.tag && !gatedTargets.has(ref) && !r.has("gatedImages")) {
     r.fail(`${p}.baseImage`, ref, `must be the target of a gated image (${[...gatedTargets].join(", ")})`);
   }
   const a = r.object(`${p}.aci`, o.aci, [
@@ -628,8 +644,8 @@ function readApp(
     baseImage,
     aci: {
       name: aciName,
-      resourceGroup: r.name(`${p}.aci.resourceGroup`, a.resourceGroup, "resourceGroup", `${aciName}-rg`),
-      dnsLabel: r.name(`${p}.aci.dnsLabel`, a.dnsLabel, "dnsLabel", aciName),
+      resourceGroup: r.name(`${p}.aci.resourceGroup`, a.resourceGroup, "resourceGroup", `${aciName}-rg`, `${p}.aci.name`),
+      dnsLabel: r.name(`${p}.aci.dnsLabel`, a.dnsLabel, "dnsLabel", aciName, `${p}.aci.name`),
       cpu: r.number(`${p}.aci.cpu`, a.cpu, 1, 0.1, 4),
       memoryGb: r.number(`${p}.aci.memoryGb`, a.memoryGb, 1.5, 0.1, 16),
       port: r.int(`${p}.aci.port`, a.port, 80, 1, 65535),
