@@ -325,7 +325,7 @@ describe("Gated imports of public content: base-import-node", () => {
       expect(before.has("functional-test")).toBe(true);
       expect(before.has("vulnerability-scan")).toBe(true);
     }
-    const promote = def.steps.find((s) => s.id === "promote") as { push: string[] };
+    const promote = def.steps.find((s) => s.id === "promote") as unknown as { push: string[] };
     expect(promote.push).toEqual(["{{.Run.Registry}}/node:15-alpine-{{.Run.ID}}", "{{.Run.Registry}}/node:15-alpine"]);
   });
 

@@ -638,7 +638,8 @@ function readApp(
   const aciName = r.name(`${p}.aci.name`, a.name, "containerGroup", name ? `${name}-aci` : undefined);
   return {
     name,
-    taskName: r.name(`${p}.taskName`, o.taskName, "task", name),
+    // The walkthrough names the task after the app; names under 5 characters get a prefix.
+    taskName: r.name(`${p}.taskName`, o.taskName, "task", name.length >= 5 ? name : `build-${name}`, `${p}.name`),
     registry,
     repository: r.name(`${p}.repository`, o.repository, "gitContext"),
     baseImage,

@@ -17,12 +17,18 @@ export function buildApp(config: AcrGateConfig, outdir: string): { app: App; sta
  * Synthesizes into a fresh sibling directory and swaps it into place only when everything,
  * including the policy check, succeeded: a failed synth never leaves a half-written outdir.
  */
-export function synthesize(config: AcrGateConfig, outdir: string): string {
+export function synthesize(
+  config: AcrGateConfig,
+  outdir: string,
+  /** Additions to the stack before synthesis (a user's own resources, or a test's). */
+  customize?: (stack: AcrGateStack) => void,
+): string {
   const target = path.resolve(outdir);
   const staging = `${target}.staging-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
   try {
     const { app, stack } = buildApp(config, staging);
+    customize?.(stack);
     app.synth();
     fs.writeFileSync(path.join(staging, "workflow.md"), renderWorkflow(stack));
     fs.rmSync(target, { recursive: true, force: true });

@@ -1,0 +1,125 @@
+/**
+ * The app as users run it (`node dist/main.js`, what `npm start` and `cdktf synth` run): secrets
+ * never reach the JSON, the output is byte-identical anywhere, bad input writes nothing.
+ * `npm test` compiles dist/ with tsc before jest runs.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+const repo = path.resolve(__dirname, "..");
+const main = path.join(repo, "dist", "main.js");
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-cli-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function run(env: Record<string, string>, cwd = repo) {
+  return spawnSync(process.execPath, [main], { cwd, env: { PATH: process.env.PATH ?? "", ...env }, encoding: "utf8" });
+}
+function readTree(dir: string): string {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.push(fs.readFileSync(p, "utf8"));
+    }
+  };
+  walk(dir);
+  return out.join("\n");
+}
+
+const DOCKERHUB_CONFIG = `
+upstream: { source: dockerhub, dockerHubCredentials: true }
+baseArtifactsRegistry: { name: contosobaseartifacts }
+teamRegistries: [ { name: contoso } ]
+keyVault: { name: acr-task-credentials }
+gatedImages:
+  - source: node:15-alpine
+    test: { context: "https://github.com/importing-public-content/import-baseimage-node.git#main" }
+apps:
+  - { name: hello-world, registry: contoso, repository: "https://github.com/importing-public-content/hello-world.git#main", baseImage: "node:15-alpine" }
+`;
+
+beforeAll(() => {
+  expect(fs.existsSync(main)).toBe(true);
+});
+
+describe("secrets never reach cdktf.out", () => {
+  const CANARIES = {
+    GITHUB_TOKEN: "canary-ghp-7f3a9c1e",
+    GIT_TOKEN: "canary-git-52b8d0",
+    TF_VAR_github_token: "canary-tfvar-gh-91c4e2",
+    TF_VAR_dockerhub_username: "canary-dh-user-4e7a",
+    TF_VAR_dockerhub_password: "canary-dh-pass-b31f",
+    REGISTRY_DOCKERHUB_PASSWORD: "canary-dh-env-6d2c",
+    ARM_CLIENT_SECRET: "canary-arm-secret-0a9e",
+    ARM_SUBSCRIPTION_ID: "00000000-dead-beef-0000-000000000001",
+  };
+
+  test.each([
+    ["default config", undefined],
+    ["Docker Hub config", DOCKERHUB_CONFIG],
+  ])("%s", (_name, config) => {
+    const out = path.join(tmp, `canary-${config ? "dockerhub" : "default"}`);
+    const env: Record<string, string> = { ...CANARIES, CDKTF_OUTDIR: out };
+    if (config) {
+      fs.writeFileSync(path.join(tmp, "dockerhub.yaml"), config);
+      env.ACR_GATE_CONFIG = path.join(tmp, "dockerhub.yaml");
+    }
+    const r = run(env);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const text = readTree(out);
+    expect(text).toContain('"sensitive": true'); // the secrets are variables...
+    for (const value of Object.values(CANARIES)) expect(text).not.toContain(value); // ...never values
+    if (config) {
+      const tf = JSON.parse(fs.readFileSync(path.join(out, "stacks/acr-gate/cdk.tf.json"), "utf8"));
+      expect(tf.variable.dockerhub_password).toEqual(expect.objectContaining({ sensitive: true }));
+      expect(tf.resource.azurerm_key_vault_secret.secret_registry_dockerhub_password.value).toBe("${var.dockerhub_password}");
+    }
+  });
+});
+
+describe("synthesis is deterministic and carries no path of the synthesizing machine", () => {
+  test("two working directories, two output directories, byte-identical JSON", () => {
+    const a = path.join(tmp, "det-a");
+    const b = path.join(tmp, "elsewhere", "det-b");
+    fs.mkdirSync(path.dirname(b), { recursive: true });
+    expect(run({ CDKTF_OUTDIR: a }, repo).status).toBe(0);
+    expect(run({ CDKTF_OUTDIR: b }, os.tmpdir()).status).toBe(0);
+    const ja = fs.readFileSync(path.join(a, "stacks/acr-gate/cdk.tf.json"), "utf8");
+    const jb = fs.readFileSync(path.join(b, "stacks/acr-gate/cdk.tf.json"), "utf8");
+    expect(ja).toBe(jb);
+    expect(fs.readFileSync(path.join(a, "workflow.md"), "utf8")).toBe(fs.readFileSync(path.join(b, "workflow.md"), "utf8"));
+    for (const p of [repo, tmp, os.homedir(), os.tmpdir()]) expect(ja).not.toContain(p);
+    expect(JSON.parse(ja).terraform.backend).toEqual({ local: { path: "terraform.tfstate" } });
+  });
+});
+
+describe("bad input fails before any file is written", () => {
+  test("a bad config exits 1 with one line per problem, no stack trace, and leaves the outdir alone", () => {
+    const out = path.join(tmp, "bad-out");
+    fs.mkdirSync(out);
+    fs.writeFileSync(path.join(out, "previous.txt"), "from an earlier synth");
+    const cfg = path.join(tmp, "bad.yaml");
+    fs.writeFileSync(cfg, "keyVault:\n  name: 1vault\nbaseArtifactsRegistry:\n  name: base-artifacts\n");
+    const r = run({ ACR_GATE_CONFIG: cfg, CDKTF_OUTDIR: out });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain(`acr-gate: ${cfg}: `);
+    expect(r.stderr).toContain('keyVault.name: "1vault" is not a valid key vault name');
+    expect(r.stderr).toContain('baseArtifactsRegistry.name: "base-artifacts" is not a valid container registry name');
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(fs.readdirSync(out)).toEqual(["previous.txt"]);
+    expect(fs.readdirSync(tmp).filter((f) => f.includes("staging"))).toEqual([]);
+  });
+
+  test("a missing config file is named", () => {
+    const out = path.join(tmp, "missing-out");
+    const r = run({ ACR_GATE_CONFIG: path.join(tmp, "nope.yaml"), CDKTF_OUTDIR: out });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/ACR_GATE_CONFIG: cannot read ".*nope\.yaml"/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+});

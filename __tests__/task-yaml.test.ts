@@ -1,0 +1,91 @@
+import { prerequisites, renderTask, TaskDefinition, validateTask } from "../lib/task-yaml";
+import { decodeTask, resources, scaledConfigYaml, synth, withDefaults } from "./helpers";
+
+describe("the ACR task model rejects what ACR would reject", () => {
+  const ok: TaskDefinition = {
+    version: "v1.1.0",
+    steps: [
+      { id: "a", cmd: "alpine echo a", when: ["-"] },
+      { id: "b", push: ["x"], when: ["a"] },
+    ],
+  };
+  test("a sound definition renders", () => {
+    expect(renderTask(ok)).toBe(
+      "version: v1.1.0\nsteps:\n  - id: a\n    cmd: alpine echo a\n    when:\n      - \"-\"\n  - id: b\n    push:\n      - x\n    when:\n      - a\n",
+    );
+  });
+  test("duplicate step ids", () => {
+    expect(validateTask({ ...ok, steps: [...ok.steps, { id: "a", cmd: "x", when: ["-"] }] })).toContain('step 2: duplicate step id "a"');
+  });
+  test("when naming an unknown step", () => {
+    expect(() => renderTask({ ...ok, steps: [{ id: "a", cmd: "x", when: ["nope"] }] })).toThrow(`step "a": 'when' names unknown step "nope"`);
+  });
+  test("a cycle", () => {
+    const p = validateTask({
+      version: "v1.1.0",
+      steps: [
+        { id: "a", cmd: "x", when: ["b"] },
+        { id: "b", cmd: "y", when: ["a"] },
+      ],
+    });
+    expect(p).toContain("steps form a cycle: a -> b -> a");
+  });
+  test("'-' mixed with ids, and duplicate secrets", () => {
+    const p = validateTask({
+      version: "v1.1.0",
+      secrets: [
+        { id: "s", keyvault: "https://v.vault.azure.net/secrets/s" },
+        { id: "s", keyvault: "https://v.vault.azure.net/secrets/t" },
+      ],
+      steps: [{ id: "a", cmd: "x", when: ["-", "a"] }],
+    });
+    expect(p).toEqual(expect.arrayContaining([`step "a": '-' cannot be combined with step ids in 'when'`, 'duplicate secret id "s"']));
+  });
+});
+
+describe("three gated images", () => {
+  const config = withDefaults(
+    scaledConfigYaml(3).replace(
+      "  - source: img2:1.2\n    test:\n      context: https://github.com/example/import-img2.git#main\n",
+      "  - source: img2:1.2\n    test:\n      enabled: false\n    scan:\n      failOn: CRITICAL\n    timer: \"0 */6 * * *\"\n",
+    ),
+  );
+  const { tf } = synth(config);
+  const gates = Object.values(resources(tf, "azurerm_container_registry_task")).filter((t: any) => t.name.startsWith("base-import-"));
+
+  test("one gate task per image, each in base artifacts", () => {
+    expect(gates.map((g: any) => g.name).sort()).toEqual(["base-import-img0", "base-import-img1", "base-import-img2"]);
+    for (const g of gates as any[]) expect(g.container_registry_id).toBe("${azurerm_container_registry.registry_contosobaseartifacts.id}");
+  });
+
+  test.each([0, 1, 2])("img%i promotes only after every validation step", (i) => {
+    const g = gates.find((x: any) => x.name === `base-import-img${i}`) as any;
+    const def = decodeTask(g);
+    const validations = def.steps.map((s) => s.id).filter((id) => id === "functional-test" || id === "vulnerability-scan");
+    expect(validations.length).toBeGreaterThan(0);
+    for (const step of ["retag-stable", "retag-unique", "promote"]) {
+      const before = prerequisites(def, step);
+      for (const v of validations) expect(before.has(v)).toBe(true);
+    }
+    const promote = def.steps.find((s) => s.id === "promote") as unknown as { push: string[] };
+    expect(promote.push).toEqual([`{{.Run.Registry}}/img${i}:1.${i}-{{.Run.ID}}`, `{{.Run.Registry}}/img${i}:1.${i}`]);
+  });
+
+  test("a scan-only gate enforces at its severity and runs on its timer", () => {
+    const g = gates.find((x: any) => x.name === "base-import-img2") as any;
+    const def = decodeTask(g);
+    expect(def.steps.map((s) => s.id)).toEqual(["pull-source", "save-source", "vulnerability-scan", "retag-stable", "retag-unique", "promote"]);
+    expect((def.steps[2] as { cmd: string }).cmd).toContain("--severity CRITICAL --exit-code 1");
+    expect(g.timer_trigger).toEqual([{ name: "timer", schedule: "0 */6 * * *", enabled: true }]);
+    expect(g.encoded_step.context_path).toBeUndefined();
+  });
+
+  test("each app builds FROM its own gated image, and the base-artifacts token reads exactly those", () => {
+    const maps = resources(tf, "azurerm_container_registry_scope_map");
+    expect(maps.scope_map_contosobaseartifacts_registry_contosobaseartifacts_user.actions).toEqual([
+      "repositories/img0/content/read",
+      "repositories/img1/content/read",
+      "repositories/img2/content/read",
+    ]);
+  });
+});
