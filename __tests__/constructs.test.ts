@@ -1,0 +1,53 @@
+/** The constructs outside the acr-gate config, as help/constructs.md shows them. */
+import "cdktf/lib/testing/adapters/jest";
+import { Testing, TerraformStack, TerraformVariable } from "cdktf";
+import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
+import { TimeProvider } from "@cdktf/provider-time/lib/provider";
+import { LockableResourceGroup } from "../constructs/resource-group";
+import { Registry } from "../constructs/registry";
+import { Vault } from "../constructs/key-vault";
+import { GatedImport } from "../constructs/gated-import";
+import { WorkflowPolicy } from "../lib/policy";
+
+function build(identity: boolean) {
+  const stack = new TerraformStack(Testing.app(), "mine");
+  new AzurermProvider(stack, "azurerm", { features: [{}] });
+  new TimeProvider(stack, "time");
+  const token = new TerraformVariable(stack, "github_token", { type: "string", sensitive: true }).stringValue;
+  const rg = new LockableResourceGroup(stack, "rg", { name: "artifacts-rg", location: "westeurope", lock: "CanNotDelete" });
+  const upstream = new Registry(stack, "upstream", { name: "myupstream", resourceGroupName: rg.name, location: "westeurope" });
+  const base = new Registry(stack, "base", { name: "mybaseartifacts", resourceGroupName: rg.name, location: "westeurope" });
+  const vault = new Vault(stack, "vault", { name: "my-task-vault", resourceGroupName: rg.name, location: "westeurope" });
+  const gate = new GatedImport(stack, "python", {
+    registry: base,
+    source: { repository: "python", tag: "3.12-slim" },
+    upstreamUrl: `${upstream.loginServerName}/`,
+    scan: { failOn: "HIGH" },
+    timer: "0 3 * * *",
+    gitAccessToken: token,
+  });
+  if (identity) gate.task.pullFrom(upstream);
+  else gate.task.pullFromWithSecrets(upstream.loginServerName, upstream.createPullToken("pull", { name: "gate-pull" }).storeIn(vault));
+  stack.node.addValidation(new WorkflowPolicy(stack));
+  return JSON.parse(Testing.synth(stack, true));
+}
+
+test.each([false, true])("the documented example synthesizes and passes the policy (identity mode: %s)", (identity) => {
+  const tf = build(identity);
+  const task = tf.resource.azurerm_container_registry_task.task_mybaseartifacts_base_import_python;
+  expect(task.timer_trigger).toEqual([{ name: "timer", schedule: "0 3 * * *", enabled: true }]);
+  expect(task.registry_credential.custom[0].login_server).toBe("myupstream.azurecr.io");
+  expect(Object.keys(tf.resource.azurerm_key_vault_access_policy ?? {}).length).toBe(identity ? 1 : 2);
+});
+
+test("construct props are validated where they enter", () => {
+  const stack = new TerraformStack(Testing.app(), "bad");
+  expect(() => new Registry(stack, "r", { name: "bad-name", resourceGroupName: "x", location: "eastus" })).toThrow(
+    'bad/r.name: "bad-name" is not a valid container registry name',
+  );
+  const base = new Registry(stack, "ok", { name: "goodname", resourceGroupName: "x", location: "eastus" });
+  expect(() => base.createPullToken("t", { name: "1token" })).toThrow("is not a valid registry token name");
+  expect(
+    () => new GatedImport(stack, "g", { registry: base, source: { repository: "node", tag: "20" }, upstreamUrl: "docker.io/" }),
+  ).toThrow("bad/g: node:20 would be promoted unvalidated: give a test, an enforcing scan, or allowUnvalidated: true");
+});
