@@ -7,6 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { DOCKERHUB_CONFIG } from "./helpers";
 
 const repo = path.resolve(__dirname, "..");
 const main = path.join(repo, "dist", "main.js");
@@ -29,17 +30,6 @@ function readTree(dir: string): string {
   return out.join("\n");
 }
 
-const DOCKERHUB_CONFIG = `
-upstream: { source: dockerhub, dockerHubCredentials: true }
-baseArtifactsRegistry: { name: contosobaseartifacts }
-teamRegistries: [ { name: contoso } ]
-keyVault: { name: acr-task-credentials }
-gatedImages:
-  - source: node:15-alpine
-    test: { context: "https://github.com/importing-public-content/import-baseimage-node.git#main" }
-apps:
-  - { name: hello-world, registry: contoso, repository: "https://github.com/importing-public-content/hello-world.git#main", baseImage: "node:15-alpine" }
-`;
 
 beforeAll(() => {
   expect(fs.existsSync(main)).toBe(true);

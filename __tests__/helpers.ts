@@ -66,3 +66,16 @@ export function scaledConfigYaml(n: number): string {
   }
   return lines.join("\n") + "\n";
 }
+
+/** The walkthrough's 'Building from Docker Hub' choice, with credentials and no simulated registry. */
+export const DOCKERHUB_CONFIG = `
+upstream: { source: dockerhub, dockerHubCredentials: true }
+baseArtifactsRegistry: { name: contosobaseartifacts }
+teamRegistries: [ { name: contoso } ]
+keyVault: { name: acr-task-credentials }
+gatedImages:
+  - source: node:15-alpine
+    test: { context: "https://github.com/importing-public-content/import-baseimage-node.git#main" }
+apps:
+  - { name: hello-world, registry: contoso, repository: "https://github.com/importing-public-content/hello-world.git#main", baseImage: "node:15-alpine" }
+`;

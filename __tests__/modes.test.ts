@@ -2,7 +2,7 @@
 import { KeyVault } from "@cdktf/provider-azurerm/lib/key-vault";
 import { DataAzurermKeyVault } from "@cdktf/provider-azurerm/lib/data-azurerm-key-vault";
 import { DEFAULT_CONFIG_YAML } from "../lib/config";
-import { decodeTask, resources, synth, withDefaults } from "./helpers";
+import { decodeTask, DOCKERHUB_CONFIG, resources, synth, withDefaults } from "./helpers";
 
 const task = (tf: any, name: string) => Object.values(resources(tf, "azurerm_container_registry_task")).find((t: any) => t.name === name) as any;
 
@@ -46,19 +46,7 @@ describe("identity mode: tasks and the app pull with managed identities, no toke
 });
 
 describe("Docker Hub mode with credentials (the walkthrough's 'Building from Docker Hub')", () => {
-  const { tf } = synth(
-    withDefaults(`
-upstream: { source: dockerhub }
-baseArtifactsRegistry: { name: contosobaseartifacts }
-teamRegistries: [ { name: contoso } ]
-keyVault: { name: acr-task-credentials }
-gatedImages:
-  - source: node:15-alpine
-    test: { context: "https://github.com/importing-public-content/import-baseimage-node.git#main" }
-apps:
-  - { name: hello-world, registry: contoso, repository: "https://github.com/importing-public-content/hello-world.git#main", baseImage: "node:15-alpine" }
-`),
-  );
+  const { tf } = synth(withDefaults(DOCKERHUB_CONFIG));
   test("the gate pulls from docker.io with the Docker Hub secrets", () => {
     const gate = task(tf, "base-import-node");
     expect(gate.encoded_step.values.REGISTRY_FROM_URL).toBe("docker.io/");
