@@ -12,6 +12,10 @@ describe("identity mode: tasks and the app pull with managed identities, no toke
     .replace("    aci:\n      name: hello-world-aci\n", "    aci:\n      name: hello-world-aci\n      pullWith: identity\n");
   const { tf, json } = synth(withDefaults(yaml));
 
+  test("snapshot", () => {
+    expect(json).toMatchSnapshot();
+  });
+
   test("no token, no registry secret, only github-token in the vault", () => {
     expect(resources(tf, "azurerm_container_registry_token")).toEqual({});
     expect(Object.values(resources(tf, "azurerm_key_vault_secret")).map((s: any) => s.name)).toEqual(["github-token"]);
@@ -46,7 +50,10 @@ describe("identity mode: tasks and the app pull with managed identities, no toke
 });
 
 describe("Docker Hub mode with credentials (the walkthrough's 'Building from Docker Hub')", () => {
-  const { tf } = synth(withDefaults(DOCKERHUB_CONFIG));
+  const { tf, json } = synth(withDefaults(DOCKERHUB_CONFIG));
+  test("snapshot", () => {
+    expect(json).toMatchSnapshot();
+  });
   test("the gate pulls from docker.io with the Docker Hub secrets", () => {
     const gate = task(tf, "base-import-node");
     expect(gate.encoded_step.values.REGISTRY_FROM_URL).toBe("docker.io/");
