@@ -190,6 +190,7 @@ export class AcrGateStack extends TerraformStack {
     });
 
     // --- Apps: build FROM the gated base, deploy to ACI ----------------------------------------
+    const gateByTarget = new Map(this.gates.map((g) => [`${g.target.repository}:${g.target.tag}`, g]));
     this.apps = config.apps.map((a) => {
       const team = this.teamRegistries.get(a.registry)!;
       const teamToken = a.aci.pullWith === "token" ? teamTokens.get(a.registry) : undefined;
@@ -228,11 +229,8 @@ export class AcrGateStack extends TerraformStack {
       const stored = teamToken?.storedSecrets;
       if (stored) task.readSecrets(stored.user, stored.password);
       app.grantDeploy(task);
-      task.upstreamTasks.push(
-        ...this.gates
-          .filter((gt) => gt.target.repository === a.baseImage.repository && gt.target.tag === a.baseImage.tag)
-          .map((gt) => gt.task),
-      );
+      const gate = gateByTarget.get(`${a.baseImage.repository}:${a.baseImage.tag}`);
+      if (gate) task.upstreamTasks.push(gate.task);
       return { app, task };
     });
 
@@ -264,9 +262,10 @@ export class AcrGateStack extends TerraformStack {
     ];
     const settle = new Sleep(this, "grants-propagation", { createDuration: "90s", dependsOn: grants });
     settle.overrideLogicalId("grants_propagation");
+    const appOf = new Map(this.apps.map((a) => [a.task, a.app]));
     for (const task of this.tasks) {
       const upstream = task.upstreamTasks.map((t) => t.firstRun).filter((r) => r !== undefined);
-      const app = this.apps.find((a) => a.task === task)?.app;
+      const app = appOf.get(task);
       task.runOnCreate([settle, ...upstream, ...(app ? [app.group] : [])]);
     }
   }

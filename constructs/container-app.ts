@@ -60,7 +60,7 @@ export class ContainerApp extends Construct {
   readonly identity?: UserAssignedIdentity;
   readonly ipAddress: string;
   readonly fqdn: string;
-  readonly deployGrants: DeployGrant[] = [];
+  private readonly grants = new Map<IPrincipal, DeployGrant>();
   private readonly props: ContainerAppProps;
   private deployRole?: RoleDefinition;
 
@@ -153,6 +153,11 @@ export class ContainerApp extends Construct {
     return this.identity !== undefined;
   }
 
+  /** Every deploy grant made so far, in the order made. */
+  get deployGrants(): DeployGrant[] {
+    return [...this.grants.values()];
+  }
+
   /** Task values the deploy command reads. */
   get deployValues(): Record<string, string> {
     const v: Record<string, string> = {
@@ -172,7 +177,7 @@ export class ContainerApp extends Construct {
    * group's identity, which `--assign-identity` requires.
    */
   grantDeploy(principal: IPrincipal): DeployGrant {
-    const existing = this.deployGrants.find((g) => g.principal === principal);
+    const existing = this.grants.get(principal);
     if (existing) return existing;
     const base = addressPart(this.groupName);
     if (!this.deployRole) {
@@ -216,7 +221,7 @@ export class ContainerApp extends Construct {
       assignments[1].overrideLogicalId(`identity_operator_${base}_${who}`);
     }
     const grant = { principal, assignments };
-    this.deployGrants.push(grant);
+    this.grants.set(principal, grant);
     return grant;
   }
 }

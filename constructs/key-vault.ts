@@ -82,7 +82,7 @@ export class Vault extends Construct {
   readonly tenantId: string;
   readonly vaultName: string;
   readonly secrets: StoredSecret[] = [];
-  readonly readGrants: SecretReadGrant[] = [];
+  private readonly grants = new Map<IPrincipal, SecretReadGrant>();
   private readonly deployerPolicy?: KeyVaultAccessPolicyA;
 
   constructor(scope: Construct, id: string, props: VaultProps) {
@@ -172,7 +172,7 @@ export class Vault extends Construct {
 
   /** Lets an identity read secret values, nothing more (`az keyvault set-policy --secret-permissions get`). */
   grantSecretRead(principal: IPrincipal): KeyVaultAccessPolicyA {
-    const existing = this.readGrants.find((g) => g.principal === principal);
+    const existing = this.grants.get(principal);
     if (existing) return existing.policy;
     const policy = new KeyVaultAccessPolicyA(this, `read-${addressPart(principal.principalName)}`, {
       keyVaultId: this.id,
@@ -181,11 +181,16 @@ export class Vault extends Construct {
       secretPermissions: ["Get"],
     });
     policy.overrideLogicalId(`kv_policy_${addressPart(this.vaultName)}_${addressPart(principal.principalName)}`);
-    this.readGrants.push({ principal, policy });
+    this.grants.set(principal, { principal, policy });
     return policy;
   }
 
   canRead(principal: IPrincipal): boolean {
-    return this.readGrants.some((g) => g.principal === principal);
+    return this.grants.has(principal);
+  }
+
+  /** Every `Get` grant made so far, in the order made. */
+  get readGrants(): SecretReadGrant[] {
+    return [...this.grants.values()];
   }
 }

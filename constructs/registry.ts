@@ -52,7 +52,7 @@ export class Registry extends Construct {
   readonly loginServer: string;
   readonly resourceGroupName: string;
   readonly resource: ContainerRegistry;
-  readonly pullGrants: PullGrant[] = [];
+  private readonly grants = new Map<IPrincipal, PullGrant>();
   readonly tokens: PullToken[] = [];
   private readonly azureName: string;
 
@@ -111,7 +111,7 @@ export class Registry extends Construct {
    * Grants `AcrPull` on this registry, and nothing wider, to a managed identity.
    */
   grantPull(principal: IPrincipal): RoleAssignment {
-    const existing = this.pullGrants.find((g) => g.principal === principal);
+    const existing = this.grants.get(principal);
     if (existing) return existing.assignment;
     const assignment = new RoleAssignment(this, `pull-${addressPart(principal.principalName)}`, {
       scope: this.id,
@@ -121,7 +121,16 @@ export class Registry extends Construct {
       description: `acr-gate: ${principal.principalName} pulls from ${this.azureName}`,
     });
     assignment.overrideLogicalId(`acr_pull_${addressPart(this.azureName)}_${addressPart(principal.principalName)}`);
-    this.pullGrants.push({ principal, assignment });
+    this.grants.set(principal, { principal, assignment });
     return assignment;
+  }
+
+  canPull(principal: IPrincipal): boolean {
+    return this.grants.has(principal);
+  }
+
+  /** Every `AcrPull` grant made so far, in the order made. */
+  get pullGrants(): PullGrant[] {
+    return [...this.grants.values()];
   }
 }

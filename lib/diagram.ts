@@ -28,13 +28,19 @@ export function renderWorkflow(stack: AcrGateStack): string {
   if (stack.config.upstream.source === "dockerhub" || stack.simulatedImageTasks.length > 0) external.add("docker.io");
   for (const server of [...external].sort()) lines.push(`  ${id(server, "ext")}[(${q(`${server} (public)`)})]`);
 
+  const gateOf = new Map(stack.gates.map((g) => [g.task, g]));
+  const appTasks = new Set(stack.apps.map((a) => a.task));
+  const tasksOf = new Map(stack.registries.map((r) => [r, [] as RegistryTask[]]));
+  for (const t of stack.tasks) tasksOf.get(t.registry)?.push(t);
+  const registryAt = new Map(stack.registries.map((r) => [r.loginServerName, r]));
+
   for (const r of stack.registries) {
     lines.push(`  subgraph ${id(r, "reg")}[${q(`${r.registryName} (${r.loginServerName})`)}]`);
-    for (const t of stack.tasks.filter((x) => x.registry === r)) {
-      const gate = stack.gates.find((g) => g.task === t);
+    for (const t of tasksOf.get(r) ?? []) {
+      const gate = gateOf.get(t);
       const detail = gate
         ? `gate ${gate.source.repository}:${gate.source.tag}: ${gate.validationSteps.join(" + ") || "no validation"} then promote ${gate.target.repository}:${gate.target.tag}`
-        : stack.apps.some((a) => a.task === t)
+        : appTasks.has(t)
           ? "build and deploy"
           : "build";
       lines.push(`    ${id(t, "task")}[${q(`task ${t.taskName}<br/>${detail}<br/>on: ${triggers(t) || "manual"}`)}]`);
@@ -47,7 +53,7 @@ export function renderWorkflow(stack: AcrGateStack): string {
 
   for (const t of stack.tasks) {
     for (const c of t.credentials) {
-      const reg = stack.registries.find((r) => r.loginServerName === c.loginServer);
+      const reg = registryAt.get(c.loginServer);
       const from = reg ? id(reg, "reg") : id(c.loginServer, "ext");
       const how = c.mode === "identity" ? "pull: identity + AcrPull" : "pull: token in Key Vault";
       lines.push(`  ${from} -->|${q(how)}| ${id(t, "task")}`);

@@ -40,7 +40,9 @@ export class WorkflowPolicy implements IValidation {
     const resolve = (value: unknown): any => Tokenization.resolve(value, { scope: this.scope, preparing: false, resolver: new DefaultTokenResolver(new StringConcat()) });
     const all = this.scope.node.findAll();
     const problems: string[] = [];
-    const registries = all.filter((c): c is Registry => c instanceof Registry);
+    const registries = new Map(
+      all.filter((c): c is Registry => c instanceof Registry).map((r) => [r.loginServerName, r] as const),
+    );
 
     for (const task of all.filter((c): c is RegistryTask => c instanceof RegistryTask)) {
       const who = `task ${task.principalName}`;
@@ -55,8 +57,8 @@ export class WorkflowPolicy implements IValidation {
         const server = c.loginServer ?? c.login_server;
         if (c.username === undefined && c.password === undefined) {
           if (c.identity === undefined) problems.push(`${who}: credential for ${server} has neither secrets nor identity`);
-          const reg = registries.find((r) => r.loginServerName === server);
-          if (reg && !reg.pullGrants.some((g) => g.principal === task)) {
+          const reg = server ? registries.get(server) : undefined;
+          if (reg && !reg.canPull(task)) {
             problems.push(`${who}: identity credential for ${server} but no AcrPull on ${reg.registryName}`);
           }
           continue;
