@@ -288,7 +288,15 @@ function prepareTemplate() {
       "",
     ].join("\n"),
   );
-  const tsVersion = JSON.parse(fs.readFileSync(path.join(tools, "node_modules", "typescript", "package.json"), "utf8")).version;
+  // ts-node loads the compiler next to the project first (our node_modules), else its own.
+  const version = (from) => {
+    try {
+      return JSON.parse(fs.readFileSync(require.resolve("typescript/package.json", { paths: [from] }), "utf8")).version;
+    } catch {
+      return null;
+    }
+  };
+  const tsVersion = version(app) || version(tools) || "?";
   return {
     info: {
       dir: app,
