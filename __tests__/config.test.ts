@@ -95,9 +95,23 @@ describe("names Azure would reject", () => {
     expect(p[0]).toContain(message);
   });
 
-  test("token names derived from a long registry name are checked too", () => {
-    // registry-<50 chars>-user is over the provider's 49-character limit for tokens
-    expect(() => parseConfig(DEFAULT_CONFIG_YAML.replace("name: contoso\n", `name: ${"c".repeat(45)}\n`).replace("registry: contoso", `registry: ${"c".repeat(45)}`))).not.toThrow();
+  test("a registry name too long for its derived token name is caught at the registry's name", () => {
+    const long = "c".repeat(45);
+    const p = problems((c) => {
+      c.teamRegistries[0].name = long;
+      c.apps[0].registry = long;
+    });
+    expect(p).toEqual([
+      `teamRegistries[0].name: "${long}" is too long for its pull token: "registry-${long}-user" is not a valid registry token name: must be 5-49 letters, digits and hyphens, starting with a letter`,
+    ]);
+    // In identity mode there is no token, and the same name is fine.
+    expect(
+      problems((c) => {
+        c.teamRegistries[0].name = long;
+        c.apps[0].registry = long;
+        c.apps[0].aci.pullWith = "identity";
+      }),
+    ).toEqual([]);
   });
 });
 

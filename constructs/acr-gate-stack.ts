@@ -3,7 +3,7 @@ import { AzurermBackend, LocalBackend, TerraformOutput, TerraformStack, Terrafor
 import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
 import { TimeProvider } from "@cdktf/provider-time/lib/provider";
 import { Sleep } from "@cdktf/provider-time/lib/sleep";
-import type { AcrGateConfig, RegistryConfig } from "../lib/config";
+import { AcrGateConfig, pullTokenName, RegistryConfig } from "../lib/config";
 import { addressPart } from "../lib/principal";
 import { appTaskDefinition } from "../lib/app-task";
 import { WorkflowPolicy } from "../lib/policy";
@@ -127,7 +127,7 @@ export class AcrGateStack extends TerraformStack {
     const tokenFor = (reg: Registry, repositories?: string[]): StoredToken =>
       (reg.tokens[0] ??
         reg.createPullToken("pull-token", {
-          name: `registry-${reg.registryName}-user`,
+          name: pullTokenName(reg.registryName),
           repositories,
           expiryDays: config.tokenPasswordExpiryDays,
         })

@@ -128,6 +128,11 @@ export interface AcrGateConfig {
 
 export const SAMPLE_REPOS = "https://github.com/importing-public-content";
 
+/** The walkthrough's token name for a registry; also the user name in `registry-<name>-user`. */
+export function pullTokenName(registryName: string): string {
+  return `registry-${registryName}-user`;
+}
+
 /** The walkthrough, as a config file would say it. Parsed like any user file. */
 export const DEFAULT_CONFIG_YAML = `# The walkthrough "Task workflow to manage public registry content", as acr-gate config.
 location: eastus
@@ -475,6 +480,24 @@ function readConfig(r: Reader, raw: unknown): AcrGateConfig {
 
   const simulatedTasks = publicRegistry?.images ?? [];
   r.unique("publicRegistry.images", simulatedTasks, (s) => s.taskName, "the taskName");
+
+  // Pull tokens are named after their registry (the walkthrough's `registry-<name>-user`), and
+  // token names are capped at 49 characters: check the derived name where the user can fix it.
+  const tokenRegistries: Array<[string, RegistryConfig]> = [];
+  if (publicRegistry && publicRegistry.taskCredential === "keyVaultToken" && source === "simulated") {
+    tokenRegistries.push(["publicRegistry", publicRegistry]);
+  }
+  if (baseArtifactsRegistry.taskCredential === "keyVaultToken" && apps.length > 0) {
+    tokenRegistries.push(["baseArtifactsRegistry", baseArtifactsRegistry]);
+  }
+  teamRegistries.forEach((t, i) => {
+    if (apps.some((a) => a.registry === t.name && a.aci.pullWith === "token")) tokenRegistries.push([`teamRegistries[${i}]`, t]);
+  });
+  for (const [path, reg] of tokenRegistries) {
+    const tokenName = pullTokenName(reg.name);
+    const problem = reg.name && !r.has(`${path}.name`) ? checkName("token", tokenName) : undefined;
+    if (problem) r.fail(`${path}.name`, reg.name, `is too long for its pull token: ${JSON.stringify(tokenName)} ${problem}`);
+  }
 
   // Durable content must not share a resource group with what a refactor may destroy.
   const durableGroups = new Set([...allRegistries.map((x) => x.resourceGroup), keyVault.resourceGroup]);
