@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # variables set here are read by the scripts that source this file
 # Helpers for scripts/validate.sh: find the Terraform CLI and the provider
 # binaries that the synthesized stacks need, without touching the network
 # (except the Go module proxy, to build what is missing).
@@ -11,10 +12,6 @@
 #                           providers live in $ACR_GATE_CACHE_DIR/tf-mirror
 #   ACR_GATE_STRICT_PROVIDERS=1   never substitute another provider version:
 #                           fail if the exact pinned version cannot be found
-#   ACR_GATE_AZURERM_GIT    a git repository of hashicorp/terraform-provider-azurerm
-#                           that has the tag v<pinned version>; if set and the
-#                           pinned azurerm is in no mirror, it is built from that
-#                           tag (dependencies from the Go module proxy)
 #   GO                      Go binary (default: go on PATH, else /usr/local/go/bin/go)
 
 ACR_CACHE_DIR="${ACR_GATE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/acr-gate}"
@@ -162,34 +159,6 @@ acr_build_gomod() {
   rm -rf "$bindir"
 }
 
-# acr_build_from_git TYPE VERSION GITDIR [LDFLAGS_X...]
-# Builds the provider from tag vVERSION of a local git repository (vendor/
-# excluded; dependencies from the Go module proxy, checked against go.sum).
-acr_build_from_git() {
-  local type="$1" ver="$2" gitdir="$3"; shift 3
-  local go log src ldflags="-s -w" x
-  go="$(acr_go)" || acr_die "cannot build terraform-provider-$type $ver: no Go toolchain (set GO=/path/to/go)"
-  git -C "$gitdir" rev-parse -q --verify "refs/tags/v$ver^{commit}" >/dev/null \
-    || acr_die "$gitdir has no tag v$ver"
-  for x in "$@"; do ldflags+=" -X $x"; done
-  mkdir -p "$ACR_BUILD_DIR"
-  log="$ACR_BUILD_DIR/$type-$ver.log"
-  src="$ACR_BUILD_DIR/src-$type-$ver"
-  rm -rf "$src"; mkdir -p "$src"
-  : >"$log"
-  acr_log "building terraform-provider-$type $ver from tag v$ver of $gitdir (log: $log) ..."
-  git -C "$gitdir" archive "v$ver" ':(exclude)vendor' | tar -x -C "$src" \
-    || acr_die "cannot extract tag v$ver from $gitdir"
-  if ! (cd "$src" && GOWORK=off GOFLAGS="-buildvcs=false -mod=mod" \
-        acr_timed "$log" "$go" build -trimpath -ldflags="$ldflags" -o "$src/terraform-provider-$type" .); then
-    tail -n 40 "$log" >&2
-    acr_die "building terraform-provider-$type $ver from $gitdir failed (full log: $log)"
-  fi
-  acr_log "built terraform-provider-$type $ver: $(acr_time_summary "$log")"
-  acr_install_binary "$type" "$ver" "$src/terraform-provider-$type"
-  rm -rf "$src"
-}
-
 # acr_resolve_provider TYPE VERSION
 # Sets ACR_RESOLVED_MIRROR and ACR_RESOLVED_VERSION (may differ from VERSION
 # for azurerm, see above), building into the cache mirror when needed.
@@ -202,14 +171,8 @@ acr_resolve_provider() {
   fi
   case "$type" in
     azurerm)
-      if [[ -n "${ACR_GATE_AZURERM_GIT:-}" ]]; then
-        acr_build_from_git azurerm "$ver" "$ACR_GATE_AZURERM_GIT" \
-          "github.com/hashicorp/terraform-provider-azurerm/version.ProviderVersion=$ver"
-        ACR_RESOLVED_MIRROR="$ACR_CACHE_MIRROR"
-        return 0
-      fi
       if [[ "${ACR_GATE_STRICT_PROVIDERS:-0}" == 1 ]]; then
-        acr_die "azurerm $ver is in no mirror ($(acr_mirrors | paste -sd' ' -)), the Go module proxy does not serve it, and ACR_GATE_STRICT_PROVIDERS=1 forbids a substitute. Supply a mirror with ACR_GATE_TF_MIRROR or a source repository with ACR_GATE_AZURERM_GIT."
+        acr_die "azurerm $ver is in no mirror ($(acr_mirrors | paste -sd' ' -)), the Go module proxy does not serve it, and ACR_GATE_STRICT_PROVIDERS=1 forbids a substitute. Supply a mirror with ACR_GATE_TF_MIRROR."
       fi
       acr_warn "azurerm $ver is in no mirror and cannot be built from the Go module proxy; substituting azurerm $ACR_AZURERM_SUBST_VERSION"
       ACR_RESOLVED_VERSION="$ACR_AZURERM_SUBST_VERSION"
@@ -235,26 +198,24 @@ acr_resolve_provider() {
 ACR_TOFU_VERSION="${ACR_GATE_TOFU_VERSION:-1.10.10}"
 
 acr_build_tofu() {
-  local go log mod dest="$ACR_CACHE_DIR/bin/tofu-$ACR_TOFU_VERSION" gomod
+  local go log dir dest="$ACR_CACHE_DIR/bin/tofu-$ACR_TOFU_VERSION"
   go="$(acr_go)" || acr_die "no terraform or tofu on PATH and no Go toolchain to build OpenTofu"
   mkdir -p "$ACR_BUILD_DIR" "$ACR_CACHE_DIR/bin"
-  mod="$ACR_BUILD_DIR/tofu-$ACR_TOFU_VERSION"
   log="$ACR_BUILD_DIR/tofu-$ACR_TOFU_VERSION.log"
-  rm -rf "$mod"; mkdir -p "$mod"; : >"$log"
+  : >"$log"
   acr_log "no terraform on PATH: building OpenTofu $ACR_TOFU_VERSION from the Go module proxy (log: $log) ..."
-  (
-    set -e
-    cd "$mod"
-    export GOWORK=off GOFLAGS=-buildvcs=false
-    printf 'module acrgate.local/tofubuild\n\ngo 1.24\n' >go.mod
-    "$go" mod download -json "github.com/opentofu/opentofu@v$ACR_TOFU_VERSION" >dl.json
-    gomod="$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p' dl.json)"
-    # replace directives of a dependency are ignored: copy OpenTofu's own.
-    awk '/^replace \(/{b=1;next} b&&/^\)/{b=0;next} b{print "replace " $0} /^replace [^(]/{print}' "$gomod" >>go.mod
-    "$go" get "github.com/opentofu/opentofu@v$ACR_TOFU_VERSION"
-    acr_timed "$log" "$go" build -trimpath -ldflags="-s -w" \
-      -o "$dest" github.com/opentofu/opentofu/cmd/tofu
-  ) >>"$log" 2>&1 || { tail -n 40 "$log" >&2; acr_die "building OpenTofu $ACR_TOFU_VERSION failed (log: $log)"; }
+  # OpenTofu's go.mod has replace directives, so `go install …@version` refuses
+  # it: build inside the downloaded module instead (its own go.mod and go.sum).
+  dir="$(cd "$ACR_BUILD_DIR" && GOWORK=off GOFLAGS=-mod=mod "$go" mod download -json \
+         "github.com/opentofu/opentofu@v$ACR_TOFU_VERSION" 2>>"$log" \
+         | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [[ -n "$dir" && -f "$dir/go.mod" ]] || { tail -n 20 "$log" >&2; acr_die "cannot download OpenTofu $ACR_TOFU_VERSION from the Go module proxy (log: $log)"; }
+  if ! (cd "$dir" && GOWORK=off GOFLAGS="-buildvcs=false -mod=readonly" \
+        acr_timed "$log" "$go" build -trimpath -ldflags="-s -w -X github.com/opentofu/opentofu/version.dev=no" -o "$dest.tmp" ./cmd/tofu); then
+    tail -n 40 "$log" >&2
+    acr_die "building OpenTofu $ACR_TOFU_VERSION failed (log: $log)"
+  fi
+  mv -f "$dest.tmp" "$dest"
   acr_log "built OpenTofu $ACR_TOFU_VERSION: $(acr_time_summary "$log")"
 }
 
@@ -270,7 +231,9 @@ acr_resolve_tf_cli() {
     [[ -x "$ACR_TF_BIN" ]] || acr_build_tofu
   fi
   [[ -x "$ACR_TF_BIN" ]] || acr_die "Terraform CLI $ACR_TF_BIN is not executable"
-  if "$ACR_TF_BIN" version 2>/dev/null | head -1 | grep -q '^OpenTofu'; then
+  local out
+  out="$("$ACR_TF_BIN" version 2>/dev/null || true)"
+  if [[ "$out" == OpenTofu* ]]; then
     ACR_TF_KIND=tofu
   else
     ACR_TF_KIND=terraform

@@ -26,7 +26,7 @@ acr_synth_all() {
   shopt -u nullglob
   ACR_STACK_FILES=()
   ACR_SYNTH_FAILED=()
-  acr_log "configurations: default${configs[1]+ $(printf 'examples/%s ' "${configs[@]:1}" | sed "s#examples/$ACR_REPO_ROOT/examples/#examples/#g")}"
+  acr_log "configurations: default${configs[1]+ $(printf 'examples/%s ' "${configs[@]:1}" | sed "s#examples/$ACR_REPO_ROOT/examples/#examples/#g; s/ $//")}"
   for cfg in "${configs[@]}"; do
     if [[ "$cfg" == default ]]; then label=default; else label="$(basename "$cfg" .yaml)"; fi
     out="$outroot/$label"

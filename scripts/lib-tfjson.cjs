@@ -159,7 +159,8 @@ function judge(diags, tfText, allow, label) {
     } else {
       const hit = allow.find((a) => a.re.test(text));
       if (hit) {
-        tag = 'warning (documented: ' + hit.reason + ')';
+        process.stdout.write(`  ${label}: warning (documented in scripts/validate-warnings.allow): ${where}: ${d.summary}\n`);
+        continue;
       } else {
         tag = 'WARNING (undocumented)';
         bad++;
@@ -184,19 +185,26 @@ function report(validateFile, tfFile, allowFile, label) {
   process.exit(bad || !res.valid ? 1 : 0);
 }
 
-// "Warning: summary\n\n  on file line N ...\n  detail" blocks from human CLI output
+// "Warning: summary" blocks from human CLI output (with or without -no-color)
 function warnings(logFile, tfFile, allowFile, label) {
-  const text = fs.readFileSync(logFile, 'utf8').replace(/\x1b\[[0-9;]*m/g, '');
+  const lines = fs.readFileSync(logFile, 'utf8').replace(/\x1b\[[0-9;]*m/g, '').split('\n')
+    .map((l) => l.replace(/^[│╷╵]\s?/, ''));
   const diags = [];
-  const re = /(?:^|\n)[│╷ ]*(Warning|Error): (.*)\n((?:[│ ].*\n?)*)/g;
-  let m;
-  while ((m = re.exec(text))) {
-    const body = m[3].split('\n').map((l) => l.replace(/^[│ ]\s?/, '')).join('\n');
-    const on = /on (\S+) line (\d+)/.exec(body);
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^(Warning|Error): (.*)$/.exec(lines[i]);
+    if (!m) continue;
+    const body = [];
+    for (let j = i + 1; j < lines.length; j++) {
+      if (/^(Warning|Error): |^Terraform has |^OpenTofu has |^Initializing /.test(lines[j])) break;
+      if (lines[j] === '' && lines[j + 1] === '') break;
+      body.push(lines[j]);
+    }
+    const text = body.join('\n');
+    const on = /on (\S+) line (\d+)/.exec(text);
     diags.push({
       severity: m[1].toLowerCase(),
       summary: m[2].trim(),
-      detail: body.replace(/^.*on \S+ line \d+.*$/m, '').trim(),
+      detail: text.replace(/^.*on \S+ line \d+.*$/m, '').trim(),
       range: on ? { filename: on[1], start: { line: Number(on[2]), column: 1 } } : undefined,
     });
   }

@@ -72,6 +72,7 @@ for s in "${ACR_STACK_FILES[@]}"; do
   label="${s%%|*}"; file="${s#*|}"
   stack="$(basename "$(dirname "$file")")"
   mkdir -p "$WORK/scan/$label/$stack"
+  # shellcheck disable=SC2016  # JavaScript, not shell
   node -e '
     const fs = require("fs");
     const [src, dst, name] = process.argv.slice(1);

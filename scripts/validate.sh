@@ -41,7 +41,8 @@ trap cleanup EXIT
 
 # --- 1. Terraform CLI -----------------------------------------------------------
 acr_resolve_tf_cli
-TF_VERSION_LINE="$("$ACR_TF_BIN" version 2>/dev/null | head -1)"
+TF_VERSION_OUT="$("$ACR_TF_BIN" version 2>/dev/null || true)"
+TF_VERSION_LINE="${TF_VERSION_OUT%%$'\n'*}"
 acr_log "CLI: $ACR_TF_BIN ($TF_VERSION_LINE)"
 
 # --- 2. build and synthesize ----------------------------------------------------
