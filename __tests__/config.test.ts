@@ -117,6 +117,7 @@ describe("names Azure would reject", () => {
 
 describe("values and references", () => {
   test.each([
+    ["replica in the registry's own location", (c: any) => (c.teamRegistries[0].replicaLocations = ["westus", "eastus"]), "teamRegistries[0].replicaLocations[1]: \"eastus\" must differ from location (the registry's own)"],
     ["retention out of range", (c: any) => (c.teamRegistries[0].untaggedRetentionDays = 0), "teamRegistries[0].untaggedRetentionDays: 0 must be a whole number from 1 to 365"],
     ["expiry not a number", (c: any) => (c.tokenPasswordExpiryDays = "1y"), 'tokenPasswordExpiryDays: "1y" must be a whole number from 1 to 3650'],
     ["unknown mode", (c: any) => (c.upstream.source = "quay"), 'upstream.source: "quay" must be one of simulated, dockerhub'],

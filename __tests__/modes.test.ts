@@ -112,6 +112,15 @@ describe("many teams, many apps: nothing assumes one of either", () => {
   });
 });
 
+test("replicaLocations geo-replicate a registry, sorted, zone redundant like the registry", () => {
+  const { tf } = synth(withDefaults(DEFAULT_CONFIG_YAML.replace("  - name: contoso\n", "  - name: contoso\n    replicaLocations: [westus, centralus]\n")));
+  expect(resources(tf, "azurerm_container_registry").registry_contoso.georeplications).toEqual([
+    { location: "centralus", zone_redundancy_enabled: true, tags: { "managed-by": "acr-gate" } },
+    { location: "westus", zone_redundancy_enabled: true, tags: { "managed-by": "acr-gate" } },
+  ]);
+  expect(resources(tf, "azurerm_container_registry").registry_contosobaseartifacts.georeplications).toBeUndefined();
+});
+
 describe("an existing vault, and backends", () => {
   test("keyVault.existing reads the vault instead of creating it, and adds no deployer policy", () => {
     const { json, tf } = synth(withDefaults(DEFAULT_CONFIG_YAML.replace("  name: acr-task-credentials\n", "  name: acr-task-credentials\n  existing: true\n  resourceGroup: shared-rg\n")));

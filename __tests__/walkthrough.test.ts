@@ -30,7 +30,8 @@ describe("Create registries (az group create, az acr create --sku Premium)", () 
       admin_enabled: false,
       anonymous_pull_enabled: false,
       retention_policy_in_days: 7,
-      zone_redundancy_enabled: false,
+      zone_redundancy_enabled: true,
+      data_endpoint_enabled: true,
       resource_group_name: `\${azurerm_resource_group.rg_${name}_rg.name}`,
       lifecycle: { prevent_destroy: true },
     });

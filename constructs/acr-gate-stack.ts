@@ -83,6 +83,8 @@ export class AcrGateStack extends TerraformStack {
         resourceGroupName: group(rc.resourceGroup, true).name,
         location: config.location,
         zoneRedundancy: rc.zoneRedundancy,
+        dedicatedDataEndpoints: rc.dedicatedDataEndpoints,
+        replicaLocations: rc.replicaLocations,
         untaggedRetentionDays: rc.untaggedRetentionDays,
         tags,
       });

@@ -11,10 +11,24 @@ export interface RegistryProps {
   readonly resourceGroupName: string;
   readonly location: string;
   /**
-   * Zone redundancy (Premium). Changing it later replaces the registry, so choose at creation.
-   * @default false
+   * Zone redundancy (Premium), as Azure now enables by default in regions with availability
+   * zones. Changing it later replaces the registry, so choose at creation; set false in a
+   * region without zones.
+   * @default true
    */
   readonly zoneRedundancy?: boolean;
+  /**
+   * Dedicated data endpoints (`<name>.<region>.data.azurecr.io`) instead of the shared blob
+   * endpoint, so that a client firewall can allow exactly this registry's layers.
+   * @default true
+   */
+  readonly dedicatedDataEndpoints?: boolean;
+  /**
+   * Locations the registry is geo-replicated to (Premium), zone redundant like the registry.
+   * Must not include the registry's own location.
+   * @default [] - no replicas (each costs a Premium registry)
+   */
+  readonly replicaLocations?: readonly string[];
   /**
    * Days before untagged manifests are purged. Tagged images (including every promoted
    * `<tag>-<run id>` rollback tag) are never touched by this policy.
@@ -40,8 +54,9 @@ export interface PullGrant {
  * A Premium container registry with secure defaults (`az acr create --sku Premium`).
  *
  * Defaults stated here, not left to Azure: admin user off, anonymous pull off, untagged manifests
- * purged after 7 days, export allowed (tasks retag and push), public network access on (ACR Tasks
- * agents and the walkthrough's ACI reach it over the public endpoint; see help/security.md).
+ * purged after 7 days, zone redundant, dedicated data endpoints, export allowed (tasks retag and
+ * push), public network access on (ACR Tasks agents and the walkthrough's ACI reach it over the
+ * public endpoint; see help/security.md).
  * Its Terraform address is `azurerm_container_registry.registry_<name>`, independent of the
  * construct path.
  */
@@ -59,6 +74,11 @@ export class Registry extends Construct {
   constructor(scope: Construct, id: string, props: RegistryProps) {
     super(scope, id);
     assertName("registry", `${this.node.path}.name`, props.name);
+    for (const loc of props.replicaLocations ?? []) {
+      if (loc === props.location) {
+        throw new Error(`${this.node.path}.replicaLocations: ${JSON.stringify(loc)} is the registry's own location`);
+      }
+    }
     const retention = props.untaggedRetentionDays ?? 7;
     if (!Number.isInteger(retention) || retention < 1 || retention > 365) {
       throw new Error(`${this.node.path}.untaggedRetentionDays: ${retention} must be a whole number from 1 to 365`);
@@ -71,12 +91,20 @@ export class Registry extends Construct {
       sku: "Premium",
       adminEnabled: false,
       anonymousPullEnabled: false,
-      dataEndpointEnabled: false,
+      dataEndpointEnabled: props.dedicatedDataEndpoints ?? true,
       exportPolicyEnabled: true,
       publicNetworkAccessEnabled: true,
       quarantinePolicyEnabled: false,
       retentionPolicyInDays: retention,
-      zoneRedundancyEnabled: props.zoneRedundancy ?? false,
+      zoneRedundancyEnabled: props.zoneRedundancy ?? true,
+      // The provider expects replicas in alphabetical order of location.
+      georeplications: props.replicaLocations?.length
+        ? [...props.replicaLocations].sort().map((location) => ({
+            location,
+            zoneRedundancyEnabled: props.zoneRedundancy ?? true,
+            tags: props.tags,
+          }))
+        : undefined,
       tags: props.tags,
       lifecycle: { preventDestroy: props.preventDestroy ?? true },
     });

@@ -21,6 +21,8 @@ export interface RegistryConfig {
   readonly name: string;
   readonly resourceGroup: string;
   readonly zoneRedundancy: boolean;
+  readonly dedicatedDataEndpoints: boolean;
+  readonly replicaLocations: readonly string[];
   /** Days untagged manifests are kept before the registry purges them. */
   readonly untaggedRetentionDays: number;
   /** How tasks of other registries authenticate when they pull from this one. */
@@ -359,7 +361,15 @@ const TOP_KEYS = [
   "firstRun",
 ] as const;
 
-const REGISTRY_KEYS = ["name", "resourceGroup", "zoneRedundancy", "untaggedRetentionDays", "taskCredential"];
+const REGISTRY_KEYS = [
+  "name",
+  "resourceGroup",
+  "zoneRedundancy",
+  "dedicatedDataEndpoints",
+  "replicaLocations",
+  "untaggedRetentionDays",
+  "taskCredential",
+];
 
 function readConfig(r: Reader, raw: unknown): AcrGateConfig {
   const top = r.object("", raw, TOP_KEYS);
@@ -395,7 +405,13 @@ function readConfig(r: Reader, raw: unknown): AcrGateConfig {
       ...o,
       name,
       resourceGroup: r.name(`${path}.resourceGroup`, o.resourceGroup, "resourceGroup", `${name}-rg`, `${path}.name`),
-      zoneRedundancy: r.bool(`${path}.zoneRedundancy`, o.zoneRedundancy, false),
+      zoneRedundancy: r.bool(`${path}.zoneRedundancy`, o.zoneRedundancy, true),
+      dedicatedDataEndpoints: r.bool(`${path}.dedicatedDataEndpoints`, o.dedicatedDataEndpoints, true),
+      replicaLocations: r.list(`${path}.replicaLocations`, o.replicaLocations, []).map((v, i) => {
+        const loc = r.name(`${path}.replicaLocations[${i}]`, v, "location");
+        if (loc === location) r.fail(`${path}.replicaLocations[${i}]`, loc, "must differ from location (the registry's own)");
+        return loc;
+      }),
       untaggedRetentionDays: r.int(`${path}.untaggedRetentionDays`, o.untaggedRetentionDays, 7, 1, 365),
       taskCredential: r.oneOf(
         `${path}.taskCredential`,
@@ -405,6 +421,16 @@ function readConfig(r: Reader, raw: unknown): AcrGateConfig {
       ),
     };
   };
+
+  const strip = (x: RegistryConfig): RegistryConfig => ({
+    name: x.name,
+    resourceGroup: x.resourceGroup,
+    zoneRedundancy: x.zoneRedundancy,
+    dedicatedDataEndpoints: x.dedicatedDataEndpoints,
+    replicaLocations: x.replicaLocations,
+    untaggedRetentionDays: x.untaggedRetentionDays,
+    taskCredential: x.taskCredential,
+  });
 
   let publicRegistry: PublicRegistryConfig | null = null;
   if (top.publicRegistry !== undefined && top.publicRegistry !== null) {
@@ -418,19 +444,12 @@ function readConfig(r: Reader, raw: unknown): AcrGateConfig {
         taskFile: r.string(`${p}.taskFile`, o.taskFile, "acr-task.yaml"),
       };
     });
-    const { name, resourceGroup, zoneRedundancy, untaggedRetentionDays, taskCredential } = pr;
-    publicRegistry = { name, resourceGroup, zoneRedundancy, untaggedRetentionDays, taskCredential, images };
+    publicRegistry = { ...strip(pr), images };
   } else if (source === "simulated") {
     r.fail("publicRegistry", undefined, "is required when upstream.source is 'simulated'");
   }
 
-  const strip = ({ name, resourceGroup, zoneRedundancy, untaggedRetentionDays, taskCredential }: RegistryConfig) => ({
-    name,
-    resourceGroup,
-    zoneRedundancy,
-    untaggedRetentionDays,
-    taskCredential,
-  });
+
   if (top.baseArtifactsRegistry === undefined) r.fail("baseArtifactsRegistry", undefined, "is required");
   const baseArtifactsRegistry = strip(registry("baseArtifactsRegistry", top.baseArtifactsRegistry));
 
