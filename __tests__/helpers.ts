@@ -1,4 +1,6 @@
 import "cdktf/lib/testing/adapters/jest";
+import * as fs from "fs";
+import * as path from "path";
 import { Testing } from "cdktf";
 import { AcrGateConfig, DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
 import { AcrGateStack } from "../constructs/acr-gate-stack";
@@ -67,15 +69,5 @@ export function scaledConfigYaml(n: number): string {
   return lines.join("\n") + "\n";
 }
 
-/** The walkthrough's 'Building from Docker Hub' choice, with credentials and no simulated registry. */
-export const DOCKERHUB_CONFIG = `
-upstream: { source: dockerhub, dockerHubCredentials: true }
-baseArtifactsRegistry: { name: contosobaseartifacts }
-teamRegistries: [ { name: contoso } ]
-keyVault: { name: acr-task-credentials }
-gatedImages:
-  - source: node:15-alpine
-    test: { context: "https://github.com/importing-public-content/import-baseimage-node.git#main" }
-apps:
-  - { name: hello-world, registry: contoso, repository: "https://github.com/importing-public-content/hello-world.git#main", baseImage: "node:15-alpine" }
-`;
+/** The walkthrough's 'Building from Docker Hub' choice (examples/dockerhub.yaml). */
+export const DOCKERHUB_CONFIG = fs.readFileSync(path.join(__dirname, "..", "examples", "dockerhub.yaml"), "utf8");
