@@ -117,6 +117,7 @@ describe("names Azure would reject", () => {
 
 describe("values and references", () => {
   test.each([
+    ["simulated mode: a gated image nothing builds", (c: any) => c.gatedImages.push({ source: "python:3.12-slim", test: { context: "https://github.com/x/t.git" } }), "gatedImages[1].source: \"python:3.12-slim\" must be built by one of publicRegistry.images (upstream.source is 'simulated')"],
     ["replica in the registry's own location", (c: any) => (c.teamRegistries[0].replicaLocations = ["westus", "eastus"]), "teamRegistries[0].replicaLocations[1]: \"eastus\" must differ from location (the registry's own)"],
     ["retention out of range", (c: any) => (c.teamRegistries[0].untaggedRetentionDays = 0), "teamRegistries[0].untaggedRetentionDays: 0 must be a whole number from 1 to 365"],
     ["expiry not a number", (c: any) => (c.tokenPasswordExpiryDays = "1y"), 'tokenPasswordExpiryDays: "1y" must be a whole number from 1 to 3650'],

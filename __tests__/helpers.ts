@@ -37,11 +37,7 @@ export function decodeTask(task: any): TaskDefinition {
 export function scaledConfigYaml(n: number): string {
   const teams = Array.from({ length: Math.ceil(n / 2) }, (_, j) => `team${j}acr`);
   const lines = [
-    "publicRegistry:",
-    "  name: publicregistry",
-    "  images:",
-    "    - taskName: node-public",
-    "      repository: https://github.com/example/base-image-node.git#main",
+    "upstream: { source: dockerhub, dockerHubCredentials: true }",
     "baseArtifactsRegistry:",
     "  name: contosobaseartifacts",
     "keyVault:",

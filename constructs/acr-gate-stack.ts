@@ -184,7 +184,10 @@ export class AcrGateStack extends TerraformStack {
       if (fromSimulated) {
         if (publicToken) gate.task.pullFromWithSecrets(this.publicRegistry!.loginServerName, publicToken);
         else gate.task.pullFrom(this.publicRegistry!);
-        gate.task.upstreamTasks.push(...this.simulatedImageTasks);
+        const producers = (pub?.images ?? [])
+          .map((img, i) => ({ img, task: this.simulatedImageTasks[i] }))
+          .filter(({ img }) => img.image.repository === g.source.repository && img.image.tag === g.source.tag);
+        gate.task.upstreamTasks.push(...producers.map((p) => p.task));
       } else if (dockerHub) {
         gate.task.pullFromWithSecrets(DOCKER_HUB, dockerHub);
       }

@@ -31,6 +31,8 @@ export interface RegistryConfig {
 
 export interface SimulatedImageConfig {
   readonly taskName: string;
+  /** The image the task builds into the simulated registry, `repository:tag`. */
+  readonly image: ImageRef;
   readonly repository: string;
   readonly taskFile: string;
 }
@@ -144,6 +146,7 @@ publicRegistry:
   name: publicregistry
   images:
     - taskName: node-public
+      image: node:15-alpine
       repository: ${SAMPLE_REPOS}/base-image-node.git#main
 baseArtifactsRegistry:
   name: contosobaseartifacts
@@ -437,9 +440,10 @@ function readConfig(r: Reader, raw: unknown): AcrGateConfig {
     const pr = registry("publicRegistry", top.publicRegistry, ["images"]);
     const images = r.list("publicRegistry.images", pr.images, []).map((raw, i) => {
       const p = `publicRegistry.images[${i}]`;
-      const o = r.object(p, raw, ["taskName", "repository", "taskFile"]);
+      const o = r.object(p, raw, ["taskName", "image", "repository", "taskFile"]);
       return {
         taskName: r.name(`${p}.taskName`, o.taskName, "task"),
+        image: r.image(`${p}.image`, o.image),
         repository: r.name(`${p}.repository`, o.repository, "gitContext"),
         taskFile: r.string(`${p}.taskFile`, o.taskFile, "acr-task.yaml"),
       };
@@ -499,6 +503,18 @@ function readConfig(r: Reader, raw: unknown): AcrGateConfig {
 
   const simulatedTasks = publicRegistry?.images ?? [];
   r.unique("publicRegistry.images", simulatedTasks, (s) => s.taskName, "the taskName");
+
+  // In simulated mode a gate imports what a simulated image task builds; with nothing building it,
+  // the gate's first run (and so the first apply) would fail.
+  if (source === "simulated" && publicRegistry && !r.has("publicRegistry") && !r.has("gatedImages")) {
+    const built = new Set(publicRegistry.images.map((s) => `${s.image.repository}:${s.image.tag}`));
+    gatedImages.forEach((g, i) => {
+      const ref = `${g.source.repository}:${g.source.tag}`;
+      if (!built.has(ref)) {
+        r.fail(`gatedImages[${i}].source`, ref, "must be built by one of publicRegistry.images (upstream.source is 'simulated')");
+      }
+    });
+  }
 
   // Pull tokens are named after their registry (the walkthrough's `registry-<name>-user`), and
   // token names are capped at 49 characters: check the derived name where the user can fix it.

@@ -193,13 +193,8 @@ function scaleConfig(n) {
   const teams = Math.ceil(n / 10);
   return {
     location: "eastus",
-    upstream: { source: "simulated" },
-    publicRegistry: {
-      name: "publicregistry",
-      images: [
-        { taskName: "node-public", repository: "https://github.com/importing-public-content/base-image-node.git#main" },
-      ],
-    },
+    // Docker Hub upstream: a simulated registry would need one image task per gated image.
+    upstream: { source: "dockerhub", dockerHubCredentials: true },
     baseArtifactsRegistry: { name: "contosobaseartifacts" },
     teamRegistries: Array.from({ length: teams }, (_, j) => ({ name: `team${j}acr` })),
     keyVault: { name: "acr-task-credentials" },
@@ -210,7 +205,7 @@ function scaleConfig(n) {
     })),
     apps: Array.from({ length: n }, (_, i) => ({
       name: `app${i}`,
-      // Registry task names need 5-50 characters; the default (the app name) is too short for app0..app9.
+      // Registry task names need 5-50 characters: set one explicitly for every size.
       taskName: `build-app${i}`,
       registry: `team${Math.floor(i / 10)}acr`,
       repository: `https://github.com/example/app${i}.git#main`,
