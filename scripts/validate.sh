@@ -23,6 +23,7 @@ source "$ACR_REPO_ROOT/scripts/lib-providers.sh"
 source "$ACR_REPO_ROOT/scripts/lib-synth.sh"
 TFJSON="$ACR_REPO_ROOT/scripts/lib-tfjson.cjs"
 ALLOW="$ACR_REPO_ROOT/scripts/validate-warnings.allow"
+SUBST_ALLOW=""   # set below when a substitute azurerm is in use
 cd "$ACR_REPO_ROOT"
 
 command -v node >/dev/null || acr_die "node is not on PATH"
@@ -125,6 +126,9 @@ print_banner() {
   done
 }
 [[ ${#banner[@]} -gt 0 ]] && print_banner
+for b in ${banner[@]+"${banner[@]}"}; do
+  [[ "$b" == *SUBSTITUTED* ]] && SUBST_ALLOW="$ACR_REPO_ROOT/scripts/validate-substitute.allow"
+done
 
 # --- 4. init + validate every stack ----------------------------------------------
 for s in "${stack_files[@]}"; do
@@ -149,7 +153,7 @@ for s in "${stack_files[@]}"; do
     ok=0
   fi
   "$ACR_TF_BIN" -chdir="$dir" validate -json -no-color >"$dir/validate.json" 2>"$dir/validate.err" || true
-  if ! node "$TFJSON" report "$dir/validate.json" "$dir/cdk.tf.json" "$ALLOW" "$name"; then
+  if ! node "$TFJSON" report "$dir/validate.json" "$dir/cdk.tf.json" "$ALLOW" "$name" "$SUBST_ALLOW"; then
     ok=0
     [[ -s "$dir/validate.err" ]] && sed 's/^/    /' "$dir/validate.err"
   fi
