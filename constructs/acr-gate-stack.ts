@@ -3,14 +3,14 @@ import { AzurermBackend, LocalBackend, TerraformOutput, TerraformStack, Terrafor
 import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
 import { TimeProvider } from "@cdktf/provider-time/lib/provider";
 import { Sleep } from "@cdktf/provider-time/lib/sleep";
-import { AcrGateConfig, pullTokenName, RegistryConfig } from "../lib/config";
+import { AcrGateConfig, plannedPullTokens, RegistryConfig } from "../lib/config";
 import { addressPart } from "../lib/principal";
 import { appTaskDefinition } from "../lib/app-task";
 import { WorkflowPolicy } from "../lib/policy";
 import { LockableResourceGroup } from "./resource-group";
 import { Registry } from "./registry";
-import { Vault, StoredSecret } from "./key-vault";
-import { PullToken, StoredToken } from "./pull-token";
+import { Vault } from "./key-vault";
+import type { PullToken, StoredToken } from "./pull-token";
 import { RegistryTask } from "./registry-task";
 import { GatedImport } from "./gated-import";
 import { ContainerApp } from "./container-app";
@@ -126,31 +126,20 @@ export class AcrGateStack extends TerraformStack {
     }
 
     // --- Tokens (az acr token create), only where a credential needs one ----------------------
-    const tokenFor = (reg: Registry, repositories?: string[]): StoredToken =>
-      (reg.tokens[0] ??
-        reg.createPullToken("pull-token", {
-          name: pullTokenName(reg.registryName),
-          repositories,
-          expiryDays: config.tokenPasswordExpiryDays,
-        })
-      ).storeIn(this.vault);
-    const publicToken =
-      this.publicRegistry && pub?.taskCredential === "keyVaultToken" && config.upstream.source === "simulated"
-        ? tokenFor(this.publicRegistry)
-        : undefined;
-    const gatedRepos = unique(config.gatedImages.map((g) => g.target.repository));
-    const baseToken =
-      config.baseArtifactsRegistry.taskCredential === "keyVaultToken" && config.apps.length > 0
-        ? tokenFor(this.baseArtifacts, gatedRepos)
-        : undefined;
-    const teamTokens = new Map<string, PullToken>();
-    for (const [name, reg] of this.teamRegistries) {
-      const repos = unique(config.apps.filter((a) => a.registry === name && a.aci.pullWith === "token").map((a) => a.name));
-      if (repos.length > 0) {
-        tokenFor(reg, repos);
-        teamTokens.set(name, reg.tokens[0]);
-      }
+    const registryByName = new Map(this.registries.map((r) => [r.registryName, r]));
+    const tokens = new Map<Registry, PullToken>();
+    for (const t of plannedPullTokens(config)) {
+      const reg = registryByName.get(t.registry.name)!;
+      const token = reg.createPullToken("pull-token", {
+        name: t.name,
+        repositories: t.repositories ?? undefined,
+        expiryDays: config.tokenPasswordExpiryDays,
+      });
+      token.storeIn(this.vault);
+      tokens.set(reg, token);
     }
+    const publicToken = this.publicRegistry && tokens.get(this.publicRegistry)?.storedSecrets;
+    const baseToken = tokens.get(this.baseArtifacts)?.storedSecrets;
 
     // --- Simulated public images (node-public) -------------------------------------------------
     this.simulatedImageTasks = (pub?.images ?? []).map((img) => {
@@ -198,7 +187,7 @@ export class AcrGateStack extends TerraformStack {
     const gateByTarget = new Map(this.gates.map((g) => [`${g.target.repository}:${g.target.tag}`, g]));
     this.apps = config.apps.map((a) => {
       const team = this.teamRegistries.get(a.registry)!;
-      const teamToken = a.aci.pullWith === "token" ? teamTokens.get(a.registry) : undefined;
+      const teamToken = a.aci.pullWith === "token" ? tokens.get(team) : undefined;
       const app = new ContainerApp(this, `app-${a.name}`, {
         name: a.aci.name,
         resourceGroup: group(a.aci.resourceGroup, false),
@@ -307,8 +296,3 @@ export class AcrGateStack extends TerraformStack {
   }
 }
 
-export type { StoredSecret };
-
-function unique(values: string[]): string[] {
-  return [...new Set(values)].sort();
-}

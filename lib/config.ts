@@ -132,9 +132,37 @@ export interface AcrGateConfig {
 
 export const SAMPLE_REPOS = "https://github.com/importing-public-content";
 
-/** The walkthrough's token name for a registry; also the user name in `registry-<name>-user`. */
-export function pullTokenName(registryName: string): string {
-  return `registry-${registryName}-user`;
+export interface PlannedPullToken {
+  readonly registry: RegistryConfig;
+  /** The walkthrough's `registry-<registry>-user`; also the user name at login. */
+  readonly name: string;
+  /** Repositories it may read, or null for all (`_repositories_pull`). */
+  readonly repositories: readonly string[] | null;
+}
+
+/**
+ * The pull tokens a config needs, and nothing more: one per registry that some consumer reads with
+ * a Key Vault token (identity-mode consumers need none).
+ */
+export function plannedPullTokens(c: AcrGateConfig): PlannedPullToken[] {
+  const token = (registry: RegistryConfig, repositories: readonly string[] | null): PlannedPullToken => ({
+    registry,
+    name: `registry-${registry.name}-user`,
+    repositories: repositories && [...new Set(repositories)].sort(),
+  });
+  const out: PlannedPullToken[] = [];
+  const pub = c.publicRegistry;
+  if (pub && pub.taskCredential === "keyVaultToken" && c.upstream.source === "simulated") out.push(token(pub, null));
+  if (c.baseArtifactsRegistry.taskCredential === "keyVaultToken" && c.apps.length > 0) {
+    out.push(token(c.baseArtifactsRegistry, c.gatedImages.map((g) => g.target.repository)));
+  }
+  const tokenApps = new Map<string, string[]>();
+  for (const a of c.apps) if (a.aci.pullWith === "token") tokenApps.set(a.registry, [...(tokenApps.get(a.registry) ?? []), a.name]);
+  for (const t of c.teamRegistries) {
+    const repos = tokenApps.get(t.name);
+    if (repos) out.push(token(t, repos));
+  }
+  return out;
 }
 
 /** The walkthrough, as a config file would say it. Parsed like any user file. */
@@ -516,24 +544,6 @@ function readConfig(r: Reader, raw: unknown): AcrGateConfig {
     });
   }
 
-  // Pull tokens are named after their registry (the walkthrough's `registry-<name>-user`), and
-  // token names are capped at 49 characters: check the derived name where the user can fix it.
-  const tokenRegistries: Array<[string, RegistryConfig]> = [];
-  if (publicRegistry && publicRegistry.taskCredential === "keyVaultToken" && source === "simulated") {
-    tokenRegistries.push(["publicRegistry", publicRegistry]);
-  }
-  if (baseArtifactsRegistry.taskCredential === "keyVaultToken" && apps.length > 0) {
-    tokenRegistries.push(["baseArtifactsRegistry", baseArtifactsRegistry]);
-  }
-  teamRegistries.forEach((t, i) => {
-    if (apps.some((a) => a.registry === t.name && a.aci.pullWith === "token")) tokenRegistries.push([`teamRegistries[${i}]`, t]);
-  });
-  for (const [path, reg] of tokenRegistries) {
-    const tokenName = pullTokenName(reg.name);
-    const problem = reg.name && !r.has(`${path}.name`) ? checkName("token", tokenName) : undefined;
-    if (problem) r.fail(`${path}.name`, reg.name, `is too long for its pull token: ${JSON.stringify(tokenName)} ${problem}`);
-  }
-
   // Durable content must not share a resource group with what a refactor may destroy.
   const durableGroups = new Set([...allRegistries.map((x) => x.resourceGroup), keyVault.resourceGroup]);
   apps.forEach((a, i) => {
@@ -546,7 +556,7 @@ function readConfig(r: Reader, raw: unknown): AcrGateConfig {
     }
   });
 
-  return {
+  const config: AcrGateConfig = {
     stackName,
     location,
     tags,
@@ -562,6 +572,20 @@ function readConfig(r: Reader, raw: unknown): AcrGateConfig {
     apps,
     firstRun: r.bool("firstRun", top.firstRun, true),
   };
+
+  // Token names are derived from registry names and capped at 49 characters: check the derived
+  // name here, where the message can point at the registry name that causes it.
+  for (const t of plannedPullTokens(config)) {
+    const path =
+      t.registry === publicRegistry
+        ? "publicRegistry"
+        : t.registry === baseArtifactsRegistry
+          ? "baseArtifactsRegistry"
+          : `teamRegistries[${teamRegistries.indexOf(t.registry)}]`;
+    const problem = t.registry.name && !r.has(`${path}.name`) ? checkName("token", t.name) : undefined;
+    if (problem) r.fail(`${path}.name`, t.registry.name, `is too long for its pull token: ${JSON.stringify(t.name)} ${problem}`);
+  }
+  return config;
 }
 
 function readBackend(r: Reader, raw: unknown, stackName: string): BackendConfig {
