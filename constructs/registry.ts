@@ -68,7 +68,6 @@ export class Registry extends Construct {
   readonly resourceGroupName: string;
   readonly resource: ContainerRegistry;
   private readonly grants = new Map<IPrincipal, PullGrant>();
-  readonly tokens: PullToken[] = [];
   private readonly azureName: string;
 
   constructor(scope: Construct, id: string, props: RegistryProps) {
@@ -130,9 +129,7 @@ export class Registry extends Construct {
    * (`az acr token create --repository <repo> content/read`, or `--scope-map _repositories_pull`).
    */
   createPullToken(id: string, options: PullTokenOptions): PullToken {
-    const token = new PullToken(this, id, { ...options, registry: this });
-    this.tokens.push(token);
-    return token;
+    return new PullToken(this, id, { ...options, registry: this });
   }
 
   /**

@@ -48,12 +48,6 @@ export interface TaskDefinition {
   readonly steps: readonly TaskStep[];
 }
 
-export function stepKind(step: TaskStep): "build" | "push" | "cmd" {
-  if ("build" in step) return "build";
-  if ("push" in step) return "push";
-  return "cmd";
-}
-
 /** Lists what ACR would reject; empty when the definition is sound. */
 export function validateTask(def: TaskDefinition): string[] {
   const problems: string[] = [];
