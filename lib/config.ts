@@ -157,7 +157,12 @@ export function plannedPullTokens(c: AcrGateConfig): PlannedPullToken[] {
     out.push(token(c.baseArtifactsRegistry, c.gatedImages.map((g) => g.target.repository)));
   }
   const tokenApps = new Map<string, string[]>();
-  for (const a of c.apps) if (a.aci.pullWith === "token") tokenApps.set(a.registry, [...(tokenApps.get(a.registry) ?? []), a.name]);
+  for (const a of c.apps) {
+    if (a.aci.pullWith !== "token") continue;
+    const repos = tokenApps.get(a.registry);
+    if (repos) repos.push(a.name);
+    else tokenApps.set(a.registry, [a.name]);
+  }
   for (const t of c.teamRegistries) {
     const repos = tokenApps.get(t.name);
     if (repos) out.push(token(t, repos));
@@ -429,11 +434,10 @@ function readConfig(r: Reader, raw: unknown): AcrGateConfig {
     dockerHubCredentials: r.bool("upstream.dockerHubCredentials", up.dockerHubCredentials, source === "dockerhub"),
   };
 
-  const registry = (path: string, value: unknown, extraKeys: string[] = []): RegistryConfig & Obj => {
+  const registry = (path: string, value: unknown, extraKeys: string[] = []): RegistryConfig => {
     const o = r.object(path, value, [...REGISTRY_KEYS, ...extraKeys]);
     const name = r.name(`${path}.name`, o.name, "registry");
     return {
-      ...o,
       name,
       resourceGroup: r.name(`${path}.resourceGroup`, o.resourceGroup, "resourceGroup", `${name}-rg`, `${path}.name`),
       zoneRedundancy: r.bool(`${path}.zoneRedundancy`, o.zoneRedundancy, true),
@@ -453,20 +457,11 @@ function readConfig(r: Reader, raw: unknown): AcrGateConfig {
     };
   };
 
-  const strip = (x: RegistryConfig): RegistryConfig => ({
-    name: x.name,
-    resourceGroup: x.resourceGroup,
-    zoneRedundancy: x.zoneRedundancy,
-    dedicatedDataEndpoints: x.dedicatedDataEndpoints,
-    replicaLocations: x.replicaLocations,
-    untaggedRetentionDays: x.untaggedRetentionDays,
-    taskCredential: x.taskCredential,
-  });
-
   let publicRegistry: PublicRegistryConfig | null = null;
   if (top.publicRegistry !== undefined && top.publicRegistry !== null) {
     const pr = registry("publicRegistry", top.publicRegistry, ["images"]);
-    const images = r.list("publicRegistry.images", pr.images, []).map((raw, i) => {
+    const rawImages = (top.publicRegistry as Obj).images;
+    const images = r.list("publicRegistry.images", rawImages, []).map((raw, i) => {
       const p = `publicRegistry.images[${i}]`;
       const o = r.object(p, raw, ["taskName", "image", "repository", "taskFile"]);
       return {
@@ -476,18 +471,17 @@ function readConfig(r: Reader, raw: unknown): AcrGateConfig {
         taskFile: r.string(`${p}.taskFile`, o.taskFile, "acr-task.yaml"),
       };
     });
-    publicRegistry = { ...strip(pr), images };
+    publicRegistry = { ...pr, images };
   } else if (source === "simulated") {
     r.fail("publicRegistry", undefined, "is required when upstream.source is 'simulated'");
   }
 
-
   if (top.baseArtifactsRegistry === undefined) r.fail("baseArtifactsRegistry", undefined, "is required");
-  const baseArtifactsRegistry = strip(registry("baseArtifactsRegistry", top.baseArtifactsRegistry));
+  const baseArtifactsRegistry = registry("baseArtifactsRegistry", top.baseArtifactsRegistry);
 
   const teamList = r.list("teamRegistries", top.teamRegistries, []);
   if (teamList.length === 0) r.fail("teamRegistries", top.teamRegistries, "must list at least one team registry");
-  const teamRegistries = teamList.map((t, i) => strip(registry(`teamRegistries[${i}]`, t)));
+  const teamRegistries = teamList.map((t, i) => registry(`teamRegistries[${i}]`, t));
 
   const allRegistries = [...(publicRegistry ? [publicRegistry] : []), baseArtifactsRegistry, ...teamRegistries];
   r.unique("registries", allRegistries, (x) => x.name.toLowerCase(), "the name");
