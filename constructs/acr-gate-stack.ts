@@ -14,6 +14,7 @@ import type { PullToken, StoredToken } from "./pull-token";
 import { RegistryTask } from "./registry-task";
 import { GatedImport } from "./gated-import";
 import { ContainerApp } from "./container-app";
+import { pinAddress } from "../lib/address";
 
 const DOCKER_HUB = "docker.io";
 
@@ -255,7 +256,7 @@ export class AcrGateStack extends TerraformStack {
       ...this.vault.secrets.map((s) => s.resource),
     ];
     const settle = new Sleep(this, "grants-propagation", { createDuration: "90s", dependsOn: grants });
-    settle.overrideLogicalId("grants_propagation");
+    pinAddress(settle, "grants_propagation");
     const appOf = new Map(this.apps.map((a) => [a.task, a.app]));
     for (const task of this.tasks) {
       const upstream = task.upstreamTasks.map((t) => t.firstRun).filter((r) => r !== undefined);

@@ -9,6 +9,7 @@ import { addressPart, IPrincipal } from "../lib/principal";
 import type { Registry } from "./registry";
 import type { PullToken } from "./pull-token";
 import type { LockableResourceGroup } from "./resource-group";
+import { pinAddress } from "../lib/address";
 
 export interface ContainerAppProps {
   /** Container group name (`$ACI`); also the container's name, as `az container create` names it. */
@@ -82,7 +83,7 @@ export class ContainerApp extends Construct {
         resourceGroupName: props.resourceGroup.name,
         location: props.resourceGroup.location,
       });
-      this.identity.overrideLogicalId(`aci_identity_${base}`);
+      pinAddress(this.identity, `aci_identity_${base}`);
       props.registry.grantPull({ principalId: this.identity.principalId, principalName: `${props.name}-pull` });
       credential = { server: props.registry.loginServerName, userAssignedIdentityId: this.identity.id };
       identity = { type: "UserAssigned", identityIds: [this.identity.id] };
@@ -121,7 +122,7 @@ export class ContainerApp extends Construct {
         ignoreChanges: ["container", "tags", "dns_name_label_reuse_policy"],
       },
     });
-    this.group.overrideLogicalId(`container_group_${base}`);
+    pinAddress(this.group, `container_group_${base}`);
     this.ipAddress = this.group.ipAddress;
     this.fqdn = this.group.fqdn;
   }
@@ -195,7 +196,7 @@ export class ContainerApp extends Construct {
         ],
         assignableScopes: [this.props.resourceGroup.id],
       });
-      this.deployRole.overrideLogicalId(`deploy_role_${base}`);
+      pinAddress(this.deployRole, `deploy_role_${base}`);
     }
     const who = addressPart(principal.principalName);
     const assignments = [
@@ -207,7 +208,7 @@ export class ContainerApp extends Construct {
         description: `acr-gate: ${principal.principalName} deploys ${this.groupName}`,
       }),
     ];
-    assignments[0].overrideLogicalId(`deploy_${base}_${who}`);
+    pinAddress(assignments[0], `deploy_${base}_${who}`);
     if (this.identity) {
       assignments.push(
         new RoleAssignment(this, `assign-identity-${who}`, {
@@ -218,7 +219,7 @@ export class ContainerApp extends Construct {
           description: `acr-gate: ${principal.principalName} attaches ${this.identity.name} to ${this.groupName}`,
         }),
       );
-      assignments[1].overrideLogicalId(`identity_operator_${base}_${who}`);
+      pinAddress(assignments[1], `identity_operator_${base}_${who}`);
     }
     const grant = { principal, assignments };
     this.grants.set(principal, grant);

@@ -6,6 +6,7 @@ import { KeyVaultAccessPolicyA } from "@cdktf/provider-azurerm/lib/key-vault-acc
 import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
 import { assertName } from "../lib/rules";
 import { addressPart, IPrincipal } from "../lib/principal";
+import { pinAddress } from "../lib/address";
 
 export interface VaultProps {
   /** Globally unique vault name: 3-24 characters, see lib/rules.ts. */
@@ -90,6 +91,8 @@ export class Vault extends Construct {
     assertName("keyVault", `${this.node.path}.name`, props.name);
     this.vaultName = props.name;
     const client = new DataAzurermClientConfig(this, "client");
+    // Every vault reads the same caller identity: two identical copies of this data source under one
+    // address are harmless, so it is not pinned like the resources.
     client.overrideLogicalId("current");
     this.tenantId = client.tenantId;
 
@@ -128,7 +131,7 @@ export class Vault extends Construct {
         tags: props.tags,
         lifecycle: { preventDestroy: props.preventDestroy ?? true },
       });
-      vault.overrideLogicalId(`key_vault_${addressPart(props.name)}`);
+      pinAddress(vault, `key_vault_${addressPart(props.name)}`);
       this.id = vault.id;
       this.vaultUri = vault.vaultUri;
     }
@@ -140,7 +143,7 @@ export class Vault extends Construct {
         objectId: client.objectId,
         secretPermissions: ["Get", "List", "Set", "Delete", "Recover"],
       });
-      this.deployerPolicy.overrideLogicalId(`kv_policy_${addressPart(props.name)}_deployer`);
+      pinAddress(this.deployerPolicy, `kv_policy_${addressPart(props.name)}_deployer`);
     }
   }
 
@@ -158,7 +161,7 @@ export class Vault extends Construct {
       expirationDate: options.expiresOn,
       dependsOn: this.deployerPolicy ? [this.deployerPolicy] : undefined,
     });
-    secret.overrideLogicalId(`secret_${addressPart(name)}`);
+    pinAddress(secret, `secret_${addressPart(name)}`);
     const stored: StoredSecret = {
       name,
       id: secret.id,
@@ -180,7 +183,7 @@ export class Vault extends Construct {
       objectId: principal.principalId,
       secretPermissions: ["Get"],
     });
-    policy.overrideLogicalId(`kv_policy_${addressPart(this.vaultName)}_${addressPart(principal.principalName)}`);
+    pinAddress(policy, `kv_policy_${addressPart(this.vaultName)}_${addressPart(principal.principalName)}`);
     this.grants.set(principal, { principal, policy });
     return policy;
   }

@@ -8,6 +8,7 @@ import { assertName, checkName } from "../lib/rules";
 import { addressPart } from "../lib/principal";
 import type { Registry } from "./registry";
 import type { StoredSecret, Vault } from "./key-vault";
+import { pinAddress } from "../lib/address";
 
 export interface PullTokenOptions {
   /** Token name; it is also the user name at `docker login`. 5-49 letters, digits, hyphens. */
@@ -87,7 +88,7 @@ export class PullToken extends Construct {
         actions: this.repositories.map((r) => `repositories/${r}/content/read`),
         description: `acr-gate: pull ${this.repositories.join(", ")}`,
       });
-      map.overrideLogicalId(`scope_map_${base}`);
+      pinAddress(map, `scope_map_${base}`);
       scopeMapId = map.id;
     }
 
@@ -98,17 +99,17 @@ export class PullToken extends Construct {
       scopeMapId,
       enabled: true,
     });
-    token.overrideLogicalId(`token_${base}`);
+    pinAddress(token, `token_${base}`);
 
     const created = new StaticResource(this, "created", {});
-    created.overrideLogicalId(`token_created_${base}`);
+    pinAddress(created, `token_created_${base}`);
     this.expiresOn = Fn.timeadd(created.rfc3339, `${days * 24}h`);
 
     const password = new ContainerRegistryTokenPassword(this, "password", {
       containerRegistryTokenId: token.id,
       password1: { expiry: this.expiresOn },
     });
-    password.overrideLogicalId(`token_password_${base}`);
+    pinAddress(password, `token_password_${base}`);
     this.password = password.password1.value;
   }
 

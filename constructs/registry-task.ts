@@ -8,6 +8,7 @@ import { renderTask, TaskDefinition } from "../lib/task-yaml";
 import type { Registry } from "./registry";
 import type { StoredSecret } from "./key-vault";
 import type { StoredToken } from "./pull-token";
+import { pinAddress } from "../lib/address";
 
 /** The task file lives in the Git context (`az acr task create -f acr-task.yaml --context <git>`). */
 export interface FileTaskStep {
@@ -160,7 +161,7 @@ export class RegistryTask extends Construct implements IPrincipal {
           : undefined,
       timerTrigger: props.timer ? [{ name: "timer", schedule: props.timer, enabled: true }] : undefined,
     });
-    this.resource.overrideLogicalId(
+    pinAddress(this.resource, 
       `task_${addressPart(props.registry.registryName)}_${addressPart(props.name)}`,
     );
     this.principalId = this.resource.identity.principalId;
@@ -208,7 +209,7 @@ export class RegistryTask extends Construct implements IPrincipal {
         containerRegistryTaskId: this.resource.id,
         dependsOn,
       });
-      this.firstRun.overrideLogicalId(
+      pinAddress(this.firstRun, 
         `first_run_${addressPart(this.registry.registryName)}_${addressPart(this.taskName)}`,
       );
     }

@@ -4,6 +4,7 @@ import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
 import { assertName } from "../lib/rules";
 import { addressPart, IPrincipal } from "../lib/principal";
 import { PullToken, PullTokenOptions } from "./pull-token";
+import { pinAddress } from "../lib/address";
 
 export interface RegistryProps {
   /** Globally unique registry name: 5-50 letters and digits. */
@@ -107,7 +108,7 @@ export class Registry extends Construct {
       tags: props.tags,
       lifecycle: { preventDestroy: props.preventDestroy ?? true },
     });
-    this.resource.overrideLogicalId(`registry_${addressPart(props.name)}`);
+    pinAddress(this.resource, `registry_${addressPart(props.name)}`);
     this.name = this.resource.name;
     this.id = this.resource.id;
     this.loginServer = this.resource.loginServer;
@@ -145,7 +146,7 @@ export class Registry extends Construct {
       principalType: "ServicePrincipal",
       description: `acr-gate: ${principal.principalName} pulls from ${this.azureName}`,
     });
-    assignment.overrideLogicalId(`acr_pull_${addressPart(this.azureName)}_${addressPart(principal.principalName)}`);
+    pinAddress(assignment, `acr_pull_${addressPart(this.azureName)}_${addressPart(principal.principalName)}`);
     this.grants.set(principal, { principal, assignment });
     return assignment;
   }

@@ -3,6 +3,7 @@ import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
 import { ManagementLock } from "@cdktf/provider-azurerm/lib/management-lock";
 import { assertName } from "../lib/rules";
 import { addressPart } from "../lib/principal";
+import { pinAddress } from "../lib/address";
 
 export interface LockableResourceGroupProps {
   /** Azure name of the group (1-90 characters, see lib/rules.ts). */
@@ -43,7 +44,7 @@ export class LockableResourceGroup extends Construct {
       location: props.location,
       tags: props.tags,
     });
-    this.resource.overrideLogicalId(`rg_${addressPart(props.name)}`);
+    pinAddress(this.resource, `rg_${addressPart(props.name)}`);
     this.name = this.resource.name;
     this.groupName = props.name;
     this.locationName = props.location;
@@ -56,7 +57,7 @@ export class LockableResourceGroup extends Construct {
         lockLevel: props.lock,
         notes: "Managed by acr-gate: holds durable content (registries, key vault). Lift deliberately.",
       });
-      this.lock.overrideLogicalId(`lock_${addressPart(props.name)}`);
+      pinAddress(this.lock, `lock_${addressPart(props.name)}`);
     }
   }
 }

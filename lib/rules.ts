@@ -1,13 +1,20 @@
 /**
- * The naming and value rules Azure applies to what acr-gate creates, in one place.
+ * The naming and value rules Azure, ACR Tasks and Terraform apply to what acr-gate creates, in one
+ * place.
  *
  * The azurerm provider checks several of these only partly (no length check on task names, no
  * start/end/`--` rule on Key Vault names, almost nothing on container group names), so a bad name
- * would only fail in the middle of `terraform apply`. Config parsing and construct props both call
+ * would only fail in the middle of `terraform apply`. Other rules keep config text data where it
+ * lands: grammars strict enough that a value cannot become an extra `docker build` argument, an
+ * extra shell word or another step of a task. The config schema and construct props both call
  * {@link checkName}; nothing else duplicates a rule.
  */
 
 import { Token } from "cdktf";
+import { AZURE_LOCATIONS, SOVEREIGN_LOCATIONS } from "./azure-regions";
+
+const PUBLIC_LOCATIONS = new Set(AZURE_LOCATIONS);
+const SOVEREIGN = new Set(SOVEREIGN_LOCATIONS);
 
 export interface NameRule {
   /** What the rule is about, as it appears in messages. */
@@ -15,9 +22,53 @@ export interface NameRule {
   readonly pattern: RegExp;
   /** The rule in words, quoted in error messages. */
   readonly description: string;
-  /** Extra checks a single regex cannot express clearly. */
+  /** Extra checks a single regex cannot express clearly; returns why the value fails. */
   readonly extra?: (value: string) => string | undefined;
 }
+
+// OCI distribution spec path component; a repository is one or more joined by '/'.
+const COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const REPOSITORY = `${COMPONENT}(?:/${COMPONENT})*`;
+const TAG = "[\\w][\\w.-]{0,127}";
+const DIGEST = "sha256:[0-9a-f]{64}";
+// A registry host: DNS labels with at least one dot (or localhost), optional port.
+const HOST = "(?:localhost|(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\\.)+[a-zA-Z]{2,63})(?::[0-9]{1,5})?";
+const SAFE_PATH = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
+
+function portProblem(value: string): string | undefined {
+  const m = /^https:\/\/[^/]*:(\d+)\//.exec(value) ?? /^[^/]*:(\d+)\//.exec(value);
+  if (m && (Number(m[1]) < 1 || Number(m[1]) > 65535)) return `port ${m[1]} is out of range`;
+  return undefined;
+}
+
+function dotSegment(value: string): string | undefined {
+  return value.split(/[/:#]/).some((s) => s === "." || s === "..") ? "has a '.' or '..' segment" : undefined;
+}
+
+/** One cron field: `*`, `*\/n`, or a list of `a`, `a-b`, `a-b/n`, `a/n`, within [min, max]. */
+function cronFieldProblem(field: string, name: string, min: number, max: number): string | undefined {
+  if (/^\*(?:\/\d{1,2})?$/.test(field)) {
+    const step = field.split("/")[1];
+    return step !== undefined && (Number(step) < 1 || Number(step) > max) ? `${name} step ${step} is out of range` : undefined;
+  }
+  for (const part of field.split(",")) {
+    const m = /^(\d{1,2})(?:-(\d{1,2}))?(?:\/(\d{1,2}))?$/.exec(part);
+    if (!m) return `${name} field ${JSON.stringify(field)} is not a number, range, list or step`;
+    const [lo, hi, step] = [Number(m[1]), m[2] === undefined ? undefined : Number(m[2]), m[3]];
+    if (lo < min || lo > max || (hi !== undefined && (hi < min || hi > max))) return `${name} must be ${min}-${max}`;
+    if (hi !== undefined && hi < lo) return `${name} range ${part} runs backwards`;
+    if (step !== undefined && (Number(step) < 1 || Number(step) > max)) return `${name} step ${step} is out of range`;
+  }
+  return undefined;
+}
+
+const CRON_FIELDS: ReadonlyArray<readonly [string, number, number]> = [
+  ["minute", 0, 59],
+  ["hour", 0, 23],
+  ["day of month", 1, 31],
+  ["month", 1, 12],
+  ["day of week", 0, 6],
+];
 
 export const RULES = {
   // https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftcontainerregistry
@@ -34,7 +85,7 @@ export const RULES = {
   },
   resourceGroup: {
     what: "resource group name",
-    pattern: /^[-\w.()]{0,89}[-\w()]$/u,
+    pattern: /^[-\w.()]{0,89}[-\w()]$/,
     description: "1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'",
   },
   // azurerm: ^[a-zA-Z][a-zA-Z0-9-]{4,48}$ (the provider's own limit is 49, stricter than Azure's 50)
@@ -72,28 +123,125 @@ export const RULES = {
   // OCI distribution spec: path components and tags
   repository: {
     what: "image repository",
-    pattern: /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/,
+    pattern: new RegExp(`^${REPOSITORY}$`),
     description: "lowercase path components of letters and digits separated by '.', '_', '__' or '-', joined by '/'",
+    extra: (v: string) => (v.length > 255 ? "is longer than 255 characters" : undefined),
+  },
+  /** An app's image repository in its team registry: one lowercase path component. */
+  appName: {
+    what: "app name",
+    pattern: /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/,
+    description: "a lowercase image repository name of letters and digits separated by single '.', '_' or '-', at most 50 characters",
+    extra: (v: string) => (v.length > 50 ? "is longer than 50 characters" : undefined),
   },
   tag: {
     what: "image tag",
-    pattern: /^[\w][\w.-]{0,127}$/,
+    pattern: new RegExp(`^${TAG}$`),
     description: "1-128 letters, digits, '_', '.' and '-', not starting with '.' or '-'",
+  },
+  /** `repository:tag` at an upstream or in base artifacts: no registry host, no digest. */
+  imageTag: {
+    what: "image",
+    pattern: new RegExp(`^${REPOSITORY}:${TAG}$`),
+    description: "'repository:tag', e.g. 'node:15-alpine' (lowercase repository, no registry host, no digest)",
+    extra: (v: string) => (/^[^/]*[.:][^/]*\//.test(v) || v.startsWith("localhost/") ? "names a registry host" : undefined),
+  },
+  /** A full reference an engine pulls: `[registry/]repository[:tag][@sha256:digest]`. */
+  imageReference: {
+    what: "image reference",
+    pattern: new RegExp(`^(?:${HOST}/)?${REPOSITORY}(?::${TAG})?(?:@${DIGEST})?$`),
+    description: "'[registry/]repository[:tag][@sha256:<64 hex>]', e.g. 'mcr.microsoft.com/azuredocs/aci-helloworld:latest'",
+    extra: (v: string) => portProblem(v) ?? (v.length > 512 ? "is longer than 512 characters" : undefined),
   },
   location: {
     what: "Azure location",
     pattern: /^[a-z][a-z0-9]{2,30}$/,
-    description: "a location name in lowercase without spaces, e.g. 'eastus' or 'westeurope'",
+    description: "an Azure region name in lowercase without spaces, e.g. 'eastus' or 'westeurope'",
+    extra: (v: string) =>
+      PUBLIC_LOCATIONS.has(v)
+        ? undefined
+        : SOVEREIGN.has(v)
+          ? "is a sovereign-cloud region, which acr-gate does not support (its registries are not <name>.azurecr.io)"
+          : "is not an Azure public-cloud region (see lib/azure-regions.ts)",
   },
   gitContext: {
     what: "Git context URL",
-    pattern: /^https:\/\/[^\s#]+\.git(?:#[^\s:]+(?::[^\s]+)?)?$/,
-    description: "an https URL ending in '.git', optionally followed by '#<branch>' or '#<branch>:<folder>'",
+    pattern: new RegExp(
+      `^https://(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\\.)+[a-zA-Z]{2,63}(?::[0-9]{1,5})?` +
+        `(?:/[A-Za-z0-9._~-]+)+\\.git(?:#[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*(?::[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*)?)?$`,
+    ),
+    description:
+      "'https://<host>/<path>.git', optionally followed by '#<branch>' or '#<branch>:<folder>' (no user name or password, no query, letters, digits, '.', '_', '-', '~' and '/')",
+    extra: (v: string) => portProblem(v) ?? dotSegment(v.replace(/^https:\/\/[^/]+/, "").replace(/\.git(?=#|$)/, "")) ?? (v.length > 512 ? "is longer than 512 characters" : undefined),
+  },
+  /** A file inside a Git context: relative, no '..', nothing a shell or `docker build` would read as an option. */
+  relativePath: {
+    what: "relative path",
+    pattern: /^(?!-)[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/,
+    description: "a relative path of letters, digits, '.', '_', '-' and '/' (no leading '/' or '-', no '..' segment)",
+    extra: (v: string) => dotSegment(v) ?? (v.length > 255 ? "is longer than 255 characters" : undefined),
   },
   cron: {
     what: "timer schedule",
-    pattern: /^\S+( \S+){4}$/,
-    description: "a five-field cron expression in UTC, e.g. '0 3 * * *'",
+    pattern: /^\S+(?: \S+){4}$/,
+    description:
+      "a five-field cron expression in UTC (minute 0-59, hour 0-23, day of month 1-31, month 1-12, day of week 0-6; each '*', '*/n', 'a', 'a-b', 'a-b/n' or a list), e.g. '0 3 * * *'",
+    extra: (v: string) => {
+      const fields = v.split(" ");
+      for (let i = 0; i < CRON_FIELDS.length; i++) {
+        const [name, min, max] = CRON_FIELDS[i];
+        const p = cronFieldProblem(fields[i], name, min, max);
+        if (p) return p;
+      }
+      return undefined;
+    },
+  },
+  // https://learn.microsoft.com/azure/azure-resource-manager/management/tag-resources#limitations
+  tagKey: {
+    what: "tag name",
+    pattern: /^[^<>%&\\?/]{1,512}$/,
+    description: "1-512 characters without '<', '>', '%', '&', '\\', '?' or '/', not starting with 'microsoft', 'azure' or 'windows'",
+    extra: (v: string) =>
+      /^(microsoft|azure|windows)/i.test(v) ? "uses a prefix Azure reserves" : v !== v.trim() ? "has leading or trailing spaces" : undefined,
+  },
+  tagValue: {
+    what: "tag value",
+    pattern: /^[\s\S]{0,256}$/,
+    description: "at most 256 characters",
+  },
+  ipv4Range: {
+    what: "IPv4 address or CIDR range",
+    pattern: /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\/(?:3[0-2]|[12]?\d))?$/,
+    description: "an IPv4 address or CIDR range such as '203.0.113.0/24' (octets 0-255 without leading zeros, prefix 0-32)",
+  },
+  storageAccount: {
+    what: "storage account name",
+    pattern: /^[a-z0-9]{3,24}$/,
+    description: "3-24 lowercase letters and digits",
+  },
+  storageContainer: {
+    what: "storage container name",
+    pattern: /^[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]$/,
+    description: "3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit",
+  },
+  /** The azurerm backend's blob name: a plain path, nothing a shell or Terraform would read. */
+  blobName: {
+    what: "state blob name",
+    pattern: SAFE_PATH,
+    description: "letters, digits, '.', '_', '-' and '/' (no leading '/', no '..' segment), at most 1024 characters",
+    extra: (v: string) => dotSegment(v) ?? (v.length > 1024 ? "is longer than 1024 characters" : undefined),
+  },
+  /** A local state path, relative to the stack directory; '..' is allowed to reach outside cdktf.out. */
+  statePath: {
+    what: "local state path",
+    pattern: SAFE_PATH,
+    description: "a relative path of letters, digits, '.', '_', '-' and '/' (the JSON must not carry a path of the synthesizing machine)",
+    extra: (v: string) => (v.split("/").includes(".") ? "has a '.' segment" : undefined),
+  },
+  stackName: {
+    what: "stack name",
+    pattern: /^[a-zA-Z][a-zA-Z0-9-]{0,62}$/,
+    description: "1-63 letters, digits and hyphens, starting with a letter",
   },
 } satisfies Record<string, NameRule>;
 
@@ -102,10 +250,9 @@ export type RuleName = keyof typeof RULES;
 /** Returns a problem description, or undefined when `value` satisfies the rule. */
 export function checkName(rule: RuleName, value: string): string | undefined {
   const r: NameRule = RULES[rule];
+  if (!r.pattern.test(value)) return `is not a valid ${r.what}: must be ${r.description}`;
   const extra = r.extra?.(value);
-  if (!r.pattern.test(value) || extra) {
-    return `is not a valid ${r.what}: must be ${r.description}`;
-  }
+  if (extra) return `is not a valid ${r.what}: ${extra}; must be ${r.description}`;
   return undefined;
 }
 

@@ -1,0 +1,641 @@
+/**
+ * The config file, declared once: every key with its type, default, rule and meaning (zod 4).
+ *
+ * The TypeScript types, the defaults, the cross-field rules, the JSON Schema editors use
+ * (`acr-gate.schema.json`) and the key tables of help/configuration.md all come from here.
+ * Messages keep one form, `<field path>: <value> <rule>`, every problem at once (lib/config.ts
+ * formats them). Two rules never live here but before it, in {@link checkUntrustedText}, because
+ * they hold for every string of the file whatever field it is in: no Terraform template syntax and
+ * no Go template delimiters (see lib/config.ts).
+ */
+import { z } from "zod";
+import { checkName, RuleName } from "./rules";
+import { addressPart } from "./principal";
+
+// ---------------------------------------------------------------------------------------------
+// Field primitives. Each carries its own message for a wrong type, so a user reads the rule, not
+// zod's vocabulary.
+
+type Issue = { readonly input?: unknown };
+const requiredOr = (message: string) => (iss: Issue) => (iss.input === undefined ? "is required" : message);
+
+/** A string that must satisfy one of the naming rules of lib/rules.ts. */
+function named(rule: RuleName, description: string) {
+  return z
+    .string({ error: requiredOr("must be a non-empty string") })
+    .superRefine((v, ctx) => {
+      const problem = checkName(rule, v);
+      if (problem) ctx.addIssue({ code: "custom", message: problem, input: v });
+    })
+    .meta({ description });
+}
+
+function int(min: number, max: number, fallback: number, description: string) {
+  const message = `must be a whole number from ${min} to ${max}`;
+  return z
+    .number({ error: message })
+    .superRefine((v, ctx) => {
+      if (!Number.isInteger(v) || v < min || v > max) ctx.addIssue({ code: "custom", message, input: v });
+    })
+    .default(fallback)
+    .meta({ description });
+}
+
+function decimal(min: number, max: number, fallback: number, description: string) {
+  const message = `must be a number from ${min} to ${max}`;
+  return z
+    .number({ error: message })
+    .superRefine((v, ctx) => {
+      if (v < min || v > max) ctx.addIssue({ code: "custom", message, input: v });
+    })
+    .default(fallback)
+    .meta({ description });
+}
+
+function bool(fallback: boolean, description: string) {
+  return z.boolean({ error: "must be true or false" }).default(fallback).meta({ description });
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(options: T, fallback: T[number], description: string) {
+  return z
+    .enum(options, { error: `must be one of ${options.join(", ")}` })
+    .default(fallback as never)
+    .meta({ description });
+}
+
+/** A mapping with exactly these keys: a misspelled key is an error that names the allowed ones. */
+function strict<S extends z.ZodRawShape>(shape: S, description: string) {
+  const allowed = Object.keys(shape).join(", ");
+  return z
+    .strictObject(shape, {
+      error: (iss) =>
+        iss.code === "unrecognized_keys" ? `unknown key (allowed: ${allowed})` : iss.input === undefined ? "is required" : "must be a mapping",
+    })
+    .meta({ description });
+}
+
+function list<T extends z.ZodType>(item: T, description: string, required = "is required") {
+  return z.array(item, { error: (iss) => (iss.input === undefined ? required : "must be a list") }).meta({ description });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sections of the file.
+
+export const DEFAULT_SCANNER_IMAGE = "aquasec/trivy:0.58.1";
+export const DEFAULT_INITIAL_IMAGE = "mcr.microsoft.com/azuredocs/aci-helloworld:latest";
+export const SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW"] as const;
+
+const registryShape = {
+  name: named("registry", "Registry name: 5-50 letters and digits, globally unique in Azure; names of all registries must differ"),
+  resourceGroup: named("resourceGroup", "Its resource group (default `<name>-rg`), locked when protection.locks").optional(),
+  zoneRedundancy: bool(true, "Premium zone redundancy; changing it later replaces the registry, so choose at creation (false in a region without zones)"),
+  dedicatedDataEndpoints: bool(true, "Serve layers from `<name>.<location>.data.azurecr.io`, so a client firewall can allow exactly this registry"),
+  replicaLocations: list(named("location", "An Azure region"), "Regions to geo-replicate to (each costs a Premium registry); not the registry's own location, no repeats").default([]),
+  untaggedRetentionDays: int(1, 365, 7, "Days untagged manifests are kept; tagged images (every promoted rollback tag) are never purged"),
+  taskCredential: oneOf(
+    ["keyVaultToken", "identity"] as const,
+    "keyVaultToken",
+    "How tasks pulling from this registry authenticate: a pull token whose name and password sit in Key Vault (the walkthrough's), or the task identity with AcrPull (nothing to rotate)",
+  ),
+};
+const registrySchema = strict(registryShape, "A Premium registry");
+
+const simulatedImageSchema = strict(
+  {
+    taskName: named("task", "Task name: 5-50 letters, digits, '-' and '_'"),
+    image: named("imageTag", "The `repository:tag` the task builds into the public registry, e.g. `node:15-alpine`"),
+    repository: named("gitContext", "Git context with the Dockerfile and task file"),
+    taskFile: named("relativePath", "Task file inside the context").default("acr-task.yaml"),
+  },
+  "A task building a simulated public image (the walkthrough's node-public)",
+);
+
+const gatedImageSchema = strict(
+  {
+    source: named("imageTag", "`repository:tag` at the upstream, e.g. `node:15-alpine`; no registry host, no digest"),
+    target: named("imageTag", "`repository:tag` it is promoted to in base artifacts (default: the source's, without `library/`)").optional(),
+    taskName: named("task", "Gate task name (default `base-import-<target repository>`)").optional(),
+    test: strict(
+      {
+        enabled: bool(true, "Run the functional test"),
+        context: named("gitContext", "Git context with a Dockerfile built FROM the source (build args REGISTRY_FROM_URL, SOURCE_IMAGE) whose command is the test; required when enabled").optional(),
+        dockerfile: named("relativePath", "Dockerfile path inside the test context").default("Dockerfile"),
+        timeoutSeconds: int(60, 3600, 600, "Seconds the test may run"),
+      },
+      "The functional test: a non-zero exit blocks promotion",
+    ).prefault({}),
+    scan: strict(
+      {
+        enabled: bool(true, "Run the vulnerability scan (Trivy)"),
+        mode: oneOf(["enforce", "report"] as const, "enforce", "`enforce` blocks promotion on findings at failOn or above; `report` only logs them"),
+        failOn: oneOf(SEVERITIES, "HIGH", "Lowest severity that counts (that severity and above)"),
+        ignoreUnfixed: bool(true, "Ignore findings without a fixed version"),
+        image: named("imageReference", "Scanner image, pinned to a version tag or digest (never `latest`)").default(DEFAULT_SCANNER_IMAGE),
+        timeoutSeconds: int(60, 3600, 900, "Seconds the scan may run"),
+      },
+      "The vulnerability scan",
+    ).prefault({}),
+    timer: named("cron", "Five-field cron schedule (UTC); required when test.enabled is false or baseImageTrigger is false").nullable().optional(),
+    baseImageTrigger: bool(true, "Run when the source image changes (seen through the test image's base)"),
+    allowUnvalidated: bool(false, "Must be true to promote with neither a test nor an enforcing scan"),
+  },
+  "A public image imported through the gate",
+);
+
+const appSchema = strict(
+  {
+    name: named("appName", "The app, also its image repository in the team registry"),
+    taskName: named("task", "Build-and-deploy task name (default: name, or `build-<name>` when shorter than 5)").optional(),
+    registry: z.string({ error: requiredOr("must be a non-empty string") }).meta({ description: "The name of one of teamRegistries" }),
+    repository: named("gitContext", "Git context with the app's Dockerfile (`ARG REGISTRY_FROM_URL`, `FROM ${REGISTRY_FROM_URL}<base image>`)"),
+    baseImage: named("imageTag", "The target of one of gatedImages: apps build only from gated images"),
+    aci: strict(
+      {
+        name: named("containerGroup", "Container group name (default `<name>-aci`)").optional(),
+        resourceGroup: named("resourceGroup", "Its resource group (default `<aci.name>-rg`); never a registry's or the vault's").optional(),
+        dnsLabel: named("dnsLabel", "DNS name label, unique in the region (default aci.name)").optional(),
+        cpu: decimal(0.1, 4, 1, "CPU cores"),
+        memoryGb: decimal(0.1, 16, 1.5, "Memory in GB"),
+        port: int(1, 65535, 80, "The TCP port served on the public IP"),
+        initialImage: named("imageReference", "What the group runs until the app's first build deploys").default(DEFAULT_INITIAL_IMAGE),
+        pullWith: oneOf(["token", "identity"] as const, "token", "How the group pulls from the team registry: its repository-scoped token, or a user-assigned identity with AcrPull"),
+      },
+      "The app's Azure Container Instances group",
+    ).prefault({}),
+  },
+  "An app built FROM a gated image and deployed to a container group",
+);
+
+const shape = {
+  stackName: named("stackName", "The stack's directory under cdktf.out/stacks/").default("acr-gate"),
+  location: named("location", "Azure region of every resource").default("eastus"),
+  tags: z
+    .record(z.string(), z.string({ error: "must be a string" }))
+    .default({})
+    .meta({ description: "Tags on every resource besides `managed-by: acr-gate` (container groups get none: `az container create` drops them)" }),
+  protection: strict({ locks: bool(true, "CanNotDelete lock on each durable resource group (registries, vault)") }, "Protection of durable content").prefault({}),
+  backend: strict(
+    {
+      type: oneOf(["local", "azurerm", "partial"] as const, "local", "Where Terraform keeps state: a local file, an Azure storage blob, or azurerm completed by `terraform init -backend-config`"),
+      path: named("statePath", "local: state file path relative to the stack directory").optional(),
+      resourceGroupName: named("resourceGroup", "azurerm: the state storage account's resource group").optional(),
+      storageAccountName: named("storageAccount", "azurerm: the state storage account").optional(),
+      containerName: named("storageContainer", "azurerm: blob container (default `tfstate`)").optional(),
+      key: named("blobName", "azurerm: blob name (default `<stackName>.tfstate`)").optional(),
+    },
+    "Terraform backend",
+  ).prefault({}),
+  upstream: strict(
+    {
+      source: oneOf(["simulated", "dockerhub"] as const, "simulated", "`simulated`: gates import from the simulated public registry; `dockerhub`: from docker.io"),
+      dockerHubCredentials: bool(false, "Store Docker Hub credentials (sensitive variables dockerhub_username/_password) and use them for every pull from docker.io (default true with dockerhub)").optional(),
+    },
+    "Where public images come from",
+  ).prefault({}),
+  publicRegistry: strict(
+    { ...registryShape, images: list(simulatedImageSchema, "Tasks building the simulated public images").default([]) },
+    "The simulated public registry (required when upstream.source is simulated)",
+  ).optional(),
+  baseArtifactsRegistry: registrySchema,
+  teamRegistries: list(registrySchema, "One registry per team, at least one", "must list at least one team registry"),
+  keyVault: strict(
+    {
+      name: named("keyVault", "Vault name: 3-24 letters, digits and hyphens, globally unique"),
+      resourceGroup: named("resourceGroup", "Its resource group (default `<name>-rg`)").optional(),
+      existing: bool(false, "Use a vault that exists (access-policy mode) instead of creating it and its group"),
+      softDeleteRetentionDays: int(7, 90, 90, "Soft-delete retention of a created vault"),
+      allowedIpRanges: list(named("ipv4Range", "IPv4 address or CIDR"), "Vault firewall allow list").default([]),
+    },
+    "The Key Vault holding tokens and the Git token",
+  ),
+  tokenPasswordExpiryDays: int(1, 3650, 365, "Days until pull token passwords (and their secrets) expire"),
+  gatedImages: list(gatedImageSchema, "Gated public images, at least one", "must list at least one gated image"),
+  apps: list(appSchema, "Apps").default([]),
+  firstRun: bool(true, "Run each task once on creation, upstream first (base image tracking starts only after a run)"),
+};
+
+/** The file as written: shapes, types, static defaults and single-field rules. */
+export const configFileSchema = strict(shape, "acr-gate configuration");
+export type ConfigFile = z.output<typeof configFileSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Derived defaults: computed once, for the rules below and for the resolved config. Each returns
+// undefined when what it derives from is itself invalid, so one mistake gives one message.
+
+const valid = (rule: RuleName, v: unknown): v is string => typeof v === "string" && checkName(rule, v) === undefined;
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+const rec = (v: unknown): Record<string, unknown> => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+export const derive = {
+  registryGroup: (r: Record<string, unknown>) => str(r.resourceGroup) ?? (valid("registry", r.name) ? `${r.name}-rg` : undefined),
+  vaultGroup: (kv: Record<string, unknown>) => str(kv.resourceGroup) ?? (valid("keyVault", kv.name) ? `${kv.name}-rg` : undefined),
+  gateTarget: (g: Record<string, unknown>) => str(g.target) ?? (valid("imageTag", g.source) ? g.source.replace(/^library\//, "") : undefined),
+  gateTaskName: (g: Record<string, unknown>) => {
+    if (str(g.taskName)) return g.taskName as string;
+    const target = derive.gateTarget(g);
+    return target ? `base-import-${target.split(":")[0].replace(/[^a-zA-Z0-9-]/g, "-")}`.slice(0, 50) : undefined;
+  },
+  appTaskName: (a: Record<string, unknown>) =>
+    str(a.taskName) ?? (valid("appName", a.name) ? (a.name.length >= 5 ? a.name : `build-${a.name}`) : undefined),
+  aciName: (a: Record<string, unknown>) => str(rec(a.aci).name) ?? (valid("appName", a.name) ? `${a.name.replace(/[._]/g, "-")}-aci` : undefined),
+  aciGroup: (a: Record<string, unknown>) => {
+    const aci = rec(a.aci);
+    if (str(aci.resourceGroup)) return aci.resourceGroup as string;
+    const name = derive.aciName(a);
+    return name && valid("containerGroup", name) ? `${name}-rg` : undefined;
+  },
+  dnsLabel: (a: Record<string, unknown>) => {
+    const aci = rec(a.aci);
+    if (str(aci.dnsLabel)) return aci.dnsLabel as string;
+    const name = derive.aciName(a);
+    return name && valid("containerGroup", name) ? name : undefined;
+  },
+  dockerHubCredentials: (c: Record<string, unknown>) => {
+    const up = rec(c.upstream);
+    return typeof up.dockerHubCredentials === "boolean" ? up.dockerHubCredentials : up.source === "dockerhub";
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Rules across fields. They run even when single fields failed (zod's `when`), on whatever parsed,
+// so a problem in one section never hides an unrelated one in another; each rule skips values that
+// already failed their own rule. Everything is indexed by key: 2,000 apps stay linear.
+
+type Path = (string | number)[];
+type Ctx = z.RefinementCtx;
+
+function fail(ctx: Ctx, path: Path, input: unknown, message: string): void {
+  ctx.addIssue({ code: "custom", path, input, message });
+}
+
+const fmtPath = (path: Path) => path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");
+
+/**
+ * One namespace of names that must not collide: Azure's own comparison (case-insensitive for
+ * resource groups, registries, vaults, tasks) and the Terraform address derived from the name
+ * (`addressPart`: lower case, runs of other characters as `_`), which must map one name to one
+ * resource or one of them silently disappears from the JSON.
+ */
+class Namespace {
+  private readonly byKey = new Map<string, { path: Path; value: string }>();
+  private readonly byAddress = new Map<string, { path: Path; value: string }>();
+  constructor(
+    private readonly what: string,
+    /** The Terraform address the name becomes, or null when no address derives from it. */
+    private readonly addressPrefix: string | null,
+    private readonly caseInsensitive = true,
+  ) {}
+
+  /** Records a name; returns false (and reports) when it clashes with an earlier, different entry. */
+  claim(ctx: Ctx, path: Path, value: string | undefined, sameEntityOk = false): boolean {
+    if (!value) return true;
+    const key = this.caseInsensitive ? value.toLowerCase() : value;
+    const first = this.byKey.get(key);
+    if (first) {
+      if (first.value === value && sameEntityOk) return true;
+      const why =
+        first.value === value
+          ? `is also the ${this.what} at ${fmtPath(first.path)}`
+          : `is the ${this.what} ${JSON.stringify(first.value)} at ${fmtPath(first.path)} spelled differently (Azure compares these names case-insensitively)`;
+      fail(ctx, path, value, `${why}; ${this.what}s must differ`);
+      return false;
+    }
+    const address = this.addressPrefix === null ? undefined : `${this.addressPrefix}${addressPart(value)}`;
+    const same = address === undefined ? undefined : this.byAddress.get(address);
+    if (same) {
+      fail(
+        ctx,
+        path,
+        value,
+        `would share the Terraform address ${address} with ${JSON.stringify(same.value)} at ${fmtPath(same.path)}; choose names that differ in more than case, '-', '_' and '.'`,
+      );
+      return false;
+    }
+    this.byKey.set(key, { path, value });
+    if (address !== undefined) this.byAddress.set(address, { path, value });
+    return true;
+  }
+
+  get(value: string): { path: Path; value: string } | undefined {
+    return this.byKey.get(this.caseInsensitive ? value.toLowerCase() : value);
+  }
+}
+
+/** Registry names that acr-gate uses for secrets of its own (`registry-dockerhub-user`). */
+const RESERVED_REGISTRY_NAMES = new Set(["dockerhub"]);
+
+function crossFieldRules(raw: unknown, ctx: Ctx): void {
+  const c = rec(raw);
+  tokenNameRule(c, ctx);
+  const location = str(c.location) ?? "eastus";
+  const source = c.upstream === undefined ? "simulated" : rec(c.upstream).source ?? "simulated";
+  const simulated = source === "simulated";
+
+  // --- tags ---
+  const tags = rec(c.tags);
+  const tagKeys = Object.keys(tags);
+  if (tagKeys.length > 49) fail(ctx, ["tags"], tags, `has ${tagKeys.length} tags; Azure allows 50 per resource and acr-gate adds managed-by`);
+  for (const k of tagKeys) {
+    const problem = k.toLowerCase() === "managed-by" ? "is set by acr-gate itself" : checkName("tagKey", k);
+    if (problem) fail(ctx, ["tags", k], k, problem);
+    if (typeof tags[k] === "string") {
+      const vp = checkName("tagValue", tags[k] as string);
+      if (vp) fail(ctx, ["tags", k], tags[k], vp);
+    }
+  }
+
+  // --- backend: which keys belong to which type ---
+  const backend = rec(c.backend);
+  const btype = backend.type ?? "local";
+  const keysOf: Record<string, string[]> = {
+    local: ["path"],
+    azurerm: ["resourceGroupName", "storageAccountName", "containerName", "key"],
+    partial: [],
+  };
+  if (typeof btype === "string" && keysOf[btype]) {
+    for (const k of ["path", "resourceGroupName", "storageAccountName", "containerName", "key"]) {
+      if (backend[k] !== undefined && !keysOf[btype].includes(k)) fail(ctx, ["backend", k], backend[k], `does not apply to backend.type '${btype}'`);
+    }
+    if (btype === "azurerm") {
+      for (const k of ["resourceGroupName", "storageAccountName"]) {
+        if (backend[k] === undefined) fail(ctx, ["backend", k], undefined, "is required when backend.type is 'azurerm'");
+      }
+    }
+  }
+
+  // --- registries ---
+  const registries: { path: Path; r: Record<string, unknown> }[] = [];
+  if (c.publicRegistry !== undefined && c.publicRegistry !== null) registries.push({ path: ["publicRegistry"], r: rec(c.publicRegistry) });
+  else if (simulated) fail(ctx, ["publicRegistry"], undefined, "is required when upstream.source is 'simulated'");
+  if (c.baseArtifactsRegistry !== undefined) registries.push({ path: ["baseArtifactsRegistry"], r: rec(c.baseArtifactsRegistry) });
+  const teams = arr(c.teamRegistries);
+  if (Array.isArray(c.teamRegistries) && teams.length === 0) fail(ctx, ["teamRegistries"], teams, "must list at least one team registry");
+  teams.forEach((t, i) => registries.push({ path: ["teamRegistries", i], r: rec(t) }));
+
+  const registryNames = new Namespace("registry name", "azurerm_container_registry.registry_");
+  const groups = new Namespace("resource group", "azurerm_resource_group.rg_");
+  // Durable groups by lower-case name, with what lives in them (for messages).
+  const durableGroups = new Map<string, string>();
+  /** `owner` is what the group holds, e.g. `teamRegistries[0]`; `path` the field that names or derives it. */
+  const claimGroup = (owner: Path, path: Path, name: string | undefined, durable: boolean) => {
+    if (!name || !valid("resourceGroup", name)) return;
+    const earlier = groups.get(name);
+    const holder = durableGroups.get(name.toLowerCase());
+    if (!durable && holder && earlier) {
+      const spelled = earlier.value === name ? "" : ` (spelled ${JSON.stringify(earlier.value)} there; Azure compares group names case-insensitively)`;
+      fail(ctx, path, name, `is the resource group of ${holder}${spelled}: durable content (registries, key vault) must not share a group with an app`);
+      return;
+    }
+    if (earlier && earlier.value === name) return; // the same group, shared on purpose
+    if (groups.claim(ctx, path, name) && durable) durableGroups.set(name.toLowerCase(), fmtPath(owner));
+  };
+
+  for (const { path, r } of registries) {
+    if (valid("registry", r.name)) {
+      if (RESERVED_REGISTRY_NAMES.has(r.name.toLowerCase())) {
+        fail(ctx, [...path, "name"], r.name, "is reserved: acr-gate stores the Docker Hub credentials as registry-dockerhub-user/-password");
+      } else registryNames.claim(ctx, [...path, "name"], r.name);
+    }
+    claimGroup(path, r.resourceGroup === undefined ? [...path, "name"] : [...path, "resourceGroup"], derive.registryGroup(r), true);
+    const seen = new Map<string, number>();
+    arr(r.replicaLocations).forEach((loc, j) => {
+      if (typeof loc !== "string") return;
+      if (loc === location) fail(ctx, [...path, "replicaLocations", j], loc, "must differ from location (the registry's own)");
+      const k = seen.get(loc);
+      if (k !== undefined) fail(ctx, [...path, "replicaLocations", j], loc, `repeats replicaLocations[${k}]`);
+      else seen.set(loc, j);
+    });
+  }
+
+  const kv = rec(c.keyVault);
+  claimGroup(["keyVault"], kv.resourceGroup === undefined ? ["keyVault", "name"] : ["keyVault", "resourceGroup"], derive.vaultGroup(kv), true);
+
+  // --- simulated images ---
+  const pub = c.publicRegistry !== undefined && c.publicRegistry !== null ? rec(c.publicRegistry) : undefined;
+  const publicTasks = new Namespace("task name in publicRegistry", "azurerm_container_registry_task.task_<registry>_");
+  const built = new Set<string>();
+  arr(pub?.images).forEach((img, i) => {
+    const o = rec(img);
+    if (valid("task", o.taskName)) publicTasks.claim(ctx, ["publicRegistry", "images", i, "taskName"], o.taskName);
+    if (typeof o.image === "string") built.add(o.image);
+  });
+
+  // --- gates ---
+  const gates = arr(c.gatedImages);
+  if (Array.isArray(c.gatedImages) && gates.length === 0) fail(ctx, ["gatedImages"], gates, "must list at least one gated image");
+  const gateTasks = new Namespace("task name in baseArtifactsRegistry", "azurerm_container_registry_task.task_<registry>_");
+  const targets = new Map<string, Path>();
+  gates.forEach((g, i) => {
+    const o = rec(g);
+    const p: Path = ["gatedImages", i];
+    const target = derive.gateTarget(o);
+    if (target && valid("imageTag", target)) {
+      const first = targets.get(target);
+      if (first) fail(ctx, o.target === undefined ? [...p, "source"] : [...p, "target"], target, `is also the target of ${fmtPath(first)}; targets must differ`);
+      else targets.set(target, o.target === undefined ? [...p, "source"] : [...p, "target"]);
+    }
+    const taskName = derive.gateTaskName(o);
+    const taskPath: Path = o.taskName !== undefined ? [...p, "taskName"] : o.target !== undefined ? [...p, "target"] : [...p, "source"];
+    if (taskName && o.taskName === undefined && !valid("task", taskName)) {
+      fail(ctx, taskPath, o.target ?? o.source, `gives the default taskName ${JSON.stringify(taskName)}, which ${checkName("task", taskName)}; set taskName`);
+    } else if (taskName && valid("task", taskName)) gateTasks.claim(ctx, taskPath, taskName);
+
+    if (simulated && pub && valid("imageTag", o.source) && !built.has(o.source)) {
+      fail(ctx, [...p, "source"], o.source, "must be built by one of publicRegistry.images (upstream.source is 'simulated')");
+    }
+    const test = rec(o.test);
+    const scan = rec(o.scan);
+    const testEnabled = test.enabled !== false;
+    const scanEnforces = scan.enabled !== false && (scan.mode ?? "enforce") === "enforce";
+    const timer = o.timer;
+    if (testEnabled && test.context === undefined) fail(ctx, [...p, "test", "context"], undefined, "is required when test.enabled is true");
+    if (!testEnabled && !scanEnforces && o.allowUnvalidated !== true) {
+      fail(ctx, p, o.source, "would be promoted unvalidated: enable test, or scan with mode 'enforce', or set allowUnvalidated: true");
+    }
+    if (!testEnabled && (timer === undefined || timer === null)) {
+      // Without the test build no step has the source as its runtime base image, so ACR cannot track it.
+      fail(ctx, [...p, "timer"], undefined, "is required when test.enabled is false: no base image trigger can see the source");
+    } else if (o.baseImageTrigger === false && (timer === undefined || timer === null)) {
+      fail(ctx, [...p, "timer"], undefined, "is required when baseImageTrigger is false: nothing would ever run the gate");
+    }
+    if (typeof scan.image === "string" && valid("imageReference", scan.image)) {
+      const withoutHost = scan.image.replace(/^[^/]*[.:][^/]*\//, "");
+      if (!/:[\w][\w.-]*(@|$)|@sha256:/.test(withoutHost) || /:latest(@|$)/.test(withoutHost)) {
+        fail(ctx, [...p, "scan", "image"], scan.image, "must be pinned to a version tag or digest (not 'latest')");
+      }
+    }
+  });
+
+  // --- apps ---
+  const teamNames = new Set(teams.map((t) => rec(t).name).filter((n): n is string => typeof n === "string"));
+  const appNames = new Namespace("app name", null, false);
+  const aciNames = new Namespace("container group name", "azurerm_container_group.container_group_");
+  const dnsLabels = new Namespace("DNS name label", null, false);
+  const appTasks = new Map<string, Namespace>();
+  arr(c.apps).forEach((a, i) => {
+    const o = rec(a);
+    const p: Path = ["apps", i];
+    if (valid("appName", o.name)) appNames.claim(ctx, [...p, "name"], o.name);
+    const registry = str(o.registry);
+    // With no team registry at all, that one problem is reported above; every app naming one is its echo.
+    if (registry !== undefined && teamNames.size > 0 && !teamNames.has(registry)) {
+      fail(ctx, [...p, "registry"], registry, `must name one of teamRegistries (${[...teamNames].join(", ")})`);
+    }
+    if (valid("imageTag", o.baseImage) && !targets.has(o.baseImage) && targets.size > 0) {
+      fail(ctx, [...p, "baseImage"], o.baseImage, `must be the target of a gated image (${[...targets.keys()].join(", ")})`);
+    }
+    const aci = rec(o.aci);
+    const fromName = (k: string): Path => (aci[k] === undefined ? [...p, "name"] : [...p, "aci", k]);
+    const aciName = derive.aciName(o);
+    if (aciName) {
+      const problem = aci.name === undefined ? checkName("containerGroup", aciName) : undefined;
+      if (problem) fail(ctx, [...p, "name"], o.name, `gives the default aci.name ${JSON.stringify(aciName)}, which ${problem}; set aci.name`);
+      else if (valid("containerGroup", aciName)) aciNames.claim(ctx, fromName("name"), aciName);
+    }
+    claimGroup(p, aci.resourceGroup === undefined ? fromName("name") : [...p, "aci", "resourceGroup"], derive.aciGroup(o), false);
+    const label = derive.dnsLabel(o);
+    if (label) {
+      const problem = aci.dnsLabel === undefined ? checkName("dnsLabel", label) : undefined;
+      if (problem) fail(ctx, fromName("name"), aci.name ?? o.name, `gives the default aci.dnsLabel ${JSON.stringify(label)}, which ${problem}; set aci.dnsLabel`);
+      else if (valid("dnsLabel", label)) dnsLabels.claim(ctx, aci.dnsLabel === undefined ? fromName("name") : [...p, "aci", "dnsLabel"], label);
+    }
+    const taskName = derive.appTaskName(o);
+    if (taskName && o.taskName === undefined && !valid("task", taskName)) {
+      fail(ctx, [...p, "name"], o.name, `gives the default taskName ${JSON.stringify(taskName)}, which ${checkName("task", taskName)}; set taskName`);
+    } else if (registry && taskName && valid("task", taskName)) {
+      let ns = appTasks.get(registry);
+      if (!ns) appTasks.set(registry, (ns = new Namespace(`task name in team registry ${registry}`, "azurerm_container_registry_task.task_<registry>_")));
+      ns.claim(ctx, o.taskName === undefined ? [...p, "name"] : [...p, "taskName"], taskName);
+    }
+  });
+}
+
+/**
+ * Token names derive from registry names (`registry-<name>-user`) and are capped at 49 characters:
+ * checked where the message can point at the registry name that causes it. Mirrors
+ * plannedPullTokens (lib/config.ts), on the unresolved file.
+ */
+function tokenNameRule(c: Record<string, unknown>, ctx: Ctx): void {
+  const needsToken = (r: Record<string, unknown>) => (r.taskCredential ?? "keyVaultToken") === "keyVaultToken";
+  const apps = arr(c.apps).map(rec);
+  const withToken: { path: Path; r: Record<string, unknown> }[] = [];
+  const pub = rec(c.publicRegistry);
+  if ((rec(c.upstream).source ?? "simulated") === "simulated" && needsToken(pub)) withToken.push({ path: ["publicRegistry"], r: pub });
+  const base = rec(c.baseArtifactsRegistry);
+  if (needsToken(base) && apps.length > 0) withToken.push({ path: ["baseArtifactsRegistry"], r: base });
+  const tokenTeams = new Set(apps.filter((a) => (rec(a.aci).pullWith ?? "token") === "token").map((a) => a.registry));
+  arr(c.teamRegistries).forEach((t, i) => {
+    if (tokenTeams.has(rec(t).name)) withToken.push({ path: ["teamRegistries", i], r: rec(t) });
+  });
+  for (const { path, r } of withToken) {
+    if (!valid("registry", r.name)) continue;
+    const token = `registry-${r.name}-user`;
+    const problem = checkName("token", token);
+    if (problem) fail(ctx, [...path, "name"], r.name, `is too long for its pull token: ${JSON.stringify(token)} ${problem}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The resolved config: every default filled in, nothing optional left to guess.
+
+export interface ImageRef {
+  readonly repository: string;
+  readonly tag: string;
+}
+
+function image(ref: string): ImageRef {
+  const i = ref.lastIndexOf(":");
+  return { repository: ref.slice(0, i), tag: ref.slice(i + 1) };
+}
+
+function resolve(f: ConfigFile) {
+  const registry = (r: z.output<typeof registrySchema>) => ({
+    name: r.name,
+    resourceGroup: derive.registryGroup(r)!,
+    zoneRedundancy: r.zoneRedundancy,
+    dedicatedDataEndpoints: r.dedicatedDataEndpoints,
+    replicaLocations: r.replicaLocations,
+    untaggedRetentionDays: r.untaggedRetentionDays,
+    taskCredential: r.taskCredential,
+  });
+  const backend =
+    f.backend.type === "local"
+      ? { type: "local" as const, path: f.backend.path ?? "terraform.tfstate" }
+      : f.backend.type === "azurerm"
+        ? {
+            type: "azurerm" as const,
+            resourceGroupName: f.backend.resourceGroupName!,
+            storageAccountName: f.backend.storageAccountName!,
+            containerName: f.backend.containerName ?? "tfstate",
+            key: f.backend.key ?? `${f.stackName}.tfstate`,
+          }
+        : { type: "partial" as const };
+  return {
+    stackName: f.stackName,
+    location: f.location,
+    tags: f.tags as Readonly<Record<string, string>>,
+    protection: f.protection,
+    backend,
+    upstream: { source: f.upstream.source, dockerHubCredentials: derive.dockerHubCredentials(f) },
+    publicRegistry: f.publicRegistry
+      ? {
+          ...registry(f.publicRegistry),
+          images: f.publicRegistry.images.map((s) => ({
+            taskName: s.taskName,
+            image: image(s.image),
+            repository: s.repository,
+            taskFile: s.taskFile,
+          })),
+        }
+      : null,
+    baseArtifactsRegistry: registry(f.baseArtifactsRegistry),
+    teamRegistries: f.teamRegistries.map(registry),
+    keyVault: { ...f.keyVault, resourceGroup: derive.vaultGroup(f.keyVault)! },
+    tokenPasswordExpiryDays: f.tokenPasswordExpiryDays,
+    gatedImages: f.gatedImages.map((g) => ({
+      source: image(g.source),
+      target: image(derive.gateTarget(g)!),
+      taskName: derive.gateTaskName(g)!,
+      test: { enabled: g.test.enabled, context: g.test.context ?? "", dockerfile: g.test.dockerfile, timeoutSeconds: g.test.timeoutSeconds },
+      scan: g.scan,
+      timer: g.timer ?? null,
+      baseImageTrigger: g.baseImageTrigger,
+      allowUnvalidated: g.allowUnvalidated,
+    })),
+    apps: f.apps.map((a) => ({
+      name: a.name,
+      taskName: derive.appTaskName(a)!,
+      registry: a.registry,
+      repository: a.repository,
+      baseImage: image(a.baseImage),
+      aci: {
+        name: derive.aciName(a)!,
+        resourceGroup: derive.aciGroup(a)!,
+        dnsLabel: derive.dnsLabel(a)!,
+        cpu: a.aci.cpu,
+        memoryGb: a.aci.memoryGb,
+        port: a.aci.port,
+        initialImage: a.aci.initialImage,
+        pullWith: a.aci.pullWith,
+      },
+    })),
+    firstRun: f.firstRun,
+  };
+}
+
+/** The whole config: the file's schema, its cross-field rules, then the resolved config. */
+export const configSchema = configFileSchema.superRefine(crossFieldRules, { when: () => true }).transform(resolve);
+
+export type AcrGateConfig = z.output<typeof configSchema>;
+export type RegistryConfig = AcrGateConfig["baseArtifactsRegistry"];
+export type PublicRegistryConfig = NonNullable<AcrGateConfig["publicRegistry"]>;
+export type SimulatedImageConfig = PublicRegistryConfig["images"][number];
+export type GatedImageConfig = AcrGateConfig["gatedImages"][number];
+export type AppConfig = AcrGateConfig["apps"][number];
+export type BackendConfig = AcrGateConfig["backend"];
+export type ScanMode = GatedImageConfig["scan"]["mode"];
+export type Severity = GatedImageConfig["scan"]["failOn"];
+export type TaskCredentialMode = RegistryConfig["taskCredential"];
+export type AciPullMode = AppConfig["aci"]["pullWith"];
+export type UpstreamSource = AcrGateConfig["upstream"]["source"];
