@@ -1,12 +1,16 @@
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { App } from "cdktf";
 import type { AcrGateConfig } from "./config";
 import { AcrGateStack } from "../constructs/acr-gate-stack";
 import { renderWorkflow } from "./diagram";
+import { skipCdktfCreationTraces } from "./cdktf-tuning";
+import { checkReplaceable, findProjectRoot, MARKER, MARKER_TEXT, replaceOutput, siblingName } from "./outdir";
 
 /** Builds the app for a config (no files written). */
 export function buildApp(config: AcrGateConfig, outdir: string): { app: App; stack: AcrGateStack } {
+  skipCdktfCreationTraces();
   // No stack traces in the JSON: they carry paths of the synthesizing machine.
   const app = new App({ outdir, stackTraces: false });
   const stack = new AcrGateStack(app, config.stackName, config);
@@ -15,7 +19,9 @@ export function buildApp(config: AcrGateConfig, outdir: string): { app: App; sta
 
 /**
  * Synthesizes into a fresh sibling directory and swaps it into place only when everything,
- * including the policy check, succeeded: a failed synth never leaves a half-written outdir.
+ * including the policy check, succeeded: a failed synth never leaves a half-written outdir, and
+ * never touches the old one. The outdir must be one acr-gate may replace (lib/outdir.ts), which is
+ * checked before anything is written.
  */
 export function synthesize(
   config: AcrGateConfig,
@@ -24,17 +30,36 @@ export function synthesize(
   customize?: (stack: AcrGateStack) => void,
 ): string {
   const target = path.resolve(outdir);
-  const staging = `${target}.staging-${process.pid}`;
-  fs.rmSync(staging, { recursive: true, force: true });
+  // __dirname is lib/ from sources and dist/lib/ compiled: the root is searched for, not assumed.
+  checkReplaceable(target, { cwd: process.cwd(), home: os.homedir(), projectRoot: findProjectRoot(__dirname) });
+  const parent = path.dirname(target);
+  const created = fs.mkdirSync(parent, { recursive: true });
+  const staging = siblingName(target, "staging");
+  // Not recursive, so it fails if the name exists: the directory removed on failure is always ours.
+  fs.mkdirSync(staging);
   try {
     const { app, stack } = buildApp(config, staging);
     customize?.(stack);
     app.synth();
     fs.writeFileSync(path.join(staging, "workflow.md"), renderWorkflow(stack));
-    fs.rmSync(target, { recursive: true, force: true });
-    fs.renameSync(staging, target);
-  } finally {
+    fs.writeFileSync(path.join(staging, MARKER), MARKER_TEXT);
+    replaceOutput(staging, target);
+  } catch (e) {
     fs.rmSync(staging, { recursive: true, force: true });
+    if (created !== undefined) removeEmptyUpTo(parent, created);
+    throw e;
   }
   return outdir;
+}
+
+/** Removes the parent directories this run created, if still empty: a failed synth writes nothing. */
+function removeEmptyUpTo(dir: string, top: string): void {
+  for (let d = dir; ; d = path.dirname(d)) {
+    try {
+      fs.rmdirSync(d);
+    } catch {
+      return; // not empty (the new output is in it) or not ours to remove
+    }
+    if (d === top || path.dirname(d) === d) return;
+  }
 }
