@@ -1,0 +1,3 @@
+module acrgate/rendertask
+
+go 1.26
