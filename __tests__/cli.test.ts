@@ -7,6 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { DEFAULT_CONFIG_YAML } from "../lib/config";
 import { DOCKERHUB_CONFIG } from "./helpers";
 
 const repo = path.resolve(__dirname, "..");
@@ -111,5 +112,25 @@ describe("bad input fails before any file is written", () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/ACR_GATE_CONFIG: cannot read ".*nope\.yaml"/);
     expect(fs.existsSync(out)).toBe(false);
+  });
+});
+
+describe("long error output reaches a pipe whole", () => {
+  test("over 64 KiB of problems: every line arrives, then exit 1", () => {
+    const cfg = path.join(tmp, "many-problems.yaml");
+    // 2,000 empty apps: four problems each, well over the 64 KiB a pipe buffers.
+    fs.writeFileSync(cfg, DEFAULT_CONFIG_YAML.replace(/apps:[\s\S]*$/, `apps:\n${"  - {}\n".repeat(2000)}`));
+    // A reader that starts late, like a pager or a CI log collector: the pipe fills while acr-gate
+    // is still writing. (spawnSync's own pipe is drained at once and would hide the problem.)
+    const r = spawnSync("sh", ["-c", `"${process.execPath}" "${main}" 2>&1 >/dev/null | (sleep 1; cat)`], {
+      cwd: repo,
+      env: { PATH: process.env.PATH ?? "", ACR_GATE_CONFIG: cfg, CDKTF_OUTDIR: path.join(tmp, "many-out") },
+      encoding: "utf8",
+    });
+    const err = r.stdout;
+    expect(Buffer.byteLength(err)).toBeGreaterThan(64 * 1024);
+    expect(err).toContain("8000 problem(s)");
+    expect(err.trimEnd().split("\n").pop()).toBe("  - apps[1999].baseImage: missing is required");
+    expect(run({ ACR_GATE_CONFIG: cfg, CDKTF_OUTDIR: path.join(tmp, "many-out") }).status).toBe(1);
   });
 });

@@ -161,9 +161,7 @@ export class RegistryTask extends Construct implements IPrincipal {
           : undefined,
       timerTrigger: props.timer ? [{ name: "timer", schedule: props.timer, enabled: true }] : undefined,
     });
-    pinAddress(this.resource, 
-      `task_${addressPart(props.registry.registryName)}_${addressPart(props.name)}`,
-    );
+    pinAddress(this.resource, `task_${addressPart(props.registry.registryName)}_${addressPart(props.name)}`);
     this.principalId = this.resource.identity.principalId;
   }
 
@@ -209,9 +207,7 @@ export class RegistryTask extends Construct implements IPrincipal {
         containerRegistryTaskId: this.resource.id,
         dependsOn,
       });
-      pinAddress(this.firstRun, 
-        `first_run_${addressPart(this.registry.registryName)}_${addressPart(this.taskName)}`,
-      );
+      pinAddress(this.firstRun, `first_run_${addressPart(this.registry.registryName)}_${addressPart(this.taskName)}`);
     }
     return this.firstRun;
   }

@@ -146,7 +146,10 @@ const appSchema = strict(
   {
     name: named("appName", "The app, also its image repository in the team registry"),
     taskName: named("task", "Build-and-deploy task name (default: name, or `build-<name>` when shorter than 5)").optional(),
-    registry: z.string({ error: requiredOr("must be a non-empty string") }).meta({ description: "The name of one of teamRegistries" }),
+    registry: z
+      .string({ error: requiredOr("must be a non-empty string") })
+      .min(1, { error: "must be a non-empty string" })
+      .meta({ description: "The name of one of teamRegistries" }),
     repository: named("gitContext", "Git context with the app's Dockerfile (`ARG REGISTRY_FROM_URL`, `FROM ${REGISTRY_FROM_URL}<base image>`)"),
     baseImage: named("imageTag", "The target of one of gatedImages: apps build only from gated images"),
     aci: strict(
@@ -326,6 +329,7 @@ class Namespace {
 const RESERVED_REGISTRY_NAMES = new Set(["dockerhub"]);
 
 function crossFieldRules(raw: unknown, ctx: Ctx): void {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return; // "the file: must be a mapping" says it all
   const c = rec(raw);
   tokenNameRule(c, ctx);
   const location = str(c.location) ?? "eastus";
@@ -469,6 +473,7 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
 
   // --- apps ---
   const teamNames = new Set(teams.map((t) => rec(t).name).filter((n): n is string => typeof n === "string"));
+  const validTeamNames = [...teamNames].filter((n) => valid("registry", n));
   const appNames = new Namespace("app name", null, false);
   const aciNames = new Namespace("container group name", "azurerm_container_group.container_group_");
   const dnsLabels = new Namespace("DNS name label", null, false);
@@ -480,7 +485,7 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
     const registry = str(o.registry);
     // With no team registry at all, that one problem is reported above; every app naming one is its echo.
     if (registry !== undefined && teamNames.size > 0 && !teamNames.has(registry)) {
-      fail(ctx, [...p, "registry"], registry, `must name one of teamRegistries (${[...teamNames].join(", ")})`);
+      fail(ctx, [...p, "registry"], registry, `must name one of teamRegistries (${validTeamNames.join(", ")})`);
     }
     if (valid("imageTag", o.baseImage) && !targets.has(o.baseImage) && targets.size > 0) {
       fail(ctx, [...p, "baseImage"], o.baseImage, `must be the target of a gated image (${[...targets.keys()].join(", ")})`);
