@@ -1,0 +1,476 @@
+/**
+ * `npm run diff` (app/replacement-preview.ts): what `terraform apply` would do between two
+ * synthesized stacks. Small handcrafted configs pin one planning rule each; two real synths check
+ * the whole chain; the compiled CLI is checked for its exit codes and one-line errors.
+ * `npm test` compiles dist/ with tsc before jest runs, which the CLI tests need.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
+import {
+  durableAddresses,
+  forceNewMap,
+  Preview,
+  previewReplacements,
+  renderText,
+  ResourceChange,
+} from "../app/replacement-preview";
+import { synth } from "./helpers";
+
+const vendor = require("../scripts/vendor-forcenew.js");
+
+const repo = path.resolve(__dirname, "..");
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-diff-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** A stack with just these resources (and data sources). */
+function stack(resource: Record<string, Record<string, object>>, data?: Record<string, Record<string, object>>): object {
+  return {
+    terraform: { required_providers: { azurerm: { source: "azurerm", version: "4.55.0" } } },
+    resource,
+    ...(data ? { data } : {}),
+  };
+}
+const change = (p: Preview, address: string): ResourceChange | undefined => p.changes.find((c) => c.address === address);
+const actions = (p: Preview) => Object.fromEntries(p.changes.map((c) => [c.address, c.action]));
+
+const rg = (name: string, location = "eastus") => ({ name, location });
+const registry = (rgRef: string, extra: object = {}) => ({
+  name: "contoso",
+  location: "eastus",
+  sku: "Premium",
+  resource_group_name: rgRef,
+  ...extra,
+});
+
+describe("app/forcenew.json, the vendored ForceNew facts", () => {
+  const research = vendor.DEFAULT_RESEARCH as string;
+  const vendored = JSON.parse(fs.readFileSync(path.join(repo, "app", "forcenew.json"), "utf8"));
+
+  // The research dump lives outside the repository (../shared/research); a user's clone lacks it.
+  (fs.existsSync(research) ? test : test.skip)(
+    "equals what scripts/vendor-forcenew.js writes from the research file (skipped where that file is absent)",
+    () => {
+      const expected = vendor.buildForceNew(JSON.parse(fs.readFileSync(research, "utf8")), vendor.wantedTypes());
+      // On failure: run `node scripts/vendor-forcenew.js` (a construct imports a new type, or the dump changed).
+      expect(vendored).toEqual(expected);
+    }
+  );
+
+  test("covers every type the constructs import, the planned ones, time and terraform_data", () => {
+    for (const t of [...vendor.wantedTypes(), "terraform_data"]) expect(Object.keys(vendored)).toContain(t);
+    expect(vendored.terraform_data).toEqual(["triggers_replace"]);
+    expect(vendored._source).toMatch(/vendor-forcenew/);
+  });
+
+  test.each([
+    ["default config", DEFAULT_CONFIG_YAML],
+    ...fs
+      .readdirSync(path.join(repo, "examples"))
+      .map((f) => [`examples/${f}`, fs.readFileSync(path.join(repo, "examples", f), "utf8")]),
+  ])("every resource type of a synthesized stack is covered: %s", (_name, yaml) => {
+    const tf = synth(parseConfig(yaml)).tf;
+    const types = Object.keys(tf.resource);
+    expect(types.length).toBeGreaterThan(5);
+    expect(types.filter((t) => !forceNewMap()[t])).toEqual([]);
+  });
+});
+
+describe("planning rules", () => {
+  test("a changed ForceNew leaf replaces; a durable resource is flagged", () => {
+    const before = stack({
+      azurerm_key_vault: { kv: { name: "kv-a", location: "eastus", resource_group_name: "rg", sku_name: "standard" } },
+    });
+    const after = stack({
+      azurerm_key_vault: { kv: { name: "kv-b", location: "eastus", resource_group_name: "rg", sku_name: "standard" } },
+    });
+    const p = previewReplacements(before, after);
+    expect(change(p, "azurerm_key_vault.kv")).toMatchObject({ action: "replace", durable: true });
+    expect(change(p, "azurerm_key_vault.kv")!.reasons[0]).toBe('name changed ("kv-a" -> "kv-b"): forces replacement');
+    expect(p.counts).toMatchObject({ replaceDurable: 1, replace: 0 });
+  });
+
+  test("a change under a ForceNew ancestor replaces (container.cpu_limit is not listed, container is)", () => {
+    expect(forceNewMap().azurerm_container_group.has("container.cpu_limit")).toBe(false);
+    const group = (cpuLimit: number) =>
+      stack({
+        azurerm_container_group: {
+          g: { name: "g", os_type: "Linux", container: [{ name: "c", image: "i", cpu: 1, memory: 1, cpu_limit: cpuLimit }] },
+        },
+      });
+    const p = previewReplacements(group(1), group(2));
+    expect(change(p, "azurerm_container_group.g")!.action).toBe("replace");
+    expect(change(p, "azurerm_container_group.g")!.reasons[0]).toBe(
+      "container.cpu_limit changed (1 -> 2): forces replacement via container"
+    );
+  });
+
+  test("a non-ForceNew change is an in-place update", () => {
+    const p = previewReplacements(
+      stack({ azurerm_container_registry: { r: registry("rg", { tags: { a: "1" } }) } }),
+      stack({ azurerm_container_registry: { r: registry("rg", { tags: { a: "2" } }) } })
+    );
+    expect(change(p, "azurerm_container_registry.r")).toMatchObject({
+      action: "update",
+      durable: true,
+      reasons: ['tags.a changed ("1" -> "2")'],
+    });
+    expect(p.counts).toMatchObject({ update: 1, replace: 0, replaceDurable: 0 });
+  });
+
+  test("cdktf's two spellings of a MaxItems-1 block (object, one-element array) are the same; metadata is not compared", () => {
+    const asObject = {
+      network_acls: { bypass: "AzureServices", default_action: "Allow" },
+      "//": { metadata: { path: "a" } },
+      depends_on: ["x.y"],
+    };
+    const asArray = { network_acls: [{ bypass: "AzureServices", default_action: "Allow" }], "//": { metadata: { path: "b" } } };
+    const p = previewReplacements(
+      stack({ azurerm_container_registry: { r: registry("rg", asObject) } }),
+      stack({ azurerm_container_registry: { r: registry("rg", asArray) } })
+    );
+    expect(p.changes).toEqual([]);
+  });
+
+  test("lifecycle.ignore_changes of the new config hides those attributes, not others", () => {
+    const group = (image: string, port: number) => ({
+      name: "g",
+      os_type: "Linux",
+      container: [{ name: "c", image, cpu: 1, memory: 1 }],
+      exposed_port: [{ port, protocol: "TCP" }],
+      lifecycle: { ignore_changes: ["container", "tags"] },
+    });
+    const imageOnly = previewReplacements(
+      stack({ azurerm_container_group: { g: group("a", 80) } }),
+      stack({ azurerm_container_group: { g: group("b", 80) } })
+    );
+    expect(imageOnly.changes).toEqual([]);
+    const port = previewReplacements(
+      stack({ azurerm_container_group: { g: group("a", 80) } }),
+      stack({ azurerm_container_group: { g: group("b", 8080) } })
+    );
+    expect(change(port, "azurerm_container_group.g")!.reasons).toEqual([
+      "exposed_port.port changed (80 -> 8080): forces replacement",
+    ]);
+    // HCL-style paths with indices name the same attribute.
+    const indexed = { ...group("b", 80), lifecycle: { ignore_changes: ["container[0].image"] } };
+    expect(
+      previewReplacements(
+        stack({ azurerm_container_group: { g: group("a", 80) } }),
+        stack({ azurerm_container_group: { g: indexed } })
+      ).changes
+    ).toEqual([]);
+  });
+
+  describe("replace_triggered_by", () => {
+    const withTrigger = (input: string, trigger: string) =>
+      stack({
+        terraform_data: { version: { input } },
+        azurerm_container_registry_task: {
+          t: { name: "t", container_registry_id: "/r", lifecycle: { replace_triggered_by: [trigger] } },
+        },
+      });
+
+    test("an input change updates terraform_data in place and replaces what it triggers, naming it", () => {
+      const p = previewReplacements(withTrigger("1", "terraform_data.version"), withTrigger("2", "terraform_data.version"));
+      expect(change(p, "terraform_data.version")!.action).toBe("update");
+      expect(change(p, "azurerm_container_registry_task.t")!.action).toBe("replace");
+      expect(change(p, "azurerm_container_registry_task.t")!.reasons[0]).toBe(
+        "replace_triggered_by terraform_data.version: terraform_data.version updated"
+      );
+    });
+
+    test("with an attribute: `output` changes with `input` (and cdktf's ${} spelling is read), `id` does not", () => {
+      const out = previewReplacements(
+        withTrigger("1", "${terraform_data.version.output}"),
+        withTrigger("2", "${terraform_data.version.output}")
+      );
+      expect(change(out, "azurerm_container_registry_task.t")!.action).toBe("replace");
+      const id = previewReplacements(
+        withTrigger("1", "terraform_data.version.id"),
+        withTrigger("2", "terraform_data.version.id")
+      );
+      expect(change(id, "azurerm_container_registry_task.t")).toBeUndefined();
+    });
+
+    test("triggers_replace replaces terraform_data itself", () => {
+      const d = (v: string) => stack({ terraform_data: { version: { triggers_replace: [v] } } });
+      expect(actions(previewReplacements(d("1"), d("2")))).toEqual({ "terraform_data.version": "replace" });
+    });
+  });
+
+  describe("references cascade", () => {
+    const locked = (rgLocation: string, rgName = "contoso-rg") =>
+      stack({
+        azurerm_resource_group: { rg: rg(rgName, rgLocation) },
+        azurerm_container_registry: { r: registry("${azurerm_resource_group.rg.name}") },
+        azurerm_management_lock: {
+          lock: { name: "no-delete", lock_level: "CanNotDelete", scope: "${azurerm_resource_group.rg.id}" },
+        },
+      });
+
+    test("through the computed `id` of a replaced resource: ForceNew `scope` replaces the lock", () => {
+      const p = previewReplacements(locked("eastus"), locked("westus"));
+      expect(change(p, "azurerm_resource_group.rg")).toMatchObject({ action: "replace", durable: true });
+      expect(change(p, "azurerm_management_lock.lock")!.reasons[0]).toBe(
+        "scope references azurerm_resource_group.rg (replaced): forces replacement"
+      );
+    });
+
+    test("not through `name`, an argument the replaced group sets literally and keeps", () => {
+      const p = previewReplacements(locked("eastus"), locked("westus"));
+      expect(change(p, "azurerm_container_registry.r")).toBeUndefined();
+    });
+
+    test("through `name` when that name changes", () => {
+      const p = previewReplacements(locked("eastus"), locked("eastus", "contoso-rg2"));
+      expect(change(p, "azurerm_container_registry.r")!.reasons[0]).toBe(
+        "resource_group_name references azurerm_resource_group.rg (replaced): forces replacement"
+      );
+    });
+
+    test("a secret's new value: the task using its versioned id is updated in place, on the next apply, not replaced", () => {
+      const chain = (expiry: string) =>
+        stack({
+          azurerm_container_registry_token_password: { pw: { container_registry_token_id: "/t", password1: { expiry } } },
+          azurerm_key_vault_secret: {
+            s: { name: "pw", key_vault_id: "/kv", value: "${azurerm_container_registry_token_password.pw.password1[0].value}" },
+          },
+          azurerm_container_registry_task: {
+            task: {
+              name: "t",
+              container_registry_id: "/r",
+              registry_credential: {
+                custom: [{ login_server: "x.azurecr.io", identity: "[system]", password: "${azurerm_key_vault_secret.s.id}" }],
+              },
+            },
+          },
+          azurerm_container_registry_task_schedule_run_now: {
+            run: { container_registry_task_id: "${azurerm_container_registry_task.task.id}" },
+          },
+        });
+      const p = previewReplacements(chain("2027-01-01T00:00:00Z"), chain("2028-01-01T00:00:00Z"));
+      expect(actions(p)).toEqual({
+        "azurerm_container_registry_token_password.pw": "replace",
+        "azurerm_key_vault_secret.s": "update",
+        "azurerm_container_registry_task.task": "update",
+        // an in-place update keeps the task's id: the run-now resource is untouched
+      });
+      expect(change(p, "azurerm_key_vault_secret.s")!.nextApply).toBe(false);
+      expect(change(p, "azurerm_container_registry_task.task")).toMatchObject({
+        nextApply: true,
+        reasons: [
+          "registry_credential.custom.password references azurerm_key_vault_secret.s (updated: new id after apply) [next apply]",
+        ],
+      });
+      expect(p.notes.join("\n")).toMatch(/FOLLOWING plan\/apply/);
+    });
+  });
+
+  test("data sources are reported apart; a changed one cascades into what references it", () => {
+    const existing = (name: string) =>
+      stack(
+        { azurerm_key_vault_secret: { s: { name: "s", key_vault_id: "${data.azurerm_key_vault.kv.id}", value: "${var.v}" } } },
+        { azurerm_key_vault: { kv: { name, resource_group_name: "rg" } } }
+      );
+    const p = previewReplacements(existing("kv-a"), existing("kv-b"));
+    expect(p.dataSources).toEqual([{ address: "data.azurerm_key_vault.kv", reason: "config changed (name)" }]);
+    expect(p.changes.map((c) => c.address)).toEqual(["azurerm_key_vault_secret.s"]);
+    expect(change(p, "azurerm_key_vault_secret.s")!.reasons[0]).toMatch(
+      /^key_vault_id references data\.azurerm_key_vault\.kv .*forces replacement$/
+    );
+  });
+
+  test("create, delete, and a rename with a `moved` block (neither)", () => {
+    const before = stack({ azurerm_resource_group: { a: rg("a"), old: rg("o") } });
+    const after = {
+      ...stack({ azurerm_resource_group: { b: rg("b"), renamed: rg("o") } }),
+      moved: [{ from: "azurerm_resource_group.old", to: "azurerm_resource_group.renamed" }],
+    };
+    expect(actions(previewReplacements(before, after))).toEqual({
+      "azurerm_resource_group.b": "create",
+      "azurerm_resource_group.a": "delete",
+    });
+  });
+
+  test("a type missing from app/forcenew.json is UNKNOWN, loudly, never an update", () => {
+    const w = (size: number) => stack({ azurerm_imaginary_widget: { w: { name: "w", size } } });
+    const p = previewReplacements(w(1), w(2));
+    expect(change(p, "azurerm_imaginary_widget.w")!.action).toBe("unknown");
+    expect(p.counts).toMatchObject({ update: 0, unknown: 1 });
+    expect(p.unknownTypes).toEqual(["azurerm_imaginary_widget"]);
+    const text = renderText(p, "a", "b");
+    expect(text).toMatch(/^WARNING: resource types not in app\/forcenew\.json: azurerm_imaginary_widget/m);
+    expect(text).toMatch(/^UNKNOWN type changed/m);
+  });
+});
+
+describe("durableAddresses", () => {
+  test("durable types, groups holding a registry or vault (by reference or literal name) or under a lock; nothing else", () => {
+    const tf = stack(
+      {
+        azurerm_resource_group: { by_ref: rg("a-rg"), by_name: rg("b-rg"), locked: rg("c-rg"), apps: rg("apps-rg") },
+        azurerm_container_registry: { r: registry("${azurerm_resource_group.by_ref.name}") },
+        azurerm_key_vault: { kv: { name: "kv", location: "eastus", resource_group_name: "b-rg", sku_name: "standard" } },
+        azurerm_management_lock: { l: { name: "l", lock_level: "CanNotDelete", scope: "${azurerm_resource_group.locked.id}" } },
+        azurerm_container_group: { g: { name: "g", resource_group_name: "${azurerm_resource_group.apps.name}" } },
+        azurerm_container_registry_token: { t: { name: "t" } },
+        azurerm_container_registry_scope_map: { m: { name: "m" } },
+        azurerm_key_vault_secret: { s: { name: "s" } },
+        time_static: { ts: {} },
+      },
+      { azurerm_resource_group: { existing: { name: "x" } } }
+    );
+    expect(durableAddresses(tf)).toEqual([
+      "azurerm_container_registry.r",
+      "azurerm_container_registry_scope_map.m",
+      "azurerm_container_registry_token.t",
+      "azurerm_key_vault.kv",
+      "azurerm_key_vault_secret.s",
+      "azurerm_management_lock.l",
+      "azurerm_resource_group.by_name",
+      "azurerm_resource_group.by_ref",
+      "azurerm_resource_group.locked",
+    ]);
+  });
+
+  test("in the default stack: every registry, the vault and their locked groups, not the app's group", () => {
+    const d = durableAddresses(synth().tf);
+    expect(d).toEqual(
+      expect.arrayContaining([
+        "azurerm_key_vault.key_vault_acr_task_credentials",
+        "azurerm_resource_group.rg_contoso_rg",
+        "azurerm_resource_group.rg_acr_task_credentials_rg",
+      ])
+    );
+    expect(d).not.toContain("azurerm_resource_group.rg_hello_world_aci_rg");
+    expect(d).not.toContain("azurerm_container_group.container_group_hello_world_aci");
+  });
+});
+
+describe("two real synths", () => {
+  const defaults = synth().tf;
+  const port8080 = synth(
+    parseConfig(DEFAULT_CONFIG_YAML.replace("      name: hello-world-aci\n", "      name: hello-world-aci\n      port: 8080\n"))
+  ).tf;
+
+  test("the same config twice: nothing to do", () => {
+    const p = previewReplacements(defaults, synth().tf);
+    expect(p.changes).toEqual([]);
+    expect(p.unknownTypes).toEqual([]);
+  });
+
+  test("aci.port 8080: the container group is replaced via exposed_port, nothing durable is replaced", () => {
+    expect(JSON.stringify(port8080)).toContain('"port":8080'); // the override took
+    const p = previewReplacements(defaults, port8080);
+    const group = change(p, "azurerm_container_group.container_group_hello_world_aci")!;
+    expect(group.action).toBe("replace");
+    // container.ports changes too, but `container` is in ignore_changes (help/coexistence.md).
+    expect(group.reasons).toEqual(["exposed_port.port changed (80 -> 8080): forces replacement"]);
+    // The custom deploy role is assigned on the group's id: it follows the group.
+    expect(change(p, "azurerm_role_assignment.deploy_hello_world_aci_contoso_hello_world")!.reasons[0]).toMatch(
+      /^scope references azurerm_container_group\.container_group_hello_world_aci \(replaced\)/
+    );
+    // The task file carries the port; the task is updated, its first run is not re-run.
+    expect(change(p, "azurerm_container_registry_task.task_contoso_hello_world")!.action).toBe("update");
+    expect(p.changes.filter((c) => c.durable && (c.action === "replace" || c.action === "delete"))).toEqual([]);
+    expect(p.counts).toMatchObject({ replaceDurable: 0, create: 0, delete: 0, unknown: 0 });
+    expect(p.unknownTypes).toEqual([]);
+  });
+});
+
+describe("the compiled CLI (dist/app/replacement-preview.js)", () => {
+  const cli = path.join(repo, "dist", "app", "replacement-preview.js");
+  const run = (args: string[], cwd = repo) =>
+    spawnSync(process.execPath, [cli, ...args], { cwd, env: { PATH: process.env.PATH ?? "" }, encoding: "utf8" });
+  const write = (name: string, tf: object | string) => {
+    const f = path.join(tmp, name);
+    fs.mkdirSync(path.dirname(f), { recursive: true });
+    fs.writeFileSync(f, typeof tf === "string" ? tf : JSON.stringify(tf));
+    return f;
+  };
+  const kv = (name: string) =>
+    stack({ azurerm_key_vault: { kv: { name, location: "eastus", resource_group_name: "rg", sku_name: "standard" } } });
+
+  beforeAll(() => expect(fs.existsSync(cli)).toBe(true));
+
+  test("text by default, --json for machines, exit 0", () => {
+    const [a, b] = [write("a.json", kv("kv-a")), write("b.json", kv("kv-b"))];
+    const text = run([a, b]);
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/^REPLACE DURABLE \(1\)\n {2}azurerm_key_vault\.kv\n {6}because name changed/m);
+    expect(text.stdout).toMatch(/^Plan: 0 to add, 0 to change, 1 to replace \(1 durable\), 0 to destroy\.$/m);
+    const json = run([a, b, "--json"]);
+    expect(json.status).toBe(0);
+    expect(JSON.parse(json.stdout).changes[0]).toMatchObject({
+      address: "azurerm_key_vault.kv",
+      action: "replace",
+      durable: true,
+    });
+  });
+
+  test("a type missing from app/forcenew.json: a warning on stderr too, so --json users see it", () => {
+    const w = (size: number) => stack({ azurerm_imaginary_widget: { w: { name: "w", size } } });
+    const r = run([write("w1.json", w(1)), write("w2.json", w(2)), "--json"]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe(
+      "acr-gate diff: WARNING: not in app/forcenew.json, changes cannot be classified: azurerm_imaginary_widget\n"
+    );
+    expect(JSON.parse(r.stdout).changes[0].action).toBe("unknown");
+  });
+
+  test("--fail-on-durable: exit 2 when a durable resource is replaced or deleted, 0 otherwise", () => {
+    const [a, b] = [write("a.json", kv("kv-a")), write("b.json", kv("kv-b"))];
+    expect(run([a, b, "--fail-on-durable"]).status).toBe(2);
+    expect(run([a, write("empty.json", stack({})), "--fail-on-durable"]).status).toBe(2);
+    expect(run([a, write("a-copy.json", kv("kv-a")), "--fail-on-durable"]).status).toBe(0);
+  });
+
+  test("one argument: the new file is cdktf.out/stacks/<old file's directory>/cdk.tf.json", () => {
+    const cwd = path.join(tmp, "project");
+    fs.mkdirSync(cwd, { recursive: true });
+    const old = write("saved/acr-gate/cdk.tf.json", kv("kv-a"));
+    const missing = run([old], cwd);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toBe(
+      `acr-gate diff: no new file given and ${path.join(
+        "cdktf.out",
+        "stacks",
+        "acr-gate",
+        "cdk.tf.json"
+      )} does not exist; run npm start first, or pass the new cdk.tf.json\n`
+    );
+    write("project/cdktf.out/stacks/acr-gate/cdk.tf.json", kv("kv-a"));
+    const ok = run([old], cwd);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/-> cdktf.out\/stacks\/acr-gate\/cdk.tf.json\n/);
+  });
+
+  test.each([
+    [
+      "a missing file",
+      () => [path.join(tmp, "nope.json"), path.join(tmp, "nope2.json")],
+      /^acr-gate diff: .*nope\.json: no such file\n$/,
+    ],
+    [
+      "a file that is not JSON",
+      () => [write("bad.json", "{ not json"), write("ok.json", stack({}))],
+      /^acr-gate diff: .*bad\.json: not JSON \(.*\)\n$/,
+    ],
+    [
+      "JSON that is no Terraform config",
+      () => [write("list.json", "[1,2]"), write("ok.json", stack({}))],
+      /^acr-gate diff: .*list\.json: not a Terraform JSON config/,
+    ],
+    ["no argument", () => [], /^acr-gate diff: usage: npm run diff -- <old cdk\.tf\.json>/],
+    ["an unknown option", () => ["--jsn", "a", "b"], /^acr-gate diff: unknown option --jsn;/],
+  ])("%s: exit 1, one line, no stack trace", (_name, args, message) => {
+    const r = run(args());
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+});

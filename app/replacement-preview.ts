@@ -1,0 +1,847 @@
+/**
+ * `npm run diff -- <old cdk.tf.json> [<new cdk.tf.json>] [--json] [--fail-on-durable]`
+ *
+ * Tells what `terraform apply` would do to go from the old synthesized stack to the new one,
+ * without Terraform, state or an Azure account: resources created, deleted, updated in place and
+ * REPLACED (destroyed and re-created), with the attribute that forces each replacement. Platform
+ * teams apply our JSON for years; a replaced registry loses its images, a replaced vault its
+ * secrets, so replacements of durable resources are flagged.
+ *
+ * How it thinks (like `terraform plan`, on configuration only):
+ * 1. Managed resources are keyed by address `type.name` (`moved` blocks of the new file rename old
+ *    addresses first). Data sources are not applied, so they are reported apart, as "re-read", only
+ *    because their values can change what references them.
+ * 2. Each resource's config is flattened to leaves. cdktf writes a MaxItems-1 block either as an
+ *    object or as a one-element array, so a one-element array of objects is read as that object.
+ *    Ignored when comparing: the `//` metadata, `depends_on`, `provider`, `lifecycle`, provisioners.
+ *    A leaf changed if its text changed, or if it references (`${type.name.attr}`) a value that will
+ *    change (point 4). Leaves under `lifecycle.ignore_changes` of the NEW config do not count.
+ * 3. A changed leaf's schema path drops list indices (`container[0].ports[0].port` is
+ *    `container.ports.port`); the change forces replacement if that path or an ancestor is in
+ *    app/forcenew.json for the type (plus CUSTOMIZE_DIFF_FORCENEW). `replace_triggered_by` replaces
+ *    the resource when the referenced resource is updated or replaced (or, for a reference with an
+ *    attribute, when that attribute's planned value differs), as Terraform's
+ *    EvaluateReplaceTriggeredBy does.
+ * 4. Which values of a resource change, seen from a reference to it:
+ *    - created or replaced: every computed attribute (`id`, ...) is unknown; an argument the config
+ *      sets (`name`) keeps its value unless that leaf changed;
+ *    - updated in place: the arguments that changed, plus the computed attributes listed in
+ *      COMPUTED_ON_UPDATE; every other computed attribute keeps its value (no CustomizeDiff with
+ *      SetNewComputed in the provider, checked at the tags we pin).
+ *    Steps 2 to 4 repeat until nothing new changes (a fixpoint).
+ * 5. "next apply": the azurerm SDKv2 provider does not mark a Key Vault secret's versioned `id`
+ *    unknown when its value changes; the plan shows the old id, apply writes a new one, and
+ *    resources referencing it are only updated by the FOLLOWING plan/apply. Such changes are
+ *    listed with `nextApply: true` instead of being hidden.
+ *
+ * Not modelled (conservative where it matters): provider schema defaults (adding an attribute set
+ * to its default reads as a change), set ordering, values of variables (`${var.x}` is the same
+ * text on both sides), `count`/`for_each` instances, Azure-side refusals (locks).
+ */
+import * as fs from "fs";
+import * as path from "path";
+
+export type Action = "create" | "delete" | "update" | "replace" | "unknown";
+
+export interface ResourceChange {
+  address: string;
+  type: string;
+  /** `unknown`: the type is not in app/forcenew.json, so update and replace cannot be told apart. */
+  action: Action;
+  /** A resource whose loss loses data or protection (see durableAddresses). */
+  durable: boolean;
+  /** Why, most decisive first (reasons[0] is the one printed for a replacement). */
+  reasons: string[];
+  /** Terraform's next plan does not show this yet; the plan after that apply does (point 5 above). */
+  nextApply: boolean;
+  /** The new config has lifecycle.prevent_destroy: `terraform plan` refuses this replacement. */
+  preventDestroy: boolean;
+}
+
+export interface Preview {
+  /** Only resources with an action, sorted by group then address. */
+  changes: ResourceChange[];
+  counts: { replaceDurable: number; replace: number; update: number; create: number; delete: number; unknown: number };
+  /** Data sources whose results can differ (re-read, or read only during apply). Not applied. */
+  dataSources: { address: string; reason: string }[];
+  /** Resource types in either file that app/forcenew.json does not cover. */
+  unknownTypes: string[];
+  notes: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Provider facts
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Attribute paths whose change forces replacement, per type (scripts/vendor-forcenew.js writes the
+ * file). Read with fs, not import: tsc does not copy JSON into dist/, and dist/app/*.js must find
+ * the file in app/ as the ts sources under jest do.
+ */
+let forceNewCache: Record<string, Set<string>> | undefined;
+export function forceNewMap(): Record<string, Set<string>> {
+  if (forceNewCache) return forceNewCache;
+  const candidates = [path.join(__dirname, "forcenew.json"), path.join(__dirname, "..", "..", "app", "forcenew.json")];
+  const file = candidates.find((f) => fs.existsSync(f));
+  if (!file) throw new Error(`app/forcenew.json not found (looked in ${candidates.join(", ")})`);
+  const raw = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+  forceNewCache = {};
+  for (const [type, paths] of Object.entries(raw)) {
+    if (Array.isArray(paths)) forceNewCache[type] = new Set(paths as string[]);
+  }
+  return forceNewCache;
+}
+
+/**
+ * Replacements decided in CustomizeDiff code rather than the schema, for the types in
+ * app/forcenew.json (azurerm v4.55.0; every other type there has no CustomizeDiff, or one that only
+ * validates: container_registry, container_registry_task, container_group):
+ * - container_registry_cache_rule: removing `credential_set_id` (non-empty to empty) forces
+ *   replacement; internal/services/containers/container_registry_cache_rule_resource.go.
+ * - log_analytics_workspace: a `sku` change forces replacement, except from "" or LACluster and
+ *   between CapacityReservation and PerGB2018; internal/services/loganalytics/log_analytics_workspace_resource.go.
+ * `after` is UNKNOWN when the new value is only known after apply.
+ */
+const UNKNOWN = Symbol("unknown");
+type Val = unknown;
+const CUSTOMIZE_DIFF_FORCENEW: Record<string, (attr: string, before: Val, after: Val) => boolean> = {
+  azurerm_container_registry_cache_rule: (attr, before, after) =>
+    attr === "credential_set_id" &&
+    typeof before === "string" &&
+    before !== "" &&
+    (after === undefined || after === null || after === ""),
+  azurerm_log_analytics_workspace: (attr, before, after) => {
+    if (attr !== "sku") return false;
+    const b = String(before ?? "").toLowerCase();
+    const a = after === UNKNOWN ? "?" : String(after ?? "").toLowerCase();
+    if (b === "" || b === "lacluster") return false;
+    const pair = `${b}>${a}`;
+    return pair !== "capacityreservation>pergb2018" && pair !== "pergb2018>capacityreservation";
+  },
+};
+
+/**
+ * Computed attributes that change on an IN-PLACE update, per type; every other computed attribute
+ * of an updated resource keeps its value. Checked in the provider sources at the pinned tags:
+ * - azurerm_key_vault_secret (azurerm v4.55.0, internal/services/keyvault/key_vault_secret_resource.go):
+ *   resourceKeyVaultSecretUpdate calls SetSecret when `value`/`value_wo_version` changed, which makes
+ *   a new version, then d.SetId(<versioned id>); Read sets `version` and `resource_id` (versioned).
+ *   No CustomizeDiff, no SetNewComputed: the SDKv2 plan keeps the prior `id`/`version` (the SDK only
+ *   marks `id` unknown on create, helper/schema/grpc_provider.go PlanResourceChange; computed-only
+ *   attributes without config keep their state, schema.go diffString), so the change is seen by
+ *   referencing resources only on the next plan (atPlan: false). versionless ids do not change.
+ * - azurerm_key_vault_certificate (same tag, key_vault_certificate_resource.go): a change of
+ *   `certificate`, or of `certificate_policy` other than `lifetime_action`, imports or creates a new
+ *   version and sets a new versioned id; Read sets the versioned fields below. No CustomizeDiff.
+ * - terraform_data (Terraform, internal/builtin/providers/terraform/resource_data.go): a changed
+ *   `input` plans `output` as unknown, visible at plan.
+ * Nothing for the rest, by reading their source: time_sleep's `id` has UseStateForUnknown and
+ * time_static recomputes only on create (ModifyPlan skips updates; rfc3339/triggers are ForceNew);
+ * a token password's value only changes with `passwordN.expiry`, which is ForceNew; registries,
+ * tasks, tokens, scope maps, vaults, policies, groups, roles, identities keep their ids and
+ * computed attributes (login_server, vault_uri, principal_id, ...) on update.
+ */
+interface ComputedOnUpdate {
+  when: string[];
+  except?: string[];
+  attrs: string[];
+  atPlan: boolean;
+}
+export const COMPUTED_ON_UPDATE: Record<string, ComputedOnUpdate[]> = {
+  azurerm_key_vault_secret: [{ when: ["value", "value_wo_version"], attrs: ["id", "version", "resource_id"], atPlan: false }],
+  azurerm_key_vault_certificate: [
+    {
+      when: ["certificate", "certificate_policy"],
+      except: ["certificate_policy.lifetime_action"],
+      attrs: [
+        "id",
+        "version",
+        "secret_id",
+        "resource_manager_id",
+        "certificate_data",
+        "certificate_data_base64",
+        "thumbprint",
+        "certificate_attribute",
+      ],
+      atPlan: false,
+    },
+  ],
+  terraform_data: [{ when: ["input"], attrs: ["output"], atPlan: true }],
+};
+
+/** Types whose replacement or deletion loses data (images, secrets) or protection (locks). */
+export const DURABLE_TYPES = new Set([
+  "azurerm_container_registry",
+  "azurerm_key_vault",
+  "azurerm_key_vault_secret",
+  "azurerm_container_registry_token",
+  "azurerm_container_registry_scope_map",
+  "azurerm_management_lock",
+]);
+
+// ---------------------------------------------------------------------------------------------
+// Reading the JSON
+// ---------------------------------------------------------------------------------------------
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Keys of a resource body that are Terraform meta-arguments, not provider attributes. */
+const META_KEYS = new Set(["//", "depends_on", "provider", "lifecycle", "provisioner", "connection", "count", "for_each"]);
+
+interface Block {
+  address: string;
+  type: string;
+  body: Obj;
+}
+
+/** address -> block, for `resource` (managed) or `data` (address prefixed `data.`). */
+function blocks(tf: Obj, kind: "resource" | "data"): Map<string, Block> {
+  const out = new Map<string, Block>();
+  const section = tf[kind];
+  if (!isObj(section)) return out;
+  for (const [type, byName] of Object.entries(section)) {
+    if (!isObj(byName)) continue;
+    for (const [name, body] of Object.entries(byName)) {
+      if (!isObj(body)) continue;
+      const address = kind === "data" ? `data.${type}.${name}` : `${type}.${name}`;
+      out.set(address, { address, type, body });
+    }
+  }
+  return out;
+}
+
+/** One leaf of a flattened config: `segs` keeps list indices as numbers. */
+interface Leaf {
+  segs: (string | number)[];
+  value: unknown;
+}
+
+/** A one-element array of objects is how cdktf may write a MaxItems-1 block: read it as the object. */
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v) && v.length === 1 && isObj(v[0])) return v[0];
+  return v;
+}
+
+function flatten(body: Obj): Map<string, Leaf> {
+  const out = new Map<string, Leaf>();
+  const walk = (v: unknown, segs: (string | number)[]) => {
+    v = canonical(v);
+    if (Array.isArray(v) && v.length > 0) v.forEach((x, i) => walk(x, [...segs, i]));
+    else if (isObj(v) && Object.keys(v).length > 0) {
+      for (const [k, x] of Object.entries(v)) if (k !== "//") walk(x, [...segs, k]);
+    } else out.set(JSON.stringify(segs), { segs, value: v });
+  };
+  for (const [k, v] of Object.entries(body)) if (!META_KEYS.has(k)) walk(v, [k]);
+  return out;
+}
+
+const schemaSegs = (segs: (string | number)[]): string[] => segs.filter((s): s is string => typeof s === "string");
+/** a is b or an ancestor of b */
+const isPrefix = (a: string[], b: string[]) => a.length <= b.length && a.every((s, i) => s === b[i]);
+const overlaps = (a: string[], b: string[]) => isPrefix(a, b) || isPrefix(b, a);
+
+/** `container[0].image`, `tags["x"]`, `container.*.image` -> ["container", "image"] / ["tags", "x"]. */
+function traversalSegs(text: string): string[] {
+  const segs: string[] = [];
+  for (const m of text.matchAll(/\.([A-Za-z_][A-Za-z0-9_-]*)|\[\s*"([^"]*)"\s*\]|^([A-Za-z_][A-Za-z0-9_-]*)/g)) {
+    const s = m[1] ?? m[2] ?? m[3];
+    if (s !== undefined) segs.push(s);
+  }
+  return segs;
+}
+
+interface Ref {
+  /** `type.name`, `data.type.name`, `var.x` or `local.x` */
+  target: string;
+  segs: string[];
+}
+
+/** The `${...}` spans of a string (brace depth counted, quoted strings skipped). */
+function interpolations(s: string): string[] {
+  const out: string[] = [];
+  let i = s.indexOf("${");
+  while (i >= 0) {
+    let depth = 0;
+    let j = i + 1;
+    let quoted = false;
+    for (; j < s.length; j++) {
+      const c = s[j];
+      if (quoted) {
+        if (c === "\\") j++;
+        else if (c === '"') quoted = false;
+      } else if (c === '"') quoted = true;
+      else if (c === "{") depth++;
+      else if (c === "}" && --depth === 0) break;
+    }
+    out.push(s.slice(i + 2, j));
+    i = s.indexOf("${", j);
+  }
+  return out;
+}
+
+const REF_RE =
+  /(?<![\w.])((?:data\.)?[A-Za-z][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_-]*)((?:\s*\.\s*[A-Za-z_*][A-Za-z0-9_-]*|\[[^\]]*\])*)/g;
+
+/** References in a config string to things whose value may change: resources, data, var, local. */
+function refsIn(s: string, isAddress: (a: string) => boolean): Ref[] {
+  const out: Ref[] = [];
+  for (const expr of interpolations(s)) {
+    for (const m of expr.matchAll(REF_RE)) {
+      const target = m[1];
+      if (target.startsWith("var.") || target.startsWith("local.") || isAddress(target)) {
+        out.push({ target, segs: traversalSegs(m[2].replace(/\s+/g, "")) });
+      }
+    }
+  }
+  return out;
+}
+
+/** `"${terraform_data.x.output}"` or `terraform_data.x.output` -> {target, segs}. */
+function parseTriggerRef(entry: string): Ref | undefined {
+  const text = entry.trim().replace(/^\$\{/, "").replace(/\}$/, "");
+  const m = /^((?:data\.)?[A-Za-z][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_-]*)(.*)$/.exec(text);
+  return m ? { target: m[1], segs: traversalSegs(m[2]) } : undefined;
+}
+
+/** lifecycle.ignore_changes as schema paths; `all` ignores everything. */
+function ignoredPaths(body: Obj): string[][] | "all" {
+  const lc = body.lifecycle;
+  if (!isObj(lc)) return [];
+  const ic = lc.ignore_changes;
+  if (ic === "all") return "all";
+  if (!Array.isArray(ic)) return [];
+  if (ic.some((x) => x === "all")) return "all";
+  return ic.filter((x): x is string => typeof x === "string").map((x) => traversalSegs(x.replace(/^\$\{|\}$/g, "")));
+}
+
+function refTarget(ref: string): string {
+  return ref
+    .split(".")
+    .slice(0, ref.startsWith("data.") ? 3 : 2)
+    .join(".");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Durable resources
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Addresses of durable resources in one config: the DURABLE_TYPES, and every resource group that
+ * holds a registry or key vault (its `resource_group_name` references the group or equals its
+ * literal name) or that a management lock protects (the lock's `scope` references it).
+ */
+export function durableAddresses(tf: object): string[] {
+  const managed = blocks(tf as Obj, "resource");
+  const out = new Set<string>();
+  const groups = [...managed.values()].filter((b) => b.type === "azurerm_resource_group");
+  const refersTo = (value: unknown, group: Block) =>
+    typeof value === "string" &&
+    (refsIn(value, (a) => a === group.address).length > 0 || (group.body.name !== undefined && value === group.body.name));
+  for (const b of managed.values()) {
+    if (DURABLE_TYPES.has(b.type)) out.add(b.address);
+    for (const g of groups) {
+      if ((b.type === "azurerm_container_registry" || b.type === "azurerm_key_vault") && refersTo(b.body.resource_group_name, g))
+        out.add(g.address);
+      if (
+        b.type === "azurerm_management_lock" &&
+        typeof b.body.scope === "string" &&
+        refsIn(b.body.scope, (a) => a === g.address).length > 0
+      ) {
+        out.add(g.address);
+      }
+    }
+  }
+  return [...out].sort();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The analysis
+// ---------------------------------------------------------------------------------------------
+
+/** What a reference to a value sees. */
+interface Seen {
+  changed: boolean;
+  /** only after the next apply */
+  deferred: boolean;
+  /** e.g. "replaced", "updated: new id after apply" */
+  what: string;
+}
+const UNCHANGED: Seen = { changed: false, deferred: false, what: "" };
+
+interface LeafChange {
+  segs: string[];
+  deferred: boolean;
+  /** set when the change comes from a reference */
+  via?: string;
+  text: string;
+  forces?: string;
+}
+
+interface Reason {
+  text: string;
+  replace: boolean;
+  deferred: boolean;
+  /** 0 literal ForceNew change, 1 reference, 2 replace_triggered_by, 3 in-place */
+  rank: number;
+}
+
+interface State {
+  address: string;
+  type: string;
+  old?: Block;
+  new?: Block;
+  oldLeaves: Map<string, Leaf>;
+  newLeaves: Map<string, Leaf>;
+  action: Action | "noop";
+  deferred: boolean;
+  /** changed leaves before ignore_changes (what a replacement re-creates) */
+  raw: LeafChange[];
+  /** changed leaves after ignore_changes (what an update sends) */
+  effective: LeafChange[];
+  reasons: Reason[];
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** Old and new value for a one-line reason; long ones (base64 task files) are left out. */
+function fromTo(before: unknown, after: unknown): string {
+  const [b, a] = [before, after].map((v) => JSON.stringify(v) ?? String(v));
+  return b.length > 40 || a.length > 40 ? "" : ` (${b} -> ${a})`;
+}
+
+export function previewReplacements(oldTf: object, newTf: object): Preview {
+  const oldObj = oldTf as Obj;
+  const newObj = newTf as Obj;
+  const forceNew = forceNewMap();
+  const notes = new Set<string>();
+
+  // `moved` blocks of the new config rename old addresses (a rename without one is delete + create).
+  const oldManaged = blocks(oldObj, "resource");
+  const newManaged = blocks(newObj, "resource");
+  for (const mv of Array.isArray(newObj.moved) ? newObj.moved : []) {
+    if (!isObj(mv) || typeof mv.from !== "string" || typeof mv.to !== "string") continue;
+    const from = mv.from.replace(/^\$\{|\}$/g, "");
+    const to = mv.to.replace(/^\$\{|\}$/g, "");
+    const b = oldManaged.get(from);
+    if (b && !oldManaged.has(to)) {
+      oldManaged.delete(from);
+      oldManaged.set(to, { ...b, address: to });
+    }
+  }
+
+  const states = new Map<string, State>();
+  for (const address of new Set([...oldManaged.keys(), ...newManaged.keys()])) {
+    const o = oldManaged.get(address);
+    const n = newManaged.get(address);
+    states.set(address, {
+      address,
+      type: (n ?? o)!.type,
+      old: o,
+      new: n,
+      oldLeaves: o ? flatten(o.body) : new Map(),
+      newLeaves: n ? flatten(n.body) : new Map(),
+      action: !o ? "create" : !n ? "delete" : "noop",
+      deferred: false,
+      raw: [],
+      effective: [],
+      reasons: [],
+    });
+  }
+
+  const oldData = blocks(oldObj, "data");
+  const newData = blocks(newObj, "data");
+  const dataChanged = new Map<string, { reason: string; deferred: boolean }>();
+  for (const a of oldData.keys()) if (!newData.has(a)) dataChanged.set(a, { reason: "removed", deferred: false });
+  for (const a of newData.keys()) if (!oldData.has(a)) dataChanged.set(a, { reason: "added", deferred: false });
+
+  const isAddress = (a: string) => states.has(a) || oldData.has(a) || newData.has(a);
+
+  const section = (tf: Obj, key: string, name: string) => (isObj(tf[key]) ? (tf[key] as Obj)[name] : undefined);
+
+  /** What a reference from the NEW config to `ref` sees. */
+  const seen = (ref: Ref): Seen => {
+    if (ref.target.startsWith("var.") || ref.target.startsWith("local.")) {
+      const [kind, name] = ref.target.split(".");
+      const key = kind === "var" ? "variable" : "locals";
+      return same(section(oldObj, key, name), section(newObj, key, name))
+        ? UNCHANGED
+        : { changed: true, deferred: false, what: kind === "var" ? "declaration changed" : "changed" };
+    }
+    if (ref.target.startsWith("data.")) {
+      const d = dataChanged.get(ref.target);
+      return d ? { changed: true, deferred: d.deferred, what: `data source ${d.reason}` } : UNCHANGED;
+    }
+    const t = states.get(ref.target)!;
+    const segs = ref.segs;
+    switch (t.action) {
+      case "noop":
+        return UNCHANGED;
+      case "create":
+        return { changed: true, deferred: false, what: "created" };
+      case "delete":
+        notes.add(`${ref.target} is referenced but no longer declared: terraform will refuse the config`);
+        return { changed: true, deferred: false, what: "deleted" };
+      case "replace":
+      case "unknown": {
+        const what = t.action === "replace" ? "replaced" : "changed, type unknown";
+        if (segs.length === 0) return { changed: true, deferred: t.deferred, what };
+        // An argument the config sets keeps its value on re-creation unless that leaf changed;
+        // anything the config does not set is computed, hence unknown after a replacement.
+        const covered = [...t.newLeaves.values()].some((l) => overlaps(schemaSegs(l.segs), segs));
+        const hit = t.raw.filter((c) => overlaps(c.segs, segs));
+        if (covered && hit.length === 0) return UNCHANGED;
+        return { changed: true, deferred: t.deferred && hit.every((c) => c.deferred), what };
+      }
+      case "update": {
+        if (segs.length === 0) return { changed: true, deferred: t.deferred, what: "updated" };
+        const hit = t.effective.filter((c) => overlaps(c.segs, segs));
+        if (hit.length) return { changed: true, deferred: hit.every((c) => c.deferred), what: "updated" };
+        for (const rule of COMPUTED_ON_UPDATE[t.type] ?? []) {
+          if (!rule.attrs.includes(segs[0])) continue;
+          const triggers = t.effective.filter(
+            (c) =>
+              rule.when.some((w) => isPrefix([w], c.segs)) && !(rule.except ?? []).some((e) => isPrefix(e.split("."), c.segs))
+          );
+          if (triggers.length) {
+            return {
+              changed: true,
+              deferred: !rule.atPlan || triggers.every((c) => c.deferred),
+              what: rule.atPlan ? `updated: new ${segs[0]}` : `updated: new ${segs[0]} after apply`,
+            };
+          }
+        }
+        return UNCHANGED;
+      }
+    }
+  };
+
+  /** The ForceNew map path (or CustomizeDiff rule) that a change of `segs` hits, if any. */
+  const forcedBy = (type: string, segs: string[], before: unknown, after: unknown): string | undefined => {
+    const set = forceNew[type];
+    for (let i = segs.length; i >= 1; i--) {
+      const p = segs.slice(0, i).join(".");
+      if (set?.has(p)) return p;
+    }
+    const cd = CUSTOMIZE_DIFF_FORCENEW[type];
+    if (cd && cd(segs.join("."), before, after)) return `${segs.join(".")} (provider CustomizeDiff)`;
+    return undefined;
+  };
+
+  /** Recomputes a resource present on both sides; returns a signature to detect the fixpoint. */
+  const evaluate = (st: State): string => {
+    const raw = new Map<string, LeafChange>();
+    for (const key of new Set([...st.oldLeaves.keys(), ...st.newLeaves.keys()])) {
+      const o = st.oldLeaves.get(key);
+      const n = st.newLeaves.get(key);
+      const segs = schemaSegs((n ?? o)!.segs);
+      const p = segs.join(".");
+      if (!o || !n || !same(o.value, n.value)) {
+        const text = !o ? `${p} added` : !n ? `${p} removed` : `${p} changed${fromTo(o.value, n.value)}`;
+        const forces = forcedBy(st.type, segs, o?.value, n?.value);
+        raw.set(key, { segs, deferred: false, text, forces });
+        continue;
+      }
+      if (typeof n.value !== "string") continue;
+      let best: LeafChange | undefined;
+      for (const ref of refsIn(n.value, isAddress)) {
+        const s = seen(ref);
+        if (!s.changed || (best && !best.deferred)) continue;
+        if (best && s.deferred) continue;
+        const forces = forcedBy(st.type, segs, o.value, UNKNOWN);
+        best = { segs, deferred: s.deferred, via: ref.target, text: `${p} references ${ref.target} (${s.what})`, forces };
+      }
+      if (best) raw.set(key, best);
+    }
+    st.raw = [...raw.values()];
+    const ignored = ignoredPaths(st.new!.body);
+    st.effective = ignored === "all" ? [] : st.raw.filter((c) => !ignored.some((ig) => isPrefix(ig, c.segs)));
+
+    const reasons: Reason[] = [];
+    const seenText = new Set<string>();
+    const known = forceNew[st.type] !== undefined;
+    for (const c of st.effective) {
+      const forceText = c.forces
+        ? c.forces === c.segs.join(".")
+          ? ": forces replacement"
+          : `: forces replacement via ${c.forces}`
+        : "";
+      const text = `${c.text}${forceText}`;
+      if (seenText.has(text)) continue; // list elements share a schema path
+      seenText.add(text);
+      reasons.push({ text, replace: known && !!c.forces, deferred: c.deferred, rank: !c.forces ? 3 : c.via ? 1 : 0 });
+    }
+    const lc = st.new!.body.lifecycle;
+    const triggers = isObj(lc) && Array.isArray(lc.replace_triggered_by) ? lc.replace_triggered_by : [];
+    for (const entry of triggers) {
+      if (typeof entry !== "string") continue;
+      const ref = parseTriggerRef(entry);
+      const t = ref && states.get(refTarget(ref.target));
+      if (!ref || !t) continue;
+      // Terraform: only an update or a replacement of the referenced resource triggers, and with an
+      // attribute, only a planned value that differs. A value that changes only during apply (not
+      // at plan) never triggers: the next plan compares the already-new state with itself.
+      if (t.action !== "update" && t.action !== "replace" && t.action !== "unknown") continue;
+      const s = ref.segs.length
+        ? seen({ target: t.address, segs: ref.segs })
+        : { changed: true, deferred: t.deferred, what: t.action === "update" ? "updated" : "replaced" };
+      if (!s.changed) continue;
+      if (ref.segs.length && s.deferred) {
+        notes.add(
+          `${st.address}: replace_triggered_by ${entry} will not fire; that value changes only during apply, after the plan compared it`
+        );
+        continue;
+      }
+      reasons.push({
+        text: `replace_triggered_by ${entry}: ${t.address} ${s.what}`,
+        replace: true,
+        deferred: s.deferred,
+        rank: 2,
+      });
+    }
+
+    reasons.sort((a, b) => Number(b.replace) - Number(a.replace) || Number(a.deferred) - Number(b.deferred) || a.rank - b.rank);
+    st.reasons = reasons;
+    if (reasons.length === 0) st.action = "noop";
+    else if (reasons.some((r) => r.replace)) st.action = "replace";
+    else st.action = known ? "update" : "unknown";
+    const deciding = reasons.filter((r) => r.replace === (st.action === "replace"));
+    st.deferred = deciding.length > 0 && deciding.every((r) => r.deferred);
+    return `${st.action}|${st.deferred}|${reasons.map((r) => `${r.text}/${r.deferred}`).join(",")}`;
+  };
+
+  /** A data source is re-read with new results if its config changed, or read only during apply
+   * (unknown results) if it references a value unknown at plan or depends_on a changing resource. */
+  const evaluateData = (address: string): string => {
+    if (!oldData.has(address) || !newData.has(address)) return dataChanged.get(address)?.reason ?? "";
+    const ol = flatten(oldData.get(address)!.body);
+    const nl = flatten(newData.get(address)!.body);
+    let result: { reason: string; deferred: boolean } | undefined;
+    for (const key of new Set([...ol.keys(), ...nl.keys()])) {
+      const o = ol.get(key);
+      const n = nl.get(key);
+      if (!o || !n || !same(o.value, n.value)) {
+        result = { reason: `config changed (${schemaSegs((n ?? o)!.segs).join(".")})`, deferred: false };
+        break;
+      }
+      if (typeof n.value === "string") {
+        const r = refsIn(n.value, isAddress).find((ref) => seen(ref).changed);
+        if (r) {
+          result = { reason: `read during apply: references ${r.target} (${seen(r).what})`, deferred: seen(r).deferred };
+          break;
+        }
+      }
+    }
+    const deps = newData.get(address)!.body.depends_on;
+    if (!result && Array.isArray(deps)) {
+      for (const d of deps) {
+        const t = typeof d === "string" ? states.get(refTarget(d.replace(/^\$\{|\}$/g, ""))) : undefined;
+        if (t && t.action !== "noop") {
+          result = { reason: `read during apply: depends_on ${t.address} (${t.action})`, deferred: t.deferred };
+          break;
+        }
+      }
+    }
+    if (result) dataChanged.set(address, result);
+    else dataChanged.delete(address);
+    return result ? `${result.reason}/${result.deferred}` : "";
+  };
+
+  // Fixpoint. Every step can only add changes (or make a deferred one immediate), so it ends;
+  // the bound is a guard against a bug, not a tuning knob.
+  const both = [...states.values()].filter((s) => s.old && s.new);
+  let signature = "";
+  for (let round = 0; ; round++) {
+    if (round > states.size + newData.size + 10)
+      throw new Error("replacement preview did not converge (a bug in app/replacement-preview.ts)");
+    const next = [...both.map(evaluate), ...[...newData.keys()].map(evaluateData)].join("\n");
+    if (next === signature) break;
+    signature = next;
+  }
+
+  // Report.
+  const durable = new Set([...durableAddresses(oldObj), ...durableAddresses(newObj)]);
+  const unknownTypes = [...new Set([...states.values()].map((s) => s.type))].filter((t) => !forceNew[t]).sort();
+  const changes: ResourceChange[] = [];
+  for (const st of states.values()) {
+    if (st.action === "noop") continue;
+    const reasons =
+      st.action === "create"
+        ? ["not in the old config"]
+        : st.action === "delete"
+        ? [
+            isObj(st.old!.body.lifecycle) && st.old!.body.lifecycle.prevent_destroy === true
+              ? "removed from the config (its prevent_destroy went with the block: nothing stops the destroy)"
+              : "removed from the config",
+          ]
+        : st.reasons.map((r) => (r.deferred ? `${r.text} [next apply]` : r.text));
+    const lc = st.new?.body.lifecycle;
+    changes.push({
+      address: st.address,
+      type: st.type,
+      action: st.action,
+      durable: durable.has(st.address),
+      reasons,
+      nextApply: st.deferred,
+      preventDestroy: st.action === "replace" && isObj(lc) && lc.prevent_destroy === true,
+    });
+  }
+  const order = (c: ResourceChange) =>
+    c.action === "replace"
+      ? c.durable
+        ? 0
+        : 1
+      : ({ unknown: 2, update: 3, create: 4, delete: 5 } as Record<string, number>)[c.action];
+  changes.sort((a, b) => order(a) - order(b) || a.address.localeCompare(b.address));
+
+  if (changes.some((c) => c.nextApply)) {
+    notes.add(
+      "[next apply]: the provider keeps the old value of a versioned id in the plan; apply writes the new one, and the resources " +
+        "referencing it change on the FOLLOWING plan/apply (until then they use the previous version). Apply twice."
+    );
+  }
+  if (changes.some((c) => c.preventDestroy))
+    notes.add("prevent_destroy: terraform plan stops with an error on the replacements marked so.");
+  for (const tf of [oldObj, newObj]) {
+    const v = (isObj(tf.terraform) &&
+      isObj(tf.terraform.required_providers) &&
+      (tf.terraform.required_providers as Obj).azurerm) as Obj | undefined;
+    if (isObj(v) && v.version !== undefined && v.version !== "4.55.0") {
+      notes.add(
+        `azurerm is pinned to ${String(
+          v.version
+        )}; the ForceNew facts are for 4.55.0: re-vendor app/forcenew.json for that version`
+      );
+    }
+  }
+  const count = (f: (c: ResourceChange) => boolean) => changes.filter(f).length;
+  return {
+    changes,
+    counts: {
+      replaceDurable: count((c) => c.action === "replace" && c.durable),
+      replace: count((c) => c.action === "replace" && !c.durable),
+      update: count((c) => c.action === "update"),
+      create: count((c) => c.action === "create"),
+      delete: count((c) => c.action === "delete"),
+      unknown: count((c) => c.action === "unknown"),
+    },
+    dataSources: [...dataChanged.entries()]
+      .map(([address, d]) => ({ address, reason: d.reason }))
+      .sort((a, b) => a.address.localeCompare(b.address)),
+    unknownTypes,
+    notes: [...notes],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text output and the command line
+// ---------------------------------------------------------------------------------------------
+
+export function renderText(p: Preview, oldFile: string, newFile: string): string {
+  const lines: string[] = [`acr-gate diff: ${oldFile} -> ${newFile}`];
+  if (p.unknownTypes.length) {
+    lines.push(
+      `WARNING: resource types not in app/forcenew.json: ${p.unknownTypes.join(", ")}.`,
+      `  Changes to them are listed as UNKNOWN (update or replace?); add them with scripts/vendor-forcenew.js.`
+    );
+  }
+  const group = (title: string, items: ResourceChange[], line: (c: ResourceChange) => string[]) => {
+    lines.push(`${title} (${items.length})`);
+    for (const c of items) lines.push(...line(c));
+  };
+  // "[next apply]" is already on the reasons it applies to.
+  const tags = (c: ResourceChange) =>
+    [c.durable && c.action !== "replace" ? " [DURABLE]" : "", c.preventDestroy ? " [prevent_destroy: plan fails]" : ""].join("");
+  const why = (c: ResourceChange) => [`  ${c.address}${tags(c)}`, `      because ${c.reasons[0]}`];
+  const updated = (c: ResourceChange) => [
+    `  ${c.address}${tags(c)}: ${c.reasons[0]}${c.reasons.length > 1 ? ` (+${c.reasons.length - 1} more)` : ""}`,
+  ];
+  const of = (a: Action, durable?: boolean) =>
+    p.changes.filter((c) => c.action === a && (durable === undefined || c.durable === durable));
+  group("REPLACE DURABLE", of("replace", true), why);
+  group("Replace", of("replace", false), why);
+  if (p.counts.unknown) group("UNKNOWN type changed: update or replace cannot be told", of("unknown"), updated);
+  group("Update in place", of("update"), updated);
+  group("Create", of("create"), (c) => [`  ${c.address}`]);
+  group("Delete", of("delete"), (c) => [`  ${c.address}${tags(c)}`]);
+  if (p.dataSources.length) {
+    lines.push(`Data sources (not applied; their results can change values above) (${p.dataSources.length})`);
+    for (const d of p.dataSources) lines.push(`  ${d.address}: ${d.reason}`);
+  }
+  for (const n of p.notes) lines.push(`Note: ${n}`);
+  const c = p.counts;
+  lines.push(
+    `Plan: ${c.create} to add, ${c.update} to change, ${c.replace + c.replaceDurable} to replace (${
+      c.replaceDurable
+    } durable), ` + `${c.delete} to destroy${c.unknown ? `, ${c.unknown} UNKNOWN` : ""}.`
+  );
+  return lines.join("\n") + "\n";
+}
+
+const USAGE = "usage: npm run diff -- <old cdk.tf.json> [<new cdk.tf.json>] [--json] [--fail-on-durable]";
+
+function readTf(file: string): Obj {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(
+      `${file}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (e as Error).message}`
+    );
+  }
+  let tf: unknown;
+  try {
+    tf = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file}: not JSON (${(e as Error).message.split("\n")[0]})`);
+  }
+  if (!isObj(tf) || !("resource" in tf || "terraform" in tf))
+    throw new Error(`${file}: not a Terraform JSON config (no "resource" or "terraform" block)`);
+  return tf;
+}
+
+/** Returns the exit code: 0, 2 (--fail-on-durable and a durable resource replaced or deleted), 1 (bad input). */
+export function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): number {
+  const flags = argv.filter((a) => a.startsWith("-"));
+  const files = argv.filter((a) => !a.startsWith("-"));
+  if (flags.includes("--help") || flags.includes("-h")) {
+    out(USAGE + "\n");
+    return 0;
+  }
+  const bad = flags.filter((f) => f !== "--json" && f !== "--fail-on-durable");
+  if (bad.length) throw new Error(`unknown option ${bad[0]}; ${USAGE}`);
+  if (files.length < 1 || files.length > 2) throw new Error(USAGE);
+  const oldFile = files[0];
+  // One argument: compare with what `npm start` synthesized for the same stack (the old file's
+  // parent directory is named after the stack, as in cdktf.out/stacks/<stack>/cdk.tf.json).
+  const newFile = files[1] ?? path.join("cdktf.out", "stacks", path.basename(path.dirname(path.resolve(oldFile))), "cdk.tf.json");
+  if (!files[1] && !fs.existsSync(newFile)) {
+    throw new Error(`no new file given and ${newFile} does not exist; run npm start first, or pass the new cdk.tf.json`);
+  }
+  if (path.resolve(oldFile) === path.resolve(newFile)) {
+    throw new Error(`old and new are the same file (${newFile}); copy the old cdk.tf.json aside before synthesizing`);
+  }
+  const preview = previewReplacements(readTf(oldFile), readTf(newFile));
+  // Loud on stderr too, so --json consumers and CI logs see it.
+  if (preview.unknownTypes.length)
+    console.error(
+      `acr-gate diff: WARNING: not in app/forcenew.json, changes cannot be classified: ${preview.unknownTypes.join(", ")}`
+    );
+  out(
+    flags.includes("--json")
+      ? JSON.stringify({ old: oldFile, new: newFile, ...preview }, null, 2) + "\n"
+      : renderText(preview, oldFile, newFile)
+  );
+  const durableLoss = preview.changes.some((c) => c.durable && (c.action === "replace" || c.action === "delete"));
+  return flags.includes("--fail-on-durable") && durableLoss ? 2 : 0;
+}
+
+if (require.main === module) {
+  try {
+    process.exitCode = main(process.argv.slice(2));
+  } catch (e) {
+    console.error(`acr-gate diff: ${(e as Error).message}`);
+    process.exitCode = 1;
+  }
+}

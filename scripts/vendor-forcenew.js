@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+/**
+ * Writes app/forcenew.json: for each resource type acr-gate can emit, the attribute paths whose
+ * change makes Terraform replace the resource. `npm run diff` (app/replacement-preview.ts) reads it.
+ *
+ * Why a vendored subset: the facts come from a research dump of all 1,127 azurerm 4.55.0 types
+ * (../shared/research/azurerm-4.55.0-forcenew.json, outside this repository). A user's clone does
+ * not have that file, so we copy the few types we use into the repository.
+ *
+ * Re-run after adding a construct that imports a new provider-azurerm class, or after bumping
+ * @cdktf/provider-azurerm (then regenerate the research dump for the new provider version first):
+ *
+ *   node scripts/vendor-forcenew.js [--research <path to the research json>]
+ *
+ * __tests__/replacement-preview.test.ts checks that app/forcenew.json equals what this script
+ * would write (when the research file exists), so a forgotten re-run fails the tests.
+ */
+"use strict";
+const fs = require("fs");
+const path = require("path");
+
+const REPO = path.resolve(__dirname, "..");
+const DEFAULT_RESEARCH = path.resolve(REPO, "..", "shared", "research", "azurerm-4.55.0-forcenew.json");
+const OUT = path.join(REPO, "app", "forcenew.json");
+
+/** Types we expect to emit soon (issue 10), on top of the ones the constructs import today. */
+const PLANNED_AZURERM_TYPES = [
+  "azurerm_container_registry_cache_rule",
+  "azurerm_container_registry_credential_set",
+  "azurerm_log_analytics_workspace",
+  "azurerm_monitor_diagnostic_setting",
+  "azurerm_key_vault_certificate",
+  "azurerm_user_assigned_identity",
+  "azurerm_role_definition",
+];
+
+/** The time provider's two resources; the research file carries them (from time 0.13.1's source). */
+const TIME_TYPES = ["time_static", "time_sleep"];
+
+/**
+ * Terraform's built-in terraform_data is in no provider dump. From Terraform's source
+ * (internal/builtin/providers/terraform/resource_data.go, planDataStoreResourceChange): a change of
+ * `triggers_replace` requires replacement; a change of `input` is an in-place update that makes
+ * `output` unknown (app/replacement-preview.ts encodes that second fact).
+ */
+const TERRAFORM_DATA = { terraform_data: ["triggers_replace"] };
+
+/**
+ * The azurerm resource types the sources import today: every deep import
+ * `@cdktf/provider-azurerm/lib/<dir>` in constructs/*.ts and lib/*.ts, where <dir> is the type
+ * without `azurerm_` in kebab case. `data-*` (data sources) and `provider` are not resources.
+ */
+function importedAzurermTypes(repo = REPO) {
+  const types = new Set();
+  for (const dir of ["constructs", "lib"]) {
+    const abs = path.join(repo, dir);
+    for (const file of fs.readdirSync(abs).filter((f) => f.endsWith(".ts"))) {
+      const text = fs.readFileSync(path.join(abs, file), "utf8");
+      for (const m of text.matchAll(/provider-azurerm\/lib\/([a-z0-9-]+)/g)) {
+        const lib = m[1];
+        if (lib === "provider" || lib.startsWith("data-")) continue;
+        types.add(`azurerm_${lib.replace(/-/g, "_")}`);
+      }
+    }
+  }
+  return [...types];
+}
+
+/** Every type app/forcenew.json must cover, sorted. */
+function wantedTypes(repo = REPO) {
+  return [...new Set([...importedAzurermTypes(repo), ...PLANNED_AZURERM_TYPES, ...TIME_TYPES])].sort();
+}
+
+/** The file's content as an object, keys sorted so the output is stable. Throws on a missing type. */
+function buildForceNew(research, types) {
+  const missing = types.filter((t) => !Array.isArray(research[t]));
+  if (missing.length) throw new Error(`not in the research file: ${missing.join(", ")}`);
+  const out = {
+    _source:
+      "Vendored by scripts/vendor-forcenew.js from the research file azurerm-4.55.0-forcenew.json " +
+      "(ForceNew attribute paths of the azurerm provider 4.55.0 schema at tag v4.55.0; time_static and " +
+      "time_sleep from the time provider 0.13.1), for the types acr-gate emits or plans to. Replacements " +
+      "forced in CustomizeDiff code are not in the schema dump: app/replacement-preview.ts encodes the two " +
+      "among these types (CUSTOMIZE_DIFF_FORCENEW). terraform_data added by hand " +
+      "from Terraform's internal/builtin/providers/terraform/resource_data.go. Do not edit: re-run the script.",
+  };
+  for (const t of [...types, ...Object.keys(TERRAFORM_DATA)].sort()) {
+    out[t] = TERRAFORM_DATA[t] ?? [...research[t]].sort();
+  }
+  return out;
+}
+
+function render(obj) {
+  return JSON.stringify(obj, null, 2) + "\n";
+}
+
+function main(argv) {
+  const i = argv.indexOf("--research");
+  const researchPath = i >= 0 ? argv[i + 1] : DEFAULT_RESEARCH;
+  if (!researchPath || !fs.existsSync(researchPath)) {
+    console.error(`vendor-forcenew: research file not found: ${researchPath}`);
+    process.exit(1);
+  }
+  const research = JSON.parse(fs.readFileSync(researchPath, "utf8"));
+  const types = wantedTypes();
+  fs.writeFileSync(OUT, render(buildForceNew(research, types)));
+  console.log(`vendor-forcenew: wrote ${path.relative(process.cwd(), OUT)} (${types.length + 1} types)`);
+}
+
+module.exports = { DEFAULT_RESEARCH, OUT, importedAzurermTypes, wantedTypes, buildForceNew, render };
+
+if (require.main === module) {
+  try {
+    main(process.argv.slice(2));
+  } catch (e) {
+    console.error(`vendor-forcenew: ${e.message}`);
+    process.exit(1);
+  }
+}
