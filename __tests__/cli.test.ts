@@ -84,7 +84,8 @@ describe("synthesis is deterministic and carries no path of the synthesizing mac
     expect(ja).toBe(jb);
     expect(fs.readFileSync(path.join(a, "workflow.md"), "utf8")).toBe(fs.readFileSync(path.join(b, "workflow.md"), "utf8"));
     for (const p of [repo, tmp, os.homedir(), os.tmpdir()]) expect(ja).not.toContain(p);
-    expect(JSON.parse(ja).terraform.backend).toEqual({ local: { path: "terraform.tfstate" } });
+    // State beside cdktf.out (it survives the next synth), by a relative path: no machine path.
+    expect(JSON.parse(ja).terraform.backend).toEqual({ local: { path: "../../../acr-gate.tfstate" } });
   });
 });
 

@@ -28,7 +28,7 @@ describe("the default config reproduces the walkthrough", () => {
     expect(c.keyVault).toMatchObject({ name: "acr-task-credentials", resourceGroup: "acr-task-credentials-rg", existing: false });
     expect(c.apps[0].aci).toMatchObject({ name: "hello-world-aci", resourceGroup: "hello-world-aci-rg" });
     expect(c.gatedImages[0].source).toEqual({ repository: "node", tag: "15-alpine" });
-    expect(c.backend).toEqual({ type: "local", path: "terraform.tfstate" });
+    expect(c.backend).toEqual({ type: "local", path: "../../../acr-gate.tfstate" });
   });
 });
 
@@ -126,7 +126,9 @@ describe("values and references", () => {
     ["app on an ungated base image", (c: any) => (c.apps[0].baseImage = "python:3.12-slim"), 'apps[0].baseImage: "python:3.12-slim" must be the target of a gated image (node:15-alpine)'],
     ["duplicate registry names", (c: any) => ((c.teamRegistries[0].name = "publicregistry"), (c.apps[0].registry = "publicregistry")), 'teamRegistries[0].name: "publicregistry" is also the registry name at publicRegistry.name; registry names must differ'],
     ["app in a durable group", (c: any) => (c.apps[0].aci.resourceGroup = "contoso-rg"), 'apps[0].aci.resourceGroup: "contoso-rg" is the resource group of teamRegistries[0]: durable content (registries, key vault) must not share a group with an app'],
-    ["absolute backend path", (c: any) => (c.backend = { type: "local", path: "/home/me/state.tfstate" }), 'backend.path: "/home/me/state.tfstate" is not a valid local state path: must be a relative path'],
+    ["absolute backend path", (c: any) => (c.backend = { type: "local", path: "/home/me/state.tfstate" }), 'backend.path: "/home/me/state.tfstate" is not a valid local state path: must be \'../../../<name>.tfstate\''],
+    ["backend path inside the output", (c: any) => (c.backend = { type: "local", path: "state/prod.tfstate" }), 'backend.path: "state/prod.tfstate" is not a valid local state path'],
+    ["backend path climbing further", (c: any) => (c.backend = { type: "local", path: "../../../../other/terraform.tfstate" }), 'backend.path: "../../../../other/terraform.tfstate" is not a valid local state path'],
     ["azurerm backend without storage account", (c: any) => (c.backend = { type: "azurerm", resourceGroupName: "tfstate-rg" }), "backend.storageAccountName: missing is required"],
   ])("%s", (_name, mutate, message) => {
     const p = problems(mutate);

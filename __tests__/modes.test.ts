@@ -61,8 +61,8 @@ describe("Docker Hub mode with credentials (the walkthrough's 'Building from Doc
       {
         login_server: "docker.io",
         identity: "[system]",
-        username: "${azurerm_key_vault_secret.secret_registry_dockerhub_user.id}",
-        password: "${azurerm_key_vault_secret.secret_registry_dockerhub_password.id}",
+        username: '${(terraform_data.secret_registry_dockerhub_user_revision.output == null) ? "" : azurerm_key_vault_secret.secret_registry_dockerhub_user.id}',
+        password: '${(terraform_data.secret_registry_dockerhub_password_revision.output == null) ? "" : azurerm_key_vault_secret.secret_registry_dockerhub_password.id}',
       },
     ]);
     expect(tf.variable.dockerhub_password.sensitive).toBe(true);

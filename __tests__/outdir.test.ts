@@ -4,7 +4,7 @@
  * Everything runs in throwaway directories; `/` and the real project are only ever handed to
  * checkReplaceable, which reads and never writes.
  */
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -18,6 +18,7 @@ import {
   OutdirError,
   replaceOutput,
   resolveOutdir,
+  terraformWorkingIn,
 } from "../lib/outdir";
 import { synthesize } from "../lib/synth";
 
@@ -389,5 +390,38 @@ describe("Terraform's working state survives a re-synth", () => {
     );
     expect(tree(out)).toEqual(before);
     expect(fs.readdirSync(path.dirname(out))).toEqual(["out"]);
+  });
+});
+
+describe("a running terraform keeps its working directory", () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-busy-"));
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const config = parseConfig(DEFAULT_CONFIG_YAML);
+
+  test("a state lock in a stack directory refuses the synth and changes nothing", () => {
+    const out = path.join(tmp, "locked");
+    synthesize(config, out);
+    const lock = path.join(out, "stacks", "acr-gate", ".terraform.tfstate.lock.info");
+    fs.writeFileSync(lock, '{"ID":"x","Operation":"OperationTypeApply"}');
+    expect(() => synthesize(config, out)).toThrow(/Terraform holds a state lock in it .*a plan or apply is running/);
+    expect(fs.existsSync(lock)).toBe(true);
+  });
+
+  (process.platform === "linux" ? test : test.skip)("a terraform process working in a stack directory refuses the synth", () => {
+    const out = path.join(tmp, "running");
+    synthesize(config, out);
+    // A stand-in named terraform (what /proc/<pid>/comm shows), sitting in the stack directory.
+    const fake = path.join(tmp, "terraform");
+    fs.copyFileSync("/bin/sleep", fake);
+    fs.chmodSync(fake, 0o755);
+    const child = spawn(fake, ["30"], { cwd: path.join(out, "stacks", "acr-gate"), stdio: "ignore" });
+    try {
+      const deadline = Date.now() + 5000;
+      while (!terraformWorkingIn(out) && Date.now() < deadline) spawnSync("sleep", ["0.1"]);
+      expect(() => synthesize(config, out)).toThrow(/terraform \(process \d+\) is running in .*stacks\/acr-gate/);
+      expect(fs.existsSync(path.join(out, "stacks", "acr-gate", "cdk.tf.json"))).toBe(true);
+    } finally {
+      child.kill();
+    }
   });
 });

@@ -368,7 +368,10 @@ describe("two real synths", () => {
     const group = change(p, "azurerm_container_group.container_group_hello_world_aci")!;
     expect(group.action).toBe("replace");
     // container.ports changes too, but `container` is in ignore_changes (help/coexistence.md).
-    expect(group.reasons).toEqual(["exposed_port.port changed (80 -> 8080): forces replacement"]);
+    expect(group.reasons).toEqual([
+      "exposed_port.port changed (80 -> 8080): forces replacement",
+      "replace_triggered_by terraform_data.aci_shape_hello_world_aci: terraform_data.aci_shape_hello_world_aci updated",
+    ]);
     // The custom deploy role is assigned on the group's id: it follows the group.
     expect(change(p, "azurerm_role_assignment.deploy_hello_world_aci_contoso_hello_world")!.reasons[0]).toMatch(
       /^scope references azurerm_container_group\.container_group_hello_world_aci \(replaced\)/

@@ -20,7 +20,11 @@ const task = (name: string) => {
   if (!found) throw new Error(`no task ${name}`);
   return found as any;
 };
-const secretRef = (name: string) => `\${azurerm_key_vault_secret.secret_${name.replace(/-/g, "_")}.id}`;
+/** A versioned secret id, guarded by the secret's revision so a rotation reaches readers in the same apply. */
+const secretRef = (name: string) => {
+  const a = name.replace(/-/g, "_");
+  return `\${(terraform_data.secret_${a}_revision.output == null) ? "" : azurerm_key_vault_secret.secret_${a}.id}`;
+};
 
 describe("Create registries (az group create, az acr create --sku Premium)", () => {
   test.each(["publicregistry", "contoso", "contosobaseartifacts"])("%s is Premium with secure defaults", (name) => {
@@ -165,9 +169,11 @@ describe("Create task to build and maintain hello-world image (az acr task creat
     const def = decodeTask(hw);
     expect(def.steps.map((s) => s.id)).toEqual(["build-app", "push-app", "az-login", "deploy-aci"]);
     const deploy = def.steps.find((s) => s.id === "deploy-aci") as { cmd: string };
-    for (const flag of ["--os-type Linux", "--cpu 1", "--memory 1.5", "--ports 80", "--ip-address Public", "--dns-name-label hello-world-aci"]) {
+    for (const flag of ["--os-type Linux", "--cpu 1", "--memory 1.5", "--ports 80", "--ip-address Public", "--dns-name-label {{.Values.ACI_DNS_LABEL}}"]) {
       expect(deploy.cmd).toContain(flag);
     }
+    // The label is the group's own, whatever it is (a Terraform expression by default).
+    expect(hw.encoded_step.values.ACI_DNS_LABEL).toBe(resources(tf, "azurerm_container_group").container_group_hello_world_aci.dns_name_label);
     expect(deploy.cmd).toContain("--image {{.Run.Registry}}/hello-world:{{.Run.ID}}");
     expect([...prerequisites(def, "deploy-aci")].sort()).toEqual(["az-login", "build-app", "push-app"]);
   });

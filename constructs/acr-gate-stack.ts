@@ -1,5 +1,13 @@
 import { Construct } from "constructs";
-import { AzurermBackend, LocalBackend, TerraformOutput, TerraformStack, TerraformVariable } from "cdktf";
+import {
+  AzurermBackend,
+  LocalBackend,
+  TerraformBackend,
+  TerraformOutput,
+  TerraformRemoteState,
+  TerraformStack,
+  TerraformVariable,
+} from "cdktf";
 import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
 import { TimeProvider } from "@cdktf/provider-time/lib/provider";
 import { Sleep } from "@cdktf/provider-time/lib/sleep";
@@ -87,6 +95,7 @@ export class AcrGateStack extends TerraformStack {
         dedicatedDataEndpoints: rc.dedicatedDataEndpoints,
         replicaLocations: rc.replicaLocations,
         untaggedRetentionDays: rc.untaggedRetentionDays,
+        preventDestroy: config.protection.preventDestroy,
         tags,
       });
 
@@ -104,7 +113,7 @@ export class AcrGateStack extends TerraformStack {
       location: config.location,
       existing: kv.existing,
       softDeleteRetentionDays: kv.softDeleteRetentionDays,
-      allowedIpRanges: kv.allowedIpRanges,
+      preventDestroy: config.protection.preventDestroy,
       tags,
     });
     this.vault.storeSecret("github-token", { value: githubToken, contentType: "GitHub personal access token" });
@@ -189,18 +198,19 @@ export class AcrGateStack extends TerraformStack {
     this.apps = config.apps.map((a) => {
       const team = this.teamRegistries.get(a.registry)!;
       const teamToken = a.aci.pullWith === "token" ? tokens.get(team) : undefined;
-      const app = new ContainerApp(this, `app-${a.name}`, {
+      // ':' cannot occur in an app name, so no app's ids can be another's (app-task-x vs app-x).
+      const app = new ContainerApp(this, `app:${a.name}`, {
         name: a.aci.name,
         resourceGroup: group(a.aci.resourceGroup, false),
         registry: team,
         pull: teamToken ? { kind: "token", token: teamToken } : { kind: "identity" },
-        dnsLabel: a.aci.dnsLabel,
+        dnsLabel: a.aci.dnsLabel ?? undefined,
         cpu: a.aci.cpu,
         memoryGb: a.aci.memoryGb,
         port: a.aci.port,
         initialImage: a.aci.initialImage,
       });
-      const task = new RegistryTask(this, `app-task-${a.name}`, {
+      const task = new RegistryTask(this, `app-task:${a.name}`, {
         registry: team,
         name: a.taskName,
         step: {
@@ -261,7 +271,10 @@ export class AcrGateStack extends TerraformStack {
     for (const task of this.tasks) {
       const upstream = task.upstreamTasks.map((t) => t.firstRun).filter((r) => r !== undefined);
       const app = appOf.get(task);
-      task.runOnCreate([settle, ...upstream, ...(app ? [app.group] : [])]);
+      // An app's task deploys again into a replaced group, and after its pull token's password
+      // rotates (the group keeps the old one: Terraform ignores its credential, see ContainerApp).
+      const rerun = app ? [app.group, ...(app.pullToken ? [app.pullToken.passwordResource] : [])] : [];
+      task.runOnCreate([settle, ...upstream, ...(app ? [app.group] : [])], rerun);
     }
   }
 
@@ -282,6 +295,9 @@ export class AcrGateStack extends TerraformStack {
 
   private configureBackend(): void {
     const b = this.config.backend;
+    // State lives outside cdktf.out (which every synth replaces): the default path climbs from
+    // cdktf.out/stacks/<stack>/ to the directory that holds cdktf.out, relative, so the JSON carries
+    // no path of the synthesizing machine.
     if (b.type === "local") new LocalBackend(this, { path: b.path });
     else if (b.type === "azurerm") {
       new AzurermBackend(this, {
@@ -291,9 +307,21 @@ export class AcrGateStack extends TerraformStack {
         key: b.key,
       });
     } else {
-      // Partial configuration: `terraform init -backend-config=...` supplies the rest.
-      this.addOverride("terraform.backend", { azurerm: {} });
+      // Partial configuration: `terraform init -backend-config=...` supplies the rest. A backend
+      // element (not an override) so that cdktf adds no default local backend beside it.
+      new PartialAzurermBackend(this);
     }
   }
 }
 
+
+/** `backend "azurerm" {}` with every setting left to `terraform init -backend-config=...`. */
+class PartialAzurermBackend extends TerraformBackend {
+  constructor(scope: Construct) {
+    super(scope, "backend", "azurerm");
+  }
+
+  getRemoteStateDataSource(): TerraformRemoteState {
+    throw new Error("a partial azurerm backend cannot be read by another stack: its settings are known only at terraform init");
+  }
+}

@@ -9,7 +9,8 @@ import { addressPart, IPrincipal } from "../lib/principal";
 import type { Registry } from "./registry";
 import type { PullToken } from "./pull-token";
 import type { LockableResourceGroup } from "./resource-group";
-import { pinAddress } from "../lib/address";
+import { addressOf, pinAddress } from "../lib/address";
+import { TerraformData } from "../lib/terraform-data";
 
 export interface ContainerAppProps {
   /** Container group name (`$ACI`); also the container's name, as `az container create` names it. */
@@ -24,8 +25,12 @@ export interface ContainerAppProps {
    * as the walkthrough does; expires with the token password).
    */
   readonly pull: { readonly kind: "identity" } | { readonly kind: "token"; readonly token: PullToken };
-  /** Globally unique within the region: `<label>.<region>.azurecontainer.io`. */
-  readonly dnsLabel: string;
+  /**
+   * `<label>.<region>.azurecontainer.io`, unique in the region across all of Azure.
+   * @default `<name>-<6 hex>`, the hex taken from the resource group id (and so from the
+   * subscription): deterministic, and different in a second environment of the same config
+   */
+  readonly dnsLabel?: string;
   /** @default 1 */
   readonly cpu?: number;
   /** @default 1.5 */
@@ -59,8 +64,18 @@ export class ContainerApp extends Construct {
   readonly registry: Registry;
   readonly group: ContainerGroup;
   readonly identity?: UserAssignedIdentity;
+  /** The registry token the group pulls with, in token mode. */
+  readonly pullToken?: PullToken;
   readonly ipAddress: string;
   readonly fqdn: string;
+  /** The DNS label: the configured literal, or the default as a Terraform expression. */
+  readonly dnsLabel: string;
+  /**
+   * What `az container create` cannot change in an existing group (CPU, memory, port, pull mode):
+   * a change of it replaces the group on purpose (`replace_triggered_by`), where Terraform would
+   * otherwise not see it (the container block belongs to the task) and the next deploy would fail.
+   */
+  readonly shape: TerraformData;
   private readonly grants = new Map<IPrincipal, DeployGrant>();
   private readonly props: ContainerAppProps;
   private deployRole?: RoleDefinition;
@@ -68,12 +83,15 @@ export class ContainerApp extends Construct {
   constructor(scope: Construct, id: string, props: ContainerAppProps) {
     super(scope, id);
     assertName("containerGroup", `${this.node.path}.name`, props.name);
-    assertName("dnsLabel", `${this.node.path}.dnsLabel`, props.dnsLabel);
+    if (props.dnsLabel !== undefined) assertName("dnsLabel", `${this.node.path}.dnsLabel`, props.dnsLabel);
     this.props = props;
     this.groupName = props.name;
     this.resourceGroupName = props.resourceGroup.groupName;
     this.registry = props.registry;
+    this.pullToken = props.pull.kind === "token" ? props.pull.token : undefined;
     const base = addressPart(props.name);
+    // Unique per resource group id: a second subscription (dev and prod) gets another label.
+    this.dnsLabel = props.dnsLabel ?? `${props.name.slice(0, 56).replace(/-+$/, "")}-${hashOf(props.resourceGroup.id, 6)}`;
 
     let credential;
     let identity;
@@ -95,13 +113,21 @@ export class ContainerApp extends Construct {
       };
     }
 
+    this.shape = new TerraformData(this, "shape", {
+      cpu: props.cpu ?? 1,
+      memory_gb: props.memoryGb ?? 1.5,
+      port: props.port ?? 80,
+      pull: props.pull.kind,
+    });
+    pinAddress(this.shape, `aci_shape_${base}`);
+
     this.group = new ContainerGroup(this, "group", {
       name: props.name,
       resourceGroupName: props.resourceGroup.name,
       location: props.resourceGroup.location,
       osType: "Linux",
       ipAddressType: "Public",
-      dnsNameLabel: props.dnsLabel,
+      dnsNameLabel: this.dnsLabel,
       restartPolicy: "Always",
       sku: "Standard",
       exposedPort: [{ port: props.port ?? 80, protocol: "TCP" }],
@@ -119,7 +145,10 @@ export class ContainerApp extends Construct {
       lifecycle: {
         // The app's task owns the image; `az container create` also drops tags and may report
         // the DNS reuse policy differently. Each of these is ForceNew: a diff would replace the group.
-        ignoreChanges: ["container", "tags", "dns_name_label_reuse_policy"],
+        // The registry credential is ignored too: a token rotation must not replace a running group;
+        // the app's task re-runs on rotation and deploys with the new password (help/operations.md).
+        ignoreChanges: ["container", "tags", "dns_name_label_reuse_policy", "image_registry_credential"],
+        replaceTriggeredBy: [addressOf(this.shape)],
       },
     });
     pinAddress(this.group, `container_group_${base}`);
@@ -138,7 +167,7 @@ export class ContainerApp extends Construct {
       `az container create --subscription {{.Values.ACI_SUBSCRIPTION}} --resource-group {{.Values.ACI_RG}} --name {{.Values.ACI}}`,
       `--location ${p.resourceGroup.locationName} --image ${image} --os-type Linux`,
       `--cpu ${p.cpu ?? 1} --memory ${p.memoryGb ?? 1.5} --restart-policy Always`,
-      `--ip-address Public --ports ${p.port ?? 80} --protocol TCP --dns-name-label ${p.dnsLabel}`,
+      `--ip-address Public --ports ${p.port ?? 80} --protocol TCP --dns-name-label {{.Values.ACI_DNS_LABEL}}`,
       `--registry-login-server ${this.registry.loginServerName}`,
     ];
     if (p.pull.kind === "identity") {
@@ -164,6 +193,7 @@ export class ContainerApp extends Construct {
     const v: Record<string, string> = {
       ACI: this.groupName,
       ACI_RG: this.resourceGroupName,
+      ACI_DNS_LABEL: this.dnsLabel,
       // /subscriptions/<id>/resourceGroups/<name>: the task identity may see no subscription at login.
       ACI_SUBSCRIPTION: Fn.element(Fn.split("/", this.props.resourceGroup.id), 2),
     };
@@ -183,7 +213,9 @@ export class ContainerApp extends Construct {
     const base = addressPart(this.groupName);
     if (!this.deployRole) {
       this.deployRole = new RoleDefinition(this, "deploy-role", {
-        name: `acr-gate deploy ${this.groupName} (${this.resourceGroupName})`,
+        // Role names are unique in the whole tenant: the hash of the resource group id keeps a
+        // second environment (another subscription) from clashing with the first.
+        name: `acr-gate deploy ${this.groupName} (${this.resourceGroupName}) ${hashOf(this.props.resourceGroup.id, 8)}`,
         scope: this.props.resourceGroup.id,
         description: `acr-gate: roll out new images to container group ${this.groupName}`,
         permissions: [
@@ -225,4 +257,9 @@ export class ContainerApp extends Construct {
     this.grants.set(principal, grant);
     return grant;
   }
+}
+
+/** The first `length` hex digits of the SHA-1 of a Terraform value: stable, and known once it exists. */
+function hashOf(value: string, length: number): string {
+  return Fn.substr(Fn.sha1(value), 0, length);
 }

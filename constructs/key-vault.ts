@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { Fn, Op, Token } from "cdktf";
 import { KeyVault } from "@cdktf/provider-azurerm/lib/key-vault";
 import { DataAzurermKeyVault } from "@cdktf/provider-azurerm/lib/data-azurerm-key-vault";
 import { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
@@ -7,6 +8,7 @@ import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurer
 import { assertName } from "../lib/rules";
 import { addressPart, IPrincipal } from "../lib/principal";
 import { pinAddress } from "../lib/address";
+import { TerraformData } from "../lib/terraform-data";
 
 export interface VaultProps {
   /** Globally unique vault name: 3-24 characters, see lib/rules.ts. */
@@ -30,8 +32,10 @@ export interface VaultProps {
   readonly softDeleteRetentionDays?: number;
   /**
    * IPv4 addresses or CIDR ranges allowed through the vault firewall. When set, the firewall
-   * denies everything else except trusted Azure services.
-   * @default - no firewall (ACR Tasks agents have no fixed address)
+   * denies everything else except trusted Azure services. Only for readers with fixed addresses:
+   * ACR Tasks on shared agents have none and are not a trusted service, so acr-gate's config
+   * refuses this option. Not possible with `existing` (the vault is not managed here).
+   * @default - no firewall
    */
   readonly allowedIpRanges?: readonly string[];
   /** @default true */
@@ -53,9 +57,13 @@ export interface StoreSecretOptions {
 export interface StoredSecret {
   readonly name: string;
   /**
-   * The versioned secret id (`https://<vault>.vault.azure.net/secrets/<name>/<version>`).
-   * azurerm 4.55.0 sends a task credential as a Key Vault reference only when it parses as a
-   * versioned id; a versionless URL would be used as the literal user name.
+   * The versioned secret id (`https://<vault>.vault.azure.net/secrets/<name>/<version>`), as an
+   * expression Terraform sees change in the same plan as the value. azurerm 4.55.0 sends a task
+   * credential as a Key Vault reference only when it parses as a versioned id (a versionless URL
+   * would be used as the literal user name); and the secret's own `id` keeps its old value in the
+   * plan of an update, so a task reading it would point at the old version until the next apply.
+   * The expression is guarded by a `terraform_data` revision of the value, unknown whenever the
+   * value changes: a rotation updates every reader in the same apply (help/operations.md).
    */
   readonly id: string;
   /** `https://<vault>.vault.azure.net/secrets/<name>`, what a task YAML `secrets:` entry takes. */
@@ -97,6 +105,9 @@ export class Vault extends Construct {
     this.tenantId = client.tenantId;
 
     if (props.existing) {
+      if (props.allowedIpRanges?.length) {
+        throw new Error(`${this.node.path}.allowedIpRanges: cannot set the firewall of an existing vault (it is not managed here)`);
+      }
       const vault = new DataAzurermKeyVault(this, "vault", {
         name: props.name,
         resourceGroupName: props.resourceGroupName,
@@ -162,9 +173,13 @@ export class Vault extends Construct {
       dependsOn: this.deployerPolicy ? [this.deployerPolicy] : undefined,
     });
     pinAddress(secret, `secret_${addressPart(name)}`);
+    // Unknown in the plan whenever the value changes (a rotated token password is unknown; a new
+    // variable value changes the hash), which makes the guarded id below unknown too.
+    const revision = new TerraformData(this, `secret-${name}-revision`, { value_sha1: Fn.sha1(options.value) });
+    pinAddress(revision, `secret_${addressPart(name)}_revision`);
     const stored: StoredSecret = {
       name,
-      id: secret.id,
+      id: Token.asString(Fn.conditional(Op.eq(revision.output, Token.nullValue()), "", secret.id)),
       versionlessId: `https://${this.vaultName}.vault.azure.net/secrets/${name}`,
       vault: this,
       resource: secret,

@@ -50,6 +50,8 @@ export class PullToken extends Construct {
   readonly password: string;
   readonly expiresOn: string;
   readonly repositories: readonly string[] | "all";
+  /** Replaced on every rotation: what consumers of the password re-run on. */
+  readonly passwordResource: ContainerRegistryTokenPassword;
   private stored?: StoredToken;
 
   constructor(scope: Construct, id: string, props: PullTokenProps) {
@@ -110,6 +112,7 @@ export class PullToken extends Construct {
       password1: { expiry: this.expiresOn },
     });
     pinAddress(password, `token_password_${base}`);
+    this.passwordResource = password;
     this.password = password.password1.value;
   }
 

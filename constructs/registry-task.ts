@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { ITerraformDependable, Token } from "cdktf";
+import { ITerraformDependable, TerraformResource, Token } from "cdktf";
 import { ContainerRegistryTask } from "@cdktf/provider-azurerm/lib/container-registry-task";
 import { ContainerRegistryTaskScheduleRunNow } from "@cdktf/provider-azurerm/lib/container-registry-task-schedule-run-now";
 import { assertName, checkName } from "../lib/rules";
@@ -8,7 +8,7 @@ import { renderTask, TaskDefinition } from "../lib/task-yaml";
 import type { Registry } from "./registry";
 import type { StoredSecret } from "./key-vault";
 import type { StoredToken } from "./pull-token";
-import { pinAddress } from "../lib/address";
+import { addressOf, pinAddress } from "../lib/address";
 
 /** The task file lives in the Git context (`az acr task create -f acr-task.yaml --context <git>`). */
 export interface FileTaskStep {
@@ -200,12 +200,17 @@ export class RegistryTask extends Construct implements IPrincipal {
   /**
    * Runs the task once when it is created (`az acr task run`), after `dependsOn`: base image
    * tracking starts only after a first run. A failed run fails the apply.
+   *
+   * The run resource is create-only (azurerm issue 28604), so it is replaced, and the task runs
+   * again in the same apply, when the task itself changes or when anything in `rerunWhen` is
+   * updated or replaced (a new container group to deploy into, a rotated password).
    */
-  runOnCreate(dependsOn: ITerraformDependable[]): ContainerRegistryTaskScheduleRunNow {
+  runOnCreate(dependsOn: ITerraformDependable[], rerunWhen: TerraformResource[] = []): ContainerRegistryTaskScheduleRunNow {
     if (!this.firstRun) {
       this.firstRun = new ContainerRegistryTaskScheduleRunNow(this, "first-run", {
         containerRegistryTaskId: this.resource.id,
         dependsOn,
+        lifecycle: { replaceTriggeredBy: [this.resource, ...rerunWhen].map(addressOf) },
       });
       pinAddress(this.firstRun, `first_run_${addressPart(this.registry.registryName)}_${addressPart(this.taskName)}`);
     }

@@ -20,9 +20,18 @@ export function pinAddress(element: TerraformResource | TerraformDataSource, log
   const holder = addresses.get(address);
   if (holder !== undefined && holder !== element.node.path) {
     throw new Error(
-      `Terraform address ${address} is claimed by both ${holder} and ${element.node.path}: one of them would silently disappear from the JSON; give them names that differ in more than case, '-', '_' and '.'`,
+      `Terraform address ${address} is claimed by both ${holder} and ${element.node.path}: one of them would silently disappear from the JSON; rename one of them`,
     );
   }
   addresses.set(address, element.node.path);
   element.overrideLogicalId(logicalId);
+}
+
+/**
+ * The bare address `type.name` of a resource, for `lifecycle.replace_triggered_by`: in Terraform's
+ * JSON syntax that list takes references without `${}` (cdktf 0.21 writes `${...}`, which
+ * `terraform init` rejects), like `depends_on`.
+ */
+export function addressOf(resource: TerraformResource): string {
+  return `${resource.terraformResourceType}.${resource.friendlyUniqueId}`;
 }

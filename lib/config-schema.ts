@@ -99,6 +99,16 @@ const registryShape = {
   ),
 };
 const registrySchema = strict(registryShape, "A Premium registry");
+const teamRegistrySchema = strict(
+  {
+    ...registryShape,
+    taskCredential: z
+      .never({ error: "has no effect: no task pulls from a team registry (apps choose how their container group pulls with aci.pullWith)" })
+      .optional()
+      .meta({ description: "Not applicable to team registries" }),
+  },
+  "A team's Premium registry",
+);
 
 const simulatedImageSchema = strict(
   {
@@ -156,7 +166,10 @@ const appSchema = strict(
       {
         name: named("containerGroup", "Container group name (default `<name>-aci`)").optional(),
         resourceGroup: named("resourceGroup", "Its resource group (default `<aci.name>-rg`); never a registry's or the vault's").optional(),
-        dnsLabel: named("dnsLabel", "DNS name label, unique in the region (default aci.name)").optional(),
+        dnsLabel: named(
+          "dnsLabel",
+          "DNS name label, unique in the region across all of Azure (default `<aci.name>-<6 hex>`, the hex from the resource group id, so a second environment gets its own)",
+        ).optional(),
         cpu: decimal(0.1, 4, 1, "CPU cores"),
         memoryGb: decimal(0.1, 16, 1.5, "Memory in GB"),
         port: int(1, 65535, 80, "The TCP port served on the public IP"),
@@ -176,11 +189,20 @@ const shape = {
     .record(z.string(), z.string({ error: "must be a string" }))
     .default({})
     .meta({ description: "Tags on every resource besides `managed-by: acr-gate` (container groups get none: `az container create` drops them)" }),
-  protection: strict({ locks: bool(true, "CanNotDelete lock on each durable resource group (registries, vault)") }, "Protection of durable content").prefault({}),
+  protection: strict(
+    {
+      locks: bool(true, "CanNotDelete lock on each durable resource group (registries, vault)"),
+      preventDestroy: bool(true, "Terraform refuses to plan the destruction of a registry or the vault (`lifecycle.prevent_destroy`); false only for a sandbox you tear down"),
+    },
+    "Protection of durable content",
+  ).prefault({}),
   backend: strict(
     {
       type: oneOf(["local", "azurerm", "partial"] as const, "local", "Where Terraform keeps state: a local file, an Azure storage blob, or azurerm completed by `terraform init -backend-config`"),
-      path: named("statePath", "local: state file path relative to the stack directory").optional(),
+      path: named(
+        "statePath",
+        "local: state file path relative to the stack directory (default `../../../<stackName>.tfstate`: beside cdktf.out, where re-synth keeps it)",
+      ).optional(),
       resourceGroupName: named("resourceGroup", "azurerm: the state storage account's resource group").optional(),
       storageAccountName: named("storageAccount", "azurerm: the state storage account").optional(),
       containerName: named("storageContainer", "azurerm: blob container (default `tfstate`)").optional(),
@@ -200,14 +222,17 @@ const shape = {
     "The simulated public registry (required when upstream.source is simulated)",
   ).optional(),
   baseArtifactsRegistry: registrySchema,
-  teamRegistries: list(registrySchema, "One registry per team, at least one", "must list at least one team registry"),
+  teamRegistries: list(teamRegistrySchema, "One registry per team, at least one", "must list at least one team registry"),
   keyVault: strict(
     {
       name: named("keyVault", "Vault name: 3-24 letters, digits and hyphens, globally unique"),
       resourceGroup: named("resourceGroup", "Its resource group (default `<name>-rg`)").optional(),
       existing: bool(false, "Use a vault that exists (access-policy mode) instead of creating it and its group"),
       softDeleteRetentionDays: int(7, 90, 90, "Soft-delete retention of a created vault"),
-      allowedIpRanges: list(named("ipv4Range", "IPv4 address or CIDR"), "Vault firewall allow list").default([]),
+      allowedIpRanges: list(
+        named("ipv4Range", "IPv4 address or CIDR"),
+        "Not supported: ACR task agents read the vault from addresses that are not fixed and are not a Key Vault trusted service, so a vault firewall would break every task; must be empty",
+      ).default([]),
     },
     "The Key Vault holding tokens and the Git token",
   ),
@@ -248,11 +273,10 @@ export const derive = {
     const name = derive.aciName(a);
     return name && valid("containerGroup", name) ? `${name}-rg` : undefined;
   },
-  dnsLabel: (a: Record<string, unknown>) => {
-    const aci = rec(a.aci);
-    if (str(aci.dnsLabel)) return aci.dnsLabel as string;
+  /** The fixed part of the default DNS label; Terraform appends `-<6 hex>` of the resource group id. */
+  dnsLabelPrefix: (a: Record<string, unknown>) => {
     const name = derive.aciName(a);
-    return name && valid("containerGroup", name) ? name : undefined;
+    return name && valid("containerGroup", name) ? name.slice(0, 56).replace(/-+$/, "") : undefined;
   },
   dockerHubCredentials: (c: Record<string, unknown>) => {
     const up = rec(c.upstream);
@@ -271,6 +295,9 @@ type Ctx = z.RefinementCtx;
 function fail(ctx: Ctx, path: Path, input: unknown, message: string): void {
   ctx.addIssue({ code: "custom", path, input, message });
 }
+
+/** A few names for a message: every offending entry repeats it, so it must stay short. */
+const some = (names: readonly string[]) => (names.length <= 5 ? names.join(", ") : `${names.slice(0, 5).join(", ")} and ${names.length - 5} more`);
 
 const fmtPath = (path: Path) => path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");
 
@@ -340,7 +367,9 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
   const tags = rec(c.tags);
   const tagKeys = Object.keys(tags);
   if (tagKeys.length > 49) fail(ctx, ["tags"], tags, `has ${tagKeys.length} tags; Azure allows 50 per resource and acr-gate adds managed-by`);
+  const tagNames = new Namespace("tag name", null);
   for (const k of tagKeys) {
+    tagNames.claim(ctx, ["tags", k], k); // Azure compares tag names case-insensitively
     const problem = k.toLowerCase() === "managed-by" ? "is set by acr-gate itself" : checkName("tagKey", k);
     if (problem) fail(ctx, ["tags", k], k, problem);
     if (typeof tags[k] === "string") {
@@ -412,6 +441,19 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
     });
   }
 
+  // --- options that would have no effect, or cannot work, are refused with the reason ---
+  if (source === "dockerhub" && c.publicRegistry !== undefined && c.publicRegistry !== null) {
+    fail(ctx, ["publicRegistry"], c.publicRegistry, "has no effect when upstream.source is 'dockerhub': gates pull from docker.io, so the registry would cost a Premium registry for nothing; remove it");
+  }
+  if (arr(rec(c.keyVault).allowedIpRanges).length > 0) {
+    fail(
+      ctx,
+      ["keyVault", "allowedIpRanges"],
+      rec(c.keyVault).allowedIpRanges,
+      "cannot work: ACR task agents read secrets from addresses that are not fixed and ACR Tasks is not a Key Vault trusted service, so a vault firewall would fail every task run; leave it out (help/security.md)",
+    );
+  }
+
   const kv = rec(c.keyVault);
   claimGroup(["keyVault"], kv.resourceGroup === undefined ? ["keyVault", "name"] : ["keyVault", "resourceGroup"], derive.vaultGroup(kv), true);
 
@@ -430,14 +472,29 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
   if (Array.isArray(c.gatedImages) && gates.length === 0) fail(ctx, ["gatedImages"], gates, "must list at least one gated image");
   const gateTasks = new Namespace("task name in baseArtifactsRegistry", "azurerm_container_registry_task.task_<registry>_");
   const targets = new Map<string, Path>();
+  const targetTags = new Map<string, { tag: string; path: Path }[]>(); // by repository
   gates.forEach((g, i) => {
     const o = rec(g);
     const p: Path = ["gatedImages", i];
     const target = derive.gateTarget(o);
     if (target && valid("imageTag", target)) {
       const first = targets.get(target);
-      if (first) fail(ctx, o.target === undefined ? [...p, "source"] : [...p, "target"], target, `is also the target of ${fmtPath(first)}; targets must differ`);
-      else targets.set(target, o.target === undefined ? [...p, "source"] : [...p, "target"]);
+      const at: Path = o.target === undefined ? [...p, "source"] : [...p, "target"];
+      const [repo, tag] = [target.slice(0, target.lastIndexOf(":")), target.slice(target.lastIndexOf(":") + 1)];
+      if (first) fail(ctx, at, target, `is also the target of ${fmtPath(first)}; targets must differ`);
+      else if (tag.length > 100) {
+        fail(ctx, at, target, "has a tag longer than 100 characters: promotion adds '-<run id>' for the rollback tag, and tags end at 128");
+      } else {
+        // Each promotion also pushes <tag>-<run id>: another target in that space would be overwritten.
+        const sameRepo = targetTags.get(repo) ?? [];
+        const clash = sameRepo.find((t) => tag.startsWith(`${t.tag}-`) || t.tag.startsWith(`${tag}-`));
+        if (clash) {
+          fail(ctx, at, target, `collides with the rollback tags '${repo}:${clash.tag}-<run id>' of ${fmtPath(clash.path)} (or they with its own); choose a tag that is not the other's followed by '-'`);
+        }
+        sameRepo.push({ tag, path: at });
+        targetTags.set(repo, sameRepo);
+        targets.set(target, at);
+      }
     }
     const taskName = derive.gateTaskName(o);
     const taskPath: Path = o.taskName !== undefined ? [...p, "taskName"] : o.target !== undefined ? [...p, "target"] : [...p, "source"];
@@ -478,6 +535,8 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
   const aciNames = new Namespace("container group name", "azurerm_container_group.container_group_");
   const dnsLabels = new Namespace("DNS name label", null, false);
   const appTasks = new Map<string, Namespace>();
+  // The deploy grants' addresses join the group's and the task's names (ContainerApp.grantDeploy).
+  const deployGrants = new Namespace("container group and task pair", "azurerm_role_assignment.deploy_");
   arr(c.apps).forEach((a, i) => {
     const o = rec(a);
     const p: Path = ["apps", i];
@@ -485,10 +544,10 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
     const registry = str(o.registry);
     // With no team registry at all, that one problem is reported above; every app naming one is its echo.
     if (registry !== undefined && teamNames.size > 0 && !teamNames.has(registry)) {
-      fail(ctx, [...p, "registry"], registry, `must name one of teamRegistries (${validTeamNames.join(", ")})`);
+      fail(ctx, [...p, "registry"], registry, `must name one of teamRegistries (${some(validTeamNames)})`);
     }
     if (valid("imageTag", o.baseImage) && !targets.has(o.baseImage) && targets.size > 0) {
-      fail(ctx, [...p, "baseImage"], o.baseImage, `must be the target of a gated image (${[...targets.keys()].join(", ")})`);
+      fail(ctx, [...p, "baseImage"], o.baseImage, `must be the target of a gated image (${some([...targets.keys()])})`);
     }
     const aci = rec(o.aci);
     const fromName = (k: string): Path => (aci[k] === undefined ? [...p, "name"] : [...p, "aci", k]);
@@ -499,21 +558,30 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
       else if (valid("containerGroup", aciName)) aciNames.claim(ctx, fromName("name"), aciName);
     }
     claimGroup(p, aci.resourceGroup === undefined ? fromName("name") : [...p, "aci", "resourceGroup"], derive.aciGroup(o), false);
-    const label = derive.dnsLabel(o);
-    if (label) {
-      const problem = aci.dnsLabel === undefined ? checkName("dnsLabel", label) : undefined;
-      if (problem) fail(ctx, fromName("name"), aci.name ?? o.name, `gives the default aci.dnsLabel ${JSON.stringify(label)}, which ${problem}; set aci.dnsLabel`);
-      else if (valid("dnsLabel", label)) dnsLabels.claim(ctx, aci.dnsLabel === undefined ? fromName("name") : [...p, "aci", "dnsLabel"], label);
-    }
+    if (aci.dnsLabel === undefined) {
+      const prefix = derive.dnsLabelPrefix(o);
+      const sample = `${prefix}-0a1b2c`;
+      const problem = prefix ? checkName("dnsLabel", sample) : undefined;
+      if (problem) fail(ctx, fromName("name"), aci.name ?? o.name, `gives a default aci.dnsLabel like ${JSON.stringify(sample)}, which ${problem}; set aci.dnsLabel`);
+    } else if (valid("dnsLabel", aci.dnsLabel)) dnsLabels.claim(ctx, [...p, "aci", "dnsLabel"], aci.dnsLabel);
     const taskName = derive.appTaskName(o);
     if (taskName && o.taskName === undefined && !valid("task", taskName)) {
       fail(ctx, [...p, "name"], o.name, `gives the default taskName ${JSON.stringify(taskName)}, which ${checkName("task", taskName)}; set taskName`);
     } else if (registry && taskName && valid("task", taskName)) {
+      if (aciName && valid("containerGroup", aciName)) {
+        deployGrants.claim(ctx, o.taskName === undefined ? [...p, "name"] : [...p, "taskName"], `${aciName}_${registry}_${taskName}`);
+      }
       let ns = appTasks.get(registry);
       if (!ns) appTasks.set(registry, (ns = new Namespace(`task name in team registry ${registry}`, "azurerm_container_registry_task.task_<registry>_")));
       ns.claim(ctx, o.taskName === undefined ? [...p, "name"] : [...p, "taskName"], taskName);
     }
   });
+
+  // --- the state storage account's group is not ours: Terraform would create (and could delete) it ---
+  const stateGroup = str(backend.resourceGroupName);
+  if (btype === "azurerm" && stateGroup && groups.get(stateGroup)) {
+    fail(ctx, ["backend", "resourceGroupName"], stateGroup, `is a resource group this config creates (${fmtPath(groups.get(stateGroup)!.path)}); keep Terraform state in a group of its own that acr-gate does not manage`);
+  }
 }
 
 /**
@@ -555,18 +623,20 @@ function image(ref: string): ImageRef {
 }
 
 function resolve(f: ConfigFile) {
-  const registry = (r: z.output<typeof registrySchema>) => ({
+  const registry = (r: z.output<typeof registrySchema> | z.output<typeof teamRegistrySchema>) => ({
     name: r.name,
     resourceGroup: derive.registryGroup(r)!,
     zoneRedundancy: r.zoneRedundancy,
     dedicatedDataEndpoints: r.dedicatedDataEndpoints,
     replicaLocations: r.replicaLocations,
     untaggedRetentionDays: r.untaggedRetentionDays,
-    taskCredential: r.taskCredential,
+    /** Team registries have none (nothing pulls from them with a task credential). */
+    taskCredential: r.taskCredential ?? ("keyVaultToken" as const),
   });
   const backend =
     f.backend.type === "local"
-      ? { type: "local" as const, path: f.backend.path ?? "terraform.tfstate" }
+      ? // Beside cdktf.out: the path climbs from cdktf.out/stacks/<stack>/, where Terraform runs.
+        { type: "local" as const, path: f.backend.path ?? `../../../${f.stackName}.tfstate` }
       : f.backend.type === "azurerm"
         ? {
             type: "azurerm" as const,
@@ -617,7 +687,8 @@ function resolve(f: ConfigFile) {
       aci: {
         name: derive.aciName(a)!,
         resourceGroup: derive.aciGroup(a)!,
-        dnsLabel: derive.dnsLabel(a)!,
+        /** null: `<aci.name>-<6 hex of the resource group id>`, computed by Terraform (ContainerApp). */
+        dnsLabel: a.aci.dnsLabel ?? null,
         cpu: a.aci.cpu,
         memoryGb: a.aci.memoryGb,
         port: a.aci.port,

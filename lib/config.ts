@@ -10,6 +10,7 @@
  */
 import * as fs from "fs";
 import * as YAML from "yaml";
+import { Token } from "cdktf";
 import { AcrGateConfig, configSchema, RegistryConfig } from "./config-schema";
 
 export * from "./config-schema";
@@ -88,6 +89,18 @@ export function readConfigFile(file: string, via = "ACR_GATE_CONFIG"): string {
     throw new ConfigError(name, [`${via}: ${why}`]);
   };
   if (file.trim() === "") fail(`names no file (unset ${via} for the walkthrough's default config)`);
+  // Only regular files: a FIFO without a writer would block forever, a device never ends.
+  let kind: fs.Stats;
+  try {
+    kind = fs.statSync(file);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === "ENOENT" ? "no such file" : err.code === "EACCES" ? "permission denied" : err.code ?? "unreadable";
+    return fail(`cannot read ${printable(file)}: ${why}`);
+  }
+  if (kind.isDirectory()) fail(`${name} is a directory, not a file`);
+  if (!kind.isFile()) fail(`${name} is not a regular file (a device, pipe or socket)`);
+  if (kind.size > MAX_CONFIG_BYTES) fail(`${name} is larger than 1 MiB; a config is a few KiB (2,000 apps are about 300 KiB)`);
   let fd: number;
   try {
     fd = fs.openSync(file, "r");
@@ -97,7 +110,7 @@ export function readConfigFile(file: string, via = "ACR_GATE_CONFIG"): string {
     return fail(`cannot read ${printable(file)}: ${why}`);
   }
   try {
-    if (fs.fstatSync(fd).isDirectory()) fail(`${name} is a directory, not a file`);
+    // Read at most one byte past the cap: the file may have grown since stat.
     const buffer = Buffer.alloc(MAX_CONFIG_BYTES + 1);
     let length = 0;
     while (length < buffer.length) {
@@ -138,13 +151,24 @@ function readDocument(text: string, name: string): unknown {
   if (json !== NOT_JSON) return json;
   const lines = new YAML.LineCounter();
   try {
-    const doc = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter: lines });
-    if (doc.errors.length > 0) {
-      throw new ConfigError(
-        name,
-        doc.errors.map((e) => `malformed YAML at line ${lines.linePos(e.pos[0]).line}: ${printable(e.message.split("\n")[0], false)}`),
-      );
-    }
+    // yaml's own uniqueKeys check compares every pair of keys (87,000 keys in one mapping: minutes);
+    // duplicates are found here with one Set per mapping instead.
+    const doc = YAML.parseDocument(text, { uniqueKeys: false, prettyErrors: false, lineCounter: lines });
+    const errors = doc.errors.map((e) => `malformed YAML at line ${lines.linePos(e.pos[0]).line}: ${printable(e.message.split("\n")[0], false)}`);
+    YAML.visit(doc, {
+      Map(_, map) {
+        const seen = new Set<unknown>();
+        for (const pair of map.items) {
+          const key = YAML.isScalar(pair.key) ? pair.key.value : pair.key;
+          if (seen.has(key)) {
+            const at = YAML.isNode(pair.key) && pair.key.range ? ` at line ${lines.linePos(pair.key.range[0]).line}` : "";
+            errors.push(`malformed YAML${at}: duplicate key ${printable(String(key))}`);
+          }
+          seen.add(key);
+        }
+      },
+    });
+    if (errors.length > 0) throw new ConfigError(name, errors);
     return toJS(doc, lines, name);
   } catch (e) {
     if (e instanceof ConfigError) throw e;
@@ -184,12 +208,20 @@ function countKeysInText(text: string): number {
   return keys;
 }
 
+/** Keys in a parsed JSON value; iterative, since JSON.parse accepts nesting a recursion would not. */
 function countKeys(value: unknown): number {
-  if (Array.isArray(value)) return value.reduce((n: number, v) => n + countKeys(v), 0);
-  if (value !== null && typeof value === "object") {
-    return Object.entries(value).reduce((n, [, v]) => n + 1 + countKeys(v), 0);
+  let keys = 0;
+  const pending = [value];
+  while (pending.length > 0) {
+    const v = pending.pop();
+    if (Array.isArray(v)) pending.push(...v);
+    else if (v !== null && typeof v === "object") {
+      const entries = Object.values(v);
+      keys += entries.length;
+      pending.push(...entries);
+    }
   }
-  return 0;
+  return keys;
 }
 
 function toJS(doc: YAML.Document, lines: YAML.LineCounter, name: string): unknown {
@@ -220,6 +252,13 @@ export function untrustedTextProblem(s: string): string | undefined {
   if (s.includes("${")) return "must not contain '${' (Terraform evaluates it as an expression in the JSON)";
   if (s.includes("%{")) return "must not contain '%{' (Terraform evaluates it as a template directive in the JSON)";
   if (s.includes("{{") || s.includes("}}")) return "must not contain '{{' or '}}' (ACR renders task files as Go templates)";
+  // cdktf's own placeholders for values known only at synth: in config text they would be
+  // resolved (or crash the synth) instead of staying text.
+  if (/[$#&]\{TfToken\[/.test(s) || s === Token.STRING_MAP_TOKEN_VALUE || s === Token.ANY_MAP_TOKEN_VALUE) {
+    return "must not contain a cdktf token marker ('${TfToken[', '#{TfToken[', '&{TfToken[' or a map token value)";
+  }
+  // Terraform reads JSON strings and keys in Unicode normal form C: other forms would come back changed.
+  if (s !== s.normalize("NFC")) return "must be in Unicode normal form C (Terraform would normalize it, changing the text)";
   // Line breaks forge lines in task files, shell commands and messages; bidi controls hide text from review.
   if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(s)) {
     return "must not contain control characters, line breaks or bidirectional-text controls";
@@ -246,7 +285,8 @@ export function checkUntrustedText(value: unknown, problems: string[], path: (st
   if (value !== null && typeof value === "object") {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      const problem = untrustedTextProblem(k);
+      // `__proto__` would set the prototype, not a key, where a later step copies the mapping.
+      const problem = k === "__proto__" ? "is a reserved name" : untrustedTextProblem(k);
       if (problem) problems.push(`${formatPath([...path, k])}: the key ${problem}`);
       if (v === null) continue;
       Object.defineProperty(out, k, { value: checkUntrustedText(v, problems, [...path, k], depth + 1), enumerable: true, writable: true, configurable: true });

@@ -108,6 +108,13 @@ export function checkReplaceable(target: string, ctx: ReplaceContext): void {
   if (ctx.home && contains(ctx.home)) refuse(`it contains your home directory${shown}`);
   if (!st.isDirectory()) refuse(`it exists and is not a directory but ${kind(st)}`);
   if (lstat(path.join(real, ".git")) !== undefined) refuse(`it holds .git (a repository)${shown}`);
+  const busy = terraformWorkingIn(real);
+  if (busy) {
+    refuse(
+      busy,
+      "Replacing the directory under a running terraform would lose its working directory, and with it the state it is about to write. Wait for it to finish.",
+    );
+  }
   if (!holdsMarkerOrIsEmpty(real)) {
     const legacy = fs.existsSync(path.join(real, "manifest.json")) && fs.existsSync(path.join(real, "stacks"));
     refuse(
@@ -215,11 +222,13 @@ export function replaceOutput(staging: string, target: string, ops: Partial<FsOp
   }
 }
 
-// Issue 10: Terraform's working state lives in each stack directory of the output. Carrying it over
-// means the provider lock (.terraform.lock.hcl), the backend and providers `terraform init` set up
-// (.terraform/) and, with the default local backend, the state itself (*.tfstate) survive a
-// re-synth: `cdktf deploy` and plain `terraform plan/apply` keep working without a new init, and a
-// re-synth never throws away the record of what was deployed.
+// Terraform's working files live in each stack directory of the output. Carrying them over means
+// the provider lock (.terraform.lock.hcl) and the backend and providers `terraform init` set up
+// (.terraform/) survive a re-synth: `cdktf deploy` and plain `terraform plan/apply` keep working
+// without a new init. The state itself lives outside the output (backend.path, default
+// ../../../<stack>.tfstate); a *.tfstate found in a stack directory was written there by an older
+// acr-gate, whose default was terraform.tfstate, and is carried too until `terraform init
+// -migrate-state` moves it (help/operations.md).
 
 /** Small files, copied into staging before the swap so the new output is complete when it appears. */
 function isCopiedState(name: string): boolean {
@@ -332,4 +341,35 @@ function kind(st: fs.Stats): string {
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Why Terraform seems to be working in `output` right now, or undefined: a state lock held in a
+ * stack directory (`.terraform.tfstate.lock.info`, written beside a local state while a plan or
+ * apply runs), or, on Linux, a terraform, tofu or provider process whose working directory is in
+ * it. A shell merely sitting there is not a reason to refuse.
+ */
+export function terraformWorkingIn(output: string): string | undefined {
+  for (const stack of stackDirs(output)) {
+    const lock = path.join(output, "stacks", stack, ".terraform.tfstate.lock.info");
+    if (lstat(lock) !== undefined) return `Terraform holds a state lock in it (${lock}): a plan or apply is running`;
+  }
+  let pids: string[];
+  try {
+    pids = fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p));
+  } catch {
+    return undefined; // not Linux: the lock file check above is what there is
+  }
+  const inside = (dir: string) => dir === output || dir.startsWith(`${output}${path.sep}`);
+  for (const pid of pids) {
+    try {
+      const cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+      if (!inside(cwd)) continue;
+      const name = fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+      if (/^(terraform|tofu|terraform-provi)/.test(name)) return `${name} (process ${pid}) is running in ${cwd}`;
+    } catch {
+      // The process ended, or is not ours to look at.
+    }
+  }
+  return undefined;
 }

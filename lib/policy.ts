@@ -31,7 +31,12 @@ const SCOPE_TYPES = [
   "azurerm_key_vault",
 ];
 
-const VERSIONED_SECRET_REF = /^\$\{azurerm_key_vault_secret\.[\w-]+\.(id|resource_id)\}$/;
+/**
+ * A versioned secret id: the secret's `id` (or `resource_id`), alone or guarded by the secret's
+ * revision (StoredSecret.id), which makes it change in the same plan as the value.
+ */
+const VERSIONED_SECRET_REF =
+  /^\$\{(?:\(terraform_data\.[\w-]+\.output == null\) \? "" : )?azurerm_key_vault_secret\.[\w-]+\.(id|resource_id)\}$/;
 
 export class WorkflowPolicy implements IValidation {
   constructor(private readonly scope: Construct) {}

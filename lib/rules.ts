@@ -53,7 +53,7 @@ function cronFieldProblem(field: string, name: string, min: number, max: number)
   }
   for (const part of field.split(",")) {
     const m = /^(\d{1,2})(?:-(\d{1,2}))?(?:\/(\d{1,2}))?$/.exec(part);
-    if (!m) return `${name} field ${JSON.stringify(field)} is not a number, range, list or step`;
+    if (!m) return `${name} field ${JSON.stringify(field.length > 20 ? `${field.slice(0, 20)}...` : field)} is not a number, range, list or step`;
     const [lo, hi, step] = [Number(m[1]), m[2] === undefined ? undefined : Number(m[2]), m[3]];
     if (lo < min || lo > max || (hi !== undefined && (hi < min || hi > max))) return `${name} must be ${min}-${max}`;
     if (hi !== undefined && hi < lo) return `${name} range ${part} runs backwards`;
@@ -164,15 +164,16 @@ export const RULES = {
           ? "is a sovereign-cloud region, which acr-gate does not support (its registries are not <name>.azurecr.io)"
           : "is not an Azure public-cloud region (see lib/azure-regions.ts)",
   },
+  // github.com only: every context is cloned with the GitHub token (variable github_token), which
+  // ACR would hand to any other host named here.
   gitContext: {
     what: "Git context URL",
     pattern: new RegExp(
-      `^https://(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\\.)+[a-zA-Z]{2,63}(?::[0-9]{1,5})?` +
-        `(?:/[A-Za-z0-9._~-]+)+\\.git(?:#[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*(?::[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*)?)?$`,
+      `^https://github\\.com/[A-Za-z0-9._-]+/[A-Za-z0-9._-]+\\.git(?:#[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*(?::[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*)?)?$`,
     ),
     description:
-      "'https://<host>/<path>.git', optionally followed by '#<branch>' or '#<branch>:<folder>' (no user name or password, no query, letters, digits, '.', '_', '-', '~' and '/')",
-    extra: (v: string) => portProblem(v) ?? dotSegment(v.replace(/^https:\/\/[^/]+/, "").replace(/\.git(?=#|$)/, "")) ?? (v.length > 512 ? "is longer than 512 characters" : undefined),
+      "'https://github.com/<owner>/<repository>.git', optionally followed by '#<branch>' or '#<branch>:<folder>' (letters, digits, '.', '_', '-'; no user name, password, port or query; other hosts would receive the GitHub token)",
+    extra: (v: string) => dotSegment(v.replace(/^https:\/\/[^/]+/, "").replace(/\.git(?=#|$)/, "")) ?? (v.length > 512 ? "is longer than 512 characters" : undefined),
   },
   /** A file inside a Git context: relative, no '..', nothing a shell or `docker build` would read as an option. */
   relativePath: {
@@ -231,12 +232,17 @@ export const RULES = {
     description: "letters, digits, '.', '_', '-' and '/' (no leading '/', no '..' segment), at most 1024 characters",
     extra: (v: string) => dotSegment(v) ?? (v.length > 1024 ? "is longer than 1024 characters" : undefined),
   },
-  /** A local state path, relative to the stack directory; '..' is allowed to reach outside cdktf.out. */
+  /**
+   * A local state path, relative to the stack directory (cdktf.out/stacks/<stack>/): it must climb
+   * exactly out of cdktf.out, which every synth replaces, and may not climb further (a config must
+   * not point Terraform at another project's state).
+   */
   statePath: {
     what: "local state path",
-    pattern: SAFE_PATH,
-    description: "a relative path of letters, digits, '.', '_', '-' and '/' (the JSON must not carry a path of the synthesizing machine)",
-    extra: (v: string) => (v.split("/").includes(".") ? "has a '.' segment" : undefined),
+    pattern: /^\.\.\/\.\.\/\.\.\/(?:[A-Za-z0-9_-][A-Za-z0-9._-]*\/)*[A-Za-z0-9_-][A-Za-z0-9._-]*\.tfstate$/,
+    description:
+      "'../../../<name>.tfstate' or '../../../<folder>/<name>.tfstate': beside the output directory (state inside it would be deleted by the next synth), never further up, letters, digits, '.', '_', '-'",
+    extra: (v: string) => (v.slice(9).split("/").some((x) => x === "." || x === "..") ? "has a '.' or '..' segment after leaving the output" : undefined),
   },
   stackName: {
     what: "stack name",

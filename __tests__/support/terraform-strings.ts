@@ -74,6 +74,10 @@ export const OUR_EXPRESSIONS: readonly RegExp[] = [
   new RegExp(`^element\\(split\\("/", ${REF}\\), \\d+\\)$`),
   new RegExp(`^substr\\(sha1\\(${REF}\\), 0, \\d+\\)$`),
   new RegExp(`^lower\\(${REF}\\)$`),
+  // A secret's revision (Vault.storeSecret) hashes its value: a reference, a variable or a name.
+  new RegExp(`^sha1\\((?:${REF}|${VAR}|"[\\w.-]+")\\)$`),
+  // StoredSecret.id: a versioned secret id that changes in the same plan as the value.
+  new RegExp(`^\\(${REF} == null\\) \\? "" : ${REF}$`),
 ];
 
 /** Expressions in the JSON that acr-gate does not generate, as "path: body" lines (empty when sound). */

@@ -1,0 +1,30 @@
+/**
+ * Terraform's built-in `terraform_data` resource, without cdktf's `DataResource` validation, which
+ * runs `terraform version` in a subprocess once per resource on every synth (75 ms each, and an
+ * error on a machine that only synthesizes). acr-gate's JSON needs Terraform >= 1.5 anyway
+ * (help/getting-started.md).
+ */
+import { Construct } from "constructs";
+import { TerraformResource } from "cdktf";
+
+export class TerraformData extends TerraformResource {
+  static readonly tfResourceType = "terraform_data";
+
+  constructor(
+    scope: Construct,
+    id: string,
+    /** `input`: a change updates the resource in place and makes `output` unknown until apply. */
+    private readonly input: Record<string, unknown>,
+  ) {
+    super(scope, id, { terraformResourceType: TerraformData.tfResourceType, terraformGeneratorMetadata: { providerName: "terraform" } });
+  }
+
+  /** The stored copy of `input` (a Terraform reference). */
+  get output(): string {
+    return this.getStringAttribute("output");
+  }
+
+  protected synthesizeAttributes(): Record<string, unknown> {
+    return { input: this.input };
+  }
+}
