@@ -129,6 +129,9 @@ describe("values and references", () => {
     ["absolute backend path", (c: any) => (c.backend = { type: "local", path: "/home/me/state.tfstate" }), 'backend.path: "/home/me/state.tfstate" is not a valid local state path: must be \'../../../<name>.tfstate\''],
     ["backend path inside the output", (c: any) => (c.backend = { type: "local", path: "state/prod.tfstate" }), 'backend.path: "state/prod.tfstate" is not a valid local state path'],
     ["backend path climbing further", (c: any) => (c.backend = { type: "local", path: "../../../../other/terraform.tfstate" }), 'backend.path: "../../../../other/terraform.tfstate" is not a valid local state path'],
+    ["a task credential on a team registry has no effect", (c: any) => (c.teamRegistries[0].taskCredential = "identity"), 'teamRegistries[0].taskCredential: "identity" has no effect: no task pulls from a team registry'],
+    ["a public registry in Docker Hub mode has no effect", (c: any) => (c.upstream = { source: "dockerhub" }), "publicRegistry: a mapping has no effect when upstream.source is 'dockerhub'"],
+    ["a vault firewall cannot work with ACR task agents", (c: any) => (c.keyVault.allowedIpRanges = ["203.0.113.0/24"]), "keyVault.allowedIpRanges: a list of 1 cannot work: ACR task agents read secrets from addresses that are not fixed"],
     ["azurerm backend without storage account", (c: any) => (c.backend = { type: "azurerm", resourceGroupName: "tfstate-rg" }), "backend.storageAccountName: missing is required"],
   ])("%s", (_name, mutate, message) => {
     const p = problems(mutate);

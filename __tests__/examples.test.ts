@@ -8,7 +8,7 @@ const dir = path.join(__dirname, "..", "examples");
 const files = fs.readdirSync(dir).filter((f) => f.endsWith(".yaml"));
 
 test("there are examples", () => {
-  expect(files.sort()).toEqual(["dockerhub.yaml", "identity.yaml", "multi-team.yaml"]);
+  expect(files.sort()).toEqual(["dockerhub.yaml", "identity.yaml", "multi-team.yaml", "partial-backend.yaml", "sandbox.yaml"]);
 });
 
 test.each(files)("%s synthesizes", (file) => {
@@ -17,4 +17,32 @@ test.each(files)("%s synthesizes", (file) => {
   const tasks = Object.values(tf.resource.azurerm_container_registry_task).map((t: any) => t.name);
   expect(tasks).toEqual(expect.arrayContaining(config.apps.map((a) => a.taskName)));
   expect(tasks).toEqual(expect.arrayContaining(config.gatedImages.map((g) => g.taskName)));
+});
+
+/**
+ * "Applies as written": what the sample repositories (importing-public-content) can do. Their test
+ * Dockerfile and app Dockerfile are FROM node:15-alpine, which is end of life (an enforcing scan
+ * would block it forever), and the app listens on port 80.
+ */
+describe.each(files)("%s applies as written", (file) => {
+  const config = parseConfig(fs.readFileSync(path.join(dir, file), "utf8"), file);
+  const SAMPLES = "https://github.com/importing-public-content/";
+  test("gates: the sample test builds node:15-alpine, which only a reporting scan lets through", () => {
+    for (const g of config.gatedImages) {
+      const ref = `${g.source.repository}:${g.source.tag}`;
+      if (g.test.enabled && g.test.context.startsWith(`${SAMPLES}import-baseimage-node.git`)) expect(ref).toBe("node:15-alpine");
+      if (ref === "node:15-alpine") expect(g.scan.enabled && g.scan.mode === "enforce").toBe(false);
+    }
+  });
+  test("apps: the sample app builds FROM node:15-alpine and serves port 80", () => {
+    for (const a of config.apps) {
+      if (!a.repository.startsWith(`${SAMPLES}hello-world.git`)) continue;
+      expect(`${a.baseImage.repository}:${a.baseImage.tag}`).toBe("node:15-alpine");
+      expect(a.aci.port).toBe(80);
+    }
+  });
+  test("only repositories that exist: the samples, or ones the file says are yours", () => {
+    const text = fs.readFileSync(path.join(dir, file), "utf8");
+    for (const url of text.match(/https:\/\/github\.com\/[^\s"#]+/g) ?? []) expect(url.startsWith(SAMPLES)).toBe(true);
+  });
 });

@@ -121,6 +121,15 @@ test("replicaLocations geo-replicate a registry, sorted, zone redundant like the
   expect(resources(tf, "azurerm_container_registry").registry_contosobaseartifacts.georeplications).toBeUndefined();
 });
 
+test("protection.preventDestroy: false lets a sandbox tear down (no prevent_destroy on registries and the vault)", () => {
+  const on = synth().tf;
+  const off = synth(withDefaults(`${DEFAULT_CONFIG_YAML}protection: { locks: false, preventDestroy: false }\n`)).tf;
+  for (const r of Object.values<any>(resources(on, "azurerm_container_registry"))) expect(r.lifecycle).toEqual({ prevent_destroy: true });
+  for (const r of Object.values<any>(resources(off, "azurerm_container_registry"))) expect(r.lifecycle).toEqual({ prevent_destroy: false });
+  expect(resources(off, "azurerm_key_vault").key_vault_acr_task_credentials.lifecycle).toEqual({ prevent_destroy: false });
+  expect(resources(off, "azurerm_management_lock")).toEqual({});
+});
+
 describe("an existing vault, and backends", () => {
   test("keyVault.existing reads the vault instead of creating it, and adds no deployer policy", () => {
     const { json, tf } = synth(withDefaults(DEFAULT_CONFIG_YAML.replace("  name: acr-task-credentials\n", "  name: acr-task-credentials\n  existing: true\n  resourceGroup: shared-rg\n")));

@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import {
   AzurermBackend,
+  Fn,
   LocalBackend,
   TerraformBackend,
   TerraformOutput,
@@ -265,7 +266,18 @@ export class AcrGateStack extends TerraformStack {
       // Task files read secrets at run time, which Terraform cannot see as a reference.
       ...this.vault.secrets.map((s) => s.resource),
     ];
-    const settle = new Sleep(this, "grants-propagation", { createDuration: "90s", dependsOn: grants });
+    // Replaced (and so waited for again) whenever a grant is added or replaced: a run that a later
+    // apply adds (a new app, a group replaced by a resize) must not start before its grants work.
+    const grantIds = [
+      ...this.vault.readGrants.map((g) => g.policy.id),
+      ...this.registries.flatMap((r) => r.pullGrants.map((g) => g.assignment.id)),
+      ...this.apps.flatMap((a) => a.app.deployGrants.flatMap((g) => g.assignments.map((x) => x.id))),
+    ];
+    const settle = new Sleep(this, "grants-propagation", {
+      createDuration: "90s",
+      triggers: { grants: Fn.sha1(Fn.join(",", grantIds)) },
+      dependsOn: grants,
+    });
     pinAddress(settle, "grants_propagation");
     const appOf = new Map(this.apps.map((a) => [a.task, a.app]));
     for (const task of this.tasks) {

@@ -74,6 +74,8 @@ export const OUR_EXPRESSIONS: readonly RegExp[] = [
   new RegExp(`^element\\(split\\("/", ${REF}\\), \\d+\\)$`),
   new RegExp(`^substr\\(sha1\\(${REF}\\), 0, \\d+\\)$`),
   new RegExp(`^lower\\(${REF}\\)$`),
+  // time_sleep.grants_propagation's trigger: a hash of every grant's id.
+  new RegExp(`^sha1\\(join\\(",", \\[${REF}(?:, ${REF})*\\]\\)\\)$`),
   // A secret's revision (Vault.storeSecret) hashes its value: a reference, a variable or a name.
   new RegExp(`^sha1\\((?:${REF}|${VAR}|"[\\w.-]+")\\)$`),
   // StoredSecret.id: a versioned secret id that changes in the same plan as the value.
