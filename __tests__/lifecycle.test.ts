@@ -101,7 +101,9 @@ const TABLE: Row[] = [
       for (const a of d.apps) a.baseImage = "node:15-alpine-gated";
     },
     replaced: [RUN_GATE],
-    updated: [TASK_GATE],
+    // The apps' tasks record the image they build from (tag acr-gate-from, for the diagram): a tag
+    // update, which runs nothing.
+    updated: [TASK_GATE, TASK_HELLO, "azurerm_container_registry_task.task_contoso_build_shop"],
   },
   { change: "change the scan mode", mutate: (d) => (d.gatedImages[0].scan.mode = "enforce"), replaced: [RUN_GATE], updated: [TASK_GATE] },
   {
@@ -126,6 +128,11 @@ const TABLE: Row[] = [
       "azurerm_resource_group.rg_hello_world_aci_rg",
       "azurerm_resource_group.rg_publicregistry_rg",
       "azurerm_resource_group.rg_shop_aci_rg",
+      // Tasks carry the tags too; their runs follow only the step and the credentials, so none re-runs.
+      "azurerm_container_registry_task.task_contoso_build_shop",
+      TASK_HELLO,
+      TASK_GATE,
+      "azurerm_container_registry_task.task_publicregistry_node_public",
     ],
   },
 ];

@@ -346,7 +346,7 @@ describe("Gated imports of public content: base-import-node", () => {
   test("the default entry scans in report mode (node:15-alpine is end of life) with a pinned Trivy", () => {
     const scan = def.steps.find((s) => s.id === "vulnerability-scan") as { cmd: string };
     expect(scan.cmd).toBe(
-      "aquasec/trivy:0.58.1 image --input source-image.tar --severity HIGH,CRITICAL --exit-code 0 --ignore-unfixed --no-progress",
+      "ghcr.io/aquasecurity/trivy:0.58.1@sha256:ab70a02200597efa04748f210f793936eb647cbcdb0ea69cc30b226d6f5a22c7 image --input /acb/home/source-image.tar --scanners vuln --severity HIGH,CRITICAL --exit-code 0 --ignore-unfixed --no-progress",
     );
   });
 });

@@ -160,6 +160,8 @@ export class AcrGateStack extends TerraformStack {
         step: { kind: "file", taskFile: img.taskFile, context: img.repository },
         gitAccessToken: githubToken,
         values: { REGISTRY_FROM_URL: `${DOCKER_HUB}/` },
+        images: { builds: `${this.publicRegistry!.loginServerName}/${img.image.repository}:${img.image.tag}` },
+        tags,
       });
       if (dockerHub) task.pullFromWithSecrets(DOCKER_HUB, dockerHub);
       return task;
@@ -180,6 +182,7 @@ export class AcrGateStack extends TerraformStack {
         baseImageTrigger: g.baseImageTrigger,
         timer: g.timer ?? undefined,
         gitAccessToken: githubToken,
+        tags,
       });
       if (fromSimulated) {
         if (publicToken) gate.task.pullFromWithSecrets(this.publicRegistry!.loginServerName, publicToken);
@@ -229,6 +232,11 @@ export class AcrGateStack extends TerraformStack {
           KEYVAULT: kv.name,
           ...app.deployValues,
         },
+        images: {
+          from: `${this.baseArtifacts.loginServerName}/${a.baseImage.repository}:${a.baseImage.tag}`,
+          builds: `${team.loginServerName}/${a.name}`,
+        },
+        tags,
       });
       if (baseToken) task.pullFromWithSecrets(this.baseArtifacts.loginServerName, baseToken);
       else task.pullFrom(this.baseArtifacts);

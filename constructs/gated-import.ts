@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import { CmdStep, TaskDefinition, TaskStep } from "../lib/task-yaml";
-import type { ImageRef, ScanMode, Severity } from "../lib/config";
+import { DEFAULT_SCANNER_IMAGE, ImageRef, ScanMode, Severity } from "../lib/config-schema";
 import { RegistryTask } from "./registry-task";
 import type { Registry } from "./registry";
 
@@ -20,7 +20,7 @@ export interface GateScan {
   readonly failOn?: Severity;
   /** Ignore findings with no fixed version upstream. @default true */
   readonly ignoreUnfixed?: boolean;
-  /** Scanner image, pinned. @default "aquasec/trivy:0.58.1" */
+  /** Scanner image, pinned by tag and digest. @default {@link DEFAULT_SCANNER_IMAGE} */
   readonly image?: string;
   /** @default 900 */
   readonly timeoutSeconds?: number;
@@ -43,16 +43,27 @@ export interface GatedImportProps {
   readonly scan?: GateScan;
   /** Must be true to promote with neither a test nor an enforcing scan. @default false */
   readonly allowUnvalidated?: boolean;
-  /** @default true */
+  /**
+   * Run when the source image changes. Only possible with a test: the test build is the only step
+   * whose runtime base image is the source, which is what ACR tracks.
+   * @default true with a test, and false (no trigger) without
+   */
   readonly baseImageTrigger?: boolean;
   /** Cron schedule (UTC) as a fallback trigger. @default - none */
   readonly timer?: string;
   /** Sensitive reference to the Git token, needed with a test context. */
   readonly gitAccessToken?: string;
+  /** @default {} */
+  readonly tags?: Record<string, string>;
 }
 
 const SEVERITY_ORDER: readonly Severity[] = ["LOW", "MEDIUM", "HIGH", "CRITICAL"];
-export const DEFAULT_SCANNER = "aquasec/trivy:0.58.1";
+/**
+ * Where the scan reads the image from: the run's home volume, mounted in every step at /acb/home
+ * and outside every build context. (In /workspace, the test build's context, the tar would race
+ * the build and be sent to the Docker daemon with it.)
+ */
+const SCAN_INPUT = "/acb/home/source-image.tar";
 
 /**
  * The gate between a public image and the teams that build on it (the walkthrough's
@@ -81,6 +92,9 @@ export class GatedImport extends Construct {
       throw new Error(
         `${this.node.path}: ${ref(this.source)} would be promoted unvalidated: give a test, an enforcing scan, or allowUnvalidated: true`,
       );
+    }
+    if (props.baseImageTrigger && !props.test) {
+      throw new Error(`${this.node.path}.baseImageTrigger: cannot fire without a test: no build step has the source as its base image`);
     }
     if (!props.upstreamUrl.endsWith("/")) {
       throw new Error(`${this.node.path}.upstreamUrl: ${JSON.stringify(props.upstreamUrl)} must end with '/'`);
@@ -112,11 +126,12 @@ export class GatedImport extends Construct {
       const severities = SEVERITY_ORDER.slice(SEVERITY_ORDER.indexOf(failOn)).join(",");
       const exitCode = (props.scan.mode ?? "enforce") === "enforce" ? 1 : 0;
       steps.push(
-        { id: "save-source", cmd: `docker save -o source-image.tar ${src}`, when: ["pull-source"] },
+        { id: "save-source", cmd: `docker save -o ${SCAN_INPUT} ${src}`, when: ["pull-source"] },
         {
           id: "vulnerability-scan",
+          // Vulnerabilities only: Trivy's default scanners include secrets, and this is a vulnerability gate.
           cmd:
-            `${props.scan.image ?? DEFAULT_SCANNER} image --input source-image.tar --severity ${severities} ` +
+            `${props.scan.image ?? DEFAULT_SCANNER_IMAGE} image --input ${SCAN_INPUT} --scanners vuln --severity ${severities} ` +
             `--exit-code ${exitCode}${props.scan.ignoreUnfixed ?? true ? " --ignore-unfixed" : ""} --no-progress`,
           when: ["save-source"],
           timeout: props.scan.timeoutSeconds ?? 900,
@@ -140,7 +155,9 @@ export class GatedImport extends Construct {
       step: { kind: "encoded", definition: this.definition, context: props.test?.context },
       gitAccessToken: props.gitAccessToken,
       values: { REGISTRY_FROM_URL: props.upstreamUrl },
-      baseImageTrigger: props.baseImageTrigger ?? true,
+      baseImageTrigger: props.baseImageTrigger ?? props.test !== undefined,
+      images: { from: `${props.upstreamUrl}${ref(this.source)}`, builds: `${props.registry.loginServerName}/${ref(this.target)}` },
+      tags: props.tags,
       timer: props.timer,
     });
   }

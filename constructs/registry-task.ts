@@ -55,6 +55,15 @@ export interface RegistryTaskProps {
   readonly timer?: string;
   /** @default 3600 */
   readonly timeoutSeconds?: number;
+  /**
+   * The images the task builds from and pushes, written into the task's tags (`acr-gate-from`,
+   * `acr-gate-builds`) so that the JSON says what a file step in Git does too: the workflow
+   * diagram is drawn from the JSON alone (app/diagram.ts).
+   * @default - not recorded
+   */
+  readonly images?: { readonly from?: string; readonly builds?: string };
+  /** @default {} */
+  readonly tags?: Record<string, string>;
 }
 
 /** A registry credential on the task (`az acr task credential add`), recorded for the policy check. */
@@ -160,6 +169,11 @@ export class RegistryTask extends Construct implements IPrincipal {
             ]
           : undefined,
       timerTrigger: props.timer ? [{ name: "timer", schedule: props.timer, enabled: true }] : undefined,
+      tags: {
+        ...(props.tags ?? {}),
+        ...(props.images?.from ? { "acr-gate-from": props.images.from } : {}),
+        ...(props.images?.builds ? { "acr-gate-builds": props.images.builds } : {}),
+      },
     });
     pinAddress(this.resource, `task_${addressPart(props.registry.registryName)}_${addressPart(props.name)}`);
     this.principalId = this.resource.identity.principalId;
@@ -202,15 +216,23 @@ export class RegistryTask extends Construct implements IPrincipal {
    * tracking starts only after a first run. A failed run fails the apply.
    *
    * The run resource is create-only (azurerm issue 28604), so it is replaced, and the task runs
-   * again in the same apply, when the task itself changes or when anything in `rerunWhen` is
-   * updated or replaced (a new container group to deploy into, a rotated password).
+   * again in the same apply, when the task's step or credentials change or when anything in
+   * `rerunWhen` is updated or replaced (a new container group to deploy into, a rotated password).
    */
   runOnCreate(dependsOn: ITerraformDependable[], rerunWhen: TerraformResource[] = []): ContainerRegistryTaskScheduleRunNow {
     if (!this.firstRun) {
       this.firstRun = new ContainerRegistryTaskScheduleRunNow(this, "first-run", {
         containerRegistryTaskId: this.resource.id,
         dependsOn,
-        lifecycle: { replaceTriggeredBy: [this.resource, ...rerunWhen].map(addressOf) },
+        lifecycle: {
+          // The task's step (its file, values, context) and its credentials, not its tags: a tag
+          // change must not run every task again.
+          replaceTriggeredBy: [
+            `${addressOf(this.resource)}.${this.definition ? "encoded_step" : "file_step"}`,
+            `${addressOf(this.resource)}.registry_credential`,
+            ...rerunWhen.map(addressOf),
+          ],
+        },
       });
       pinAddress(this.firstRun, `first_run_${addressPart(this.registry.registryName)}_${addressPart(this.taskName)}`);
     }

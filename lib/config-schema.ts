@@ -81,7 +81,12 @@ function list<T extends z.ZodType>(item: T, description: string, required = "is 
 // ---------------------------------------------------------------------------------------------
 // The sections of the file.
 
-export const DEFAULT_SCANNER_IMAGE = "aquasec/trivy:0.58.1";
+/**
+ * Trivy 0.58.1, from GitHub's registry and pinned by digest: ACR's shared agents pull Docker Hub
+ * anonymously (rate limited), and a tag can be moved. The digest is the multi-platform index that
+ * aquasec/trivy:0.58.1 on Docker Hub carries too (help/security.md).
+ */
+export const DEFAULT_SCANNER_IMAGE = "ghcr.io/aquasecurity/trivy:0.58.1@sha256:ab70a02200597efa04748f210f793936eb647cbcdb0ea69cc30b226d6f5a22c7";
 export const DEFAULT_INITIAL_IMAGE = "mcr.microsoft.com/azuredocs/aci-helloworld:latest";
 export const SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW"] as const;
 
@@ -146,7 +151,10 @@ const gatedImageSchema = strict(
       "The vulnerability scan",
     ).prefault({}),
     timer: named("cron", "Five-field cron schedule (UTC); required when test.enabled is false or baseImageTrigger is false").nullable().optional(),
-    baseImageTrigger: bool(true, "Run when the source image changes (seen through the test image's base)"),
+    baseImageTrigger: z
+      .boolean({ error: "must be true or false" })
+      .optional()
+      .meta({ description: "Run when the source image changes, seen through the test image's base (default: test.enabled; impossible without the test)" }),
     allowUnvalidated: bool(false, "Must be true to promote with neither a test nor an enforcing scan"),
   },
   "A public image imported through the gate",
@@ -514,6 +522,9 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
     if (!testEnabled && !scanEnforces && o.allowUnvalidated !== true) {
       fail(ctx, p, o.source, "would be promoted unvalidated: enable test, or scan with mode 'enforce', or set allowUnvalidated: true");
     }
+    if (!testEnabled && o.baseImageTrigger === true) {
+      fail(ctx, [...p, "baseImageTrigger"], true, "cannot fire when test.enabled is false: no build step has the source as its base image, which is what ACR tracks");
+    }
     if (!testEnabled && (timer === undefined || timer === null)) {
       // Without the test build no step has the source as its runtime base image, so ACR cannot track it.
       fail(ctx, [...p, "timer"], undefined, "is required when test.enabled is false: no base image trigger can see the source");
@@ -675,7 +686,7 @@ function resolve(f: ConfigFile) {
       test: { enabled: g.test.enabled, context: g.test.context ?? "", dockerfile: g.test.dockerfile, timeoutSeconds: g.test.timeoutSeconds },
       scan: g.scan,
       timer: g.timer ?? null,
-      baseImageTrigger: g.baseImageTrigger,
+      baseImageTrigger: g.baseImageTrigger ?? g.test.enabled,
       allowUnvalidated: g.allowUnvalidated,
     })),
     apps: f.apps.map((a) => ({

@@ -4,7 +4,7 @@ import * as path from "path";
 import { App } from "cdktf";
 import type { AcrGateConfig } from "./config";
 import { AcrGateStack } from "../constructs/acr-gate-stack";
-import { renderWorkflow } from "./diagram";
+import { renderWorkflow } from "../app/diagram";
 import { skipCdktfCreationTraces } from "./cdktf-tuning";
 import { checkReplaceable, findProjectRoot, MARKER, MARKER_TEXT, replaceOutput, siblingName } from "./outdir";
 
@@ -41,7 +41,9 @@ export function synthesize(
     const { app, stack } = buildApp(config, staging);
     customize?.(stack);
     app.synth();
-    fs.writeFileSync(path.join(staging, "workflow.md"), renderWorkflow(stack));
+    // Drawn from the JSON just written, so the picture is what Terraform will create.
+    const tf = JSON.parse(fs.readFileSync(path.join(staging, "stacks", stack.node.id, "cdk.tf.json"), "utf8"));
+    fs.writeFileSync(path.join(staging, "workflow.md"), renderWorkflow(stack.node.id, tf));
     fs.writeFileSync(path.join(staging, MARKER), MARKER_TEXT);
     replaceOutput(staging, target);
   } catch (e) {

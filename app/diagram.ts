@@ -1,0 +1,160 @@
+/**
+ * The workflow as a Mermaid flowchart, drawn from the synthesized Terraform JSON alone: what is
+ * drawn is what Terraform will create, so the picture and the JSON cannot disagree.
+ *
+ * Read from the JSON: registries; tasks with their registry, triggers (source, base image, timer)
+ * and registry credentials; the generated task files (which steps a gate runs); the images each
+ * task builds from and pushes (the task tags `acr-gate-from` and `acr-gate-builds`, written by
+ * RegistryTask, because a file step's task file lives in Git); container groups and the task that
+ * deploys each (its `ACI` value).
+ */
+import * as YAML from "yaml";
+
+type Obj = Record<string, any>;
+
+interface TaskNode {
+  address: string;
+  name: string;
+  registry: string;
+  kind: "gate" | "app" | "build";
+  detail: string;
+  triggers: { commit: boolean; baseImage: boolean; timer?: string };
+  credentials: { server: string; how: string }[];
+  from?: string;
+  builds?: string;
+  values: Record<string, string>;
+}
+
+/** `${azurerm_x.name.id}` -> `name`. */
+const referenced = (expr: unknown): string | undefined => (typeof expr === "string" ? /^\$\{[\w]+\.([\w-]+)\.\w+\}$/.exec(expr)?.[1] : undefined);
+
+function taskNode(address: string, t: Obj): TaskNode {
+  const triggers = {
+    commit: (t.source_trigger ?? []).some((s: Obj) => s.enabled !== false && (s.events ?? []).includes("commit")),
+    baseImage: t.base_image_trigger !== undefined && t.base_image_trigger.enabled !== false,
+    timer: (t.timer_trigger ?? []).find((x: Obj) => x.enabled !== false)?.schedule as string | undefined,
+  };
+  const credentials = (t.registry_credential?.custom ?? []).map((c: Obj) => ({
+    server: c.login_server as string,
+    how: c.username !== undefined ? "pull: token in Key Vault" : "pull: identity + AcrPull",
+  }));
+  const values = (t.encoded_step ?? t.file_step)?.values ?? {};
+  const tags = t.tags ?? {};
+  let kind: TaskNode["kind"] = "build";
+  let detail = "build";
+  if (t.encoded_step) {
+    const steps: string[] = (YAML.parse(Buffer.from(t.encoded_step.task_content, "base64").toString("utf8")).steps ?? []).map((s: Obj) => s.id);
+    if (steps.includes("promote")) {
+      kind = "gate";
+      const validations = steps.filter((s) => s === "functional-test" || s === "vulnerability-scan");
+      const source = String(tags["acr-gate-from"] ?? "").replace(/^[^/]+\//, "");
+      const target = String(tags["acr-gate-builds"] ?? "").replace(/^[^/]+\//, "");
+      detail = `gate ${source}: ${validations.join(" + ") || "no validation"} then promote ${target}`;
+    } else if (steps.includes("deploy-aci")) {
+      kind = "app";
+      detail = "build and deploy";
+    }
+  }
+  return {
+    address,
+    name: t.name,
+    registry: referenced(t.container_registry_id) ?? "",
+    kind,
+    detail,
+    triggers,
+    credentials,
+    from: tags["acr-gate-from"],
+    builds: tags["acr-gate-builds"],
+    values,
+  };
+}
+
+export function renderWorkflow(stackName: string, tf: Obj): string {
+  const resources = tf.resource ?? {};
+  const registries = new Map<string, { name: string; login: string }>(
+    Object.entries<Obj>(resources.azurerm_container_registry ?? {}).map(([a, r]) => [a, { name: r.name, login: `${String(r.name).toLowerCase()}.azurecr.io` }]),
+  );
+  const groups = new Map<string, string>(Object.entries<Obj>(resources.azurerm_resource_group ?? {}).map(([a, g]) => [a, g.name]));
+  const tasks = Object.entries<Obj>(resources.azurerm_container_registry_task ?? {}).map(([a, t]) => taskNode(a, t));
+
+  // Upstream first: a task's depth is the length of the longest base image trigger chain into it.
+  const byBuild = new Map<string, TaskNode[]>();
+  for (const t of tasks) if (t.builds) byBuild.set(t.builds, [...(byBuild.get(t.builds) ?? []), t]);
+  const upstreamOf = (t: TaskNode) => (t.triggers.baseImage && t.from ? (byBuild.get(t.from) ?? []) : []);
+  const depth = new Map<TaskNode, number>();
+  const depthOf = (t: TaskNode, seen = new Set<TaskNode>()): number => {
+    if (depth.has(t)) return depth.get(t)!;
+    if (seen.has(t)) return 0;
+    seen.add(t);
+    const d = Math.max(-1, ...upstreamOf(t).map((u) => depthOf(u, seen))) + 1;
+    depth.set(t, d);
+    return d;
+  };
+  tasks.sort((a, b) => depthOf(a) - depthOf(b) || a.name.localeCompare(b.name));
+  const registryOrder = [...registries.keys()].sort((a, b) => {
+    const first = (r: string) => Math.min(Infinity, ...tasks.filter((t) => t.registry === r).map((t) => depthOf(t)));
+    return first(a) - first(b) || registries.get(a)!.name.localeCompare(registries.get(b)!.name);
+  });
+
+  const lines = ["flowchart LR"];
+  const ids = new Map<string, string>();
+  const id = (key: string, prefix: string) => {
+    if (!ids.has(key)) ids.set(key, `${prefix}${ids.size + 1}`);
+    return ids.get(key)!;
+  };
+  const q = (s: string) => `"${s.replace(/"/g, "'")}"`;
+  const loginToRegistry = new Map([...registries].map(([a, r]) => [r.login, a]));
+
+  const external = new Set<string>();
+  for (const t of tasks) {
+    for (const c of t.credentials) if (!loginToRegistry.has(c.server)) external.add(c.server);
+    if (t.values.REGISTRY_FROM_URL === "docker.io/") external.add("docker.io");
+  }
+  for (const server of [...external].sort()) lines.push(`  ${id(`ext:${server}`, "ext")}[(${q(`${server} (public)`)})]`);
+
+  for (const r of registryOrder) {
+    const reg = registries.get(r)!;
+    lines.push(`  subgraph ${id(`reg:${r}`, "reg")}[${q(`${reg.name} (${reg.login})`)}]`);
+    for (const t of tasks.filter((x) => x.registry === r)) {
+      const on = [t.triggers.commit ? "commit" : "", t.triggers.baseImage ? "base image update" : "", t.triggers.timer ? `timer ${t.triggers.timer}` : ""]
+        .filter(Boolean)
+        .join(", ");
+      lines.push(`    ${id(`task:${t.address}`, "task")}[${q(`task ${t.name}<br/>${t.detail}<br/>on: ${on || "manual"}`)}]`);
+    }
+    lines.push("  end");
+  }
+  const containerGroups = Object.entries<Obj>(resources.azurerm_container_group ?? {});
+  for (const [a, g] of containerGroups) {
+    lines.push(`  ${id(`aci:${a}`, "app")}([${q(`ACI ${g.name} (${groups.get(referenced(g.resource_group_name) ?? "") ?? "?"})`)}])`);
+  }
+
+  const serverNode = (server: string) => (loginToRegistry.has(server) ? id(`reg:${loginToRegistry.get(server)}`, "reg") : id(`ext:${server}`, "ext"));
+  for (const t of tasks) {
+    for (const c of t.credentials) lines.push(`  ${serverNode(c.server)} -->|${q(c.how)}| ${id(`task:${t.address}`, "task")}`);
+    if (t.values.REGISTRY_FROM_URL === "docker.io/" && !t.credentials.some((c) => c.server === "docker.io")) {
+      lines.push(`  ${serverNode("docker.io")} -->|${q("pull: anonymous")}| ${id(`task:${t.address}`, "task")}`);
+    }
+    for (const u of upstreamOf(t)) lines.push(`  ${id(`task:${u.address}`, "task")} -.->|${q("push fires base image trigger")}| ${id(`task:${t.address}`, "task")}`);
+  }
+  for (const [a, g] of containerGroups) {
+    for (const t of tasks.filter((x) => x.kind === "app" && x.values.ACI === g.name)) {
+      lines.push(`  ${id(`task:${t.address}`, "task")} -->|${q("az container create")}| ${id(`aci:${a}`, "app")}`);
+    }
+    const cred = (g.image_registry_credential ?? [])[0];
+    if (cred) {
+      const how = cred.username !== undefined ? "pull: token" : "pull: identity + AcrPull";
+      lines.push(`  ${serverNode(cred.server)} -->|${q(how)}| ${id(`aci:${a}`, "app")}`);
+    }
+  }
+  return [
+    "# Workflow",
+    "",
+    `Generated by acr-gate from the synthesized stack \`${stackName}\` (its Terraform JSON). Solid arrows are pulls`,
+    "and deployments; dotted arrows are base image triggers (a push upstream starts the task downstream).",
+    "",
+    "```mermaid",
+    ...lines,
+    "```",
+    "",
+  ].join("\n");
+}
