@@ -1,18 +1,12 @@
+#!/usr/bin/env node
 /**
- * Synthesizes the workflow of the config named by ACR_GATE_CONFIG (or the walkthrough's default)
- * into CDKTF_OUTDIR (default cdktf.out; set but empty is an error, not the default). Bad input exits
- * 1 with one line per problem; nothing is written unless the whole synth succeeds, and an outdir
- * acr-gate may not replace (lib/outdir.ts) is refused before anything is touched.
+ * The acr-gate command (`npm start`, `npx acr-gate`, and what cdktf.json runs for `cdktf synth`):
+ * see app/cli.ts, or run it with --help.
  */
-import { loadConfig } from "./lib/config";
-import { resolveOutdir } from "./lib/outdir";
-import { synthesize } from "./lib/synth";
+import { runCli } from "./app/cli";
 
-try {
-  const outdir = resolveOutdir(process.env.CDKTF_OUTDIR);
-  console.log(`acr-gate: synthesized into ${synthesize(loadConfig(), outdir)}`);
-} catch (e) {
-  console.error(`acr-gate: ${(e as Error).message}`);
-  // Not process.exit(): it could cut stderr written to a pipe short (writes there are asynchronous).
-  process.exitCode = 1;
-}
+// process.exitCode, not process.exit(): stderr written to a pipe must reach it whole.
+process.exitCode = runCli(process.argv.slice(2), process.env, {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+});

@@ -14,14 +14,14 @@ const examples = fs.readdirSync(path.join(repo, "examples")).filter((f) => f.end
 /** Synthesizes each config in a fresh node process (dist/), with or without the tuning, and returns the JSON texts. */
 function synthAll(tuned: boolean, configs: string[]): string[] {
   const script = `
-    ${tuned ? 'require("./dist/lib/cdktf-tuning").skipCdktfCreationTraces();' : ""}
+    ${tuned ? 'require("./dist/app/cdktf-tuning").skipCdktfCreationTraces();' : ""}
     const { Testing } = require("cdktf");
     const { parseConfig } = require("./dist/lib/config");
-    const { AcrGateStack } = require("./dist/constructs/acr-gate-stack");
+    const { createStack } = require("./dist/app/synth");
     const configs = JSON.parse(require("fs").readFileSync(0, "utf8"));
     const out = configs.map((text) => {
       const c = parseConfig(text);
-      return Testing.synth(new AcrGateStack(Testing.app(), c.stackName, c), true);
+      return Testing.synth(createStack(Testing.app(), c), true);
     });
     process.stdout.write(JSON.stringify(out));
   `;

@@ -135,3 +135,79 @@ describe("long error output reaches a pipe whole", () => {
     expect(run({ ACR_GATE_CONFIG: cfg, CDKTF_OUTDIR: path.join(tmp, "many-out") }).status).toBe(1);
   });
 });
+
+describe("the acr-gate command: flags, and what it says it made", () => {
+  const cli = (args: string[], env: Record<string, string> = {}, cwd = repo) =>
+    spawnSync(process.execPath, [main, ...args], { cwd, env: { PATH: process.env.PATH ?? "", ...env }, encoding: "utf8" });
+
+  test("--help prints the usage and exits 0, writing nothing", () => {
+    const out = path.join(tmp, "help-out");
+    const r = cli(["--help"], { CDKTF_OUTDIR: out });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: acr-gate \[--config <file>\] \[--out <dir>\] \[--check\] \[--help\]/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  test.each([
+    [["--bogus"], 'unknown option "--bogus"'],
+    [["extra"], 'unknown argument "extra"'],
+    [["--config"], "--config needs a value"],
+    [["--out", "--check"], "--out needs a value"],
+    [["--check=yes"], 'unknown option "--check=yes"'],
+  ])("%j is bad usage: exit 2 with the usage, nothing written", (args, message) => {
+    const out = path.join(tmp, "usage-out");
+    const r = cli(args, { CDKTF_OUTDIR: out });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`acr-gate: ${message}`);
+    expect(r.stderr).toContain("Usage: acr-gate");
+    expect(r.stdout).toBe("");
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  test("a misspelled ACR_GATE_* variable is refused, not read as 'no config'", () => {
+    const r = cli([], { ACR_GATE_CONF: "my.yaml", CDKTF_OUTDIR: path.join(tmp, "typo-out") });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("unknown environment variable ACR_GATE_CONF (did you mean ACR_GATE_CONFIG?)");
+    expect(fs.existsSync(path.join(tmp, "typo-out"))).toBe(false);
+  });
+
+  test("--check validates and synthesizes in memory, policy included, and writes nothing", () => {
+    const project = fs.mkdtempSync(path.join(tmp, "check-"));
+    const r = cli(["--check"], {}, project);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("acr-gate: the walkthrough's default config is valid; nothing written (--check)");
+    expect(r.stdout).toMatch(/stack acr-gate: \d+ resources \(/);
+    expect(fs.readdirSync(project)).toEqual([]);
+    // A config the access policy or the schema refuses fails the check the same way as a synth.
+    const bad = path.join(tmp, "check-bad.yaml");
+    fs.writeFileSync(bad, "location: nowhere\n");
+    const b = cli(["--check", "--config", bad], {}, project);
+    expect(b.status).toBe(1);
+    expect(b.stderr).toContain('location: "nowhere" is not a valid Azure location');
+    expect(fs.readdirSync(project)).toEqual([]);
+  });
+
+  test("--config and --out win over ACR_GATE_CONFIG and CDKTF_OUTDIR; the summary names config, stack, durable content and variables", () => {
+    const cfg = path.join(tmp, "flag.yaml");
+    fs.writeFileSync(cfg, DOCKERHUB_CONFIG);
+    const envOut = path.join(tmp, "env-out");
+    const flagOut = path.join(tmp, "flag-out");
+    const r = cli(["--config", cfg, `--out=${flagOut}`], { ACR_GATE_CONFIG: path.join(tmp, "nope.yaml"), CDKTF_OUTDIR: envOut });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(fs.existsSync(envOut)).toBe(false);
+    expect(fs.existsSync(path.join(flagOut, "stacks", "acr-gate", "cdk.tf.json"))).toBe(true);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines[0]).toBe(`acr-gate: read ${cfg}`);
+    expect(lines[1]).toBe(`acr-gate: synthesized into ${flagOut} (workflow.md: the diagram of what was synthesized)`);
+    expect(lines[2]).toMatch(/^  stack acr-gate: \d+ resources \(.*\d+ container_registry,/);
+    expect(lines[3]).toBe(
+      "    durable, never replaced by a config change: 2 container_registry (contoso, contosobaseartifacts), 2 container_registry_scope_map, 2 container_registry_token, 1 key_vault (acr-task-credentials), 7 key_vault_secret, 3 management_lock, 3 resource_group",
+    );
+    expect(lines[4]).toBe(
+      "    variables: dockerhub_password (required, sensitive), dockerhub_username (required, sensitive), github_token (required, sensitive), subscription_id (optional) (pass secrets as TF_VAR_<name> in the environment)",
+    );
+    expect(lines[5]).toBe("    state: local, ../../../acr-gate.tfstate");
+    expect(lines).toHaveLength(7);
+  });
+});

@@ -7,7 +7,7 @@ import { LockableResourceGroup } from "../constructs/resource-group";
 import { Registry } from "../constructs/registry";
 import { Vault } from "../constructs/key-vault";
 import { GatedImport } from "../constructs/gated-import";
-import { WorkflowPolicy } from "../lib/policy";
+import { WorkflowPolicy } from "../app/policy";
 
 function build(identity: boolean) {
   const stack = new TerraformStack(Testing.app(), "mine");

@@ -10,7 +10,7 @@ import * as fc from "fast-check";
 import * as YAML from "yaml";
 import { Testing } from "cdktf";
 import { ConfigError, DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
-import { AcrGateStack } from "../constructs/acr-gate-stack";
+import { createStack } from "../app/synth";
 import type { TaskDefinition, TaskStep } from "../lib/task-yaml";
 import { DOCKERHUB_CONFIG } from "./helpers";
 import { allStrings, foreignExpressions, interpolations } from "./support/terraform-strings";
@@ -147,7 +147,7 @@ test(`${RUNS} hostile configs: refused naming the field, or synthesized inert`, 
       }
 
       tally.synthesized++;
-      const stack = new AcrGateStack(Testing.app(), config.stackName, config);
+      const stack = createStack(Testing.app(), config); // with the access policy, as the app runs it
       const tf = JSON.parse(Testing.synth(stack, true));
       expect(foreignExpressions(tf)).toEqual([]);
       // Names land inside our own references (registry_contoso); only text that could open or close

@@ -3,7 +3,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { Testing } from "cdktf";
 import { AcrGateConfig, DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
-import { AcrGateStack } from "../constructs/acr-gate-stack";
+import type { AcrGateStack } from "../constructs/acr-gate-stack";
+import { createStack } from "../app/synth";
 import { parseTask, TaskDefinition } from "../lib/task-yaml";
 
 export interface Synthesized {
@@ -15,8 +16,7 @@ export interface Synthesized {
 
 /** One synth per config, validations included (a plain Testing.synth would skip the policy check). */
 export function synth(config: AcrGateConfig = parseConfig(DEFAULT_CONFIG_YAML)): Synthesized {
-  const app = Testing.app();
-  const stack = new AcrGateStack(app, config.stackName, config);
+  const stack = createStack(Testing.app(), config);
   const json = Testing.synth(stack, true);
   return { stack, json, tf: JSON.parse(json) };
 }

@@ -19,8 +19,8 @@ import {
   replaceOutput,
   resolveOutdir,
   terraformWorkingIn,
-} from "../lib/outdir";
-import { synthesize } from "../lib/synth";
+} from "../app/outdir";
+import { synthesize } from "../app/synth";
 
 const repo = path.resolve(__dirname, "..");
 const main = path.join(repo, "dist", "main.js");

@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
 import { DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
-import { synthesize } from "../lib/synth";
+import { synthesize } from "../app/synth";
 import { Vault } from "../constructs/key-vault";
 import { RegistryTask } from "../constructs/registry-task";
 

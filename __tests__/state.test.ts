@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
-import { synthesize } from "../lib/synth";
+import { synthesize } from "../app/synth";
 import { requireTool } from "./support/go-render";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-state-"));

@@ -15,7 +15,6 @@ import { Sleep } from "@cdktf/provider-time/lib/sleep";
 import { AcrGateConfig, plannedPullTokens, RegistryConfig } from "../lib/config";
 import { addressPart } from "../lib/principal";
 import { appTaskDefinition } from "../lib/app-task";
-import { WorkflowPolicy } from "../lib/policy";
 import { LockableResourceGroup } from "./resource-group";
 import { Registry } from "./registry";
 import { Vault } from "./key-vault";
@@ -250,7 +249,6 @@ export class AcrGateStack extends TerraformStack {
 
     if (config.firstRun) this.scheduleFirstRuns();
     this.addOutputs();
-    this.node.addValidation(new WorkflowPolicy(this));
   }
 
   /** Every task in the workflow, upstream first. */

@@ -36,11 +36,13 @@ const ADVICE = `Choose an empty or new directory, or one acr-gate wrote (it hold
  * The output directory CDKTF_OUTDIR names. Unset means the default; set but empty (or blank) is an
  * error, not "unset": `CDKTF_OUTDIR=` resolves to the current directory, which a synth would replace.
  */
-export function resolveOutdir(value: string | undefined): string {
+export function resolveOutdir(value: string | undefined, via = "CDKTF_OUTDIR"): string {
   if (value === undefined) return DEFAULT_OUTDIR;
   if (value.trim() === "") {
     throw new OutdirError(
-      `CDKTF_OUTDIR is set but empty: unset it for the default ${DEFAULT_OUTDIR}, or name a directory (CDKTF_OUTDIR=out).`,
+      via === "CDKTF_OUTDIR"
+        ? `CDKTF_OUTDIR is set but empty: unset it for the default ${DEFAULT_OUTDIR}, or name a directory (CDKTF_OUTDIR=out).`
+        : `${via} is empty: name a directory, or leave it out for the default ${DEFAULT_OUTDIR}.`,
     );
   }
   return value;

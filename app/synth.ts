@@ -2,19 +2,29 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { App } from "cdktf";
-import type { AcrGateConfig } from "./config";
+import type { AcrGateConfig } from "../lib/config";
 import { AcrGateStack } from "../constructs/acr-gate-stack";
-import { renderWorkflow } from "../app/diagram";
+import { renderWorkflow } from "./diagram";
+import { WorkflowPolicy } from "./policy";
 import { skipCdktfCreationTraces } from "./cdktf-tuning";
 import { checkReplaceable, findProjectRoot, MARKER, MARKER_TEXT, replaceOutput, siblingName } from "./outdir";
+
+/**
+ * The workflow's stack in an app, with the access policy (app/policy.ts) as a validation: cdktf runs
+ * it in `app.synth()`, so a violation fails the synth before anything is written.
+ */
+export function createStack(app: App, config: AcrGateConfig): AcrGateStack {
+  const stack = new AcrGateStack(app, config.stackName, config);
+  stack.node.addValidation(new WorkflowPolicy(stack));
+  return stack;
+}
 
 /** Builds the app for a config (no files written). */
 export function buildApp(config: AcrGateConfig, outdir: string): { app: App; stack: AcrGateStack } {
   skipCdktfCreationTraces();
   // No stack traces in the JSON: they carry paths of the synthesizing machine.
   const app = new App({ outdir, stackTraces: false });
-  const stack = new AcrGateStack(app, config.stackName, config);
-  return { app, stack };
+  return { app, stack: createStack(app, config) };
 }
 
 /**

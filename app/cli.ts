@@ -1,0 +1,195 @@
+/**
+ * The `acr-gate` command: read a config, synthesize it (or only check it), and say what was made.
+ *
+ * Exit codes: 0 done; 1 bad input (config, output directory) or a failed synth; 2 bad usage
+ * (an unknown flag, a misspelled ACR_GATE_* variable). Nothing is written unless everything
+ * succeeded (app/synth.ts).
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { App, TerraformStack } from "cdktf";
+import { AcrGateConfig, ConfigError, DEFAULT_CONFIG_YAML, parseConfig, printable, readConfigFile } from "../lib/config";
+import { createStack, synthesize } from "./synth";
+import { OutdirError, resolveOutdir } from "./outdir";
+import { skipCdktfCreationTraces } from "./cdktf-tuning";
+import { durableAddresses } from "./replacement-preview";
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const USAGE = `Usage: acr-gate [--config <file>] [--out <dir>] [--check] [--help]
+
+Synthesizes the Terraform JSON of an acr-gate config (help/configuration.md) into <dir>/stacks/.
+
+  --config <file>  the config, YAML or JSON (default: $ACR_GATE_CONFIG, else the walkthrough's default config)
+  --out <dir>      the output directory (default: $CDKTF_OUTDIR, else cdktf.out); acr-gate replaces it
+                   whole, and only if it is new, empty or one it wrote (help/security.md)
+  --check          validate the config and synthesize in memory, policy included; write nothing
+  --help           this text
+
+Exit status: 0 done, 1 bad config or output directory or a failed synth, 2 bad usage.
+`;
+
+/**
+ * Every ACR_GATE_* variable anything in acr-gate reads (the CLI, npm scripts, tests). Another one
+ * is refused: ACR_GATE_CONF=my.yaml would otherwise synthesize the walkthrough's default silently.
+ */
+const KNOWN_ENV = [
+  "ACR_GATE_CONFIG",
+  "ACR_GATE_REQUIRE_TOOLS",
+  "ACR_GATE_TF_MIRROR",
+  "ACR_GATE_STRICT_PROVIDERS",
+  "ACR_GATE_CACHE_DIR",
+  "ACR_GATE_KEEP_WORK",
+  "ACR_GATE_SKIP_BUILD",
+  "ACR_GATE_TERRAFORM",
+  "ACR_GATE_TOFU_VERSION",
+  "ACR_GATE_PYTHON",
+  "ACR_GATE_ACB",
+];
+
+interface Options {
+  config?: string;
+  out?: string;
+  check: boolean;
+  help: boolean;
+}
+
+class UsageError extends Error {}
+
+function parseArgs(argv: readonly string[]): Options {
+  const o: Options = { check: false, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || (inline === undefined && v.startsWith("--"))) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    if (flag === "--help" || flag === "-h") o.help = true;
+    else if (flag === "--check" && inline === undefined) o.check = true;
+    else if (flag === "--config") o.config = value();
+    else if (flag === "--out") o.out = value();
+    else throw new UsageError(`unknown ${arg.startsWith("-") ? "option" : "argument"} ${printable(arg)}`);
+  }
+  return o;
+}
+
+/** Edit distance, for "did you mean" on misspelled variables. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+  }
+  return d[a.length][b.length];
+}
+
+function checkEnvironment(env: NodeJS.ProcessEnv): void {
+  const unknown = Object.keys(env).filter((k) => /^ACR_?GATE/i.test(k) && !KNOWN_ENV.includes(k));
+  if (unknown.length === 0) return;
+  const hint = (k: string) => {
+    const best = KNOWN_ENV.map((n) => [n, distance(k.toUpperCase(), n)] as const).sort((a, b) => a[1] - b[1])[0];
+    return best[1] <= 4 ? ` (did you mean ${best[0]}?)` : "";
+  };
+  throw new UsageError(unknown.map((k) => `unknown environment variable ${printable(k, false)}${hint(k)}`).join("; "));
+}
+
+/** What the user asked for, in a few lines: the config, the stacks, what is durable, what to supply. */
+function summary(stacks: Map<string, Record<string, any>>, outdir: string | undefined): string[] {
+  const lines: string[] = [];
+  for (const [name, tf] of stacks) {
+    const types = Object.entries<Record<string, unknown>>(tf.resource ?? {}).map(([t, r]) => [t, Object.keys(r).length] as const);
+    const total = types.reduce((n, [, c]) => n + c, 0);
+    const counts = types
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .map(([t, c]) => `${c} ${t.replace(/^azurerm_/, "")}`)
+      .join(", ");
+    lines.push(`  stack ${name}: ${total} resources (${counts})`);
+    // Registries and vaults by name (what a user recognizes), the rest counted.
+    const durable = new Map<string, string[]>();
+    for (const a of durableAddresses(tf)) {
+      const [type, id] = a.split(".");
+      durable.set(type, [...(durable.get(type) ?? []), (tf.resource[type][id] as { name?: string }).name ?? id]);
+    }
+    const named = new Set(["azurerm_container_registry", "azurerm_key_vault"]);
+    const durableText = [...durable]
+      .map(([t, names]) => `${names.length} ${t.replace(/^azurerm_/, "")}${named.has(t) ? ` (${names.join(", ")})` : ""}`)
+      .join(", ");
+    lines.push(`    durable, never replaced by a config change: ${durableText || "none"}`);
+    const variables = Object.entries<Record<string, any>>(tf.variable ?? {})
+      .sort(([a, x], [b, y]) => Number(x.default !== undefined) - Number(y.default !== undefined) || a.localeCompare(b))
+      .map(([v, d]) => `${v} (${d.default === undefined ? "required" : "optional"}${d.sensitive ? ", sensitive" : ""})`);
+    lines.push(`    variables: ${variables.join(", ")} (pass secrets as TF_VAR_<name> in the environment)`);
+    const backend = tf.terraform?.backend ?? {};
+    const [kind, settings] = Object.entries<Record<string, string>>(backend)[0] ?? ["local", {}];
+    const state = kind === "local" ? `local, ${settings.path}` : Object.keys(settings).length === 0 ? "azurerm, settings at terraform init -backend-config" : `azurerm, ${settings.storage_account_name}/${settings.container_name}/${settings.key}`;
+    lines.push(`    state: ${state}`);
+    if (outdir) lines.push(`    next: cd ${path.join(outdir, "stacks", name)} && terraform init && terraform plan`);
+  }
+  return lines;
+}
+
+/** Synthesizes without writing: what `app.synth()` does (prepare, validate, render), in memory. */
+function synthInMemory(config: AcrGateConfig): Map<string, Record<string, any>> {
+  skipCdktfCreationTraces();
+  // cdktf's App creates its outdir unless it exists: the system temp directory always does, and
+  // nothing is written into it (no app.synth()).
+  const app = new App({ outdir: os.tmpdir(), stackTraces: false });
+  createStack(app, config);
+  const stacks = app.node.findAll().filter(TerraformStack.isStack);
+  stacks.forEach((s) => s.prepareStack());
+  const out = new Map<string, Record<string, any>>();
+  for (const s of stacks) {
+    s.runAllValidations();
+    out.set(s.node.id, JSON.parse(JSON.stringify(s.toTerraform())));
+  }
+  return out;
+}
+
+export function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io): number {
+  let options: Options;
+  try {
+    options = parseArgs(argv);
+    if (options.help) {
+      io.out(USAGE);
+      return 0;
+    }
+    checkEnvironment(env);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.err(`acr-gate: ${e.message}\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    const file = options.config ?? env.ACR_GATE_CONFIG;
+    const via = options.config !== undefined ? "--config" : "ACR_GATE_CONFIG";
+    const config = file === undefined ? parseConfig(DEFAULT_CONFIG_YAML, "default config") : parseConfig(readConfigFile(file, via), file);
+    const source = file === undefined ? "the walkthrough's default config" : printable(file, false);
+    if (options.check) {
+      const stacks = synthInMemory(config);
+      io.out([`acr-gate: ${source} is valid; nothing written (--check)`, ...summary(stacks, undefined)].join("\n") + "\n");
+      return 0;
+    }
+    const outdir = options.out !== undefined ? resolveOutdir(options.out, "--out") : resolveOutdir(env.CDKTF_OUTDIR);
+    synthesize(config, outdir);
+    const stacks = new Map<string, Record<string, any>>();
+    for (const name of fs.readdirSync(path.join(outdir, "stacks")).sort()) {
+      stacks.set(name, JSON.parse(fs.readFileSync(path.join(outdir, "stacks", name, "cdk.tf.json"), "utf8")));
+    }
+    io.out([`acr-gate: read ${source}`, `acr-gate: synthesized into ${outdir} (workflow.md: the diagram of what was synthesized)`, ...summary(stacks, outdir)].join("\n") + "\n");
+    return 0;
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof OutdirError) {
+      io.err(`acr-gate: ${e.message}\n`);
+      return 1;
+    }
+    // A failed synth (cdktf's own validation, the access policy): its message, never a stack trace.
+    io.err(`acr-gate: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
