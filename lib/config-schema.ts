@@ -4,13 +4,79 @@
  * The TypeScript types, the defaults, the cross-field rules, the JSON Schema editors use
  * (`acr-gate.schema.json`) and the key tables of help/configuration.md all come from here.
  * Messages keep one form, `<field path>: <value> <rule>`, every problem at once (lib/config.ts
- * formats them). Two rules never live here but before it, in {@link checkUntrustedText}, because
- * they hold for every string of the file whatever field it is in: no Terraform template syntax and
- * no Go template delimiters (see lib/config.ts).
+ * formats them). The rule every string obeys, whatever field it is in (no Terraform or Go template
+ * syntax, no control characters), is {@link untrustedTextProblem}, applied by {@link walkUntrustedText}.
  */
 import { z } from "zod";
-import { checkName, RuleName } from "./rules";
+import { Token } from "cdktf";
+import { checkName, RuleName, RULES } from "./rules";
+import { AZURE_LOCATIONS } from "./azure-regions";
 import { addressPart } from "./principal";
+
+// ---------------------------------------------------------------------------------------------
+// The rule every string of the file obeys, whatever field it is in: config text stays data. It runs
+// on the parsed file before the fields' own rules (lib/config.ts), over every string and every key,
+// so a new field cannot forget it; acr-gate.schema.json carries it as a pattern no string may match.
+
+/** Longest string anywhere in the file (Git URLs and image references stay far below). */
+export const MAX_STRING = 2048;
+/** Nesting depth of mappings and lists; the schema is 4 deep, this is headroom, not a feature. */
+export const MAX_DEPTH = 32;
+
+/** Why a piece of text cannot be config text, or undefined. Applied to every string and key of the file. */
+export function untrustedTextProblem(s: string): string | undefined {
+  if (s.includes("${")) return "must not contain '${' (Terraform evaluates it as an expression in the JSON)";
+  if (s.includes("%{")) return "must not contain '%{' (Terraform evaluates it as a template directive in the JSON)";
+  if (s.includes("{{") || s.includes("}}")) return "must not contain '{{' or '}}' (ACR renders task files as Go templates)";
+  // cdktf's own placeholders for values known only at synth: in config text they would be
+  // resolved (or crash the synth) instead of staying text.
+  if (/[$#&]\{TfToken\[/.test(s) || s === Token.STRING_MAP_TOKEN_VALUE || s === Token.ANY_MAP_TOKEN_VALUE) {
+    return "must not contain a cdktf token marker ('${TfToken[', '#{TfToken[', '&{TfToken[' or a map token value)";
+  }
+  // Terraform reads JSON strings and keys in Unicode normal form C: other forms would come back changed.
+  if (s !== s.normalize("NFC")) return "must be in Unicode normal form C (Terraform would normalize it, changing the text)";
+  // Line breaks forge lines in task files, shell commands and messages; bidi controls hide text from review.
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(s)) {
+    return "must not contain control characters, line breaks or bidirectional-text controls";
+  }
+  if (s.length > MAX_STRING) return `is longer than ${MAX_STRING} characters`;
+  return undefined;
+}
+
+/**
+ * Applies {@link untrustedTextProblem} to every string and key of the parsed file and returns a
+ * copy without null-valued keys (YAML's `key:` with nothing after it means "not set"). `report`
+ * receives each problem with its path, and the refused value (a key's problem names the key).
+ */
+export function walkUntrustedText(
+  value: unknown,
+  report: (path: (string | number)[], value: string | undefined, problem: string) => void,
+  path: (string | number)[] = [],
+  depth = 0,
+): unknown {
+  if (depth > MAX_DEPTH) {
+    report(path, undefined, `nests mappings and lists more than ${MAX_DEPTH} deep`);
+    return undefined;
+  }
+  if (typeof value === "string") {
+    const problem = untrustedTextProblem(value);
+    if (problem) report(path, value, problem);
+    return value;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => walkUntrustedText(v, report, [...path, i], depth + 1));
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      // `__proto__` would set the prototype, not a key, where a later step copies the mapping.
+      const problem = k === "__proto__" ? "is a reserved name" : untrustedTextProblem(k);
+      if (problem) report([...path, k], undefined, `the key ${problem}`);
+      if (v === null) continue;
+      Object.defineProperty(out, k, { value: walkUntrustedText(v, report, [...path, k], depth + 1), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  return value;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Field primitives. Each carries its own message for a wrong type, so a user reads the rule, not
@@ -19,7 +85,10 @@ import { addressPart } from "./principal";
 type Issue = { readonly input?: unknown };
 const requiredOr = (message: string) => (iss: Issue) => (iss.input === undefined ? "is required" : message);
 
-/** A string that must satisfy one of the naming rules of lib/rules.ts. */
+/**
+ * A string that must satisfy one of the naming rules of lib/rules.ts. The rule's pattern goes into
+ * the JSON Schema too (editors check it as you type); its extra checks live only here.
+ */
 function named(rule: RuleName, description: string) {
   return z
     .string({ error: requiredOr("must be a non-empty string") })
@@ -27,7 +96,7 @@ function named(rule: RuleName, description: string) {
       const problem = checkName(rule, v);
       if (problem) ctx.addIssue({ code: "custom", message: problem, input: v });
     })
-    .meta({ description });
+    .meta({ description, pattern: RULES[rule].pattern.source, ...(rule === "location" ? { enum: [...AZURE_LOCATIONS] } : {}) });
 }
 
 function int(min: number, max: number, fallback: number, description: string) {
@@ -38,7 +107,7 @@ function int(min: number, max: number, fallback: number, description: string) {
       if (!Number.isInteger(v) || v < min || v > max) ctx.addIssue({ code: "custom", message, input: v });
     })
     .default(fallback)
-    .meta({ description });
+    .meta({ description, type: "integer", minimum: min, maximum: max });
 }
 
 function decimal(min: number, max: number, fallback: number, description: string) {
@@ -49,7 +118,7 @@ function decimal(min: number, max: number, fallback: number, description: string
       if (v < min || v > max) ctx.addIssue({ code: "custom", message, input: v });
     })
     .default(fallback)
-    .meta({ description });
+    .meta({ description, minimum: min, maximum: max });
 }
 
 function bool(fallback: boolean, description: string) {

@@ -10,8 +10,7 @@
  */
 import * as fs from "fs";
 import * as YAML from "yaml";
-import { Token } from "cdktf";
-import { AcrGateConfig, configSchema, RegistryConfig } from "./config-schema";
+import { AcrGateConfig, configSchema, RegistryConfig, walkUntrustedText } from "./config-schema";
 
 export * from "./config-schema";
 
@@ -19,10 +18,6 @@ export * from "./config-schema";
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 /** YAML aliases (`*x`) expanded while reading; a "billion laughs" file needs far more. */
 export const MAX_YAML_ALIASES = 100;
-/** Nesting depth of mappings and lists; the schema is 4 deep, this is headroom, not a feature. */
-const MAX_DEPTH = 32;
-/** Longest string anywhere in the file (Git URLs and image references stay far below). */
-const MAX_STRING = 2048;
 
 export const SAMPLE_REPOS = "https://github.com/importing-public-content";
 
@@ -244,56 +239,11 @@ function toJS(doc: YAML.Document, lines: YAML.LineCounter, name: string): unknow
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Config text stays data.
-
-/** Why a piece of text cannot be config text, or undefined. Applied to every string and key of the file. */
-export function untrustedTextProblem(s: string): string | undefined {
-  if (s.includes("${")) return "must not contain '${' (Terraform evaluates it as an expression in the JSON)";
-  if (s.includes("%{")) return "must not contain '%{' (Terraform evaluates it as a template directive in the JSON)";
-  if (s.includes("{{") || s.includes("}}")) return "must not contain '{{' or '}}' (ACR renders task files as Go templates)";
-  // cdktf's own placeholders for values known only at synth: in config text they would be
-  // resolved (or crash the synth) instead of staying text.
-  if (/[$#&]\{TfToken\[/.test(s) || s === Token.STRING_MAP_TOKEN_VALUE || s === Token.ANY_MAP_TOKEN_VALUE) {
-    return "must not contain a cdktf token marker ('${TfToken[', '#{TfToken[', '&{TfToken[' or a map token value)";
-  }
-  // Terraform reads JSON strings and keys in Unicode normal form C: other forms would come back changed.
-  if (s !== s.normalize("NFC")) return "must be in Unicode normal form C (Terraform would normalize it, changing the text)";
-  // Line breaks forge lines in task files, shell commands and messages; bidi controls hide text from review.
-  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(s)) {
-    return "must not contain control characters, line breaks or bidirectional-text controls";
-  }
-  if (s.length > MAX_STRING) return `is longer than ${MAX_STRING} characters`;
-  return undefined;
-}
-
-/**
- * Checks every string and key of the parsed file against {@link untrustedTextProblem} and returns
- * a copy without null-valued keys (YAML's `key:` with nothing after it means "not set").
- */
-export function checkUntrustedText(value: unknown, problems: string[], path: (string | number)[] = [], depth = 0): unknown {
-  if (depth > MAX_DEPTH) {
-    problems.push(`${formatPath(path)}: nests mappings and lists more than ${MAX_DEPTH} deep`);
-    return undefined;
-  }
-  if (typeof value === "string") {
-    const problem = untrustedTextProblem(value);
-    if (problem) problems.push(`${formatPath(path)}: ${describeValue(value)} ${problem}`);
-    return value;
-  }
-  if (Array.isArray(value)) return value.map((v, i) => checkUntrustedText(v, problems, [...path, i], depth + 1));
-  if (value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      // `__proto__` would set the prototype, not a key, where a later step copies the mapping.
-      const problem = k === "__proto__" ? "is a reserved name" : untrustedTextProblem(k);
-      if (problem) problems.push(`${formatPath([...path, k])}: the key ${problem}`);
-      if (v === null) continue;
-      Object.defineProperty(out, k, { value: checkUntrustedText(v, problems, [...path, k], depth + 1), enumerable: true, writable: true, configurable: true });
-    }
-    return out;
-  }
-  return value;
+/** {@link walkUntrustedText} with its problems as messages (`<path>: <value> <problem>`). */
+export function checkUntrustedText(value: unknown, problems: string[]): unknown {
+  return walkUntrustedText(value, (path, text, problem) => {
+    problems.push(text === undefined ? `${formatPath(path)}: ${problem}` : `${formatPath(path)}: ${describeValue(text)} ${problem}`);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,389 @@
+import { Construct } from "constructs";
+import { AzurermBackend, Fn, LocalBackend, TerraformBackend, TerraformOutput, TerraformRemoteState, TerraformStack, TerraformVariable } from "cdktf";
+import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
+import { TimeProvider } from "@cdktf/provider-time/lib/provider";
+import { Sleep } from "@cdktf/provider-time/lib/sleep";
+import { AcrGateConfig, AppConfig, BackendConfig, plannedPullTokens, RegistryConfig } from "../lib/config";
+import { addressPart } from "../lib/principal";
+import { appTaskDefinition } from "../lib/app-task";
+import { pinAddress } from "../lib/address";
+import { LockableResourceGroup } from "./resource-group";
+import { Registry } from "./registry";
+import { Vault } from "./key-vault";
+import type { PullToken, StoredToken } from "./pull-token";
+import { RegistryTask } from "./registry-task";
+import { GatedImport } from "./gated-import";
+import { ContainerApp } from "./container-app";
+
+const DOCKER_HUB = "docker.io";
+
+export interface AppParts {
+  readonly app: ContainerApp;
+  readonly task: RegistryTask;
+}
+
+/**
+ * The walkthrough's sections as phases, each building its part of the workflow into the stack it
+ * is given: one stack for the whole workflow (AcrGateStack), or a platform stack and one stack per
+ * team. Not a construct: the phases put constructs straight into the stacks, so their logical ids
+ * (variables, outputs, providers) are the stack's own.
+ *
+ * A phase reads what earlier phases made (registries, the vault, tokens, gates) from this object.
+ */
+export class Workflow {
+  readonly tags: Readonly<Record<string, string>>;
+  publicRegistry?: Registry;
+  baseArtifacts!: Registry;
+  readonly teamRegistries = new Map<string, Registry>();
+  vault!: Vault;
+  /** The Docker Hub credentials in the vault, when upstream.dockerHubCredentials. */
+  dockerHub?: Pick<StoredToken, "user" | "password" | "vault">;
+  readonly tokens = new Map<Registry, PullToken>();
+  simulatedImageTasks: RegistryTask[] = [];
+  gates: GatedImport[] = [];
+  readonly apps: AppParts[] = [];
+  private readonly groups = new Map<TerraformStack, Map<string, LockableResourceGroup>>();
+
+  constructor(readonly config: AcrGateConfig) {
+    this.tags = { ...config.tags, "managed-by": "acr-gate" };
+  }
+
+  get registries(): Registry[] {
+    return [...(this.publicRegistry ? [this.publicRegistry] : []), this.baseArtifacts, ...this.teamRegistries.values()];
+  }
+
+  /** Every task, upstream first. */
+  get tasks(): RegistryTask[] {
+    return [...this.simulatedImageTasks, ...this.gates.map((g) => g.task), ...this.apps.map((a) => a.task)];
+  }
+
+  // --- Providers, backend and the Git token --------------------------------------------------
+
+  /** The azurerm and time providers, the backend, and the `github_token` variable (returned). */
+  providers(stack: TerraformStack, backend: BackendConfig): string {
+    const subscription = new TerraformVariable(stack, "subscription_id", {
+      type: "string",
+      default: "",
+      description: "Azure subscription id; when empty the provider reads ARM_SUBSCRIPTION_ID",
+    });
+    new AzurermProvider(stack, "azurerm", {
+      // Empty means null, and null lets the provider read ARM_SUBSCRIPTION_ID.
+      subscriptionId: `\${var.${subscription.friendlyUniqueId} == "" ? null : var.${subscription.friendlyUniqueId}}`,
+      features: [
+        {
+          keyVault: [{ purgeSoftDeleteOnDestroy: false, recoverSoftDeletedKeyVaults: true, recoverSoftDeletedSecrets: true }],
+          resourceGroup: [{ preventDeletionIfContainsResources: true }],
+        },
+      ],
+    });
+    new TimeProvider(stack, "time");
+    configureBackend(stack, backend);
+    return new TerraformVariable(stack, "github_token", {
+      type: "string",
+      sensitive: true,
+      nullable: false,
+      description: "GitHub personal access token with read access to the task repositories (--git-access-token)",
+    }).stringValue;
+  }
+
+  // --- Create registries (az group create, az acr create --sku Premium) ----------------------
+
+  /** A resource group of `stack`; durable ones (registries, vault) are locked unless protection says no. */
+  group(stack: TerraformStack, name: string, durable: boolean): LockableResourceGroup {
+    let groups = this.groups.get(stack);
+    if (!groups) this.groups.set(stack, (groups = new Map()));
+    let g = groups.get(name);
+    if (!g) {
+      g = new LockableResourceGroup(stack, `group-${name}`, {
+        name,
+        location: this.config.location,
+        lock: durable && this.config.protection.locks ? "CanNotDelete" : undefined,
+        tags: this.tags,
+      });
+      groups.set(name, g);
+    }
+    return g;
+  }
+
+  private registry(stack: TerraformStack, id: string, rc: RegistryConfig): Registry {
+    return new Registry(stack, id, {
+      name: rc.name,
+      resourceGroupName: this.group(stack, rc.resourceGroup, true).name,
+      location: this.config.location,
+      zoneRedundancy: rc.zoneRedundancy,
+      dedicatedDataEndpoints: rc.dedicatedDataEndpoints,
+      replicaLocations: rc.replicaLocations,
+      untaggedRetentionDays: rc.untaggedRetentionDays,
+      preventDestroy: this.config.protection.preventDestroy,
+      tags: this.tags,
+    });
+  }
+
+  /** The simulated public registry (if any) and the shared base-artifacts registry. */
+  platformRegistries(stack: TerraformStack): void {
+    const pub = this.config.publicRegistry;
+    this.publicRegistry = pub ? this.registry(stack, "public-registry", pub) : undefined;
+    this.baseArtifacts = this.registry(stack, "base-artifacts-registry", this.config.baseArtifactsRegistry);
+  }
+
+  teamRegistry(stack: TerraformStack, team: RegistryConfig): Registry {
+    const r = this.registry(stack, `team-registry-${team.name}`, team);
+    this.teamRegistries.set(team.name, r);
+    return r;
+  }
+
+  // --- Create key vault secrets (az keyvault secret set) -------------------------------------
+
+  vaultAndSecrets(stack: TerraformStack, githubToken: string): void {
+    const kv = this.config.keyVault;
+    this.vault = new Vault(stack, "key-vault", {
+      name: kv.name,
+      resourceGroupName: kv.existing ? kv.resourceGroup : this.group(stack, kv.resourceGroup, true).name,
+      location: this.config.location,
+      existing: kv.existing,
+      softDeleteRetentionDays: kv.softDeleteRetentionDays,
+      preventDestroy: this.config.protection.preventDestroy,
+      tags: this.tags,
+    });
+    this.vault.storeSecret("github-token", { value: githubToken, contentType: "GitHub personal access token" });
+    if (this.config.upstream.dockerHubCredentials) {
+      const variable = (name: string, description: string) =>
+        new TerraformVariable(stack, name, { type: "string", sensitive: true, nullable: false, description }).stringValue;
+      this.dockerHub = {
+        vault: this.vault,
+        user: this.vault.storeSecret("registry-dockerhub-user", {
+          value: variable("dockerhub_username", "Docker Hub user name"),
+          contentType: "Docker Hub user name",
+        }),
+        password: this.vault.storeSecret("registry-dockerhub-password", {
+          value: variable("dockerhub_password", "Docker Hub access token"),
+          contentType: "Docker Hub access token",
+        }),
+      };
+    }
+  }
+
+  // --- Create tokens (az acr token create), only where a credential needs one -----------------
+
+  /** The pull tokens of the registries given (plannedPullTokens), stored in the vault. */
+  tokensFor(registries: readonly Registry[]): void {
+    const byName = new Map(registries.map((r) => [r.registryName, r]));
+    for (const t of plannedPullTokens(this.config)) {
+      const reg = byName.get(t.registry.name);
+      if (!reg) continue;
+      const token = reg.createPullToken("pull-token", {
+        name: t.name,
+        repositories: t.repositories ?? undefined,
+        expiryDays: this.config.tokenPasswordExpiryDays,
+      });
+      token.storeIn(this.vault);
+      this.tokens.set(reg, token);
+    }
+  }
+
+  // --- Create the task that builds the simulated public image (node-public) ------------------
+
+  upstreamTasks(stack: TerraformStack, githubToken: string): void {
+    const pub = this.config.publicRegistry;
+    this.simulatedImageTasks = (pub?.images ?? []).map((img) => {
+      const task = new RegistryTask(stack, `simulated-${img.taskName}`, {
+        registry: this.publicRegistry!,
+        name: img.taskName,
+        step: { kind: "file", taskFile: img.taskFile, context: img.repository },
+        gitAccessToken: githubToken,
+        values: { REGISTRY_FROM_URL: `${DOCKER_HUB}/` },
+        images: { builds: `${this.publicRegistry!.loginServerName}/${img.image.repository}:${img.image.tag}` },
+        tags: this.tags,
+      });
+      if (this.dockerHub) task.pullFromWithSecrets(DOCKER_HUB, this.dockerHub);
+      return task;
+    });
+  }
+
+  // --- Gated imports of public content: validated imports into base artifacts ----------------
+
+  gatedImports(stack: TerraformStack, githubToken: string): void {
+    const config = this.config;
+    const pub = config.publicRegistry;
+    const fromSimulated = config.upstream.source === "simulated";
+    const publicToken = this.publicRegistry && this.tokens.get(this.publicRegistry)?.storedSecrets;
+    this.gates = config.gatedImages.map((g) => {
+      const gate = new GatedImport(stack, `gate-${g.taskName}`, {
+        registry: this.baseArtifacts,
+        taskName: g.taskName,
+        source: g.source,
+        target: g.target,
+        upstreamUrl: fromSimulated ? `${this.publicRegistry!.loginServerName}/` : `${DOCKER_HUB}/`,
+        test: g.test.enabled ? { context: g.test.context, dockerfile: g.test.dockerfile, timeoutSeconds: g.test.timeoutSeconds } : undefined,
+        scan: g.scan.enabled ? g.scan : undefined,
+        allowUnvalidated: g.allowUnvalidated,
+        baseImageTrigger: g.baseImageTrigger,
+        timer: g.timer ?? undefined,
+        gitAccessToken: githubToken,
+        tags: this.tags,
+      });
+      if (fromSimulated) {
+        if (publicToken) gate.task.pullFromWithSecrets(this.publicRegistry!.loginServerName, publicToken);
+        else gate.task.pullFrom(this.publicRegistry!);
+        const producers = (pub?.images ?? [])
+          .map((img, i) => ({ img, task: this.simulatedImageTasks[i] }))
+          .filter(({ img }) => img.image.repository === g.source.repository && img.image.tag === g.source.tag);
+        gate.task.upstreamTasks.push(...producers.map((p) => p.task));
+      } else if (this.dockerHub) {
+        gate.task.pullFromWithSecrets(DOCKER_HUB, this.dockerHub);
+      }
+      return gate;
+    });
+  }
+
+  // --- Create the tasks that build and deploy the apps; the container groups they deploy to ---
+
+  appsOf(stack: TerraformStack, githubToken: string, apps: readonly AppConfig[]): AppParts[] {
+    const baseToken = this.tokens.get(this.baseArtifacts)?.storedSecrets;
+    const gateByTarget = new Map(this.gates.map((g) => [`${g.target.repository}:${g.target.tag}`, g]));
+    const made = apps.map((a) => {
+      const team = this.teamRegistries.get(a.registry)!;
+      const teamToken = a.aci.pullWith === "token" ? this.tokens.get(team) : undefined;
+      // ':' cannot occur in an app name, so no app's ids can be another's (app-task-x vs app-x).
+      const app = new ContainerApp(stack, `app:${a.name}`, {
+        name: a.aci.name,
+        resourceGroup: this.group(stack, a.aci.resourceGroup, false),
+        registry: team,
+        pull: teamToken ? { kind: "token", token: teamToken } : { kind: "identity" },
+        dnsLabel: a.aci.dnsLabel ?? undefined,
+        cpu: a.aci.cpu,
+        memoryGb: a.aci.memoryGb,
+        port: a.aci.port,
+        initialImage: a.aci.initialImage,
+      });
+      const task = new RegistryTask(stack, `app-task:${a.name}`, {
+        registry: team,
+        name: a.taskName,
+        step: {
+          kind: "encoded",
+          context: a.repository,
+          definition: appTaskDefinition({
+            imageRepository: a.name,
+            deployCommand: (image, secrets) => app.deployCommand(image, secrets),
+            readRegistrySecrets: teamToken !== undefined,
+          }),
+        },
+        gitAccessToken: githubToken,
+        values: {
+          REGISTRY_FROM_URL: `${this.baseArtifacts.loginServerName}/`,
+          KEYVAULT: this.config.keyVault.name,
+          ...app.deployValues,
+        },
+        images: {
+          from: `${this.baseArtifacts.loginServerName}/${a.baseImage.repository}:${a.baseImage.tag}`,
+          builds: `${team.loginServerName}/${a.name}`,
+        },
+        tags: this.tags,
+      });
+      if (baseToken) task.pullFromWithSecrets(this.baseArtifacts.loginServerName, baseToken);
+      else task.pullFrom(this.baseArtifacts);
+      const stored = teamToken?.storedSecrets;
+      if (stored) task.readSecrets(stored.user, stored.password);
+      app.grantDeploy(task);
+      const gate = gateByTarget.get(`${a.baseImage.repository}:${a.baseImage.tag}`);
+      if (gate) task.upstreamTasks.push(gate.task);
+      return { app, task };
+    });
+    this.apps.push(...made);
+    return made;
+  }
+
+  // --- Run the task (az acr task run): first runs, upstream first, after the grants ----------
+
+  /**
+   * `az acr task run` for each task, upstream first, after the grants each one relies on and a
+   * pause for Entra ID to propagate new role assignments (runs fail with 401 otherwise).
+   */
+  firstRuns(stack: TerraformStack, tasks: readonly RegistryTask[], apps: readonly AppParts[], registries: readonly Registry[]): void {
+    const mine = new Set(tasks);
+    const readGrants = this.vault.readGrants.filter((g) => mine.has(g.principal as RegistryTask));
+    const pullGrants = registries.flatMap((r) => r.pullGrants);
+    const deployGrants = apps.flatMap((a) => a.app.deployGrants);
+    const grants = [
+      ...readGrants.map((g) => g.policy),
+      ...pullGrants.map((g) => g.assignment),
+      ...deployGrants.flatMap((g) => g.assignments),
+      // Task files read secrets at run time, which Terraform cannot see as a reference.
+      ...this.vault.secrets.filter((s) => TerraformStack.of(s.resource) === stack).map((s) => s.resource),
+    ];
+    // Replaced (and so waited for again) whenever a grant is added or replaced: a run that a later
+    // apply adds (a new app, a group replaced by a resize) must not start before its grants work.
+    const grantIds = [
+      ...readGrants.map((g) => g.policy.id),
+      ...pullGrants.map((g) => g.assignment.id),
+      ...deployGrants.flatMap((g) => g.assignments.map((x) => x.id)),
+    ];
+    const settle = new Sleep(stack, "grants-propagation", {
+      createDuration: "90s",
+      triggers: { grants: Fn.sha1(Fn.join(",", grantIds)) },
+      dependsOn: grants,
+    });
+    pinAddress(settle, "grants_propagation");
+    const appOf = new Map(apps.map((a) => [a.task, a.app]));
+    for (const task of tasks) {
+      // Upstream runs in this stack only: another stack's run is ordered by the stacks' order.
+      const upstream = task.upstreamTasks
+        .map((t) => t.firstRun)
+        .filter((r): r is NonNullable<typeof r> => r !== undefined && TerraformStack.of(r) === stack);
+      const app = appOf.get(task);
+      // An app's task deploys again into a replaced group, and after its pull token's password
+      // rotates (the group keeps the old one: Terraform ignores its credential, see ContainerApp).
+      const rerun = app ? [app.group, ...(app.pullToken ? [app.pullToken.passwordResource] : [])] : [];
+      task.runOnCreate([settle, ...upstream, ...(app ? [app.group] : [])], rerun);
+    }
+  }
+
+  // --- Get the IP address of the container (az container show) -------------------------------
+
+  outputs(stack: TerraformStack, registries: readonly Registry[], apps: readonly AppParts[], vault: boolean): void {
+    for (const r of registries) {
+      new TerraformOutput(stack, `login_server_${addressPart(r.registryName)}`, {
+        value: r.loginServer,
+        description: `Login server of ${r.registryName}`,
+      });
+    }
+    if (vault) new TerraformOutput(stack, "key_vault_uri", { value: this.vault.vaultUri, description: "URI of the key vault" });
+    for (const { app } of apps) {
+      const n = addressPart(app.groupName);
+      new TerraformOutput(stack, `app_ip_${n}`, { value: app.ipAddress, description: `Public IP of ${app.groupName}` });
+      new TerraformOutput(stack, `app_fqdn_${n}`, { value: app.fqdn, description: `FQDN of ${app.groupName}` });
+    }
+  }
+}
+
+/**
+ * Where the stack keeps its state. The local default climbs from cdktf.out/stacks/<stack>/ to the
+ * directory that holds cdktf.out, relative, so that state survives re-synth and the JSON carries no
+ * path of the synthesizing machine.
+ */
+function configureBackend(stack: TerraformStack, b: BackendConfig): void {
+  if (b.type === "local") new LocalBackend(stack, { path: b.path });
+  else if (b.type === "azurerm") {
+    new AzurermBackend(stack, {
+      resourceGroupName: b.resourceGroupName,
+      storageAccountName: b.storageAccountName,
+      containerName: b.containerName,
+      key: b.key,
+    });
+  } else {
+    // Partial configuration: `terraform init -backend-config=...` supplies the rest. A backend
+    // element (not an override) so that cdktf adds no default local backend beside it.
+    new PartialAzurermBackend(stack);
+  }
+}
+
+/** `backend "azurerm" {}` with every setting left to `terraform init -backend-config=...`. */
+class PartialAzurermBackend extends TerraformBackend {
+  constructor(scope: Construct) {
+    super(scope, "backend", "azurerm");
+  }
+
+  getRemoteStateDataSource(): TerraformRemoteState {
+    throw new Error("a partial azurerm backend cannot be read by another stack: its settings are known only at terraform init");
+  }
+}
