@@ -1,5 +1,5 @@
 /**
- * lib/cdktf-tuning.ts changes how cdktf runs (no per-token stack traces). It must not change what
+ * app/cdktf-tuning.ts changes how cdktf runs (no per-token stack traces). It must not change what
  * cdktf writes: the same configs, synthesized in fresh processes with and without it, give
  * byte-identical JSON.
  */

@@ -30,7 +30,7 @@ export function buildApp(config: AcrGateConfig, outdir: string): { app: App; sta
 /**
  * Synthesizes into a fresh sibling directory and swaps it into place only when everything,
  * including the policy check, succeeded: a failed synth never leaves a half-written outdir, and
- * never touches the old one. The outdir must be one acr-gate may replace (lib/outdir.ts), which is
+ * never touches the old one. The outdir must be one acr-gate may replace (app/outdir.ts), which is
  * checked before anything is written.
  */
 export function synthesize(
