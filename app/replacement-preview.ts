@@ -335,22 +335,15 @@ export function durableAddresses(tf: object): string[] {
   const managed = blocks(tf as Obj, "resource");
   const out = new Set<string>();
   const groups = [...managed.values()].filter((b) => b.type === "azurerm_resource_group");
-  const refersTo = (value: unknown, group: Block) =>
-    typeof value === "string" &&
-    (refsIn(value, (a) => a === group.address).length > 0 || (group.body.name !== undefined && value === group.body.name));
+  const groupAt = new Set(groups.map((g) => g.address));
+  const groupNamed = new Map(groups.filter((g) => typeof g.body.name === "string").map((g) => [g.body.name as string, g.address]));
+  // The groups a registry or vault lives in (by reference or by name), and the groups a lock protects.
+  const groupsIn = (value: unknown): string[] =>
+    typeof value !== "string" ? [] : [...refsIn(value, (a) => groupAt.has(a)).map((r) => r.target), ...(groupNamed.has(value) ? [groupNamed.get(value)!] : [])];
   for (const b of managed.values()) {
     if (DURABLE_TYPES.has(b.type)) out.add(b.address);
-    for (const g of groups) {
-      if ((b.type === "azurerm_container_registry" || b.type === "azurerm_key_vault") && refersTo(b.body.resource_group_name, g))
-        out.add(g.address);
-      if (
-        b.type === "azurerm_management_lock" &&
-        typeof b.body.scope === "string" &&
-        refsIn(b.body.scope, (a) => a === g.address).length > 0
-      ) {
-        out.add(g.address);
-      }
-    }
+    if (b.type === "azurerm_container_registry" || b.type === "azurerm_key_vault") for (const g of groupsIn(b.body.resource_group_name)) out.add(g);
+    if (b.type === "azurerm_management_lock" && typeof b.body.scope === "string") for (const r of refsIn(b.body.scope, (a) => groupAt.has(a))) out.add(r.target);
   }
   return [...out].sort();
 }

@@ -6,7 +6,7 @@ import type { AcrGateConfig } from "../lib/config";
 import { AcrGateStack } from "../constructs/acr-gate-stack";
 import { renderWorkflow } from "./diagram";
 import { WorkflowPolicy } from "./policy";
-import { skipCdktfCreationTraces } from "./cdktf-tuning";
+import { skipCdktfCreationTraces, skipCrossStackScan } from "./cdktf-tuning";
 import { checkReplaceable, findProjectRoot, MARKER, MARKER_TEXT, replaceOutput, siblingName } from "./outdir";
 
 /**
@@ -16,6 +16,7 @@ import { checkReplaceable, findProjectRoot, MARKER, MARKER_TEXT, replaceOutput, 
 export function createStack(app: App, config: AcrGateConfig): AcrGateStack {
   const stack = new AcrGateStack(app, config.stackName, config);
   stack.node.addValidation(new WorkflowPolicy(stack));
+  skipCrossStackScan(stack); // one stack: nothing to find
   return stack;
 }
 

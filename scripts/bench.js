@@ -275,7 +275,7 @@ function prepareTemplate() {
       "// every file it loads, template tsconfig) and the provider's root import.",
       'import * as azurerm from "@cdktf/provider-azurerm";',
       `import { loadConfig } from ${src("lib/config")};`,
-      `import { synthesize } from ${src("lib/synth")};`,
+      `import { synthesize } from ${src("app/synth")};`,
       "",
       "void azurerm.provider;",
       'const outdir = synthesize(loadConfig(), process.env.CDKTF_OUTDIR ?? "cdktf.out");',
