@@ -7,7 +7,7 @@ import { synth, withDefaults } from "./helpers";
 
 const draw = (yaml?: string) => {
   const { tf, stack } = yaml === undefined ? synth() : synth(withDefaults(yaml));
-  return renderWorkflow(stack.node.id, tf);
+  return renderWorkflow([{ name: stack.node.id, tf }]);
 };
 
 test("help/workflow.md is the diagram the default config synthesizes (regenerate: npm start, copy cdktf.out/workflow.md)", () => {
@@ -49,6 +49,6 @@ test("a scan-only gate has no base image trigger in the JSON, and the diagram do
   const { tf, stack } = synth(withDefaults(yaml));
   const gate = Object.values<any>(tf.resource.azurerm_container_registry_task).find((t) => t.name === "base-import-node");
   expect(gate.base_image_trigger).toBeUndefined();
-  const md = renderWorkflow(stack.node.id, tf);
+  const md = renderWorkflow([{ name: stack.node.id, tf }]);
   expect(md).toContain("gate node:15-alpine: vulnerability-scan then promote node:15-alpine<br/>on: timer 0 3 * * *");
 });

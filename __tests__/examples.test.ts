@@ -2,19 +2,20 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseConfig } from "../lib/config";
-import { synth } from "./helpers";
+import { synthStacks } from "./helpers";
 
 const dir = path.join(__dirname, "..", "examples");
 const files = fs.readdirSync(dir).filter((f) => f.endsWith(".yaml"));
 
 test("there are examples", () => {
-  expect(files.sort()).toEqual(["dockerhub.yaml", "identity.yaml", "multi-team.yaml", "partial-backend.yaml", "sandbox.yaml"]);
+  expect(files.sort()).toEqual(["dockerhub.yaml", "identity.yaml", "multi-team.yaml", "partial-backend.yaml", "sandbox.yaml", "split.yaml"]);
 });
 
-test.each(files)("%s synthesizes", (file) => {
+test.each(files)("%s synthesizes, every stack of its layout", (file) => {
   const config = parseConfig(fs.readFileSync(path.join(dir, file), "utf8"), file);
-  const { tf } = synth(config);
-  const tasks = Object.values(tf.resource.azurerm_container_registry_task).map((t: any) => t.name);
+  const stacks = synthStacks(config);
+  expect(stacks.length).toBe(config.layout === "split" ? 1 + config.teamRegistries.length : 1);
+  const tasks = stacks.flatMap(({ tf }) => Object.values(tf.resource.azurerm_container_registry_task ?? {}).map((t: any) => t.name));
   expect(tasks).toEqual(expect.arrayContaining(config.apps.map((a) => a.taskName)));
   expect(tasks).toEqual(expect.arrayContaining(config.gatedImages.map((g) => g.taskName)));
 });

@@ -104,7 +104,7 @@ describe("the task file writer is the yaml library's output, byte for byte", () 
   });
   test.each([
     ["a: b"], ["x #y"], ["-x"], ["a:"], ["true"], ["123"], ["1e3"], [".inf"], ["null"], ["~"], ["a{b}"], ["{{.X}}a"], ["a b"], ["é"], ["x'y"], ['a"b'], ["a\\b"],
-    ["@x"], ["!x"], ["%x"], ["?x"], [",x"], ["[x"], ["}x"], ["- x"], ["x -"], ["0x1f"], ["+1"], ["1_000"], ["2024-01-01"], ["yes"], ["No"], ["x:y"], ["x: y"], [" a"], ["a "], ['{"x"}'], ["{a\\b}"], ["-f Dockerfile ."], ["-1"], ["-"], ["--x"], ["-x: y"],
+    ["@x"], ["!x"], ["%x"], ["?x"], [",x"], ["[x"], ["}x"], ["- x"], ["x -"], ["0x1f"], ["+1"], ["1_000"], ["2024-01-01"], ["yes"], ["No"], ["x:y"], ["x: y"], [" a"], ["a "], ['{"x"}'], ["{a\\b}"], ["-f Dockerfile ."], ["-1"], ["-"], ["--x"], ["-x: y"], ["--x: y"], ["---x"], ["--1"], ["-- x"], ["--build-arg A={{.Values.A}} -t {{.Run.Registry}}/a:{{.Run.ID}} -f Dockerfile ."],
   ])("a step with %j", (cmd) => {
     const def: TaskDefinition = { version: "v1.1.0", steps: [{ id: "a", cmd, when: ["-"] }, { id: "b", push: [cmd], when: ["a"], timeout: 60 }] };
     expect(renderTask(def)).toBe(renderWithYamlLibrary(def));

@@ -10,10 +10,12 @@ import * as os from "os";
 import * as path from "path";
 import { App, TerraformStack } from "cdktf";
 import { AcrGateConfig, ConfigError, DEFAULT_CONFIG_YAML, parseConfig, printable, readConfigFile } from "../lib/config";
-import { createStack, synthesize } from "./synth";
+import { createStacks, synthesize } from "./synth";
 import { OutdirError, resolveOutdir } from "./outdir";
-import { skipCdktfCreationTraces } from "./cdktf-tuning";
+import { tuneCdktf } from "./cdktf-tuning";
 import { durableAddresses } from "./replacement-preview";
+import { migrationPlan, migrationScript } from "./migration";
+import { teamBackend } from "../constructs/workflow";
 
 export interface Io {
   out(text: string): void;
@@ -28,6 +30,9 @@ Synthesizes the Terraform JSON of an acr-gate config (help/configuration.md) int
   --out <dir>      the output directory (default: $CDKTF_OUTDIR, else cdktf.out); acr-gate replaces it
                    whole, and only if it is new, empty or one it wrote (help/security.md)
   --check          validate the config and synthesize in memory, policy included; write nothing
+  --migration-script
+                   for a config with layout: split, print the shell commands that move a deployed
+                   single-stack state into the split stacks' states (help/split.md); write nothing
   --help           this text
 
 Exit status: 0 done, 1 bad config or output directory or a failed synth, 2 bad usage.
@@ -55,13 +60,14 @@ interface Options {
   config?: string;
   out?: string;
   check: boolean;
+  migration: boolean;
   help: boolean;
 }
 
 class UsageError extends Error {}
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { check: false, help: false };
+  const o: Options = { check: false, migration: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
@@ -72,6 +78,7 @@ function parseArgs(argv: readonly string[]): Options {
     };
     if (flag === "--help" || flag === "-h") o.help = true;
     else if (flag === "--check" && inline === undefined) o.check = true;
+    else if (flag === "--migration-script" && inline === undefined) o.migration = true;
     else if (flag === "--config") o.config = value();
     else if (flag === "--out") o.out = value();
     else throw new UsageError(`unknown ${arg.startsWith("-") ? "option" : "argument"} ${printable(arg)}`);
@@ -136,11 +143,11 @@ function summary(stacks: Map<string, Record<string, any>>, outdir: string | unde
 
 /** Synthesizes without writing: what `app.synth()` does (prepare, validate, render), in memory. */
 function synthInMemory(config: AcrGateConfig): Map<string, Record<string, any>> {
-  skipCdktfCreationTraces();
+  tuneCdktf();
   // cdktf's App creates its outdir unless it exists: the system temp directory always does, and
   // nothing is written into it (no app.synth()).
   const app = new App({ outdir: os.tmpdir(), stackTraces: false });
-  createStack(app, config);
+  createStacks(app, config);
   const stacks = app.node.findAll().filter(TerraformStack.isStack);
   stacks.forEach((s) => s.prepareStack());
   const out = new Map<string, Record<string, any>>();
@@ -170,6 +177,22 @@ export function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io):
     const via = options.config !== undefined ? "--config" : "ACR_GATE_CONFIG";
     const config = file === undefined ? parseConfig(DEFAULT_CONFIG_YAML, "default config") : parseConfig(readConfigFile(file, via), file);
     const source = file === undefined ? "the walkthrough's default config" : printable(file, false);
+    if (options.migration) {
+      if (config.layout !== "split") {
+        io.err(`acr-gate: --migration-script: ${source} has layout '${config.layout}'; the script moves a single-stack state into the stacks of layout 'split'\n`);
+        return 1;
+      }
+      const single = synthInMemory({ ...config, layout: "single" });
+      const split = synthInMemory(config);
+      const stacks = [...split].map(([name, tf]) => ({ name, tf }));
+      const plan = migrationPlan(single.get(config.stackName)!, stacks);
+      const teamBackends = new Map(config.teamRegistries.map((t) => [`${config.stackName}-${t.name}`, teamBackend(config.backend, t.name)]));
+      io.out(migrationScript(plan, config.stackName, config.backend, teamBackends));
+      io.err(
+        `acr-gate: ${plan.moves.length} resources move to ${new Set(plan.moves.map((m) => m.to)).size} team states, ${plan.stays.length} stay in ${config.stackName}, ${plan.created.length} are new, ${plan.dropped.length} dropped\n`,
+      );
+      return 0;
+    }
     if (options.check) {
       const stacks = synthInMemory(config);
       io.out([`acr-gate: ${source} is valid; nothing written (--check)`, ...summary(stacks, undefined)].join("\n") + "\n");

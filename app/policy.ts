@@ -12,7 +12,7 @@ import { DefaultTokenResolver, StringConcat, Tokenization } from "cdktf";
 import { Construct, IValidation } from "constructs";
 import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
 import { RegistryTask } from "../constructs/registry-task";
-import { Registry } from "../constructs/registry";
+import { ImportedRegistry, Registry } from "../constructs/registry";
 
 /** Roles that can grant themselves anything, or change anything: never handed to a workflow identity. */
 export const FORBIDDEN_ROLES = [
@@ -33,10 +33,11 @@ const SCOPE_TYPES = [
 
 /**
  * A versioned secret id: the secret's `id` (or `resource_id`), alone or guarded by the secret's
- * revision (StoredSecret.id), which makes it change in the same plan as the value.
+ * revision (StoredSecret.id), which makes it change in the same plan as the value; or, in a team
+ * stack of the split layout, a `*_secret_id` output of the platform stack, which is such an id.
  */
 const VERSIONED_SECRET_REF =
-  /^\$\{(?:\(terraform_data\.[\w-]+\.output == null\) \? "" : )?azurerm_key_vault_secret\.[\w-]+\.(id|resource_id)\}$/;
+  /^\$\{(?:(?:\(terraform_data\.[\w-]+\.output == null\) \? "" : )?azurerm_key_vault_secret\.[\w-]+\.(id|resource_id)|data\.terraform_remote_state\.platform\.outputs\.\w+_secret_id)\}$/;
 
 export class WorkflowPolicy implements IValidation {
   constructor(private readonly scope: Construct) {}
@@ -61,7 +62,9 @@ export class WorkflowPolicy implements IValidation {
     const all = this.scope.node.findAll();
     const problems: string[] = [];
     const registries = new Map(
-      all.filter((c): c is Registry => c instanceof Registry).map((r) => [r.loginServerName, r] as const),
+      all
+        .filter((c): c is Registry | ImportedRegistry => c instanceof Registry || c instanceof ImportedRegistry)
+        .map((r) => [r.loginServerName, r] as const),
     );
 
     for (const task of all.filter((c): c is RegistryTask => c instanceof RegistryTask)) {
@@ -106,7 +109,8 @@ export class WorkflowPolicy implements IValidation {
         problems.push(`role assignment ${ra.node.path}: grants ${role}; grant the narrowest role instead`);
       }
       const scope = resolve(ra.scopeInput) as string;
-      const ref = /^\$\{([\w]+)\.[\w-]+\.id\}$/.exec(scope);
+      // A resource's id, or (team stacks) the platform's registry id output, which is one.
+      const ref = /^\$\{([\w]+)\.[\w-]+\.id\}$/.exec(scope) ?? (/^\$\{data\.terraform_remote_state\.platform\.outputs\.\w+_registry_id\}$/.test(scope) ? [scope, "azurerm_container_registry"] : null);
       const literalOk = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+(\/.+)?$/i.test(scope);
       if (!(ref && SCOPE_TYPES.includes(ref[1])) && !literalOk) {
         problems.push(`role assignment ${ra.node.path}: scope ${scope} is broader than a resource group`);

@@ -1,17 +1,20 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { App } from "cdktf";
+import { App, TerraformStack } from "cdktf";
 import type { AcrGateConfig } from "../lib/config";
 import { AcrGateStack } from "../constructs/acr-gate-stack";
+import { PlatformStack } from "../constructs/platform-stack";
+import { TeamStack } from "../constructs/team-stack";
 import { renderWorkflow } from "./diagram";
 import { WorkflowPolicy } from "./policy";
-import { skipCdktfCreationTraces, skipCrossStackScan } from "./cdktf-tuning";
+import { skipCrossStackScan, tuneCdktf } from "./cdktf-tuning";
 import { checkReplaceable, findProjectRoot, MARKER, MARKER_TEXT, replaceOutput, siblingName } from "./outdir";
 
 /**
- * The workflow's stack in an app, with the access policy (app/policy.ts) as a validation: cdktf runs
- * it in `app.synth()`, so a violation fails the synth before anything is written.
+ * The workflow's stack in an app (the single layout), with the access policy (app/policy.ts) as a
+ * validation: cdktf runs it in `app.synth()`, so a violation fails the synth before anything is
+ * written.
  */
 export function createStack(app: App, config: AcrGateConfig): AcrGateStack {
   const stack = new AcrGateStack(app, config.stackName, config);
@@ -20,12 +23,32 @@ export function createStack(app: App, config: AcrGateConfig): AcrGateStack {
   return stack;
 }
 
+/**
+ * Every stack of the config's layout: the one AcrGateStack, or the platform stack and a stack per
+ * team registry (named <stackName>-<team>), each with the access policy. No stack reaches into
+ * another through cdktf's automatic cross-stack references: team stacks read the platform's named
+ * outputs through remote state (constructs/team-stack.ts), so no stack needs cdktf's scan for them.
+ */
+export function createStacks(app: App, config: AcrGateConfig): TerraformStack[] {
+  if (config.layout === "single") return [createStack(app, config)];
+  const platform = new PlatformStack(app, config.stackName, config);
+  const stacks: TerraformStack[] = [
+    platform,
+    ...config.teamRegistries.map((t) => new TeamStack(app, `${config.stackName}-${t.name}`, config, t, platform)),
+  ];
+  for (const s of stacks) {
+    s.node.addValidation(new WorkflowPolicy(s));
+    skipCrossStackScan(s);
+  }
+  return stacks;
+}
+
 /** Builds the app for a config (no files written). */
-export function buildApp(config: AcrGateConfig, outdir: string): { app: App; stack: AcrGateStack } {
-  skipCdktfCreationTraces();
+export function buildApp(config: AcrGateConfig, outdir: string): { app: App; stacks: TerraformStack[] } {
+  tuneCdktf();
   // No stack traces in the JSON: they carry paths of the synthesizing machine.
   const app = new App({ outdir, stackTraces: false });
-  return { app, stack: createStack(app, config) };
+  return { app, stacks: createStacks(app, config) };
 }
 
 /**
@@ -37,7 +60,7 @@ export function buildApp(config: AcrGateConfig, outdir: string): { app: App; sta
 export function synthesize(
   config: AcrGateConfig,
   outdir: string,
-  /** Additions to the stack before synthesis (a user's own resources, or a test's). */
+  /** Additions to the stack before synthesis (a user's own resources, or a test's); single layout. */
   customize?: (stack: AcrGateStack) => void,
 ): string {
   const target = path.resolve(outdir);
@@ -49,12 +72,18 @@ export function synthesize(
   // Not recursive, so it fails if the name exists: the directory removed on failure is always ours.
   fs.mkdirSync(staging);
   try {
-    const { app, stack } = buildApp(config, staging);
-    customize?.(stack);
+    const { app, stacks } = buildApp(config, staging);
+    if (customize) {
+      if (!(stacks[0] instanceof AcrGateStack)) throw new Error("customize works on the single layout's stack");
+      customize(stacks[0]);
+    }
     app.synth();
     // Drawn from the JSON just written, so the picture is what Terraform will create.
-    const tf = JSON.parse(fs.readFileSync(path.join(staging, "stacks", stack.node.id, "cdk.tf.json"), "utf8"));
-    fs.writeFileSync(path.join(staging, "workflow.md"), renderWorkflow(stack.node.id, tf));
+    const tfs = stacks.map((s) => ({
+      name: s.node.id,
+      tf: JSON.parse(fs.readFileSync(path.join(staging, "stacks", s.node.id, "cdk.tf.json"), "utf8")),
+    }));
+    fs.writeFileSync(path.join(staging, "workflow.md"), renderWorkflow(tfs));
     fs.writeFileSync(path.join(staging, MARKER), MARKER_TEXT);
     replaceOutput(staging, target);
   } catch (e) {

@@ -23,6 +23,12 @@ export interface VaultProps {
    */
   readonly existing?: boolean;
   /**
+   * The id of a vault another stack manages (see {@link Vault.fromAttributes}): nothing of the vault
+   * is read or created here, only the secrets and policies this stack adds to it.
+   * @default - the vault is created, or read when `existing`
+   */
+  readonly importedId?: string;
+  /**
    * Give the identity running Terraform the secret permissions it needs to write the secrets.
    * @default true for a created vault, false for an existing one (whose owner already has access;
    * a second policy for the same object would fail with "already exists")
@@ -69,7 +75,8 @@ export interface StoredSecret {
   /** `https://<vault>.vault.azure.net/secrets/<name>`, what a task YAML `secrets:` entry takes. */
   readonly versionlessId: string;
   readonly vault: Vault;
-  readonly resource: KeyVaultSecret;
+  /** The secret resource, when this stack writes it (not for a secret another stack wrote). */
+  readonly resource?: KeyVaultSecret;
 }
 
 export interface SecretReadGrant {
@@ -104,7 +111,10 @@ export class Vault extends Construct {
     client.overrideLogicalId("current");
     this.tenantId = client.tenantId;
 
-    if (props.existing) {
+    if (props.importedId !== undefined) {
+      this.id = props.importedId;
+      this.vaultUri = `https://${props.name}.vault.azure.net/`;
+    } else if (props.existing) {
       if (props.allowedIpRanges?.length) {
         throw new Error(`${this.node.path}.allowedIpRanges: cannot set the firewall of an existing vault (it is not managed here)`);
       }
@@ -147,7 +157,7 @@ export class Vault extends Construct {
       this.vaultUri = vault.vaultUri;
     }
 
-    if (props.grantDeployer ?? !props.existing) {
+    if (props.grantDeployer ?? (!props.existing && props.importedId === undefined)) {
       this.deployerPolicy = new KeyVaultAccessPolicyA(this, "deployer", {
         keyVaultId: this.id,
         tenantId: this.tenantId,
@@ -156,6 +166,20 @@ export class Vault extends Construct {
       });
       pinAddress(this.deployerPolicy, `kv_policy_${addressPart(props.name)}_deployer`);
     }
+  }
+
+  /**
+   * A vault another stack manages, seen from this one: the secrets this stack writes into it and
+   * the `Get` policies for this stack's identities are resources of this stack (help/split.md).
+   */
+  static fromAttributes(scope: Construct, id: string, attrs: { name: string; id: string }): Vault {
+    return new Vault(scope, id, { name: attrs.name, resourceGroupName: "", importedId: attrs.id });
+  }
+
+  /** A secret another stack wrote into this vault, by its versioned id (another stack's output). */
+  secretOf(name: string, versionedId: string): StoredSecret {
+    assertName("keyVaultSecret", `${this.node.path}.secrets`, name);
+    return { name, id: versionedId, versionlessId: `https://${this.vaultName}.vault.azure.net/secrets/${name}`, vault: this };
   }
 
   /** Writes a secret (`az keyvault secret set`). */

@@ -5,7 +5,7 @@ import { ContainerRegistryTaskScheduleRunNow } from "@cdktf/provider-azurerm/lib
 import { assertName, checkName } from "../lib/rules";
 import { addressPart, IPrincipal } from "../lib/principal";
 import { renderTask, TaskDefinition } from "../lib/task-yaml";
-import type { Registry } from "./registry";
+import type { IPullableRegistry, Registry } from "./registry";
 import type { StoredSecret } from "./key-vault";
 import type { StoredToken } from "./pull-token";
 import { addressOf, pinAddress } from "../lib/address";
@@ -184,7 +184,7 @@ export class RegistryTask extends Construct implements IPrincipal {
    * (`--use-identity [system]`, no user name or password) plus `AcrPull` on that registry.
    * No token, no secret, nothing expires.
    */
-  pullFrom(registry: Registry): void {
+  pullFrom(registry: IPullableRegistry): void {
     registry.grantPull(this);
     this.addCredential({ loginServer: registry.loginServerName, mode: "identity", secrets: [] });
   }

@@ -51,6 +51,39 @@ export interface PullGrant {
   readonly assignment: RoleAssignment;
 }
 
+/** A registry that identities can be allowed to pull from: one this stack makes, or one it imports. */
+export interface IPullableRegistry {
+  /** The Azure name as a literal. */
+  readonly registryName: string;
+  /** `<name>.azurecr.io`, a literal. */
+  readonly loginServerName: string;
+  /** The registry's resource id, a Terraform reference. */
+  readonly id: string;
+  grantPull(principal: IPrincipal): RoleAssignment;
+  canPull(principal: IPrincipal): boolean;
+  readonly pullGrants: PullGrant[];
+}
+
+export interface RegistryAttributes {
+  /** The Azure name. */
+  readonly name: string;
+  /** The resource id, for example another stack's output read through remote state. */
+  readonly id: string;
+}
+
+/** `AcrPull` on `registry` for `principal`, a resource of `scope`, at the address the single stack gives it. */
+function pullAssignment(scope: Construct, registryName: string, registryId: string, principal: IPrincipal): RoleAssignment {
+  const assignment = new RoleAssignment(scope, `pull-${addressPart(principal.principalName)}`, {
+    scope: registryId,
+    roleDefinitionName: "AcrPull",
+    principalId: principal.principalId,
+    principalType: "ServicePrincipal",
+    description: `acr-gate: ${principal.principalName} pulls from ${registryName}`,
+  });
+  pinAddress(assignment, `acr_pull_${addressPart(registryName)}_${addressPart(principal.principalName)}`);
+  return assignment;
+}
+
 /**
  * A Premium container registry with secure defaults (`az acr create --sku Premium`).
  *
@@ -61,7 +94,7 @@ export interface PullGrant {
  * Its Terraform address is `azurerm_container_registry.registry_<name>`, independent of the
  * construct path.
  */
-export class Registry extends Construct {
+export class Registry extends Construct implements IPullableRegistry {
   readonly name: string;
   readonly id: string;
   /** `<name>.azurecr.io`, as a Terraform reference. */
@@ -139,14 +172,49 @@ export class Registry extends Construct {
   grantPull(principal: IPrincipal): RoleAssignment {
     const existing = this.grants.get(principal);
     if (existing) return existing.assignment;
-    const assignment = new RoleAssignment(this, `pull-${addressPart(principal.principalName)}`, {
-      scope: this.id,
-      roleDefinitionName: "AcrPull",
-      principalId: principal.principalId,
-      principalType: "ServicePrincipal",
-      description: `acr-gate: ${principal.principalName} pulls from ${this.azureName}`,
-    });
-    pinAddress(assignment, `acr_pull_${addressPart(this.azureName)}_${addressPart(principal.principalName)}`);
+    const assignment = pullAssignment(this, this.azureName, this.id, principal);
+    this.grants.set(principal, { principal, assignment });
+    return assignment;
+  }
+
+  /**
+   * A registry another stack makes, seen from this one: the grants made on it (`AcrPull` for this
+   * stack's identities) are resources of this stack, so the stack that owns an identity owns its
+   * grants and no stack changes another's (help/split.md).
+   */
+  static fromAttributes(scope: Construct, id: string, attrs: RegistryAttributes): ImportedRegistry {
+    return new ImportedRegistry(scope, id, attrs);
+  }
+
+  canPull(principal: IPrincipal): boolean {
+    return this.grants.has(principal);
+  }
+
+  /** Every `AcrPull` grant made so far, in the order made. */
+  get pullGrants(): PullGrant[] {
+    return [...this.grants.values()];
+  }
+}
+
+/** A registry of another stack: see {@link Registry.fromAttributes}. */
+export class ImportedRegistry extends Construct implements IPullableRegistry {
+  readonly registryName: string;
+  readonly loginServerName: string;
+  readonly id: string;
+  private readonly grants = new Map<IPrincipal, PullGrant>();
+
+  constructor(scope: Construct, id: string, attrs: RegistryAttributes) {
+    super(scope, id);
+    assertName("registry", `${this.node.path}.name`, attrs.name);
+    this.registryName = attrs.name;
+    this.loginServerName = `${attrs.name.toLowerCase()}.azurecr.io`;
+    this.id = attrs.id;
+  }
+
+  grantPull(principal: IPrincipal): RoleAssignment {
+    const existing = this.grants.get(principal);
+    if (existing) return existing.assignment;
+    const assignment = pullAssignment(this, this.registryName, this.id, principal);
     this.grants.set(principal, { principal, assignment });
     return assignment;
   }
@@ -155,7 +223,6 @@ export class Registry extends Construct {
     return this.grants.has(principal);
   }
 
-  /** Every `AcrPull` grant made so far, in the order made. */
   get pullGrants(): PullGrant[] {
     return [...this.grants.values()];
   }

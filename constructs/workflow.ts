@@ -8,7 +8,7 @@ import { addressPart } from "../lib/principal";
 import { appTaskDefinition } from "../lib/app-task";
 import { pinAddress } from "../lib/address";
 import { LockableResourceGroup } from "./resource-group";
-import { Registry } from "./registry";
+import { IPullableRegistry, Registry } from "./registry";
 import { Vault } from "./key-vault";
 import type { PullToken, StoredToken } from "./pull-token";
 import { RegistryTask } from "./registry-task";
@@ -238,8 +238,20 @@ export class Workflow {
 
   // --- Create the tasks that build and deploy the apps; the container groups they deploy to ---
 
-  appsOf(stack: TerraformStack, githubToken: string, apps: readonly AppConfig[]): AppParts[] {
-    const baseToken = this.tokens.get(this.baseArtifacts)?.storedSecrets;
+  /**
+   * `base` is where the apps build FROM: the base-artifacts registry, made here or imported from the
+   * platform stack, and its pull token's secrets when its consumers use a token.
+   */
+  appsOf(
+    stack: TerraformStack,
+    githubToken: string,
+    apps: readonly AppConfig[],
+    base: { registry: IPullableRegistry; token?: Pick<StoredToken, "user" | "password" | "vault"> } = {
+      registry: this.baseArtifacts,
+      token: this.tokens.get(this.baseArtifacts)?.storedSecrets,
+    },
+  ): AppParts[] {
+    const baseToken = base.token;
     const gateByTarget = new Map(this.gates.map((g) => [`${g.target.repository}:${g.target.tag}`, g]));
     const made = apps.map((a) => {
       const team = this.teamRegistries.get(a.registry)!;
@@ -270,18 +282,18 @@ export class Workflow {
         },
         gitAccessToken: githubToken,
         values: {
-          REGISTRY_FROM_URL: `${this.baseArtifacts.loginServerName}/`,
+          REGISTRY_FROM_URL: `${base.registry.loginServerName}/`,
           KEYVAULT: this.config.keyVault.name,
           ...app.deployValues,
         },
         images: {
-          from: `${this.baseArtifacts.loginServerName}/${a.baseImage.repository}:${a.baseImage.tag}`,
+          from: `${base.registry.loginServerName}/${a.baseImage.repository}:${a.baseImage.tag}`,
           builds: `${team.loginServerName}/${a.name}`,
         },
         tags: this.tags,
       });
-      if (baseToken) task.pullFromWithSecrets(this.baseArtifacts.loginServerName, baseToken);
-      else task.pullFrom(this.baseArtifacts);
+      if (baseToken) task.pullFromWithSecrets(base.registry.loginServerName, baseToken);
+      else task.pullFrom(base.registry);
       const stored = teamToken?.storedSecrets;
       if (stored) task.readSecrets(stored.user, stored.password);
       app.grantDeploy(task);
@@ -299,7 +311,7 @@ export class Workflow {
    * `az acr task run` for each task, upstream first, after the grants each one relies on and a
    * pause for Entra ID to propagate new role assignments (runs fail with 401 otherwise).
    */
-  firstRuns(stack: TerraformStack, tasks: readonly RegistryTask[], apps: readonly AppParts[], registries: readonly Registry[]): void {
+  firstRuns(stack: TerraformStack, tasks: readonly RegistryTask[], apps: readonly AppParts[], registries: readonly IPullableRegistry[]): void {
     const mine = new Set(tasks);
     const readGrants = this.vault.readGrants.filter((g) => mine.has(g.principal as RegistryTask));
     const pullGrants = registries.flatMap((r) => r.pullGrants);
@@ -309,7 +321,7 @@ export class Workflow {
       ...pullGrants.map((g) => g.assignment),
       ...deployGrants.flatMap((g) => g.assignments),
       // Task files read secrets at run time, which Terraform cannot see as a reference.
-      ...this.vault.secrets.filter((s) => TerraformStack.of(s.resource) === stack).map((s) => s.resource),
+      ...this.vault.secrets.flatMap((s) => (s.resource && TerraformStack.of(s.resource) === stack ? [s.resource] : [])),
     ];
     // Replaced (and so waited for again) whenever a grant is added or replaced: a run that a later
     // apply adds (a new app, a group replaced by a resize) must not start before its grants work.
@@ -386,4 +398,15 @@ class PartialAzurermBackend extends TerraformBackend {
   getRemoteStateDataSource(): TerraformRemoteState {
     throw new Error("a partial azurerm backend cannot be read by another stack: its settings are known only at terraform init");
   }
+}
+
+/**
+ * A team stack's backend in the split layout: the platform's, with the team in the state's name
+ * (`acr-gate.tfstate` -> `acr-gate-contoso.tfstate`), so every stack has a state of its own.
+ */
+export function teamBackend(b: BackendConfig, team: string): BackendConfig {
+  const named = (s: string) => (s.endsWith(".tfstate") ? `${s.slice(0, -".tfstate".length)}-${team}.tfstate` : `${s}-${team}`);
+  if (b.type === "local") return { ...b, path: named(b.path) };
+  if (b.type === "azurerm") return { ...b, key: named(b.key) };
+  return b;
 }

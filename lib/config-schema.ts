@@ -260,7 +260,12 @@ const appSchema = strict(
 );
 
 const shape = {
-  stackName: named("stackName", "The stack's directory under cdktf.out/stacks/").default("acr-gate"),
+  stackName: named("stackName", "The stack's directory under cdktf.out/stacks/ (in the split layout, the platform stack's; each team's is <stackName>-<team registry>)").default("acr-gate"),
+  layout: oneOf(
+    ["single", "split"] as const,
+    "single",
+    "`single`: one stack, one state (the walkthrough's); `split`: a platform stack plus one stack per team registry, each with its own state (help/split.md)",
+  ),
   location: named("location", "Azure region of every resource").default("eastus"),
   tags: z
     .record(z.string(), z.string({ error: "must be a string" }))
@@ -657,6 +662,33 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
     }
   });
 
+  // --- the split layout: a stack per team, each with its own state ---
+  if (c.layout === "split") {
+    if (btype === "partial") {
+      fail(ctx, ["layout"], "split", "needs backend.type 'local' or 'azurerm': team stacks read the platform stack's outputs from its state, whose settings a partial backend leaves to terraform init");
+    }
+    const stackName = str(c.stackName) ?? "acr-gate";
+    teams.forEach((t, i) => {
+      const name = rec(t).name;
+      if (!valid("registry", name)) return;
+      const teamStack = `${stackName}-${name}`;
+      const problem = checkName("stackName", teamStack);
+      if (problem) fail(ctx, ["teamRegistries", i, "name"], name, `gives the team stack name ${JSON.stringify(teamStack)}, which ${problem}; shorten stackName or the registry name`);
+    });
+    // Each team stack creates its apps' resource groups: a group two teams share would be created twice.
+    const groupTeam = new Map<string, { team: string; path: Path }>();
+    arr(c.apps).forEach((a, i) => {
+      const o = rec(a);
+      const rg = derive.aciGroup(o);
+      const team = str(o.registry);
+      if (!rg || !team) return;
+      const first = groupTeam.get(rg.toLowerCase());
+      if (first && first.team !== team) {
+        fail(ctx, o.aci !== undefined && rec(o.aci).resourceGroup !== undefined ? ["apps", i, "aci", "resourceGroup"] : ["apps", i, "name"], rg, `is also the resource group of ${fmtPath(first.path)} in team ${first.team}: with layout 'split' each team's stack owns its groups, so teams cannot share one`);
+      } else if (!first) groupTeam.set(rg.toLowerCase(), { team, path: ["apps", i] });
+    });
+  }
+
   // --- the state storage account's group is not ours: Terraform would create (and could delete) it ---
   const stateGroup = str(backend.resourceGroupName);
   if (btype === "azurerm" && stateGroup && groups.get(stateGroup)) {
@@ -728,6 +760,7 @@ function resolve(f: ConfigFile) {
         : { type: "partial" as const };
   return {
     stackName: f.stackName,
+    layout: f.layout,
     location: f.location,
     tags: f.tags as Readonly<Record<string, string>>,
     protection: f.protection,

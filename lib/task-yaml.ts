@@ -119,14 +119,14 @@ export function renderTask(def: TaskDefinition): string {
 
 /**
  * Scalars the direct writer knows how the yaml library writes them: plain (starting with a letter,
- * '_', '/', '(' or '-' and a letter, no ': ', ' #', surrounding spaces or trailing ':', printable ASCII, not a YAML
+ * '_', '/', '(', or '-' or '--' and a letter, no ': ', ' #', surrounding spaces or trailing ':', printable ASCII, not a YAML
  * keyword), or double-quoted as-is (starting with '{' or exactly "-", no '"' or '\\'). Anything else
  * sends the whole file through the yaml library.
  */
 function scalar(v: string | number): string | undefined {
   if (typeof v === "number") return Number.isInteger(v) && v >= 0 ? String(v) : undefined;
   if (!/^[\x20-\x7e]+$/.test(v) || v !== v.trim()) return undefined;
-  if (/^(?:[A-Za-z_/(]|-[A-Za-z])/.test(v) && !/: | #|:$/.test(v) && !/^(true|false|null|yes|no|on|off)$/i.test(v)) return v;
+  if (/^(?:[A-Za-z_/(]|--?[A-Za-z])/.test(v) && !/: | #|:$/.test(v) && !/^(true|false|null|yes|no|on|off)$/i.test(v)) return v;
   if ((v.startsWith("{") || v === "-") && !/["\\]/.test(v)) return `"${v}"`;
   return undefined;
 }

@@ -9,7 +9,8 @@
  *   3. template  the default config the `cdktf init --template=typescript` way: ts-node (type-checked,
  *                template tsconfig) running our TypeScript sources, plus `import * as azurerm from
  *                "@cdktf/provider-azurerm"` (the root import). ts-node is installed into a temp dir.
- *   4. scale     generated configs with N gated images + N apps + ceil(N/10) team registries.
+ *   4. scale     generated configs with N gated images + N apps + ceil(N/10) team registries, in
+ *                both layouts: single (one stack) and split (a platform stack + a stack per team).
  *
  * Targets are printed as PASS/MISS and never fail the process; it exits 1 only when something errors.
  * Writes the figures as JSON under bench/results/<timestamp>.json. See help/performance.md.
@@ -19,6 +20,7 @@
  *          --template-runs=N runs of the template (default 3; 0 skips it)
  *          --scale-runs=N    runs per scale size (default 3)
  *          --sizes=1,10,...  scale sizes (default 1,10,100,500)
+ *          --layouts=single,split  layouts of the scale series (default both)
  *          --keep            keep the temp dir (configs, outputs, template project)
  *
  * Plain Node.js (CommonJS), no dependencies beyond the app's own.
@@ -45,7 +47,7 @@ const opt = (name, fallback) => {
   if (a === undefined) return fallback;
   return a.includes("=") ? a.slice(a.indexOf("=") + 1) : true;
 };
-const known = ["with-tests", "runs", "template-runs", "scale-runs", "sizes", "keep", "help"];
+const known = ["with-tests", "runs", "template-runs", "scale-runs", "sizes", "layouts", "keep", "help"];
 for (const a of args) {
   if (!known.includes(a.replace(/^--/, "").split("=")[0])) {
     console.error(`bench: unknown option ${a} (known: ${known.map((k) => `--${k}`).join(" ")})`);
@@ -71,6 +73,11 @@ const SIZES = String(opt("sizes", "1,10,100,500"))
   .split(",")
   .map(Number)
   .filter((n) => Number.isInteger(n) && n > 0);
+const LAYOUTS = String(opt("layouts", "single,split")).split(",");
+if (LAYOUTS.some((l) => l !== "single" && l !== "split")) {
+  console.error("bench: --layouts takes single, split or both");
+  process.exit(2);
+}
 const WITH_TESTS = opt("with-tests", false) === true;
 const KEEP = opt("keep", false) === true;
 
@@ -168,17 +175,20 @@ function series(label, runs, warmup, once, check) {
 // ---------------------------------------------------------------------------------------------
 // Synth runs and configs
 
-function stackFile(outdir) {
+/** The cdk.tf.json of every stack under outdir; throws unless there are `expected` of them. */
+function stackFiles(outdir, expected = 1) {
   const stacks = path.join(outdir, "stacks");
   const names = fs.existsSync(stacks) ? fs.readdirSync(stacks) : [];
-  if (names.length !== 1) throw new Error(`${outdir}: expected one stack under stacks/, found ${names.length}`);
-  return path.join(stacks, names[0], "cdk.tf.json");
+  if (names.length !== expected) throw new Error(`${outdir}: expected ${expected} stacks under stacks/, found ${names.length}`);
+  const files = names.map((n) => path.join(stacks, n, "cdk.tf.json"));
+  for (const f of files) if (!fs.existsSync(f)) throw new Error(`${f} is missing`);
+  return files;
 }
 
-function synthCheck(outdir) {
+function synthCheck(outdir, expected = 1) {
   return (r) => {
     if (!r.stdout.includes("acr-gate: synthesized into")) throw fail("synth (no 'synthesized into' line)", r);
-    stackFile(outdir); // throws if missing
+    stackFiles(outdir, expected); // throws if missing
   };
 }
 
@@ -189,9 +199,10 @@ function runOurs(outdir, configFile) {
 }
 
 /** The scale config of the brief: N gated images, N apps, ceil(N/10) team registries. */
-function scaleConfig(n) {
+function scaleConfig(n, layout) {
   const teams = Math.ceil(n / 10);
   return {
+    layout,
     location: "eastus",
     // Docker Hub upstream: a simulated registry would need one image task per gated image.
     upstream: { source: "dockerhub", dockerHubCredentials: true },
@@ -215,13 +226,15 @@ function scaleConfig(n) {
   };
 }
 
-function countResources(file) {
-  const tf = JSON.parse(fs.readFileSync(file, "utf8"));
+function countResources(files) {
   let total = 0;
   const byType = {};
-  for (const [type, rs] of Object.entries(tf.resource || {})) {
-    byType[type] = Object.keys(rs).length;
-    total += byType[type];
+  for (const file of files) {
+    const tf = JSON.parse(fs.readFileSync(file, "utf8"));
+    for (const [type, rs] of Object.entries(tf.resource || {})) {
+      byType[type] = (byType[type] || 0) + Object.keys(rs).length;
+      total += Object.keys(rs).length;
+    }
   }
   return { total, byType };
 }
@@ -387,7 +400,7 @@ function main() {
       const tplDir = path.join(TMP, "template-out");
       try {
         const tpl = series("template", TEMPLATE_RUNS, 1, () => prep.run(tplDir), synthCheck(tplDir));
-        const same = fs.readFileSync(stackFile(tplDir), "utf8") === fs.readFileSync(stackFile(oursDir), "utf8");
+        const same = fs.readFileSync(stackFiles(tplDir)[0], "utf8") === fs.readFileSync(stackFiles(oursDir)[0], "utf8");
         results.template = { ...tpl, ...prep.info, sameOutputAsOurs: same };
         say(`  ${prep.info.tsNode}, typescript ${prep.info.typescript}, tsconfig ${prep.info.tsconfig}`);
         say(line("template  ts-node main.ts", tpl));
@@ -404,43 +417,48 @@ function main() {
   // 4 -------------------------------------------------------------------------------------------
   say(`4. Scale: N gated images + N apps + ceil(N/10) team registries (one "item" = 1 gated image + 1 app)`);
   results.scale = [];
-  for (const n of SIZES) {
-    const cfgFile = path.join(TMP, `scale-${n}.json`);
-    fs.writeFileSync(cfgFile, JSON.stringify(scaleConfig(n), null, 1));
-    const dir = path.join(TMP, `scale-${n}`);
-    // Check once that the config synthesizes, and what it makes, before timing it.
-    const probe = runOurs(dir, cfgFile);
-    if (probe.status !== 0) throw fail(`synth of the N=${n} scale config`, probe);
-    const resources = countResources(stackFile(dir));
-    const s = series(`scale N=${n}`, SCALE_RUNS, 0, () => runOurs(dir, cfgFile), synthCheck(dir));
-    results.scale.push({ n, resources: resources.total, resourcesByType: resources.byType, ...s });
-    say(line(`N=${String(n).padEnd(4)} (${resources.total} resources)`, s));
-  }
-  const at = (n) => results.scale.find((x) => x.n === n);
-  const slope = (a, b) => {
-    const A = at(a);
-    const B = at(b);
-    if (!A || !B) return null;
-    const ds = (B.wall.median - A.wall.median) / (b - a);
-    const dcpu = A.cpu && B.cpu ? (B.cpu.median - A.cpu.median) / (b - a) : null;
-    const dm = A.rss && B.rss ? (B.rss.median - A.rss.median) / (b - a) : null;
-    return { from: a, to: b, secondsPerItem: ds, cpuSecondsPerItem: dcpu, bytesPerItem: dm };
-  };
-  results.slopes = [slope(10, 100), slope(100, 500)].filter(Boolean);
-  for (const sl of results.slopes) {
-    say(
-      `  slope N=${sl.from}..${sl.to}: ${(sl.secondsPerItem * 1000).toFixed(1)} ms/item wall, ` +
-        `${sl.cpuSecondsPerItem === null ? "n/a" : (sl.cpuSecondsPerItem * 1000).toFixed(1)} ms/item cpu, ` +
-        `${sl.bytesPerItem === null ? "n/a" : (sl.bytesPerItem / MB).toFixed(2)} MB/item`,
-    );
-  }
-  if (results.slopes.length === 2) {
-    const [lo, hi] = results.slopes;
-    const r = hi.secondsPerItem / lo.secondsPerItem;
-    const rc = lo.cpuSecondsPerItem && hi.cpuSecondsPerItem ? hi.cpuSecondsPerItem / lo.cpuSecondsPerItem : null;
-    results.slopeRatio = { wall: r, cpu: rc };
-    const verdict = (rc ?? r) > 1.5 ? "WORSE THAN LINEAR (per-item cost grows with N)" : "about linear";
-    say(`  slope ratio (100..500 vs 10..100): ${r.toFixed(2)} wall, ${rc === null ? "n/a" : rc.toFixed(2)} cpu -> ${verdict}`);
+  for (const layout of LAYOUTS) {
+    say(`  layout ${layout}${layout === "split" ? " (a platform stack + one stack per team)" : " (one stack)"}`);
+    for (const n of SIZES) {
+      const stacks = layout === "split" ? 1 + Math.ceil(n / 10) : 1;
+      const cfgFile = path.join(TMP, `scale-${layout}-${n}.json`);
+      fs.writeFileSync(cfgFile, JSON.stringify(scaleConfig(n, layout), null, 1));
+      const dir = path.join(TMP, `scale-${layout}-${n}`);
+      // Check once that the config synthesizes, and what it makes, before timing it.
+      const probe = runOurs(dir, cfgFile);
+      if (probe.status !== 0) throw fail(`synth of the N=${n} ${layout} scale config`, probe);
+      const resources = countResources(stackFiles(dir, stacks));
+      const s = series(`scale ${layout} N=${n}`, SCALE_RUNS, 0, () => runOurs(dir, cfgFile), synthCheck(dir, stacks));
+      results.scale.push({ layout, n, stacks, resources: resources.total, resourcesByType: resources.byType, ...s });
+      say(line(`N=${String(n).padEnd(4)} (${resources.total} resources, ${stacks} stack${stacks > 1 ? "s" : ""})`, s));
+    }
+    const at = (n) => results.scale.find((x) => x.n === n && x.layout === layout);
+    const slope = (a, b) => {
+      const A = at(a);
+      const B = at(b);
+      if (!A || !B) return null;
+      const ds = (B.wall.median - A.wall.median) / (b - a);
+      const dcpu = A.cpu && B.cpu ? (B.cpu.median - A.cpu.median) / (b - a) : null;
+      const dm = A.rss && B.rss ? (B.rss.median - A.rss.median) / (b - a) : null;
+      return { layout, from: a, to: b, secondsPerItem: ds, cpuSecondsPerItem: dcpu, bytesPerItem: dm };
+    };
+    const slopes = [slope(10, 100), slope(100, 500)].filter(Boolean);
+    results.slopes = [...(results.slopes || []), ...slopes];
+    for (const sl of slopes) {
+      say(
+        `  slope N=${sl.from}..${sl.to}: ${(sl.secondsPerItem * 1000).toFixed(1)} ms/item wall, ` +
+          `${sl.cpuSecondsPerItem === null ? "n/a" : (sl.cpuSecondsPerItem * 1000).toFixed(1)} ms/item cpu, ` +
+          `${sl.bytesPerItem === null ? "n/a" : (sl.bytesPerItem / MB).toFixed(2)} MB/item`,
+      );
+    }
+    if (slopes.length === 2) {
+      const [lo, hi] = slopes;
+      const r = hi.secondsPerItem / lo.secondsPerItem;
+      const rc = lo.cpuSecondsPerItem && hi.cpuSecondsPerItem ? hi.cpuSecondsPerItem / lo.cpuSecondsPerItem : null;
+      results.slopeRatio = { ...(results.slopeRatio || {}), [layout]: { wall: r, cpu: rc } };
+      const verdict = (rc ?? r) > 1.5 ? "WORSE THAN LINEAR (per-item cost grows with N)" : "about linear";
+      say(`  slope ratio (100..500 vs 10..100): ${r.toFixed(2)} wall, ${rc === null ? "n/a" : rc.toFixed(2)} cpu -> ${verdict}`);
+    }
   }
   say();
 
@@ -453,11 +471,13 @@ function main() {
     tpl ? `template/ours = ${(tpl.wall.median / ours.wall.median).toFixed(1)}x (>= 15x)` : "template not measured"));
   say(target("our peak RSS < 150 MB", ours.rss ? ours.rss.max < 150 * MB : null,
     ours.rss ? `max ${fmb(ours.rss.max)} MB over ${ours.runs} runs` : "no RSS figures"));
-  const s500 = at(500);
-  say(target("500 gated images + 500 apps under 5 s", s500 ? s500.wall.median < 5 : null,
-    s500 ? `median ${f2(s500.wall.median)} s (cpu ${s500.cpu ? f2(s500.cpu.median) : "n/a"} s)` : "N=500 not in --sizes"));
-  say(target("500 gated images + 500 apps under 1 GB", s500 && s500.rss ? s500.rss.max < 1000 * MB : null,
-    s500 && s500.rss ? `max ${fmb(s500.rss.max)} MB` : "not measured"));
+  for (const layout of LAYOUTS) {
+    const s500 = results.scale.find((x) => x.n === 500 && x.layout === layout);
+    say(target(`500 gated images + 500 apps under 5 s (${layout})`, s500 ? s500.wall.median < 5 : null,
+      s500 ? `median ${f2(s500.wall.median)} s (cpu ${s500.cpu ? f2(s500.cpu.median) : "n/a"} s)` : "N=500 not in --sizes"));
+    say(target(`500 gated images + 500 apps under 1 GB (${layout})`, s500 && s500.rss ? s500.rss.max < 1000 * MB : null,
+      s500 && s500.rss ? `max ${fmb(s500.rss.max)} MB` : "not measured"));
+  }
   results.targets = targets;
 
   // npm test ------------------------------------------------------------------------------------

@@ -1,0 +1,329 @@
+/**
+ * The split layout (help/split.md): a platform stack and one stack per team registry, each with its
+ * own state. What must hold for platform teams to hand each team its own state: every resource in
+ * exactly one stack, no team's stack touching another team's resources, no dependency cycle, and a
+ * way from a deployed single stack to the split stacks that destroys nothing.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ConfigError, parseConfig } from "../lib/config";
+import { synthesize } from "../app/synth";
+import { migrationPlan, migrationScript } from "../app/migration";
+import { teamBackend } from "../constructs/workflow";
+import { PLATFORM_OUTPUTS } from "../constructs/platform-stack";
+import { synthStacks } from "./helpers";
+import { requireTool } from "./support/go-render";
+
+const examples = path.join(__dirname, "..", "examples");
+const SPLIT_YAML = fs.readFileSync(path.join(examples, "split.yaml"), "utf8");
+const config = parseConfig(SPLIT_YAML, "split.yaml");
+const stacks = synthStacks(config);
+const byName = new Map(stacks.map((s) => [s.name, s.tf]));
+const teams = config.teamRegistries.map((t) => t.name);
+const teamStack = (team: string) => `${config.stackName}-${team}`;
+
+type Tf = { resource?: Record<string, Record<string, any>>; data?: Record<string, Record<string, any>>; output?: Record<string, any> };
+function resourcesOf(tf: Tf): { address: string; type: string; body: any }[] {
+  return Object.entries(tf.resource ?? {}).flatMap(([type, rs]) => Object.entries(rs).map(([name, body]) => ({ address: `${type}.${name}`, type, body })));
+}
+/**
+ * The references in a value's `${...}` expressions, as dotted chains without indices:
+ * `azurerm_x.y.id`, `data.terraform_remote_state.platform.outputs.key_vault_id`, `var.x`.
+ */
+function refsIn(value: unknown): string[] {
+  const refs: string[] = [];
+  for (const expr of JSON.stringify(value).match(/\$\{[^}]*\}/g) ?? []) {
+    for (const m of expr.matchAll(/\b[a-z][a-z0-9_]*(?:\.[a-zA-Z0-9_-]+)+/g)) refs.push(m[0]);
+  }
+  return refs;
+}
+/** The one platform output a reference reads, or undefined. */
+const platformOutput = (ref: string) => /^data\.terraform_remote_state\.platform\.outputs\.([a-z_]+)$/.exec(ref)?.[1];
+/** Strings with a reference become "<ref>": what stays is what Azure sees whatever state holds it. */
+function literalShape(v: any): any {
+  if (typeof v === "string") return v.includes("${") ? "<ref>" : v;
+  if (Array.isArray(v)) return v.map(literalShape);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).filter(([k]) => k !== "//" && k !== "depends_on").map(([k, x]) => [k, literalShape(x)]));
+  return v;
+}
+
+describe("the stacks: one platform, one per team, each with its own state", () => {
+  test("examples/split.yaml makes the platform stack and a stack per team registry", () => {
+    expect(stacks.map((s) => s.name)).toEqual([config.stackName, ...teams.map(teamStack)]);
+    expect(teams.length).toBeGreaterThanOrEqual(3);
+  });
+
+  test("each stack has its own state file, and none is inside cdktf.out", () => {
+    const paths = stacks.map((s) => s.tf.terraform.backend.local.path as string);
+    expect(new Set(paths).size).toBe(stacks.length);
+    // Relative to cdktf.out/stacks/<stack>/: three levels up is beside cdktf.out.
+    for (const p of paths) expect(p).toMatch(/^\.\.\/\.\.\/\.\.\/[^/]+\.tfstate$/);
+    expect(paths[0]).toBe(config.backend.type === "local" ? config.backend.path : "");
+  });
+
+  test("an azurerm backend: one key per stack in the same container", () => {
+    const az = parseConfig(
+      SPLIT_YAML + "backend: { type: azurerm, resourceGroupName: tfstate-rg, storageAccountName: contosotfstate, containerName: tfstate, key: acr-gate.tfstate }\n",
+    );
+    const s = synthStacks(az);
+    const backends = s.map((x) => x.tf.terraform.backend.azurerm);
+    expect(backends.map((b) => b.key)).toEqual(["acr-gate.tfstate", ...teams.map((t) => `acr-gate-${t}.tfstate`)]);
+    for (const b of backends) expect({ ...b, key: undefined }).toEqual({ ...backends[0], key: undefined });
+    // Each team reads the platform's state where the platform writes it.
+    for (const x of s.slice(1)) expect(x.tf.data.terraform_remote_state.platform.config).toEqual(backends[0]);
+  });
+
+  test("every app's task and container group is in its team's stack, every gate in the platform's", () => {
+    const taskNames = (tf: Tf) => Object.values(tf.resource?.azurerm_container_registry_task ?? {}).map((t: any) => t.name);
+    for (const app of config.apps) expect(taskNames(byName.get(teamStack(app.registry))!)).toContain(app.taskName);
+    for (const gate of config.gatedImages) expect(taskNames(byName.get(config.stackName)!)).toContain(gate.taskName);
+  });
+});
+
+describe("ownership: a team's state cannot change another team's (or the platform's) resources", () => {
+  test("the platform stack never names a team; a team stack never names another team", () => {
+    const word = (name: string) => new RegExp(`(^|[^a-z0-9])${name}([^a-z0-9]|$)`);
+    for (const t of teams) expect(JSON.stringify(byName.get(config.stackName))).not.toMatch(word(t));
+    for (const t of teams) {
+      for (const other of teams.filter((o) => o !== t)) expect(JSON.stringify(byName.get(teamStack(t)))).not.toMatch(word(other));
+    }
+  });
+
+  test("no Azure object is managed by two stacks (same type and name)", () => {
+    const owner = new Map<string, string>();
+    for (const { name, tf } of stacks) {
+      for (const r of resourcesOf(tf)) {
+        if (typeof r.body.name !== "string") continue;
+        const key = `${r.type} ${r.body.name.toLowerCase()}`;
+        expect(owner.get(key) ?? name).toBe(name);
+        owner.set(key, name);
+      }
+    }
+  });
+
+  test.each(teams)("team %s: grants only to its own identities, on its own resources or the shared ones the platform exports", (team) => {
+    const tf = byName.get(teamStack(team))!;
+    const own = new Set(resourcesOf(tf).map((r) => r.address));
+    const isOwn = (ref: string) => own.has(ref.split(".").slice(0, 2).join("."));
+    const shared = (ref: string) => (Object.values(PLATFORM_OUTPUTS) as string[]).includes(platformOutput(ref) ?? "");
+    for (const r of resourcesOf(tf)) {
+      if (r.type === "azurerm_role_assignment") {
+        expect(refsIn(r.body.principal_id).every(isOwn)).toBe(true);
+        for (const ref of refsIn(r.body.scope)) expect(isOwn(ref) || shared(ref)).toBe(true);
+      }
+      if (r.type === "azurerm_key_vault_access_policy") {
+        // The deployer's own policy belongs to the platform, which creates the vault.
+        expect(refsIn(r.body.object_id).every(isOwn)).toBe(true);
+        expect(r.body.secret_permissions).toEqual(["Get"]);
+        expect(r.body.key_vault_id).toBe(`\${data.terraform_remote_state.platform.outputs.${PLATFORM_OUTPUTS.keyVaultId}}`);
+      }
+      // Its secrets in the shared vault are its own token's, named for its registry.
+      if (r.type === "azurerm_key_vault_secret") expect(r.body.name).toMatch(new RegExp(`^registry-${team}-(user|password)$`));
+      // Nothing the platform owns: no vault, no base-artifacts registry, no gate.
+      expect(["azurerm_key_vault", "azurerm_container_registry_cache_rule"]).not.toContain(r.type);
+      if (r.type === "azurerm_container_registry") expect(r.body.name).toBe(team);
+    }
+    // Every reference resolves inside the stack, to a variable, or to a named platform output.
+    for (const ref of refsIn(tf.resource)) {
+      const ok = isOwn(ref) || ref.startsWith("var.") || shared(ref) || ref.startsWith("data.azurerm_client_config.") || ref.startsWith("data.azurerm_subscription.");
+      if (!ok) throw new Error(`${team}: ${ref} is neither its own nor a platform output`);
+    }
+  });
+
+  test("the platform grants only to its own identities and the deployer", () => {
+    const tf = byName.get(config.stackName)!;
+    const own = new Set(resourcesOf(tf).map((r) => r.address));
+    for (const r of resourcesOf(tf)) {
+      const principal = r.type === "azurerm_role_assignment" ? r.body.principal_id : r.type === "azurerm_key_vault_access_policy" ? r.body.object_id : undefined;
+      if (principal === undefined) continue;
+      for (const ref of refsIn(principal)) expect(own.has(ref.split(".").slice(0, 2).join(".")) || ref === "data.azurerm_client_config.current.object_id").toBe(true);
+    }
+  });
+
+  test("tasks pulling base images with their identity: the team owns their AcrPull on base artifacts", () => {
+    const c = parseConfig(SPLIT_YAML.replace("name: splitbaseartifacts", "name: splitbaseartifacts\n  taskCredential: identity"));
+    const s = synthStacks(c);
+    const web = s.find((x) => x.name === teamStack("splitweb"))!.tf;
+    const onBase = Object.values(web.resource.azurerm_role_assignment).filter(
+      (r: any) => r.scope === `\${data.terraform_remote_state.platform.outputs.${PLATFORM_OUTPUTS.baseArtifactsRegistryId}}`,
+    );
+    expect(onBase.map((r: any) => r.role_definition_name)).toEqual(["AcrPull", "AcrPull"]); // storefront, catalog
+    // No token on base artifacts then: the platform exports no token secrets, no team reads any.
+    expect(Object.keys(s[0].tf.output)).not.toContain(PLATFORM_OUTPUTS.baseTokenUserSecretId);
+    expect(JSON.stringify(web)).not.toContain("base_token_");
+  });
+});
+
+describe("no cycle: teams read the platform, the platform reads nobody", () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-split-"));
+  afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
+  let manifest: any;
+  beforeAll(() => {
+    synthesize(config, path.join(out, "cdktf.out"));
+    manifest = JSON.parse(fs.readFileSync(path.join(out, "cdktf.out", "manifest.json"), "utf8"));
+  });
+
+  test("cdktf deploy '*' applies the platform first: each team depends on it, it on nothing", () => {
+    expect(manifest.stacks[config.stackName].dependencies).toEqual([]);
+    for (const t of teams) expect(manifest.stacks[teamStack(t)].dependencies).toEqual([config.stackName]);
+  });
+
+  test("the dependency graph has no cycle (every stack reachable in a topological order)", () => {
+    const deps = new Map(Object.entries(manifest.stacks).map(([n, s]: [string, any]) => [n, s.dependencies as string[]]));
+    const done = new Set<string>();
+    for (let progress = true; progress; ) {
+      progress = false;
+      for (const [n, d] of deps) if (!done.has(n) && d.every((x) => done.has(x))) (done.add(n), (progress = true));
+    }
+    expect(done.size).toBe(deps.size);
+  });
+
+  test("only team stacks read remote state, and only the platform's; only named outputs cross", () => {
+    expect(byName.get(config.stackName)!.data?.terraform_remote_state).toBeUndefined();
+    for (const t of teams) {
+      const tf = byName.get(teamStack(t))!;
+      expect(Object.keys(tf.data.terraform_remote_state)).toEqual(["platform"]);
+      for (const ref of refsIn(tf).filter((r) => r.startsWith("data.terraform_remote_state."))) expect(Object.values(PLATFORM_OUTPUTS)).toContain(platformOutput(ref));
+    }
+    const platformOutputs = Object.keys(byName.get(config.stackName)!.output);
+    for (const o of Object.values(PLATFORM_OUTPUTS)) expect(platformOutputs).toContain(o);
+    // cdktf's automatic cross-stack outputs are named after construct paths: none here.
+    for (const { tf } of stacks) expect(Object.keys(tf.output ?? {}).filter((o) => o.startsWith("cross-stack"))).toEqual([]);
+  });
+});
+
+describe("moving a deployed single stack to split destroys nothing", () => {
+  const single = synthStacks({ ...config, layout: "single" })[0];
+  const plan = migrationPlan(single.tf, stacks);
+
+  test("every resource of the single stack lands in exactly one split stack, at the same address", () => {
+    const landed = [...plan.stays, ...plan.moves.map((m) => m.address)];
+    expect(new Set(landed).size).toBe(landed.length);
+    expect(landed.sort()).toEqual(resourcesOf(single.tf).map((r) => r.address).sort());
+    expect(plan.dropped).toEqual([]);
+  });
+
+  test("with the same Azure name and the same literal attributes (no replacement after the move)", () => {
+    const where = new Map<string, string>([...plan.stays.map((a) => [a, config.stackName] as [string, string]), ...plan.moves.map((m) => [m.address, m.to] as [string, string])]);
+    for (const r of resourcesOf(single.tf)) {
+      const [type, name] = r.address.split(".");
+      const moved = byName.get(where.get(r.address)!)!.resource![type][name];
+      expect(moved.name).toEqual(r.body.name);
+      expect(literalShape(moved)).toEqual(literalShape(r.body));
+    }
+  });
+
+  test("what is new in the split layout is only each team's own pause after its grants", () => {
+    expect([...new Set(plan.created.map((c) => c.address))]).toEqual(["time_sleep.grants_propagation"]);
+    expect(plan.created.map((c) => c.in).sort()).toEqual(teams.map(teamStack).sort());
+  });
+
+  test("the multi-team example, split, maps the same way and its script uses pull, mv, push", () => {
+    const text = fs.readFileSync(path.join(examples, "multi-team.yaml"), "utf8");
+    const split = parseConfig(`layout: split\n${text}`);
+    const s = synthStacks(split);
+    const p = migrationPlan(synthStacks({ ...split, layout: "single" })[0].tf, s);
+    expect(p.dropped).toEqual([]);
+    expect(p.moves.length + p.stays.length).toBe(resourcesOf(synthStacks({ ...split, layout: "single" })[0].tf).length);
+    const script = migrationScript(p, split.stackName, split.backend, new Map(split.teamRegistries.map((t) => [teamStack(t.name), teamBackend(split.backend, t.name)])));
+    expect(script).toContain("terraform state pull");
+    expect(script.match(/terraform state push/g)!.length).toBe(new Set(p.moves.map((m) => m.to)).size + 1);
+  });
+
+  const terraform = spawnSync("terraform", ["version"], { encoding: "utf8" });
+  const haveTerraform = requireTool("terraform (to run the migration script)", !terraform.error && terraform.status === 0);
+  (haveTerraform ? test : test.skip)(
+    "the generated script, run by terraform on a single-stack state, leaves each resource in its stack's state",
+    () => {
+      // A small split config keeps the test at a few seconds (one terraform run per move).
+      const small = parseConfig(
+        SPLIT_YAML.replace(/\n {2}- name: splitdata\n {2}- name: splitops/, "").replace(/\n {2}- name: reports[\s\S]*$/, "\n"),
+      );
+      const s = synthStacks(small);
+      const from = synthStacks({ ...small, layout: "single" })[0].tf;
+      const p = migrationPlan(from, s);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-migrate-"));
+      try {
+        const provider = (type: string) =>
+          type === "terraform_data" ? 'provider["terraform.io/builtin/terraform"]' : `provider["registry.terraform.io/hashicorp/${type.split("_")[0]}"]`;
+        const state = {
+          version: 4,
+          terraform_version: "1.11.0",
+          serial: 1,
+          lineage: "00000000-0000-0000-0000-000000000001",
+          outputs: {},
+          resources: resourcesOf(from).map((r) => ({
+            mode: "managed",
+            type: r.type,
+            name: r.address.split(".")[1],
+            provider: provider(r.type),
+            instances: [{ schema_version: 0, attributes: { id: `/fake/${r.address}` }, sensitive_attributes: [] }],
+          })),
+          check_results: null,
+        };
+        fs.writeFileSync(path.join(dir, "acr-gate.tfstate"), JSON.stringify(state));
+        const teamBackends = new Map(small.teamRegistries.map((t) => [teamStack(t.name), teamBackend(small.backend, t.name)]));
+        fs.writeFileSync(path.join(dir, "migrate.sh"), migrationScript(p, small.stackName, small.backend, teamBackends));
+        const run = spawnSync("sh", ["migrate.sh"], { cwd: dir, encoding: "utf8", env: { ...process.env, CHECKPOINT_DISABLE: "1", TF_CLI_CONFIG_FILE: "/dev/null" } });
+        expect(run.stderr.replace(/.*CLI configuration[\s\S]*?╵\n?/g, "")).not.toMatch(/Error/);
+        expect(run.status).toBe(0);
+        const held = (file: string) =>
+          JSON.parse(fs.readFileSync(path.join(dir, file), "utf8"))
+            .resources.map((r: any) => `${r.type}.${r.name}`)
+            .sort();
+        expect(held("acr-gate.tfstate")).toEqual([...p.stays].sort());
+        expect(held("acr-gate-splitweb.tfstate")).toEqual(p.moves.map((m) => m.address).sort());
+        // The resource keeps its attributes (its Azure id) in the new state.
+        const moved = JSON.parse(fs.readFileSync(path.join(dir, "acr-gate-splitweb.tfstate"), "utf8")).resources[0];
+        expect(moved.instances[0].attributes.id).toBe(`/fake/${moved.type}.${moved.name}`);
+        expect(fs.existsSync(path.join(dir, "acr-gate.tfstate.before-split"))).toBe(true);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
+});
+
+describe("config rules of the split layout", () => {
+  const problems = (yaml: string) => {
+    try {
+      parseConfig(yaml);
+      return [];
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      return e.problems;
+    }
+  };
+
+  test("a partial backend is refused: team stacks must know where the platform's state is", () => {
+    expect(problems(SPLIT_YAML + "backend: { type: partial }\n").join("\n")).toMatch(/layout: "split" needs backend.type 'local' or 'azurerm'/);
+  });
+
+  test("a team stack name that would be too long names the team and the fix", () => {
+    expect(problems(SPLIT_YAML.replace("layout: split", `layout: split\nstackName: ${"s".repeat(60)}`)).join("\n")).toMatch(/teamRegistries\[0\]\.name: "splitweb" gives the team stack name/);
+  });
+
+  test("two teams cannot share a container group's resource group", () => {
+    const yaml = SPLIT_YAML.replace("registry: splitdata", "registry: splitdata\n    aci: { resourceGroup: storefront-aci-rg }");
+    expect(problems(yaml).join("\n")).toMatch(/apps\[2\]\.aci\.resourceGroup: "storefront-aci-rg" is also the resource group of apps\[0\] in team splitweb/);
+  });
+
+  test("the CLI prints the migration script for a split config, and refuses a single one", () => {
+    const main = path.join(__dirname, "..", "dist", "main.js");
+    const ok = spawnSync(process.execPath, [main, "--config", path.join(examples, "split.yaml"), "--migration-script"], { encoding: "utf8" });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/^#!\/bin\/sh\n/);
+    expect(ok.stdout.match(/^terraform state mv /gm)!.length).toBe(plan().moves.length);
+    expect(ok.stderr).toMatch(/resources move to 3 team states/);
+    const no = spawnSync(process.execPath, [main, "--config", path.join(examples, "dockerhub.yaml"), "--migration-script"], { encoding: "utf8" });
+    expect(no.status).toBe(1);
+    expect(no.stderr).toMatch(/has layout 'single'/);
+  });
+});
+
+function plan() {
+  return migrationPlan(synthStacks({ ...config, layout: "single" })[0].tf, stacks);
+}

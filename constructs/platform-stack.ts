@@ -1,0 +1,51 @@
+import { Construct } from "constructs";
+import { TerraformOutput, TerraformStack } from "cdktf";
+import type { AcrGateConfig } from "../lib/config";
+import { Workflow } from "./workflow";
+
+/** What a team stack reads from the platform stack's state: output name -> value. */
+export const PLATFORM_OUTPUTS = {
+  keyVaultId: "key_vault_id",
+  baseArtifactsRegistryId: "base_artifacts_registry_id",
+  baseTokenUserSecretId: "base_token_user_secret_id",
+  baseTokenPasswordSecretId: "base_token_password_secret_id",
+} as const;
+
+/**
+ * The platform of the split layout: everything the teams share. The upstream (simulated public
+ * registry and its tasks, or Docker Hub credentials), the base-artifacts registry with its gates,
+ * the vault with the Git token, and the base-artifacts pull token. Its state holds no team's
+ * resource; team stacks read what they need from its outputs (help/split.md).
+ */
+export class PlatformStack extends TerraformStack {
+  readonly workflow: Workflow;
+
+  constructor(scope: Construct, id: string, config: AcrGateConfig) {
+    super(scope, id);
+    const w = (this.workflow = new Workflow(config));
+    const githubToken = w.providers(this, config.backend);
+    w.platformRegistries(this);
+    w.vaultAndSecrets(this, githubToken);
+    w.tokensFor(w.registries);
+    w.upstreamTasks(this, githubToken);
+    w.gatedImports(this, githubToken);
+    if (config.firstRun) w.firstRuns(this, w.tasks, [], w.registries);
+    w.outputs(this, w.registries, [], true);
+
+    // The interface to the team stacks, by name: stable across refactors (cdktf's own cross-stack
+    // outputs are named after construct paths).
+    new TerraformOutput(this, PLATFORM_OUTPUTS.keyVaultId, { value: w.vault.id, description: "Id of the key vault (read by team stacks)" });
+    new TerraformOutput(this, PLATFORM_OUTPUTS.baseArtifactsRegistryId, {
+      value: w.baseArtifacts.id,
+      description: "Id of the base-artifacts registry (team stacks grant AcrPull on it)",
+    });
+    const baseToken = w.tokens.get(w.baseArtifacts)?.storedSecrets;
+    if (baseToken) {
+      new TerraformOutput(this, PLATFORM_OUTPUTS.baseTokenUserSecretId, { value: baseToken.user.id, description: "Versioned id of the base-artifacts token user secret" });
+      new TerraformOutput(this, PLATFORM_OUTPUTS.baseTokenPasswordSecretId, {
+        value: baseToken.password.id,
+        description: "Versioned id of the base-artifacts token password secret",
+      });
+    }
+  }
+}

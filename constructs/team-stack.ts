@@ -1,0 +1,72 @@
+import { Construct } from "constructs";
+import { DataTerraformRemoteStateAzurerm, DataTerraformRemoteStateLocal, TerraformRemoteState, TerraformStack } from "cdktf";
+import type { AcrGateConfig, RegistryConfig } from "../lib/config";
+import { Registry } from "./registry";
+import { Vault } from "./key-vault";
+import type { StoredToken } from "./pull-token";
+import { teamBackend, Workflow } from "./workflow";
+import { PLATFORM_OUTPUTS, PlatformStack } from "./platform-stack";
+
+/**
+ * One team of the split layout: its registry, its pull token, its apps with their tasks, groups and
+ * grants, in a state of its own. It reads the platform stack's outputs (the vault, the base-artifacts
+ * registry and its token's secrets) from the platform's state, and owns every grant its identities
+ * need on them: an `AcrPull` assignment, a vault access policy, its token's secrets in the shared
+ * vault. So no team's state holds another team's or the platform's resources, and there is no cycle:
+ * teams read the platform, the platform reads nobody (help/split.md).
+ */
+export class TeamStack extends TerraformStack {
+  readonly workflow: Workflow;
+  readonly team: RegistryConfig;
+
+  constructor(scope: Construct, id: string, config: AcrGateConfig, team: RegistryConfig, platform: PlatformStack) {
+    super(scope, id);
+    this.team = team;
+    this.addDependency(platform); // cdktf deploy '*' applies the platform first
+    const w = (this.workflow = new Workflow(config));
+    const githubToken = w.providers(this, teamBackend(config.backend, team.name));
+    const remote = platformState(this, config);
+    const out = (name: string) => remote.getString(name);
+
+    w.vault = Vault.fromAttributes(this, "key-vault", { name: config.keyVault.name, id: out(PLATFORM_OUTPUTS.keyVaultId) });
+    const base = Registry.fromAttributes(this, "base-artifacts-registry", {
+      name: config.baseArtifactsRegistry.name,
+      id: out(PLATFORM_OUTPUTS.baseArtifactsRegistryId),
+    });
+    const teamRegistry = w.teamRegistry(this, team);
+    w.tokensFor([teamRegistry]);
+    const baseToken: Pick<StoredToken, "user" | "password" | "vault"> | undefined = platform.workflow.tokens.get(platform.workflow.baseArtifacts)
+      ? {
+          vault: w.vault,
+          user: w.vault.secretOf(`registry-${base.registryName}-user`, out(PLATFORM_OUTPUTS.baseTokenUserSecretId)),
+          password: w.vault.secretOf(`registry-${base.registryName}-password`, out(PLATFORM_OUTPUTS.baseTokenPasswordSecretId)),
+        }
+      : undefined;
+    w.appsOf(
+      this,
+      githubToken,
+      config.apps.filter((a) => a.registry === team.name),
+      { registry: base, token: baseToken },
+    );
+    if (config.firstRun) w.firstRuns(this, w.tasks, w.apps, [teamRegistry, base]);
+    w.outputs(this, [teamRegistry], w.apps, false);
+  }
+}
+
+/** The platform stack's state, read with the platform's own backend settings. */
+function platformState(scope: Construct, config: AcrGateConfig): TerraformRemoteState {
+  const b = config.backend;
+  const state =
+    b.type === "azurerm"
+      ? new DataTerraformRemoteStateAzurerm(scope, "platform", {
+          resourceGroupName: b.resourceGroupName,
+          storageAccountName: b.storageAccountName,
+          containerName: b.containerName,
+          key: b.key,
+        })
+      : // Relative to the stack directory, like the platform's own backend path: both stacks sit
+        // in cdktf.out/stacks/, so the same path names the same file.
+        new DataTerraformRemoteStateLocal(scope, "platform", { path: b.type === "local" ? b.path : "" });
+  state.overrideLogicalId("platform");
+  return state;
+}
