@@ -174,3 +174,20 @@ describe("the gate refuses to promote unvalidated images unless told to", () => 
     );
   });
 });
+
+describe("upstream.dockerHubCredentials defaults from the source (it had a static false that hid the documented default)", () => {
+  const base = (upstream: string) =>
+    `upstream: ${upstream}\nbaseArtifactsRegistry: { name: contosobase }\nteamRegistries: [ { name: contoso } ]\nkeyVault: { name: kv-creds }\n` +
+    `gatedImages:\n  - { source: "node:15-alpine", test: { context: "https://github.com/a/b.git#main" } }\n`;
+  test.each([
+    ["{ source: dockerhub }", true],
+    ["{ source: cache }", true],
+    ["{ source: dockerhub, dockerHubCredentials: false }", false],
+  ])("%s -> %s", (upstream, expected) => {
+    expect(parseConfig(base(upstream)).upstream.dockerHubCredentials).toBe(expected);
+  });
+  test("simulated -> false", () => {
+    const yaml = base("{ source: simulated }").replace("gatedImages:", "publicRegistry: { name: publicreg, images: [ { taskName: node-public, image: \"node:15-alpine\", repository: \"https://github.com/a/c.git#main\" } ] }\ngatedImages:");
+    expect(parseConfig(yaml).upstream.dockerHubCredentials).toBe(false);
+  });
+});

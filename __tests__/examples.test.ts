@@ -8,7 +8,17 @@ const dir = path.join(__dirname, "..", "examples");
 const files = fs.readdirSync(dir).filter((f) => f.endsWith(".yaml"));
 
 test("there are examples", () => {
-  expect(files.sort()).toEqual(["dockerhub.yaml", "identity.yaml", "multi-team.yaml", "partial-backend.yaml", "sandbox.yaml", "split.yaml"]);
+  expect(files.sort()).toEqual([
+    "artifact-cache.yaml",
+    "audit-logs.yaml",
+    "dockerhub.yaml",
+    "identity.yaml",
+    "multi-team.yaml",
+    "partial-backend.yaml",
+    "sandbox.yaml",
+    "signing.yaml",
+    "split.yaml",
+  ]);
 });
 
 test.each(files)("%s synthesizes, every stack of its layout", (file) => {

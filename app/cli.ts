@@ -123,7 +123,7 @@ function summary(stacks: Map<string, Record<string, any>>, outdir: string | unde
       const [type, id] = a.split(".");
       durable.set(type, [...(durable.get(type) ?? []), (tf.resource[type][id] as { name?: string }).name ?? id]);
     }
-    const named = new Set(["azurerm_container_registry", "azurerm_key_vault"]);
+    const named = new Set(["azurerm_container_registry", "azurerm_key_vault", "azurerm_log_analytics_workspace"]);
     const durableText = [...durable]
       .map(([t, names]) => `${names.length} ${t.replace(/^azurerm_/, "")}${named.has(t) ? ` (${names.join(", ")})` : ""}`)
       .join(", ");

@@ -12,6 +12,8 @@ import { DefaultTokenResolver, StringConcat, Tokenization } from "cdktf";
 import { Construct, IValidation } from "constructs";
 import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
 import { RegistryTask } from "../constructs/registry-task";
+import { GatedImport } from "../constructs/gated-import";
+import { SigningCertificate } from "../constructs/signing-certificate";
 import { ImportedRegistry, Registry } from "../constructs/registry";
 
 /** Roles that can grant themselves anything, or change anything: never handed to a workflow identity. */
@@ -100,6 +102,21 @@ export class WorkflowPolicy implements IValidation {
         if (!secret.vault.canRead(task)) {
           problems.push(`${who}: uses secret ${secret.name} but has no Get policy on vault ${secret.vault.vaultName}`);
         }
+      }
+    }
+
+    // A signing gate's identity may sign with the certificate's vault, and nothing else may.
+    const certificates = all.filter((c): c is SigningCertificate => c instanceof SigningCertificate);
+    for (const gate of all.filter((c): c is GatedImport => c instanceof GatedImport)) {
+      if (!gate.signing) continue;
+      const cert = certificates.find((c) => c.keyId === gate.signing!.keyId);
+      if (!cert) problems.push(`task ${gate.task.principalName}: signs with ${gate.signing.keyId}, which no signing certificate of this stack is`);
+      else if (!cert.vault.canSign(gate.task)) problems.push(`task ${gate.task.principalName}: signs with ${cert.name} but has no Sign policy on vault ${cert.vault.vaultName}`);
+    }
+    const signers = new Set(all.filter((c): c is GatedImport => c instanceof GatedImport && c.signing !== undefined).map((g) => g.task as unknown));
+    for (const cert of certificates) {
+      for (const g of cert.vault.readGrants) {
+        if (g.permissions.key.size > 0 && !signers.has(g.principal)) problems.push(`${g.principal.principalName}: may use keys of vault ${cert.vault.vaultName} but signs nothing`);
       }
     }
 

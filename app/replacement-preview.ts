@@ -177,6 +177,10 @@ export const DURABLE_TYPES = new Set([
   "azurerm_container_registry_token",
   "azurerm_container_registry_scope_map",
   "azurerm_management_lock",
+  // The audit trail (diagnostics) and the signing certificate (signing): losing either loses history
+  // or the identity that verifiers trust.
+  "azurerm_log_analytics_workspace",
+  "azurerm_key_vault_certificate",
 ]);
 
 // ---------------------------------------------------------------------------------------------
@@ -342,7 +346,9 @@ export function durableAddresses(tf: object): string[] {
     typeof value !== "string" ? [] : [...refsIn(value, (a) => groupAt.has(a)).map((r) => r.target), ...(groupNamed.has(value) ? [groupNamed.get(value)!] : [])];
   for (const b of managed.values()) {
     if (DURABLE_TYPES.has(b.type)) out.add(b.address);
-    if (b.type === "azurerm_container_registry" || b.type === "azurerm_key_vault") for (const g of groupsIn(b.body.resource_group_name)) out.add(g);
+    if (b.type === "azurerm_container_registry" || b.type === "azurerm_key_vault" || b.type === "azurerm_log_analytics_workspace") {
+      for (const g of groupsIn(b.body.resource_group_name)) out.add(g);
+    }
     if (b.type === "azurerm_management_lock" && typeof b.body.scope === "string") for (const r of refsIn(b.body.scope, (a) => groupAt.has(a))) out.add(r.target);
   }
   return [...out].sort();

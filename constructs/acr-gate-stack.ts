@@ -34,6 +34,9 @@ export class AcrGateStack extends TerraformStack {
     w.gatedImports(this, githubToken);
     // Create the tasks that build and deploy the apps (hello-world), and their container groups
     w.appsOf(this, githubToken, config.apps);
+    // Beyond the walkthrough: audit logs of every registry and the vault
+    w.auditWorkspace(this);
+    w.auditLogs(w.registries, true);
     // Run the tasks once (az acr task run), upstream first
     if (config.firstRun) w.firstRuns(this, w.tasks, w.apps, w.registries);
     // Get the IP address of the container (az container show)

@@ -51,10 +51,24 @@ export interface GatedImportProps {
   readonly baseImageTrigger?: boolean;
   /** Cron schedule (UTC) as a fallback trigger. @default - none */
   readonly timer?: string;
+  /**
+   * Sign what is promoted (Notation with the Azure Key Vault plugin, the task's system identity):
+   * the unique tag is pushed, signed, and only then does the stable tag move, so the stable tag never
+   * names an unsigned image. Grant the task `Sign` with `certificate.grantSign(gate.task)`.
+   * @default - not signed
+   */
+  readonly signing?: GateSigning;
   /** Sensitive reference to the Git token, needed with a test context. */
   readonly gitAccessToken?: string;
   /** @default {} */
   readonly tags?: Record<string, string>;
+}
+
+export interface GateSigning {
+  /** `notation sign --id`: the certificate's versionless URL in Key Vault. */
+  readonly keyId: string;
+  /** An image whose entry point is `notation`, with the azure-kv plugin installed (help/signer/Dockerfile). */
+  readonly signerImage: string;
 }
 
 const SEVERITY_ORDER: readonly Severity[] = ["LOW", "MEDIUM", "HIGH", "CRITICAL"];
@@ -82,10 +96,12 @@ export class GatedImport extends Construct {
   /** Ids of the steps that must succeed before anything is promoted. */
   readonly validationSteps: readonly string[];
   readonly promotionSteps: readonly string[];
+  readonly signing?: GateSigning;
 
   constructor(scope: Construct, id: string, props: GatedImportProps) {
     super(scope, id);
     this.source = props.source;
+    this.signing = props.signing;
     this.target = props.target ?? { repository: props.source.repository.replace(/^library\//, ""), tag: props.source.tag };
     const enforcing = props.scan !== undefined && (props.scan.mode ?? "enforce") === "enforce";
     if (!props.test && !enforcing && !props.allowUnvalidated) {
@@ -143,10 +159,27 @@ export class GatedImport extends Construct {
     steps.push(
       { id: "retag-stable", cmd: `docker tag ${src} ${stable}`, when: gate },
       { id: "retag-unique", cmd: `docker tag ${src} ${unique}`, when: gate },
-      { id: "promote", push: [unique, stable], when: ["retag-stable", "retag-unique"] },
     );
+    if (props.signing) {
+      // The unique tag names one digest for good; the stable tag moves to it only once it is signed.
+      steps.push(
+        { id: "promote-unique", push: [unique], when: ["retag-unique"] },
+        {
+          id: "sign",
+          cmd:
+            `${props.signing.signerImage} sign --signature-format cose --id ${props.signing.keyId} --plugin azure-kv ` +
+            `--plugin-config self_signed=true --plugin-config credential_type=managedid ${unique}`,
+          when: ["promote-unique"],
+          timeout: 300,
+        },
+        { id: "promote", push: [stable], when: ["sign", "retag-stable"] },
+      );
+      this.promotionSteps = ["retag-stable", "retag-unique", "promote-unique", "sign", "promote"];
+    } else {
+      steps.push({ id: "promote", push: [unique, stable], when: ["retag-stable", "retag-unique"] });
+      this.promotionSteps = ["retag-stable", "retag-unique", "promote"];
+    }
     this.validationSteps = validations;
-    this.promotionSteps = ["retag-stable", "retag-unique", "promote"];
     this.definition = { version: "v1.1.0", steps };
 
     this.task = new RegistryTask(this, "task", {

@@ -8,6 +8,8 @@ import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurer
 import { assertName } from "../lib/rules";
 import { addressPart, IPrincipal } from "../lib/principal";
 import { pinAddress } from "../lib/address";
+import type { MonitorDiagnosticSetting } from "@cdktf/provider-azurerm/lib/monitor-diagnostic-setting";
+import { AUDIT_CATEGORIES, LogWorkspace } from "./log-workspace";
 import { TerraformData } from "../lib/terraform-data";
 
 export interface VaultProps {
@@ -82,6 +84,8 @@ export interface StoredSecret {
 export interface SecretReadGrant {
   readonly principal: IPrincipal;
   readonly policy: KeyVaultAccessPolicyA;
+  /** What the policy allows, by kind ("secret": ["Get"], "key": ["Sign"], "certificate": ["Get"]). */
+  readonly permissions: { secret: Set<string>; key: Set<string>; certificate: Set<string> };
 }
 
 /**
@@ -100,11 +104,15 @@ export class Vault extends Construct {
   readonly secrets: StoredSecret[] = [];
   private readonly grants = new Map<IPrincipal, SecretReadGrant>();
   private readonly deployerPolicy?: KeyVaultAccessPolicyA;
+  /** True when this stack creates the vault (not existing, not another stack's). */
+  readonly managed: boolean;
+  private auditLogs?: MonitorDiagnosticSetting;
 
   constructor(scope: Construct, id: string, props: VaultProps) {
     super(scope, id);
     assertName("keyVault", `${this.node.path}.name`, props.name);
     this.vaultName = props.name;
+    this.managed = !props.existing && props.importedId === undefined;
     const client = new DataAzurermClientConfig(this, "client");
     // Every vault reads the same caller identity: two identical copies of this data source under one
     // address are harmless, so it is not pinned like the resources.
@@ -214,25 +222,77 @@ export class Vault extends Construct {
 
   /** Lets an identity read secret values, nothing more (`az keyvault set-policy --secret-permissions get`). */
   grantSecretRead(principal: IPrincipal): KeyVaultAccessPolicyA {
-    const existing = this.grants.get(principal);
-    if (existing) return existing.policy;
-    const policy = new KeyVaultAccessPolicyA(this, `read-${addressPart(principal.principalName)}`, {
-      keyVaultId: this.id,
-      tenantId: this.tenantId,
-      objectId: principal.principalId,
-      secretPermissions: ["Get"],
-    });
-    pinAddress(policy, `kv_policy_${addressPart(this.vaultName)}_${addressPart(principal.principalName)}`);
-    this.grants.set(principal, { principal, policy });
-    return policy;
+    return this.grant(principal, { secret: ["Get"] });
   }
 
+  /**
+   * Lets an identity sign with a certificate's key held in the vault, nothing more: `Sign` on keys
+   * and `Get` on certificates (the notation Azure Key Vault plugin reads the certificate, then asks
+   * the vault to sign; the private key never leaves it).
+   */
+  grantSign(principal: IPrincipal): KeyVaultAccessPolicyA {
+    return this.grant(principal, { key: ["Sign"], certificate: ["Get"] });
+  }
+
+  /**
+   * One access policy per identity: Key Vault keeps one entry per object id, so two policy
+   * resources for one identity would overwrite each other. Later grants widen the same policy.
+   */
+  private grant(principal: IPrincipal, add: { secret?: string[]; key?: string[]; certificate?: string[] }): KeyVaultAccessPolicyA {
+    let g = this.grants.get(principal);
+    if (!g) {
+      const policy = new KeyVaultAccessPolicyA(this, `read-${addressPart(principal.principalName)}`, {
+        keyVaultId: this.id,
+        tenantId: this.tenantId,
+        objectId: principal.principalId,
+      });
+      pinAddress(policy, `kv_policy_${addressPart(this.vaultName)}_${addressPart(principal.principalName)}`);
+      g = { principal, policy, permissions: { secret: new Set(), key: new Set(), certificate: new Set() } };
+      this.grants.set(principal, g);
+    }
+    for (const p of add.secret ?? []) g.permissions.secret.add(p);
+    for (const p of add.key ?? []) g.permissions.key.add(p);
+    for (const p of add.certificate ?? []) g.permissions.certificate.add(p);
+    const list = (s: Set<string>) => (s.size ? [...s] : undefined);
+    g.policy.secretPermissions = list(g.permissions.secret) as string[];
+    g.policy.keyPermissions = list(g.permissions.key) as string[];
+    g.policy.certificatePermissions = list(g.permissions.certificate) as string[];
+    return g.policy;
+  }
+
+  /** Whether the identity may read secret values. */
   canRead(principal: IPrincipal): boolean {
-    return this.grants.has(principal);
+    return this.grants.get(principal)?.permissions.secret.has("Get") ?? false;
   }
 
-  /** Every `Get` grant made so far, in the order made. */
+  /** Whether the identity may sign with the vault's keys. */
+  canSign(principal: IPrincipal): boolean {
+    const p = this.grants.get(principal)?.permissions;
+    return !!p && p.key.has("Sign") && p.certificate.has("Get");
+  }
+
+  /**
+   * The deployer (whoever runs Terraform) may also manage certificates: creating the signing
+   * certificate, and reading it on every plan.
+   */
+  allowDeployerCertificates(): void {
+    if (this.deployerPolicy) this.deployerPolicy.certificatePermissions = ["Create", "Delete", "Get", "List", "Recover", "Update"];
+  }
+
+  /** Every identity's policy made so far (secret reads, signing), in the order made. */
   get readGrants(): SecretReadGrant[] {
     return [...this.grants.values()];
+  }
+
+  /**
+   * Sends the vault's audit events (every read and write of a secret, key or certificate, every
+   * access policy change) to `workspace`. Only for a vault this stack creates: an existing vault's
+   * diagnostics are its owner's, and another stack's vault is that stack's.
+   */
+  sendAuditLogsTo(workspace: LogWorkspace): MonitorDiagnosticSetting {
+    if (!this.managed) throw new Error(`${this.node.path}: the audit logs of a vault this stack does not create are set where it is managed`);
+    if (this.auditLogs) return this.auditLogs;
+    this.auditLogs = workspace.receive(this, { id: this.id, addressName: `kv_${addressPart(this.vaultName)}` }, AUDIT_CATEGORIES.vault, false);
+    return this.auditLogs;
   }
 }

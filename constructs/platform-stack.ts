@@ -9,6 +9,7 @@ export const PLATFORM_OUTPUTS = {
   baseArtifactsRegistryId: "base_artifacts_registry_id",
   baseTokenUserSecretId: "base_token_user_secret_id",
   baseTokenPasswordSecretId: "base_token_password_secret_id",
+  logWorkspaceId: "log_analytics_workspace_id",
 } as const;
 
 /**
@@ -29,6 +30,8 @@ export class PlatformStack extends TerraformStack {
     w.tokensFor(w.registries);
     w.upstreamTasks(this, githubToken);
     w.gatedImports(this, githubToken);
+    w.auditWorkspace(this);
+    w.auditLogs(w.registries, true);
     if (config.firstRun) w.firstRuns(this, w.tasks, [], w.registries);
     w.outputs(this, w.registries, [], true);
 
@@ -39,6 +42,9 @@ export class PlatformStack extends TerraformStack {
       value: w.baseArtifacts.id,
       description: "Id of the base-artifacts registry (team stacks grant AcrPull on it)",
     });
+    if (w.logWorkspace) {
+      new TerraformOutput(this, PLATFORM_OUTPUTS.logWorkspaceId, { value: w.logWorkspace.id, description: "Id of the audit-log workspace (team registries send theirs)" });
+    }
     const baseToken = w.tokens.get(w.baseArtifacts)?.storedSecrets;
     if (baseToken) {
       new TerraformOutput(this, PLATFORM_OUTPUTS.baseTokenUserSecretId, { value: baseToken.user.id, description: "Versioned id of the base-artifacts token user secret" });

@@ -5,6 +5,11 @@ import { assertName } from "../lib/rules";
 import { addressPart, IPrincipal } from "../lib/principal";
 import { PullToken, PullTokenOptions } from "./pull-token";
 import { pinAddress } from "../lib/address";
+import type { MonitorDiagnosticSetting } from "@cdktf/provider-azurerm/lib/monitor-diagnostic-setting";
+import { AUDIT_CATEGORIES, LogWorkspace } from "./log-workspace";
+import { CacheRule, CredentialSet } from "./artifact-cache";
+import type { Vault, StoredSecret } from "./key-vault";
+import { cachedRepository } from "../lib/artifact-cache";
 
 export interface RegistryProps {
   /** Globally unique registry name: 5-50 letters and digits. */
@@ -103,6 +108,9 @@ export class Registry extends Construct implements IPullableRegistry {
   readonly resource: ContainerRegistry;
   private readonly grants = new Map<IPrincipal, PullGrant>();
   private readonly azureName: string;
+  private auditLogs?: MonitorDiagnosticSetting;
+  private readonly credentialSets: { set: CredentialSet; vault: Vault }[] = [];
+  private readonly cacheRules = new Map<string, CacheRule>();
 
   constructor(scope: Construct, id: string, props: RegistryProps) {
     super(scope, id);
@@ -188,6 +196,61 @@ export class Registry extends Construct implements IPullableRegistry {
 
   canPull(principal: IPrincipal): boolean {
     return this.grants.has(principal);
+  }
+
+  /**
+   * An upstream login for the registry's artifact cache (`az acr credential-set create`), whose
+   * identity alone reads the login from `vault` (a `Get` policy, made here): no task holds it.
+   */
+  createCredentialSet(id: string, options: { name: string; loginServer: string; vault: Vault; user: StoredSecret; password: StoredSecret }): CredentialSet {
+    const set = new CredentialSet(this, id, {
+      registryId: this.id,
+      registryName: this.azureName,
+      name: options.name,
+      loginServer: options.loginServer,
+      user: options.user,
+      password: options.password,
+    });
+    options.vault.grantSecretRead(set);
+    this.credentialSets.push({ set, vault: options.vault });
+    return set;
+  }
+
+  /**
+   * Caches a Docker Hub repository (`az acr cache create`): pulls of `<login server>/dockerhub/<repo>`
+   * are served from the registry, fetched from upstream through `credentialSet` the first time. One
+   * rule per repository (all its tags); asking twice returns the same rule.
+   */
+  cacheDockerHubRepository(repository: string, credentialSet: CredentialSet): CacheRule {
+    const cached = cachedRepository(repository);
+    const existing = this.cacheRules.get(cached.ruleName);
+    if (existing) return existing;
+    const vault = this.credentialSets.find((c) => c.set === credentialSet)?.vault;
+    if (!vault) throw new Error(`${this.node.path}: ${credentialSet.node.path} is not a credential set of this registry`);
+    const rule = new CacheRule(this, `cache-${cached.ruleName}`, {
+      registryId: this.id,
+      registryName: this.azureName,
+      repository: cached,
+      credentialSet,
+      after: [vault.grantSecretRead(credentialSet)],
+    });
+    this.cacheRules.set(cached.ruleName, rule);
+    return rule;
+  }
+
+  /** The cache rules made so far. */
+  get cachedRepositories(): CacheRule[] {
+    return [...this.cacheRules.values()];
+  }
+
+  /**
+   * Sends who pushed, pulled or deleted what (repository events) and who logged in (login events)
+   * to `workspace`, in ACR's resource-specific tables. One setting per registry.
+   */
+  sendAuditLogsTo(workspace: LogWorkspace): MonitorDiagnosticSetting {
+    if (this.auditLogs) return this.auditLogs;
+    this.auditLogs = workspace.receive(this, { id: this.id, addressName: addressPart(this.azureName) }, AUDIT_CATEGORIES.registry, true);
+    return this.auditLogs;
   }
 
   /** Every `AcrPull` grant made so far, in the order made. */

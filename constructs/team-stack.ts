@@ -48,6 +48,8 @@ export class TeamStack extends TerraformStack {
       config.apps.filter((a) => a.registry === team.name),
       { registry: base, token: baseToken },
     );
+    if (config.diagnostics.enabled) w.auditWorkspace(this, out(PLATFORM_OUTPUTS.logWorkspaceId));
+    w.auditLogs([teamRegistry], false);
     if (config.firstRun) w.firstRuns(this, w.tasks, w.apps, [teamRegistry, base]);
     w.outputs(this, [teamRegistry], w.apps, false);
   }

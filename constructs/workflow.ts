@@ -14,6 +14,10 @@ import type { PullToken, StoredToken } from "./pull-token";
 import { RegistryTask } from "./registry-task";
 import { GatedImport } from "./gated-import";
 import { ContainerApp } from "./container-app";
+import { LogWorkspace } from "./log-workspace";
+import { SigningCertificate } from "./signing-certificate";
+import type { CredentialSet } from "./artifact-cache";
+import { CACHE_NAMESPACE, DOCKER_HUB_CREDENTIAL_SET, DOCKER_HUB_LOGIN_SERVER } from "../lib/artifact-cache";
 
 const DOCKER_HUB = "docker.io";
 
@@ -42,6 +46,12 @@ export class Workflow {
   simulatedImageTasks: RegistryTask[] = [];
   gates: GatedImport[] = [];
   readonly apps: AppParts[] = [];
+  /** The certificate promotions are signed with, when signing.enabled. */
+  signingCertificate?: SigningCertificate;
+  /** The base-artifacts registry's Docker Hub login for its cache, when upstream.source is cache. */
+  cacheCredentials?: CredentialSet;
+  /** Where audit logs go, when diagnostics.enabled. */
+  logWorkspace?: LogWorkspace;
   private readonly groups = new Map<TerraformStack, Map<string, LockableResourceGroup>>();
 
   constructor(readonly config: AcrGateConfig) {
@@ -71,7 +81,15 @@ export class Workflow {
       subscriptionId: `\${var.${subscription.friendlyUniqueId} == "" ? null : var.${subscription.friendlyUniqueId}}`,
       features: [
         {
-          keyVault: [{ purgeSoftDeleteOnDestroy: false, recoverSoftDeletedKeyVaults: true, recoverSoftDeletedSecrets: true }],
+          keyVault: [
+            {
+              purgeSoftDeleteOnDestroy: false,
+              recoverSoftDeletedKeyVaults: true,
+              recoverSoftDeletedSecrets: true,
+              // A destroyed signing certificate stays recoverable (soft delete), like the vault's secrets.
+              ...(this.config.signing.enabled ? { purgeSoftDeletedCertificatesOnDestroy: false, recoverSoftDeletedCertificates: true } : {}),
+            },
+          ],
           resourceGroup: [{ preventDeletionIfContainsResources: true }],
         },
       ],
@@ -181,6 +199,39 @@ export class Workflow {
     }
   }
 
+  // --- Audit logs (beyond the walkthrough): who pulled, pushed, logged in, read a secret ------
+
+  /**
+   * The workspace audit logs go to, when diagnostics.enabled: one acr-gate creates (in a locked
+   * group of its own: it holds the audit trail), or an existing one by id. `existingId` overrides
+   * both (a team stack's view of the platform's workspace).
+   */
+  auditWorkspace(stack: TerraformStack, existingId?: string): LogWorkspace | undefined {
+    const d = this.config.diagnostics;
+    if (!d.enabled) return undefined;
+    const id = existingId ?? d.workspaceId;
+    this.logWorkspace = id
+      ? LogWorkspace.fromId(stack, "audit-workspace", id)
+      : new LogWorkspace(stack, "audit-workspace", {
+          name: d.workspaceName,
+          resourceGroupName: this.group(stack, d.resourceGroup, true).name,
+          location: this.config.location,
+          retentionDays: d.retentionDays,
+          dailyQuotaGb: d.dailyQuotaGb ?? undefined,
+          preventDestroy: this.config.protection.preventDestroy,
+          tags: this.tags,
+        });
+    return this.logWorkspace;
+  }
+
+  /** Each registry's repository and login events, and the vault's audit events if it is ours. */
+  auditLogs(registries: readonly Registry[], vault: boolean): void {
+    const ws = this.logWorkspace;
+    if (!ws) return;
+    for (const r of registries) r.sendAuditLogsTo(ws);
+    if (vault && this.vault.managed) this.vault.sendAuditLogsTo(ws);
+  }
+
   // --- Create the task that builds the simulated public image (node-public) ------------------
 
   upstreamTasks(stack: TerraformStack, githubToken: string): void {
@@ -205,33 +256,68 @@ export class Workflow {
   gatedImports(stack: TerraformStack, githubToken: string): void {
     const config = this.config;
     const pub = config.publicRegistry;
-    const fromSimulated = config.upstream.source === "simulated";
+    const source = config.upstream.source;
     const publicToken = this.publicRegistry && this.tokens.get(this.publicRegistry)?.storedSecrets;
+    if (source === "cache") {
+      // The registry's own Docker Hub login: only the credential set's identity reads it.
+      this.cacheCredentials = this.baseArtifacts.createCredentialSet("dockerhub-credentials", {
+        name: DOCKER_HUB_CREDENTIAL_SET,
+        loginServer: DOCKER_HUB_LOGIN_SERVER,
+        vault: this.vault,
+        user: this.dockerHub!.user,
+        password: this.dockerHub!.password,
+      });
+    }
+    if (config.signing.enabled) {
+      const s = config.signing;
+      this.signingCertificate = new SigningCertificate(stack, "signing-certificate", {
+        vault: this.vault,
+        name: s.certificateName,
+        existing: s.existingCertificate,
+        subject: s.subject,
+        validityMonths: s.validityMonths,
+        preventDestroy: config.protection.preventDestroy,
+        tags: this.tags,
+      });
+    }
+    const cert = this.signingCertificate;
     this.gates = config.gatedImages.map((g) => {
+      // Through the cache, the gate pulls `<base artifacts>/dockerhub/<repository>`, which the
+      // cache rule fills from Docker Hub on the first pull; official images lose `library/` there.
+      const cached = source === "cache" ? this.baseArtifacts.cacheDockerHubRepository(g.source.repository, this.cacheCredentials!) : undefined;
       const gate = new GatedImport(stack, `gate-${g.taskName}`, {
         registry: this.baseArtifacts,
         taskName: g.taskName,
-        source: g.source,
+        source: cached ? { repository: cached.repository.targetRepo.slice(CACHE_NAMESPACE.length + 1), tag: g.source.tag } : g.source,
         target: g.target,
-        upstreamUrl: fromSimulated ? `${this.publicRegistry!.loginServerName}/` : `${DOCKER_HUB}/`,
+        upstreamUrl:
+          source === "simulated"
+            ? `${this.publicRegistry!.loginServerName}/`
+            : source === "cache"
+              ? `${this.baseArtifacts.loginServerName}/${CACHE_NAMESPACE}/`
+              : `${DOCKER_HUB}/`,
         test: g.test.enabled ? { context: g.test.context, dockerfile: g.test.dockerfile, timeoutSeconds: g.test.timeoutSeconds } : undefined,
         scan: g.scan.enabled ? g.scan : undefined,
         allowUnvalidated: g.allowUnvalidated,
         baseImageTrigger: g.baseImageTrigger,
         timer: g.timer ?? undefined,
+        signing: cert ? { keyId: cert.keyId, signerImage: config.signing.signerImage } : undefined,
         gitAccessToken: githubToken,
         tags: this.tags,
       });
-      if (fromSimulated) {
+      if (source === "simulated") {
         if (publicToken) gate.task.pullFromWithSecrets(this.publicRegistry!.loginServerName, publicToken);
         else gate.task.pullFrom(this.publicRegistry!);
         const producers = (pub?.images ?? [])
           .map((img, i) => ({ img, task: this.simulatedImageTasks[i] }))
           .filter(({ img }) => img.image.repository === g.source.repository && img.image.tag === g.source.tag);
         gate.task.upstreamTasks.push(...producers.map((p) => p.task));
-      } else if (this.dockerHub) {
+      } else if (source === "dockerhub" && this.dockerHub) {
         gate.task.pullFromWithSecrets(DOCKER_HUB, this.dockerHub);
       }
+      // source "cache": the gate runs in the registry that holds the cache, and a run may pull from
+      // its own registry with no credential: no secret and no grant for the task.
+      cert?.grantSign(gate.task);
       return gate;
     });
   }
@@ -316,12 +402,16 @@ export class Workflow {
     const readGrants = this.vault.readGrants.filter((g) => mine.has(g.principal as RegistryTask));
     const pullGrants = registries.flatMap((r) => r.pullGrants);
     const deployGrants = apps.flatMap((a) => a.app.deployGrants);
+    const cacheRules = registries.flatMap((r) => (r instanceof Registry ? r.cachedRepositories : []));
     const grants = [
       ...readGrants.map((g) => g.policy),
       ...pullGrants.map((g) => g.assignment),
       ...deployGrants.flatMap((g) => g.assignments),
       // Task files read secrets at run time, which Terraform cannot see as a reference.
       ...this.vault.secrets.flatMap((s) => (s.resource && TerraformStack.of(s.resource) === stack ? [s.resource] : [])),
+      // A gate's first run pulls through the cache and signs with the certificate.
+      ...cacheRules.map((r) => r.resource),
+      ...(this.signingCertificate?.resource && TerraformStack.of(this.signingCertificate) === stack ? [this.signingCertificate.resource] : []),
     ];
     // Replaced (and so waited for again) whenever a grant is added or replaced: a run that a later
     // apply adds (a new app, a group replaced by a resize) must not start before its grants work.
@@ -329,6 +419,7 @@ export class Workflow {
       ...readGrants.map((g) => g.policy.id),
       ...pullGrants.map((g) => g.assignment.id),
       ...deployGrants.flatMap((g) => g.assignments.map((x) => x.id)),
+      ...cacheRules.map((r) => r.resource.id),
     ];
     const settle = new Sleep(stack, "grants-propagation", {
       createDuration: "90s",

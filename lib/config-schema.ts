@@ -12,6 +12,7 @@ import { Token } from "cdktf";
 import { checkName, RuleName, RULES } from "./rules";
 import { AZURE_LOCATIONS } from "./azure-regions";
 import { addressPart } from "./principal";
+import { CACHE_NAMESPACE, CACHE_REFRESH_TIMER, cachedRepository } from "./artifact-cache";
 
 // ---------------------------------------------------------------------------------------------
 // The rule every string of the file obeys, whatever field it is in: config text stays data. It runs
@@ -155,6 +156,9 @@ function list<T extends z.ZodType>(item: T, description: string, required = "is 
  * anonymously (rate limited), and a tag can be moved. The digest is the multi-platform index that
  * aquasec/trivy:0.58.1 on Docker Hub carries too (help/security.md).
  */
+/** Where the default signer image lives in the base-artifacts registry (help/signer/Dockerfile). */
+export const SIGNER_REPOSITORY = "tools/notation-azure-kv";
+export const SIGNER_TAG = "1.3.2-1.2.1";
 export const DEFAULT_SCANNER_IMAGE = "ghcr.io/aquasecurity/trivy:0.58.1@sha256:ab70a02200597efa04748f210f793936eb647cbcdb0ea69cc30b226d6f5a22c7";
 export const DEFAULT_INITIAL_IMAGE = "mcr.microsoft.com/azuredocs/aci-helloworld:latest";
 export const SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW"] as const;
@@ -294,8 +298,16 @@ const shape = {
   ).prefault({}),
   upstream: strict(
     {
-      source: oneOf(["simulated", "dockerhub"] as const, "simulated", "`simulated`: gates import from the simulated public registry; `dockerhub`: from docker.io"),
-      dockerHubCredentials: bool(false, "Store Docker Hub credentials (sensitive variables dockerhub_username/_password) and use them for every pull from docker.io (default true with dockerhub)").optional(),
+      source: oneOf(
+        ["simulated", "dockerhub", "cache"] as const,
+        "simulated",
+        "`simulated`: gates import from the simulated public registry; `dockerhub`: from docker.io; `cache`: from docker.io through the base-artifacts registry's artifact cache (help/artifact-cache.md)",
+      ),
+      // No static default: it derives from source (derive.dockerHubCredentials), so absent must stay absent.
+      dockerHubCredentials: z
+        .boolean({ error: "must be true or false" })
+        .optional()
+        .meta({ description: "Store Docker Hub credentials (sensitive variables dockerhub_username/_password) and use them for every pull from docker.io (default true with dockerhub and cache, else false)" }),
     },
     "Where public images come from",
   ).prefault({}),
@@ -322,6 +334,31 @@ const shape = {
   gatedImages: list(gatedImageSchema, "Gated public images, at least one", "must list at least one gated image"),
   apps: list(appSchema, "Apps").default([]),
   firstRun: bool(true, "Run each task once on creation, upstream first (base image tracking starts only after a run)"),
+  diagnostics: strict(
+    {
+      enabled: bool(false, "Send every registry's repository and login events and the vault's audit events to Log Analytics (help/audit-logs.md)"),
+      workspaceId: named("logWorkspaceId", "An existing workspace to send them to, by resource id (default: acr-gate creates one)").optional(),
+      workspaceName: named("logWorkspace", "Name of the workspace acr-gate creates (default `<keyVault.name>-audit`)").optional(),
+      resourceGroup: named("resourceGroup", "Its resource group (default `<workspaceName>-rg`), locked when protection.locks").optional(),
+      retentionDays: int(30, 730, 90, "Days the created workspace keeps logs (31 are in the ingestion price)"),
+      dailyQuotaGb: int(0, 10000, 0, "Daily ingestion cap of the created workspace in GB, 0 for none (past the cap, logs are dropped until the next day)"),
+    },
+    "Audit logs (off by default)",
+  ).prefault({}),
+  signing: strict(
+    {
+      enabled: bool(false, "Sign every promoted image with Notation and a Key Vault certificate, by the gate's own identity (help/signing.md)"),
+      certificateName: named("keyVaultCertificate", "The signing certificate's name in the vault").default("acr-gate-signing"),
+      existingCertificate: bool(false, "Use the certificate of that name already in the vault (it must meet Notation's rules) instead of creating a self-signed one"),
+      subject: named("certificateSubject", "Subject of the self-signed certificate, what verifiers trust (default `CN=<baseArtifactsRegistry.name>.azurecr.io,O=acr-gate,ST=Washington,C=US`: set your organization's)").optional(),
+      validityMonths: int(1, 120, 12, "Validity of the self-signed certificate; Key Vault renews it 30 days before expiry"),
+      signerImage: named(
+        "imageReference",
+        "Image running `notation` with the azure-kv plugin, pinned by tag or digest (default `<base-artifacts login server>/tools/notation-azure-kv:1.3.2-1.2.1`, built once from help/signer/Dockerfile)",
+      ).optional(),
+    },
+    "Signed promotions (off by default)",
+  ).prefault({}),
 };
 
 /** The file as written: shapes, types, static defaults and single-field rules. */
@@ -362,7 +399,25 @@ export const derive = {
   },
   dockerHubCredentials: (c: Record<string, unknown>) => {
     const up = rec(c.upstream);
-    return typeof up.dockerHubCredentials === "boolean" ? up.dockerHubCredentials : up.source === "dockerhub";
+    return typeof up.dockerHubCredentials === "boolean" ? up.dockerHubCredentials : up.source === "dockerhub" || up.source === "cache";
+  },
+  workspaceName: (c: Record<string, unknown>) => {
+    const d = rec(c.diagnostics);
+    const kv = rec(c.keyVault);
+    return str(d.workspaceName) ?? (valid("keyVault", kv.name) ? `${kv.name}-audit` : undefined);
+  },
+  signingSubject: (c: Record<string, unknown>) => {
+    const base = rec(c.baseArtifactsRegistry);
+    return str(rec(c.signing).subject) ?? (valid("registry", base.name) ? `CN=${base.name.toLowerCase()}.azurecr.io,O=acr-gate,ST=Washington,C=US` : undefined);
+  },
+  signerImage: (c: Record<string, unknown>) => {
+    const base = rec(c.baseArtifactsRegistry);
+    return str(rec(c.signing).signerImage) ?? (valid("registry", base.name) ? `${base.name.toLowerCase()}.azurecr.io/${SIGNER_REPOSITORY}:${SIGNER_TAG}` : undefined);
+  },
+  workspaceGroup: (c: Record<string, unknown>) => {
+    const d = rec(c.diagnostics);
+    const name = derive.workspaceName(c);
+    return str(d.resourceGroup) ?? (name ? `${name}-rg` : undefined);
   },
 };
 
@@ -524,8 +579,11 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
   }
 
   // --- options that would have no effect, or cannot work, are refused with the reason ---
-  if (source === "dockerhub" && c.publicRegistry !== undefined && c.publicRegistry !== null) {
-    fail(ctx, ["publicRegistry"], c.publicRegistry, "has no effect when upstream.source is 'dockerhub': gates pull from docker.io, so the registry would cost a Premium registry for nothing; remove it");
+  if ((source === "dockerhub" || source === "cache") && c.publicRegistry !== undefined && c.publicRegistry !== null) {
+    fail(ctx, ["publicRegistry"], c.publicRegistry, `has no effect when upstream.source is '${source}': gates pull from docker.io${source === "cache" ? " through the cache" : ""}, so the registry would cost a Premium registry for nothing; remove it`);
+  }
+  if (source === "cache" && rec(c.upstream).dockerHubCredentials === false) {
+    fail(ctx, ["upstream", "dockerHubCredentials"], false, "cannot be false with upstream.source 'cache': Docker Hub cache rules need a credential set (Azure refuses them without one)");
   }
   if (arr(rec(c.keyVault).allowedIpRanges).length > 0) {
     fail(
@@ -538,6 +596,35 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
 
   const kv = rec(c.keyVault);
   claimGroup(["keyVault"], kv.resourceGroup === undefined ? ["keyVault", "name"] : ["keyVault", "resourceGroup"], derive.vaultGroup(kv), true);
+
+  // --- signing: the certificate shares the vault's namespace with its secrets ---
+  const signing = rec(c.signing);
+  const certName = str(signing.certificateName) ?? "acr-gate-signing";
+  if (valid("keyVaultCertificate", certName) && (certName.toLowerCase() === "github-token" || certName.toLowerCase().startsWith("registry-"))) {
+    // Key Vault stores a certificate's key and secret under the certificate's name.
+    fail(ctx, ["signing", "certificateName"], certName, "collides with acr-gate's secret names (github-token, registry-*): Key Vault keeps a certificate's secret under its name");
+  }
+  if (signing.existingCertificate === true) {
+    for (const k of ["subject", "validityMonths"] as const) {
+      if (signing[k] !== undefined && !(k === "validityMonths" && signing[k] === 12)) fail(ctx, ["signing", k], signing[k], "has no effect with signing.existingCertificate: acr-gate creates no certificate then");
+    }
+  }
+  if (typeof signing.signerImage === "string" && valid("imageReference", signing.signerImage)) {
+    const withoutHost = signing.signerImage.replace(/^[^/]*[.:][^/]*\//, "");
+    if (!/:[\w][\w.-]*(@|$)|@sha256:/.test(withoutHost) || /:latest(@|$)/.test(withoutHost)) {
+      fail(ctx, ["signing", "signerImage"], signing.signerImage, "must be pinned to a version tag or a digest (not latest): it holds the signing tool");
+    }
+  }
+
+  // --- audit logs: a workspace of our own (a durable group), or an existing one by id ---
+  const diag = rec(c.diagnostics);
+  if (diag.workspaceId !== undefined) {
+    for (const k of ["workspaceName", "resourceGroup"] as const) {
+      if (diag[k] !== undefined) fail(ctx, ["diagnostics", k], diag[k], "has no effect with diagnostics.workspaceId: acr-gate creates no workspace then; remove one of them");
+    }
+  } else if (diag.enabled === true) {
+    claimGroup(["diagnostics"], diag.resourceGroup === undefined ? ["diagnostics", diag.workspaceName === undefined ? "enabled" : "workspaceName"] : ["diagnostics", "resourceGroup"], derive.workspaceGroup(c), true);
+  }
 
   // --- simulated images ---
   const pub = c.publicRegistry !== undefined && c.publicRegistry !== null ? rec(c.publicRegistry) : undefined;
@@ -555,6 +642,7 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
   const gateTasks = new Namespace("task name in baseArtifactsRegistry", "azurerm_container_registry_task.task_<registry>_");
   const targets = new Map<string, Path>();
   const targetTags = new Map<string, { tag: string; path: Path }[]>(); // by repository
+  const cacheRules = new Map<string, { targetRepo: string; path: Path }>();
   gates.forEach((g, i) => {
     const o = rec(g);
     const p: Path = ["gatedImages", i];
@@ -584,6 +672,22 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
       fail(ctx, taskPath, o.target ?? o.source, `gives the default taskName ${JSON.stringify(taskName)}, which ${checkName("task", taskName)}; set taskName`);
     } else if (taskName && valid("task", taskName)) gateTasks.claim(ctx, taskPath, taskName);
 
+    if (rec(c.signing).enabled === true && rec(c.signing).signerImage === undefined && target && valid("imageTag", target) && target.startsWith(`${SIGNER_REPOSITORY}:`)) {
+      fail(ctx, o.target === undefined ? [...p, "source"] : [...p, "target"], target, `is the repository of the default signer image (signing.signerImage); promote elsewhere`);
+    }
+    if (source === "cache") {
+      if (target && valid("imageTag", target) && (target.startsWith(`${CACHE_NAMESPACE}/`) || target.startsWith(`${CACHE_NAMESPACE}:`))) {
+        fail(ctx, o.target === undefined ? [...p, "source"] : [...p, "target"], target, `is in '${CACHE_NAMESPACE}/', where the artifact cache keeps Docker Hub's repositories (a cached repository refuses pushes); promote elsewhere`);
+      }
+      if (valid("imageTag", o.source)) {
+        const repo = o.source.slice(0, o.source.lastIndexOf(":"));
+        const cached = cachedRepository(repo);
+        const first = cacheRules.get(cached.ruleName);
+        if (first && first.targetRepo !== cached.targetRepo) {
+          fail(ctx, [...p, "source"], o.source, `gives the cache rule name ${JSON.stringify(cached.ruleName)}, as ${fmtPath(first.path)} does for another repository; import one of them under another name`);
+        } else if (!first) cacheRules.set(cached.ruleName, { targetRepo: cached.targetRepo, path: [...p, "source"] });
+      }
+    }
     if (simulated && pub && valid("imageTag", o.source) && !built.has(o.source)) {
       fail(ctx, [...p, "source"], o.source, "must be built by one of publicRegistry.images (upstream.source is 'simulated')");
     }
@@ -591,7 +695,7 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
     const scan = rec(o.scan);
     const testEnabled = test.enabled !== false;
     const scanEnforces = scan.enabled !== false && (scan.mode ?? "enforce") === "enforce";
-    const timer = o.timer;
+    const timer = o.timer === undefined && source === "cache" ? CACHE_REFRESH_TIMER : o.timer;
     if (testEnabled && test.context === undefined) fail(ctx, [...p, "test", "context"], undefined, "is required when test.enabled is true");
     if (!testEnabled && !scanEnforces && o.allowUnvalidated !== true) {
       fail(ctx, p, o.source, "would be promoted unvalidated: enable test, or scan with mode 'enforce', or set allowUnvalidated: true");
@@ -787,7 +891,8 @@ function resolve(f: ConfigFile) {
       taskName: derive.gateTaskName(g)!,
       test: { enabled: g.test.enabled, context: g.test.context ?? "", dockerfile: g.test.dockerfile, timeoutSeconds: g.test.timeoutSeconds },
       scan: g.scan,
-      timer: g.timer ?? null,
+      // Through a cache, the gate's own runs are what refresh the cached tag: a daily one by default.
+      timer: g.timer === undefined && f.upstream.source === "cache" ? CACHE_REFRESH_TIMER : (g.timer ?? null),
       baseImageTrigger: g.baseImageTrigger ?? g.test.enabled,
       allowUnvalidated: g.allowUnvalidated,
     })),
@@ -810,6 +915,23 @@ function resolve(f: ConfigFile) {
       },
     })),
     firstRun: f.firstRun,
+    diagnostics: {
+      enabled: f.diagnostics.enabled,
+      /** null: acr-gate creates the workspace below. */
+      workspaceId: f.diagnostics.workspaceId ?? null,
+      workspaceName: derive.workspaceName(f)!,
+      resourceGroup: derive.workspaceGroup(f)!,
+      retentionDays: f.diagnostics.retentionDays,
+      dailyQuotaGb: f.diagnostics.dailyQuotaGb === 0 ? null : f.diagnostics.dailyQuotaGb,
+    },
+    signing: {
+      enabled: f.signing.enabled,
+      certificateName: f.signing.certificateName,
+      existingCertificate: f.signing.existingCertificate,
+      subject: derive.signingSubject(f)!,
+      validityMonths: f.signing.validityMonths,
+      signerImage: derive.signerImage(f)!,
+    },
   };
 }
 

@@ -244,6 +244,39 @@ export const RULES = {
       "'../../../<name>.tfstate' or '../../../<folder>/<name>.tfstate': beside the output directory (state inside it would be deleted by the next synth), never further up, letters, digits, '.', '_', '-'",
     extra: (v: string) => (v.slice(9).split("/").some((x) => x === "." || x === "..") ? "has a '.' or '..' segment after leaving the output" : undefined),
   },
+  keyVaultCertificate: {
+    what: "key vault certificate name",
+    pattern: /^[a-zA-Z0-9-]{1,127}$/,
+    description: "1-127 letters, digits and hyphens",
+  },
+  // Notation's signing certificate rules (notaryproject specifications): the subject has C, ST and O.
+  certificateSubject: {
+    what: "certificate subject",
+    pattern: /^(?:CN|O|OU|L|ST|C)=[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}(?:, ?(?:CN|O|OU|L|ST|C)=[A-Za-z0-9][A-Za-z0-9 ._-]{0,63})*$/,
+    description:
+      "'CN=...,O=...,ST=...,C=..' attributes (CN, O, OU, L, ST, C, each once) of letters, digits, spaces, '.', '_' and '-', with C (two letters), ST and O present, as Notation requires",
+    extra: (v: string) => {
+      const keys = v.split(/, ?/).map((x) => x.slice(0, x.indexOf("=")));
+      const dup = keys.find((k, i) => keys.indexOf(k) !== i);
+      if (dup) return `repeats ${dup}`;
+      const missing = ["C", "ST", "O"].filter((k) => !keys.includes(k));
+      if (missing.length) return `has no ${missing.join(", ")}`;
+      if (!/(?:^|, ?)C=[A-Z]{2}(?:,|$)/.test(v)) return "has a C that is not a two-letter country code";
+      return undefined;
+    },
+  },
+  // https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftoperationalinsights
+  logWorkspace: {
+    what: "Log Analytics workspace name",
+    pattern: /^[a-zA-Z0-9][a-zA-Z0-9-]{2,61}[a-zA-Z0-9]$/,
+    description: "4-63 letters, digits and hyphens, starting and ending with a letter or digit",
+  },
+  logWorkspaceId: {
+    what: "Log Analytics workspace resource id",
+    pattern:
+      /^\/subscriptions\/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\/resourceGroups\/[-\w.()]{0,89}[-\w()]\/providers\/Microsoft\.OperationalInsights\/workspaces\/[a-zA-Z0-9][a-zA-Z0-9-]{2,61}[a-zA-Z0-9]$/,
+    description: "/subscriptions/<subscription id>/resourceGroups/<group>/providers/Microsoft.OperationalInsights/workspaces/<name>",
+  },
   stackName: {
     what: "stack name",
     pattern: /^[a-zA-Z][a-zA-Z0-9-]{0,62}$/,

@@ -1,0 +1,87 @@
+import { Construct } from "constructs";
+import { KeyVaultCertificate } from "@cdktf/provider-azurerm/lib/key-vault-certificate";
+import { assertName } from "../lib/rules";
+import { addressPart, IPrincipal } from "../lib/principal";
+import { pinAddress } from "../lib/address";
+import type { Vault } from "./key-vault";
+
+export interface SigningCertificateProps {
+  /** The vault holding it (created by this stack, or existing in access-policy mode). */
+  readonly vault: Vault;
+  /** Certificate name in the vault: 1-127 letters, digits and hyphens. */
+  readonly name: string;
+  /**
+   * The X.509 subject; Notation requires C, ST and O in it. Verifiers trust this subject.
+   * Required unless `existing`.
+   */
+  readonly subject?: string;
+  /**
+   * Months the certificate is valid; Key Vault renews it 30 days before it expires (a new version,
+   * which verifiers must add to their trust store: help/signing.md).
+   * @default 12
+   */
+  readonly validityMonths?: number;
+  /**
+   * Use a certificate already in the vault instead of creating one (it must meet Notation's rules).
+   * @default false
+   */
+  readonly existing?: boolean;
+  /**
+   * `lifecycle.prevent_destroy`: the certificate is the identity verifiers trust.
+   * @default true
+   */
+  readonly preventDestroy?: boolean;
+  readonly tags?: Record<string, string>;
+}
+
+/**
+ * The key that signs promoted images: a self-signed code-signing certificate in Key Vault (RSA
+ * 3072, not exportable, so the private key never leaves the vault), or an existing one. Tasks sign
+ * with it through the notation Azure Key Vault plugin after {@link SigningCertificate.grantSign}.
+ */
+export class SigningCertificate extends Construct {
+  /** What `notation sign --id` takes: the versionless certificate URL (the plugin uses its latest version). */
+  readonly keyId: string;
+  readonly name: string;
+  readonly vault: Vault;
+  readonly resource?: KeyVaultCertificate;
+
+  constructor(scope: Construct, id: string, props: SigningCertificateProps) {
+    super(scope, id);
+    assertName("keyVaultCertificate", `${this.node.path}.name`, props.name);
+    this.name = props.name;
+    this.vault = props.vault;
+    this.keyId = `https://${props.vault.vaultName}.vault.azure.net/certificates/${props.name}`;
+    if (props.existing) return;
+    if (props.subject === undefined) throw new Error(`${this.node.path}.subject: required for a certificate acr-gate creates`);
+    assertName("certificateSubject", `${this.node.path}.subject`, props.subject);
+    const months = props.validityMonths ?? 12;
+    if (!Number.isInteger(months) || months < 1 || months > 120) throw new Error(`${this.node.path}.validityMonths: ${months} must be a whole number from 1 to 120`);
+    props.vault.allowDeployerCertificates();
+    this.resource = new KeyVaultCertificate(this, "certificate", {
+      name: props.name,
+      keyVaultId: props.vault.id,
+      certificatePolicy: {
+        issuerParameters: { name: "Self" },
+        keyProperties: { exportable: false, keyType: "RSA", keySize: 3072, reuseKey: true },
+        secretProperties: { contentType: "application/x-pem-file" },
+        // Notation's rules: digitalSignature only, and code signing as the only extended usage.
+        x509CertificateProperties: {
+          keyUsage: ["digitalSignature"],
+          extendedKeyUsage: ["1.3.6.1.5.5.7.3.3"],
+          subject: props.subject,
+          validityInMonths: months,
+        },
+        lifetimeAction: [{ action: { actionType: "AutoRenew" }, trigger: { daysBeforeExpiry: 30 } }],
+      },
+      tags: props.tags,
+      lifecycle: { preventDestroy: props.preventDestroy ?? true },
+    });
+    pinAddress(this.resource, `signing_certificate_${addressPart(props.vault.vaultName)}_${addressPart(props.name)}`);
+  }
+
+  /** Lets a task's identity sign with this certificate (`Sign` on keys, `Get` on certificates). */
+  grantSign(principal: IPrincipal): void {
+    this.vault.grantSign(principal);
+  }
+}
