@@ -72,7 +72,7 @@ describe("the registry caches, no task holds Docker Hub secrets", () => {
         },
       }),
     });
-    const policy = resources(tf, "azurerm_key_vault_access_policy").kv_policy_cache_task_creds_credential_set_dockerhub;
+    const policy = resources(tf, "azurerm_key_vault_access_policy").kv_policy_cache_task_creds_cachebaseartifacts_credential_set_dockerhub;
     expect(policy).toMatchObject({
       object_id: "${azurerm_container_registry_credential_set.credential_set_cachebaseartifacts_dockerhub.identity[0].principal_id}",
       secret_permissions: ["Get"],
@@ -87,7 +87,7 @@ describe("the registry caches, no task holds Docker Hub secrets", () => {
         source_repo: "docker.io/library/node",
         target_repo: "dockerhub/node",
         credential_set_id: "${azurerm_container_registry_credential_set.credential_set_cachebaseartifacts_dockerhub.id}",
-        depends_on: ["azurerm_key_vault_access_policy.kv_policy_cache_task_creds_credential_set_dockerhub"],
+        depends_on: ["azurerm_key_vault_access_policy.kv_policy_cache_task_creds_cachebaseartifacts_credential_set_dockerhub"],
       }),
     });
   });
@@ -146,6 +146,20 @@ describe("what a cache config cannot say", () => {
       "gatedImages:\n  - { source: \"x/a.b:1\", scan: { mode: enforce }, test: { enabled: false }, timer: \"0 1 * * *\" }\n  - { source: \"x/a-b:1\", target: \"y/c:1\", scan: { mode: enforce }, test: { enabled: false }, timer: \"0 1 * * *\" }\n",
     );
     expect(problems(yaml)).toMatch(/gatedImages\[1\]\.source: "x\/a-b:1" gives the cache rule name "dockerhub-x-a-b", as gatedImages\[0\]\.source does/);
+  });
+  test("tasks pulling base artifacts by identity: AcrPull would reach the unvalidated cache", () => {
+    expect(problems(CACHE_YAML.replace("{ name: cachebaseartifacts }", "{ name: cachebaseartifacts, taskCredential: identity }"))).toMatch(
+      /baseArtifactsRegistry\.taskCredential: "identity" cannot be 'identity' with upstream\.source 'cache'/,
+    );
+  });
+  test("a team task named like the credential set's principal does not collide with it", () => {
+    const yaml = CACHE_YAML.replace("teamRegistries: [ { name: cacheteam } ]", "teamRegistries: [ { name: cacheteam }, { name: credential } ]").replace(
+      "apps:\n",
+      'apps:\n  - { name: set-dockerhub, registry: credential, repository: "https://github.com/importing-public-content/hello-world.git#main", baseImage: "node:15-alpine" }\n',
+    );
+    const { tf } = synth(parseConfig(yaml));
+    const objects = Object.values(resources(tf, "azurerm_key_vault_access_policy")).map((p: any) => p.object_id);
+    expect(new Set(objects).size).toBe(objects.length);
   });
   test("a simulated public registry has no effect", () => {
     expect(problems(CACHE_YAML + "publicRegistry: { name: publicregistry }\n")).toMatch(/publicRegistry: .* has no effect when upstream\.source is 'cache'/);

@@ -95,6 +95,14 @@ describe("an existing workspace, by id", () => {
     expect(problems(AUDIT_YAML.replace("retentionDays: 90", "retentionDays: 90\n  workspaceId: /subscriptions/x/${var.x}"))).toMatch(/diagnostics\.workspaceId: .* must not contain '\$\{'/);
   });
 
+  test("the existing vault's group is not ours: the workspace may not live there", () => {
+    const yaml = AUDIT_YAML.replace("keyVault: { name: audit-task-creds }", "keyVault: { name: audit-task-creds, existing: true, resourceGroup: shared-kv-rg }").replace(
+      "retentionDays: 90",
+      "retentionDays: 90\n  resourceGroup: shared-kv-rg",
+    );
+    expect(problems(yaml)).toMatch(/diagnostics\.resourceGroup: "shared-kv-rg" is the resource group of the existing key vault/);
+  });
+
   test("an existing vault's diagnostics are its owner's: no setting on it", () => {
     const yaml = AUDIT_YAML.replace("keyVault: { name: audit-task-creds }", "keyVault: { name: audit-task-creds, existing: true, resourceGroup: shared-kv-rg }");
     const { tf } = synth(parseConfig(yaml));

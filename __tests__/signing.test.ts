@@ -16,6 +16,7 @@ import { decodeTask, DOCKERHUB_CONFIG, resources, synth, synthStacks } from "./h
 const SIGNING_YAML = fs.readFileSync(path.join(__dirname, "..", "examples", "signing.yaml"), "utf8");
 const examples = fs.readdirSync(path.join(__dirname, "..", "examples")).filter((f) => f.endsWith(".yaml"));
 const GATE = "task_signbaseartifacts_base_import_node";
+const cert_ = (tf: any) => resources(tf, "azurerm_key_vault_certificate").signing_certificate_sign_task_creds_acr_gate_signing;
 const problems = (yaml: string) => {
   try {
     parseConfig(yaml);
@@ -32,7 +33,8 @@ describe("off by default", () => {
     expect(resources(tf, "azurerm_key_vault_certificate")).toEqual({});
     const def = decodeTask(resources(tf, "azurerm_container_registry_task").task_contosobaseartifacts_base_import_node);
     expect(def.steps.map((s) => s.id)).not.toContain("sign");
-    expect(JSON.stringify(tf.provider.azurerm[0].features)).not.toContain("certificates");
+    // Certificates are never purged on destroy, signing or not: turning signing off leaves it recoverable.
+    expect(tf.provider.azurerm[0].features[0].key_vault[0]).toMatchObject({ purge_soft_deleted_certificates_on_destroy: false, recover_soft_deleted_certificates: true });
   });
 });
 
@@ -104,6 +106,23 @@ describe("the gate signs before the stable tag moves", () => {
     expect(app.certificate_permissions).toBeUndefined();
   });
 
+  test("acr-gate builds the signer image first: build-signer in base artifacts, upstream of every gate's first run", () => {
+    const signer = resources(tf, "azurerm_container_registry_task").task_signbaseartifacts_build_signer;
+    expect(signer.encoded_step.context_path).toBe("https://github.com/your-github-org/acr-gate-signer.git#main:help/signer");
+    expect(decodeTask(signer).steps).toEqual([
+      { id: "build-signer", build: "-t {{.Run.Registry}}/tools/notation-azure-kv:1.3.2-1.2.1 -f Dockerfile .", when: ["-"] },
+      { id: "push-signer", push: ["{{.Run.Registry}}/tools/notation-azure-kv:1.3.2-1.2.1"], when: ["build-signer"] },
+    ]);
+    const gateRun = resources(tf, "azurerm_container_registry_task_schedule_run_now").first_run_signbaseartifacts_base_import_node;
+    expect(gateRun.depends_on).toContain("azurerm_container_registry_task_schedule_run_now.first_run_signbaseartifacts_build_signer");
+    // The signer task reads no secret and signs nothing.
+    expect(Object.keys(resources(tf, "azurerm_key_vault_access_policy")).filter((k) => k.includes("build_signer"))).toEqual([]);
+  });
+
+  test("the certificate waits for the deployer's permission to create it", () => {
+    expect(cert_(tf).depends_on).toEqual(["azurerm_key_vault_access_policy.kv_policy_sign_task_creds_deployer"]);
+  });
+
   test("the first gate run waits for the certificate", () => {
     expect(resources(tf, "time_sleep").grants_propagation.depends_on).toContain("azurerm_key_vault_certificate.signing_certificate_sign_task_creds_acr_gate_signing");
   });
@@ -138,15 +157,19 @@ describe("what a signing config cannot say", () => {
     ["a subject with an expression", 'subject: "O=${var.x},ST=WA,C=US"', /signing\.subject: .* must not contain '\$\{'/],
     ["a certificate named like acr-gate's secrets", "certificateName: registry-contoso-user", /signing\.certificateName: .* collides with acr-gate's secret names/],
     ["an unpinned signer image", "signerImage: example.azurecr.io/notation:latest", /signing\.signerImage: .* must be pinned/],
+    ["a signer image beside a signer context", "signerImage: example.azurecr.io/notation:1", /signing\.signerImage: .* cannot be set with signing\.signerContext/],
     ["a subject for an existing certificate", "existingCertificate: true", /signing\.subject: .* has no effect with signing\.existingCertificate/],
   ])("%s", (_name, line, message) => {
     const yaml = line.startsWith("subject:") ? SIGNING_YAML.replace(/\n {2}subject: .*\n/, `\n  ${line}\n`) : SIGNING_YAML.replace("  enabled: true\n", `  enabled: true\n  ${line}\n`);
     expect(problems(yaml)).toMatch(message);
   });
 
-  test("a gate promoting into the default signer image's repository", () => {
+  test("a gate promoting into the signer image's repository, or named like its task", () => {
     expect(problems(SIGNING_YAML.replace("scan: { mode: report }", "scan: { mode: report }\n    target: tools/notation-azure-kv:1"))).toMatch(
-      /gatedImages\[0\]\.target: .* is the repository of the default signer image/,
+      /gatedImages\[0\]\.target: .* is the repository of the signer image acr-gate builds/,
+    );
+    expect(problems(SIGNING_YAML.replace("scan: { mode: report }", "scan: { mode: report }\n    taskName: build-signer"))).toMatch(
+      /gatedImages\[0\]\.taskName: "build-signer" is the task that builds the signer image/,
     );
   });
 });
@@ -184,7 +207,7 @@ describe("the policy refuses a signing gate its vault does not let sign", () => 
 
 describe("day 2", () => {
   const before = synth(parseConfig(DOCKERHUB_CONFIG)).tf;
-  const signed = DOCKERHUB_CONFIG + 'signing: { enabled: true, subject: "CN=contoso,O=Contoso,ST=WA,C=US" }\n';
+  const signed = DOCKERHUB_CONFIG + 'signing: { enabled: true, subject: "CN=contoso,O=Contoso,ST=WA,C=US", signerImage: "example.azurecr.io/notation:1.3.2" }\n';
   const after = synth(parseConfig(signed)).tf;
 
   test("turning signing on replaces nothing durable: the gate and the policies are updated in place, the gate runs again", () => {
@@ -197,7 +220,7 @@ describe("day 2", () => {
   });
 
   test("a new subject or validity is a new version of the same certificate, not a new certificate", () => {
-    const other = synth(parseConfig(signed.replace("CN=contoso", "CN=contoso-signing").replace("C=US\" }", 'C=US", validityMonths: 24 }'))).tf;
+    const other = synth(parseConfig(signed.replace("CN=contoso", "CN=contoso-signing").replace("notation:1.3.2\" }", 'notation:1.3.2", validityMonths: 24 }'))).tf;
     const p = previewReplacements(after, other);
     expect(p.changes.map((c) => [c.type, c.action])).toEqual([["azurerm_key_vault_certificate", "update"]]);
   });

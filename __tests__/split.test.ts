@@ -311,7 +311,18 @@ describe("config rules of the split layout", () => {
 
   test("two teams cannot share a container group's resource group", () => {
     const yaml = SPLIT_YAML.replace("registry: splitdata", "registry: splitdata\n    aci: { resourceGroup: storefront-aci-rg }");
-    expect(problems(yaml).join("\n")).toMatch(/apps\[2\]\.aci\.resourceGroup: "storefront-aci-rg" is also the resource group of apps\[0\] in team splitweb/);
+    expect(problems(yaml).join("\n")).toMatch(/apps\[2\]\.aci\.resourceGroup: "storefront-aci-rg" is also the resource group of apps\[0\]\.name \(stack of team splitweb\)/);
+  });
+
+  test("a team cannot share a durable group with the platform or another team", () => {
+    const platformAndTeam = SPLIT_YAML.replace("  - name: splitops", "  - name: splitops\n    resourceGroup: splitbaseartifacts-rg");
+    expect(problems(platformAndTeam).join("\n")).toMatch(
+      /teamRegistries\[2\]\.resourceGroup: "splitbaseartifacts-rg" is also the resource group of baseArtifactsRegistry\.name \(platform stack\)/,
+    );
+    const twoTeams = SPLIT_YAML.replace("  - name: splitdata", "  - name: splitdata\n    resourceGroup: splitweb-rg");
+    expect(problems(twoTeams).join("\n")).toMatch(/teamRegistries\[1\]\.resourceGroup: "splitweb-rg" is also the resource group of teamRegistries\[0\]\.name \(stack of team splitweb\)/);
+    // The single layout keeps allowing a shared registry group: one stack creates it once.
+    expect(problems(twoTeams.replace("layout: split", "layout: single"))).toEqual([]);
   });
 
   test("the CLI prints the migration script for a split config, and refuses a single one", () => {

@@ -92,7 +92,10 @@ export function resolvePlainValuesDirectly(): void {
 
   mod.resolve = (scope: unknown, obj: unknown, preparing = false) => {
     if (preparing) return cdktfResolve(scope, obj, preparing);
-    const walk = (v: unknown): unknown => {
+    // Past this depth cdktf reports a circular reference; let it.
+    const MAX_DEPTH = 150;
+    const walk = (v: unknown, depth = 0): unknown => {
+      if (depth > MAX_DEPTH) return cdktfResolve(scope, v);
       switch (typeof v) {
         case "undefined":
         case "boolean":
@@ -106,7 +109,7 @@ export function resolvePlainValuesDirectly(): void {
             if (v.some((x) => typeof x === "number" || (typeof x === "string" && x.includes(TOKEN_MARKER)))) return cdktfResolve(scope, v);
             const out: unknown[] = [];
             for (const x of v) {
-              const r = walk(x);
+              const r = walk(x, depth + 1);
               if (r !== undefined) out.push(r);
             }
             return out;
@@ -115,10 +118,12 @@ export function resolvePlainValuesDirectly(): void {
           if (proto !== Object.prototype && proto !== null) return cdktfResolve(scope, v); // tokens, constructs, dates
           const o = v as Record<string, unknown>;
           const keys = Object.keys(o);
-          if (typeof o.resolve === "function" || keys.some((k) => k.includes(TOKEN_MARKER) || NUMBER_TOKEN.test(k))) return cdktfResolve(scope, v);
+          // Tokens, token-looking keys, and construct-shaped objects (cdktf's own error) go to cdktf.
+          if (typeof o.resolve === "function" || ("_children" in o && "_metadata" in o)) return cdktfResolve(scope, v);
+          if (keys.some((k) => k.includes(TOKEN_MARKER) || NUMBER_TOKEN.test(k) || MAP_PLACEHOLDERS.has(k))) return cdktfResolve(scope, v);
           const out: Record<string, unknown> = {};
           for (const k of keys) {
-            const r = walk(o[k]);
+            const r = walk(o[k], depth + 1);
             if (r !== undefined) out[k] = r;
           }
           return out;

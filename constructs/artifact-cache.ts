@@ -49,7 +49,8 @@ export class CredentialSet extends Construct implements IPrincipal {
       },
     });
     pinAddress(this.resource, `credential_set_${addressPart(props.registryName)}_${addressPart(props.name)}`);
-    this.principalName = `credential-set-${props.name}`;
+    // Named with its registry: task principals are `<registry>/<task>`, so no task's can equal it.
+    this.principalName = `${props.registryName}/credential-set/${props.name}`;
     this.id = this.resource.id;
     this.principalId = this.resource.identity.principalId;
   }

@@ -279,6 +279,11 @@ export class Vault extends Construct {
     if (this.deployerPolicy) this.deployerPolicy.certificatePermissions = ["Create", "Delete", "Get", "List", "Recover", "Update"];
   }
 
+  /** What a resource written into the vault by the deployer waits for: the deployer's policy, if this stack makes it. */
+  get writeAccess(): KeyVaultAccessPolicyA[] {
+    return this.deployerPolicy ? [this.deployerPolicy] : [];
+  }
+
   /** Every identity's policy made so far (secret reads, signing), in the order made. */
   get readGrants(): SecretReadGrant[] {
     return [...this.grants.values()];

@@ -76,6 +76,8 @@ export class SigningCertificate extends Construct {
       },
       tags: props.tags,
       lifecycle: { preventDestroy: props.preventDestroy ?? true },
+      // The deployer may create certificates only once its policy says so (Terraform cannot see that).
+      dependsOn: props.vault.writeAccess,
     });
     pinAddress(this.resource, `signing_certificate_${addressPart(props.vault.vaultName)}_${addressPart(props.name)}`);
   }

@@ -16,6 +16,7 @@ import { GatedImport } from "./gated-import";
 import { ContainerApp } from "./container-app";
 import { LogWorkspace } from "./log-workspace";
 import { SigningCertificate } from "./signing-certificate";
+import { SignerImage } from "./signer-image";
 import type { CredentialSet } from "./artifact-cache";
 import { CACHE_NAMESPACE, DOCKER_HUB_CREDENTIAL_SET, DOCKER_HUB_LOGIN_SERVER } from "../lib/artifact-cache";
 
@@ -46,6 +47,8 @@ export class Workflow {
   simulatedImageTasks: RegistryTask[] = [];
   gates: GatedImport[] = [];
   readonly apps: AppParts[] = [];
+  /** The task building the signer image, when signing.signerContext. */
+  signerImage?: SignerImage;
   /** The certificate promotions are signed with, when signing.enabled. */
   signingCertificate?: SigningCertificate;
   /** The base-artifacts registry's Docker Hub login for its cache, when upstream.source is cache. */
@@ -64,7 +67,12 @@ export class Workflow {
 
   /** Every task, upstream first. */
   get tasks(): RegistryTask[] {
-    return [...this.simulatedImageTasks, ...this.gates.map((g) => g.task), ...this.apps.map((a) => a.task)];
+    return [
+      ...this.simulatedImageTasks,
+      ...(this.signerImage ? [this.signerImage.task] : []),
+      ...this.gates.map((g) => g.task),
+      ...this.apps.map((a) => a.task),
+    ];
   }
 
   // --- Providers, backend and the Git token --------------------------------------------------
@@ -86,8 +94,10 @@ export class Workflow {
               purgeSoftDeleteOnDestroy: false,
               recoverSoftDeletedKeyVaults: true,
               recoverSoftDeletedSecrets: true,
-              // A destroyed signing certificate stays recoverable (soft delete), like the vault's secrets.
-              ...(this.config.signing.enabled ? { purgeSoftDeletedCertificatesOnDestroy: false, recoverSoftDeletedCertificates: true } : {}),
+              // A destroyed signing certificate stays recoverable (soft delete), like the vault's
+              // secrets; set always, so that turning signing off does not purge it.
+              purgeSoftDeletedCertificatesOnDestroy: false,
+              recoverSoftDeletedCertificates: true,
             },
           ],
           resourceGroup: [{ preventDeletionIfContainsResources: true }],
@@ -279,8 +289,17 @@ export class Workflow {
         preventDestroy: config.protection.preventDestroy,
         tags: this.tags,
       });
+      if (s.signerContext) {
+        this.signerImage = new SignerImage(stack, "signer-image", {
+          registry: this.baseArtifacts,
+          context: s.signerContext,
+          gitAccessToken: githubToken,
+          tags: this.tags,
+        });
+      }
     }
     const cert = this.signingCertificate;
+    const signerImage = this.signerImage?.image ?? config.signing.signerImage;
     this.gates = config.gatedImages.map((g) => {
       // Through the cache, the gate pulls `<base artifacts>/dockerhub/<repository>`, which the
       // cache rule fills from Docker Hub on the first pull; official images lose `library/` there.
@@ -301,7 +320,7 @@ export class Workflow {
         allowUnvalidated: g.allowUnvalidated,
         baseImageTrigger: g.baseImageTrigger,
         timer: g.timer ?? undefined,
-        signing: cert ? { keyId: cert.keyId, signerImage: config.signing.signerImage } : undefined,
+        signing: cert ? { keyId: cert.keyId, signerImage } : undefined,
         gitAccessToken: githubToken,
         tags: this.tags,
       });
@@ -318,6 +337,8 @@ export class Workflow {
       // source "cache": the gate runs in the registry that holds the cache, and a run may pull from
       // its own registry with no credential: no secret and no grant for the task.
       cert?.grantSign(gate.task);
+      // The signer image exists before the gate's first run signs with it.
+      if (this.signerImage) gate.task.upstreamTasks.push(this.signerImage.task);
       return gate;
     });
   }
@@ -420,6 +441,8 @@ export class Workflow {
       ...pullGrants.map((g) => g.assignment.id),
       ...deployGrants.flatMap((g) => g.assignments.map((x) => x.id)),
       ...cacheRules.map((r) => r.resource.id),
+      // Widening a policy keeps its id: a new permission (signing turned on) must pause the runs too.
+      ...readGrants.filter((g) => g.permissions.key.size > 0).map((g) => `${g.principal.principalName}:${[...g.permissions.key].join("+")}`),
     ];
     const settle = new Sleep(stack, "grants-propagation", {
       createDuration: "90s",

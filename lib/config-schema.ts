@@ -159,6 +159,7 @@ function list<T extends z.ZodType>(item: T, description: string, required = "is 
 /** Where the default signer image lives in the base-artifacts registry (help/signer/Dockerfile). */
 export const SIGNER_REPOSITORY = "tools/notation-azure-kv";
 export const SIGNER_TAG = "1.3.2-1.2.1";
+export const SIGNER_TASK = "build-signer";
 export const DEFAULT_SCANNER_IMAGE = "ghcr.io/aquasecurity/trivy:0.58.1@sha256:ab70a02200597efa04748f210f793936eb647cbcdb0ea69cc30b226d6f5a22c7";
 export const DEFAULT_INITIAL_IMAGE = "mcr.microsoft.com/azuredocs/aci-helloworld:latest";
 export const SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW"] as const;
@@ -352,9 +353,13 @@ const shape = {
       existingCertificate: bool(false, "Use the certificate of that name already in the vault (it must meet Notation's rules) instead of creating a self-signed one"),
       subject: named("certificateSubject", "Subject of the self-signed certificate, what verifiers trust (default `CN=<baseArtifactsRegistry.name>.azurecr.io,O=acr-gate,ST=Washington,C=US`: set your organization's)").optional(),
       validityMonths: int(1, 120, 12, "Validity of the self-signed certificate; Key Vault renews it 30 days before expiry"),
+      signerContext: named(
+        "gitContext",
+        "A Git folder of yours holding help/signer/Dockerfile, `https://github.com/<owner>/<repo>.git#<branch>:<folder>`: acr-gate builds the signer image from it in base artifacts before the gates' first runs (task build-signer)",
+      ).optional(),
       signerImage: named(
         "imageReference",
-        "Image running `notation` with the azure-kv plugin, pinned by tag or digest (default `<base-artifacts login server>/tools/notation-azure-kv:1.3.2-1.2.1`, built once from help/signer/Dockerfile)",
+        "Or an image you built and keep: entry point `notation` with the azure-kv plugin, pinned by tag or digest; it must exist before the gates' first runs",
       ).optional(),
     },
     "Signed promotions (off by default)",
@@ -548,8 +553,13 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
   // Durable groups by lower-case name, with what lives in them (for messages).
   const durableGroups = new Map<string, string>();
   /** `owner` is what the group holds, e.g. `teamRegistries[0]`; `path` the field that names or derives it. */
+  const externalGroups = new Set<string>();
   const claimGroup = (owner: Path, path: Path, name: string | undefined, durable: boolean) => {
     if (!name || !valid("resourceGroup", name)) return;
+    if (externalGroups.has(name.toLowerCase())) {
+      fail(ctx, path, name, "is the resource group of the existing key vault (keyVault.resourceGroup), which acr-gate does not manage; use a group of its own");
+      return;
+    }
     const earlier = groups.get(name);
     const holder = durableGroups.get(name.toLowerCase());
     if (!durable && holder && earlier) {
@@ -582,6 +592,14 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
   if ((source === "dockerhub" || source === "cache") && c.publicRegistry !== undefined && c.publicRegistry !== null) {
     fail(ctx, ["publicRegistry"], c.publicRegistry, `has no effect when upstream.source is '${source}': gates pull from docker.io${source === "cache" ? " through the cache" : ""}, so the registry would cost a Premium registry for nothing; remove it`);
   }
+  if (source === "cache" && rec(c.baseArtifactsRegistry).taskCredential === "identity") {
+    fail(
+      ctx,
+      ["baseArtifactsRegistry", "taskCredential"],
+      "identity",
+      "cannot be 'identity' with upstream.source 'cache': AcrPull covers the whole registry, cached Docker Hub repositories included, so app tasks could build on images no gate validated; the default keyVaultToken token reads only the promoted repositories",
+    );
+  }
   if (source === "cache" && rec(c.upstream).dockerHubCredentials === false) {
     fail(ctx, ["upstream", "dockerHubCredentials"], false, "cannot be false with upstream.source 'cache': Docker Hub cache rules need a credential set (Azure refuses them without one)");
   }
@@ -595,7 +613,13 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
   }
 
   const kv = rec(c.keyVault);
-  claimGroup(["keyVault"], kv.resourceGroup === undefined ? ["keyVault", "name"] : ["keyVault", "resourceGroup"], derive.vaultGroup(kv), true);
+  if (kv.existing === true) {
+    // Not ours: acr-gate must neither create nor lock it, so nothing else of ours may live there.
+    const external = derive.vaultGroup(kv);
+    const clash = external && groups.get(external);
+    if (clash) fail(ctx, clash.path, clash.value, `is the resource group of the existing key vault (keyVault.resourceGroup), which acr-gate does not manage; use a group of its own`);
+    if (external) externalGroups.add(external.toLowerCase());
+  } else claimGroup(["keyVault"], kv.resourceGroup === undefined ? ["keyVault", "name"] : ["keyVault", "resourceGroup"], derive.vaultGroup(kv), true);
 
   // --- signing: the certificate shares the vault's namespace with its secrets ---
   const signing = rec(c.signing);
@@ -608,6 +632,17 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
     for (const k of ["subject", "validityMonths"] as const) {
       if (signing[k] !== undefined && !(k === "validityMonths" && signing[k] === 12)) fail(ctx, ["signing", k], signing[k], "has no effect with signing.existingCertificate: acr-gate creates no certificate then");
     }
+  }
+  if (signing.enabled === true && signing.signerContext === undefined && signing.signerImage === undefined) {
+    fail(
+      ctx,
+      ["signing", "signerContext"],
+      undefined,
+      "is required when signing.enabled is true (or signing.signerImage): the gates sign with an image holding notation and its Key Vault plugin, which no registry publishes; point signerContext at a Git folder of yours holding help/signer/Dockerfile and acr-gate builds it before the first runs",
+    );
+  }
+  if (signing.signerContext !== undefined && signing.signerImage !== undefined) {
+    fail(ctx, ["signing", "signerImage"], signing.signerImage, "cannot be set with signing.signerContext, which makes acr-gate build the signer image; choose one");
   }
   if (typeof signing.signerImage === "string" && valid("imageReference", signing.signerImage)) {
     const withoutHost = signing.signerImage.replace(/^[^/]*[.:][^/]*\//, "");
@@ -672,8 +707,11 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
       fail(ctx, taskPath, o.target ?? o.source, `gives the default taskName ${JSON.stringify(taskName)}, which ${checkName("task", taskName)}; set taskName`);
     } else if (taskName && valid("task", taskName)) gateTasks.claim(ctx, taskPath, taskName);
 
-    if (rec(c.signing).enabled === true && rec(c.signing).signerImage === undefined && target && valid("imageTag", target) && target.startsWith(`${SIGNER_REPOSITORY}:`)) {
-      fail(ctx, o.target === undefined ? [...p, "source"] : [...p, "target"], target, `is the repository of the default signer image (signing.signerImage); promote elsewhere`);
+    if (rec(c.signing).enabled === true && rec(c.signing).signerContext !== undefined) {
+      if (target && valid("imageTag", target) && target.startsWith(`${SIGNER_REPOSITORY}:`)) {
+        fail(ctx, o.target === undefined ? [...p, "source"] : [...p, "target"], target, `is the repository of the signer image acr-gate builds (signing.signerContext); promote elsewhere`);
+      }
+      if (taskName === SIGNER_TASK) fail(ctx, taskPath, taskName, `is the task that builds the signer image (signing.signerContext); name the gate otherwise`);
     }
     if (source === "cache") {
       if (target && valid("imageTag", target) && (target.startsWith(`${CACHE_NAMESPACE}/`) || target.startsWith(`${CACHE_NAMESPACE}:`))) {
@@ -779,17 +817,31 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
       const problem = checkName("stackName", teamStack);
       if (problem) fail(ctx, ["teamRegistries", i, "name"], name, `gives the team stack name ${JSON.stringify(teamStack)}, which ${problem}; shorten stackName or the registry name`);
     });
-    // Each team stack creates its apps' resource groups: a group two teams share would be created twice.
-    const groupTeam = new Map<string, { team: string; path: Path }>();
+    // Each stack creates (and locks) the groups of what it owns: a group of two stacks would be
+    // created twice, the second apply failing on "already exists". Owners: the platform (public and
+    // base-artifacts registries, the vault, the audit workspace) and each team (its registry, its
+    // apps' container groups).
+    const owners = new Map<string, { owner: string; path: Path }>();
+    const own = (owner: string, path: Path, name: string | undefined) => {
+      if (!name || !valid("resourceGroup", name)) return;
+      const first = owners.get(name.toLowerCase());
+      if (!first) owners.set(name.toLowerCase(), { owner, path });
+      else if (first.owner !== owner) {
+        fail(ctx, path, name, `is also the resource group of ${fmtPath(first.path)} (${first.owner}): with layout 'split' each stack creates and locks its own groups, so the ${owner} and the ${first.owner} cannot share one`);
+      }
+    };
+    const at = (path: Path, r: Record<string, unknown>, nameKey: string): Path => (r.resourceGroup !== undefined ? [...path, "resourceGroup"] : [...path, nameKey]);
+    if (c.publicRegistry) own("platform stack", at(["publicRegistry"], rec(c.publicRegistry), "name"), derive.registryGroup(rec(c.publicRegistry)));
+    own("platform stack", at(["baseArtifactsRegistry"], rec(c.baseArtifactsRegistry), "name"), derive.registryGroup(rec(c.baseArtifactsRegistry)));
+    if (rec(c.keyVault).existing !== true) own("platform stack", at(["keyVault"], rec(c.keyVault), "name"), derive.vaultGroup(rec(c.keyVault)));
+    const d = rec(c.diagnostics);
+    if (d.enabled === true && d.workspaceId === undefined) own("platform stack", at(["diagnostics"], d, "enabled"), derive.workspaceGroup(c));
+    teams.forEach((t, i) => own(`stack of team ${str(rec(t).name) ?? i}`, at(["teamRegistries", i], rec(t), "name"), derive.registryGroup(rec(t))));
     arr(c.apps).forEach((a, i) => {
       const o = rec(a);
-      const rg = derive.aciGroup(o);
       const team = str(o.registry);
-      if (!rg || !team) return;
-      const first = groupTeam.get(rg.toLowerCase());
-      if (first && first.team !== team) {
-        fail(ctx, o.aci !== undefined && rec(o.aci).resourceGroup !== undefined ? ["apps", i, "aci", "resourceGroup"] : ["apps", i, "name"], rg, `is also the resource group of ${fmtPath(first.path)} in team ${first.team}: with layout 'split' each team's stack owns its groups, so teams cannot share one`);
-      } else if (!first) groupTeam.set(rg.toLowerCase(), { team, path: ["apps", i] });
+      if (!team) return;
+      own(`stack of team ${team}`, o.aci !== undefined && rec(o.aci).resourceGroup !== undefined ? ["apps", i, "aci", "resourceGroup"] : ["apps", i, "name"], derive.aciGroup(o));
     });
   }
 
@@ -931,6 +983,8 @@ function resolve(f: ConfigFile) {
       subject: derive.signingSubject(f)!,
       validityMonths: f.signing.validityMonths,
       signerImage: derive.signerImage(f)!,
+      /** null: the signer image is the user's (signerImage). */
+      signerContext: f.signing.signerContext ?? null,
     },
   };
 }
