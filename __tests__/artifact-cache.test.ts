@@ -7,22 +7,14 @@
 import * as fs from "fs";
 import * as path from "path";
 import fc from "fast-check";
-import { ConfigError, parseConfig } from "../lib/config";
+import { parseConfig } from "../lib/config";
 import { cachedRepository } from "../lib/artifact-cache";
 import { RULES } from "../lib/rules";
 import { previewReplacements } from "../app/replacement-preview";
-import { decodeTask, DOCKERHUB_CONFIG, resources, synth, synthStacks } from "./helpers";
+import { DOCKERHUB_CONFIG, decodeTask, problemsOf, resources, synth, synthStacks } from "./helpers";
 
 const CACHE_YAML = fs.readFileSync(path.join(__dirname, "..", "examples", "artifact-cache.yaml"), "utf8");
-const problems = (yaml: string) => {
-  try {
-    parseConfig(yaml);
-    return "";
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    return e.problems.join("\n");
-  }
-};
+const problems = problemsOf;
 // azurerm 4.55.0's validation of a cache rule name
 const RULE_NAME = /^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$/;
 

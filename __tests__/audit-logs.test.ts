@@ -6,22 +6,14 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { ConfigError, DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
+import { DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
 import { previewReplacements } from "../app/replacement-preview";
-import { resources, synth, synthStacks } from "./helpers";
+import { problemsOf, resources, synth, synthStacks } from "./helpers";
 
 const AUDIT_YAML = fs.readFileSync(path.join(__dirname, "..", "examples", "audit-logs.yaml"), "utf8");
 const WORKSPACE_ID = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/central-logs/providers/Microsoft.OperationalInsights/workspaces/central";
 
-const problems = (yaml: string) => {
-  try {
-    parseConfig(yaml);
-    return "";
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    return e.problems.join("\n");
-  }
-};
+const problems = problemsOf;
 
 describe("off by default", () => {
   test("the walkthrough's config has no workspace and no diagnostic setting", () => {

@@ -2,7 +2,7 @@ import "cdktf/lib/testing/adapters/jest";
 import * as fs from "fs";
 import * as path from "path";
 import { Testing, TerraformStack } from "cdktf";
-import { AcrGateConfig, DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
+import { AcrGateConfig, ConfigError, DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
 import type { AcrGateStack } from "../constructs/acr-gate-stack";
 import { createStack, createStacks } from "../app/synth";
 import { parseTask, TaskDefinition } from "../lib/task-yaml";
@@ -34,6 +34,17 @@ export function synthStacks(config: AcrGateConfig): { name: string; tf: any }[] 
     s.runAllValidations(); // throws on a policy violation
     return { name: s.node.id, tf: JSON.parse(JSON.stringify(s.toTerraform())) };
   });
+}
+
+/** Every problem a config's parse reports, one per line ("" when it is valid). */
+export function problemsOf(yaml: string): string {
+  try {
+    parseConfig(yaml);
+    return "";
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    return e.problems.join("\n");
+  }
 }
 
 export function withDefaults(overrideYaml: string): AcrGateConfig {

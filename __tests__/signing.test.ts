@@ -6,26 +6,18 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Testing } from "cdktf";
-import { ConfigError, parseConfig } from "../lib/config";
+import { parseConfig } from "../lib/config";
 import { previewReplacements } from "../app/replacement-preview";
 import { WorkflowPolicy } from "../app/policy";
 import { AcrGateStack } from "../constructs/acr-gate-stack";
 import { GatedImport } from "../constructs/gated-import";
-import { decodeTask, DOCKERHUB_CONFIG, resources, synth, synthStacks } from "./helpers";
+import { DOCKERHUB_CONFIG, decodeTask, problemsOf, resources, synth, synthStacks } from "./helpers";
 
 const SIGNING_YAML = fs.readFileSync(path.join(__dirname, "..", "examples", "signing.yaml"), "utf8");
 const examples = fs.readdirSync(path.join(__dirname, "..", "examples")).filter((f) => f.endsWith(".yaml"));
 const GATE = "task_signbaseartifacts_base_import_node";
 const cert_ = (tf: any) => resources(tf, "azurerm_key_vault_certificate").signing_certificate_sign_task_creds_acr_gate_signing;
-const problems = (yaml: string) => {
-  try {
-    parseConfig(yaml);
-    return "";
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    return e.problems.join("\n");
-  }
-};
+const problems = problemsOf;
 
 describe("off by default", () => {
   test("no certificate, and one push of both tags, as before", () => {
