@@ -9,6 +9,7 @@ import type { MonitorDiagnosticSetting } from "@cdktf/provider-azurerm/lib/monit
 import { AUDIT_CATEGORIES, LogWorkspace } from "./log-workspace";
 import { CacheRule, CredentialSet } from "./artifact-cache";
 import type { Vault, StoredSecret } from "./key-vault";
+import type { KeyVaultAccessPolicyA } from "@cdktf/provider-azurerm/lib/key-vault-access-policy";
 import { cachedRepository } from "../lib/artifact-cache";
 
 export interface RegistryProps {
@@ -76,17 +77,42 @@ export interface RegistryAttributes {
   readonly id: string;
 }
 
-/** `AcrPull` on `registry` for `principal`, a resource of `scope`, at the address the single stack gives it. */
-function pullAssignment(scope: Construct, registryName: string, registryId: string, principal: IPrincipal): RoleAssignment {
-  const assignment = new RoleAssignment(scope, `pull-${addressPart(principal.principalName)}`, {
-    scope: registryId,
-    roleDefinitionName: "AcrPull",
-    principalId: principal.principalId,
-    principalType: "ServicePrincipal",
-    description: `acr-gate: ${principal.principalName} pulls from ${registryName}`,
-  });
-  pinAddress(assignment, `acr_pull_${addressPart(registryName)}_${addressPart(principal.principalName)}`);
-  return assignment;
+/**
+ * The `AcrPull` grants on one registry, one per principal, each a resource of `scope` at the address
+ * the single stack gives it: what a registry this stack makes and one it imports share.
+ */
+class PullGrants {
+  private readonly byPrincipal = new Map<IPrincipal, PullGrant>();
+
+  constructor(
+    private readonly scope: Construct,
+    private readonly registryName: string,
+    private readonly registryId: string,
+  ) {}
+
+  grant(principal: IPrincipal): RoleAssignment {
+    const existing = this.byPrincipal.get(principal);
+    if (existing) return existing.assignment;
+    const assignment = new RoleAssignment(this.scope, `pull-${addressPart(principal.principalName)}`, {
+      scope: this.registryId,
+      roleDefinitionName: "AcrPull",
+      principalId: principal.principalId,
+      principalType: "ServicePrincipal",
+      description: `acr-gate: ${principal.principalName} pulls from ${this.registryName}`,
+    });
+    pinAddress(assignment, `acr_pull_${addressPart(this.registryName)}_${addressPart(principal.principalName)}`);
+    this.byPrincipal.set(principal, { principal, assignment });
+    return assignment;
+  }
+
+  has(principal: IPrincipal): boolean {
+    return this.byPrincipal.has(principal);
+  }
+
+  /** In the order made. */
+  get all(): PullGrant[] {
+    return [...this.byPrincipal.values()];
+  }
 }
 
 /**
@@ -106,10 +132,11 @@ export class Registry extends Construct implements IPullableRegistry {
   readonly loginServer: string;
   readonly resourceGroupName: string;
   readonly resource: ContainerRegistry;
-  private readonly grants = new Map<IPrincipal, PullGrant>();
+  private readonly pulls: PullGrants;
   private readonly azureName: string;
   private auditLogs?: MonitorDiagnosticSetting;
-  private readonly credentialSets: { set: CredentialSet; vault: Vault }[] = [];
+  /** Each credential set with the vault policy that lets it read its login. */
+  private readonly credentialSets = new Map<CredentialSet, KeyVaultAccessPolicyA>();
   private readonly cacheRules = new Map<string, CacheRule>();
 
   constructor(scope: Construct, id: string, props: RegistryProps) {
@@ -152,6 +179,7 @@ export class Registry extends Construct implements IPullableRegistry {
     pinAddress(this.resource, `registry_${addressPart(props.name)}`);
     this.name = this.resource.name;
     this.id = this.resource.id;
+    this.pulls = new PullGrants(this, props.name, this.id);
     this.loginServer = this.resource.loginServer;
     this.resourceGroupName = props.resourceGroupName;
   }
@@ -178,11 +206,7 @@ export class Registry extends Construct implements IPullableRegistry {
    * Grants `AcrPull` on this registry, and nothing wider, to a managed identity.
    */
   grantPull(principal: IPrincipal): RoleAssignment {
-    const existing = this.grants.get(principal);
-    if (existing) return existing.assignment;
-    const assignment = pullAssignment(this, this.azureName, this.id, principal);
-    this.grants.set(principal, { principal, assignment });
-    return assignment;
+    return this.pulls.grant(principal);
   }
 
   /**
@@ -195,7 +219,7 @@ export class Registry extends Construct implements IPullableRegistry {
   }
 
   canPull(principal: IPrincipal): boolean {
-    return this.grants.has(principal);
+    return this.pulls.has(principal);
   }
 
   /**
@@ -211,8 +235,7 @@ export class Registry extends Construct implements IPullableRegistry {
       user: options.user,
       password: options.password,
     });
-    options.vault.grantSecretRead(set);
-    this.credentialSets.push({ set, vault: options.vault });
+    this.credentialSets.set(set, options.vault.grantSecretRead(set));
     return set;
   }
 
@@ -225,14 +248,14 @@ export class Registry extends Construct implements IPullableRegistry {
     const cached = cachedRepository(repository);
     const existing = this.cacheRules.get(cached.ruleName);
     if (existing) return existing;
-    const vault = this.credentialSets.find((c) => c.set === credentialSet)?.vault;
-    if (!vault) throw new Error(`${this.node.path}: ${credentialSet.node.path} is not a credential set of this registry`);
+    const readsLogin = this.credentialSets.get(credentialSet);
+    if (!readsLogin) throw new Error(`${this.node.path}: ${credentialSet.node.path} is not a credential set of this registry`);
     const rule = new CacheRule(this, `cache-${cached.ruleName}`, {
       registryId: this.id,
       registryName: this.azureName,
       repository: cached,
       credentialSet,
-      after: [vault.grantSecretRead(credentialSet)],
+      after: [readsLogin],
     });
     this.cacheRules.set(cached.ruleName, rule);
     return rule;
@@ -255,7 +278,7 @@ export class Registry extends Construct implements IPullableRegistry {
 
   /** Every `AcrPull` grant made so far, in the order made. */
   get pullGrants(): PullGrant[] {
-    return [...this.grants.values()];
+    return this.pulls.all;
   }
 }
 
@@ -264,7 +287,7 @@ export class ImportedRegistry extends Construct implements IPullableRegistry {
   readonly registryName: string;
   readonly loginServerName: string;
   readonly id: string;
-  private readonly grants = new Map<IPrincipal, PullGrant>();
+  private readonly pulls: PullGrants;
 
   constructor(scope: Construct, id: string, attrs: RegistryAttributes) {
     super(scope, id);
@@ -272,21 +295,18 @@ export class ImportedRegistry extends Construct implements IPullableRegistry {
     this.registryName = attrs.name;
     this.loginServerName = `${attrs.name.toLowerCase()}.azurecr.io`;
     this.id = attrs.id;
+    this.pulls = new PullGrants(this, attrs.name, attrs.id);
   }
 
   grantPull(principal: IPrincipal): RoleAssignment {
-    const existing = this.grants.get(principal);
-    if (existing) return existing.assignment;
-    const assignment = pullAssignment(this, this.registryName, this.id, principal);
-    this.grants.set(principal, { principal, assignment });
-    return assignment;
+    return this.pulls.grant(principal);
   }
 
   canPull(principal: IPrincipal): boolean {
-    return this.grants.has(principal);
+    return this.pulls.has(principal);
   }
 
   get pullGrants(): PullGrant[] {
-    return [...this.grants.values()];
+    return this.pulls.all;
   }
 }
