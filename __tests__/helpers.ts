@@ -1,10 +1,10 @@
 import "cdktf/lib/testing/adapters/jest";
 import * as fs from "fs";
 import * as path from "path";
-import { Testing, TerraformStack } from "cdktf";
+import { Testing } from "cdktf";
 import { AcrGateConfig, ConfigError, DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
 import type { AcrGateStack } from "../constructs/acr-gate-stack";
-import { createStack, createStacks } from "../app/synth";
+import { createStack, synthesizeInMemory } from "../app/synth";
 import { parseTask, TaskDefinition } from "../lib/task-yaml";
 
 export interface Synthesized {
@@ -23,17 +23,10 @@ export function synth(config: AcrGateConfig = parseConfig(DEFAULT_CONFIG_YAML)):
 
 /**
  * Every stack of a config's layout, as `app.synth()` would render them (prepared, validations run),
- * in memory: [{ name, tf }], the platform (or single) stack first.
+ * in memory, the way `acr-gate --check` does: [{ name, tf }], the platform (or single) stack first.
  */
 export function synthStacks(config: AcrGateConfig): { name: string; tf: any }[] {
-  const app = Testing.app();
-  createStacks(app, config);
-  const stacks = app.node.findAll().filter(TerraformStack.isStack);
-  stacks.forEach((s) => s.prepareStack());
-  return stacks.map((s) => {
-    s.runAllValidations(); // throws on a policy violation
-    return { name: s.node.id, tf: JSON.parse(JSON.stringify(s.toTerraform())) };
-  });
+  return [...synthesizeInMemory(config)].map(([name, tf]) => ({ name, tf }));
 }
 
 /** Every problem a config's parse reports, one per line ("" when it is valid). */

@@ -6,13 +6,10 @@
  * succeeded (app/synth.ts).
  */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { App, TerraformStack } from "cdktf";
-import { AcrGateConfig, ConfigError, DEFAULT_CONFIG_YAML, parseConfig, printable, readConfigFile } from "../lib/config";
-import { createStacks, synthesize } from "./synth";
+import { ConfigError, DEFAULT_CONFIG_YAML, parseConfig, printable, readConfigFile } from "../lib/config";
+import { synthesize, synthesizeInMemory } from "./synth";
 import { OutdirError, resolveOutdir } from "./outdir";
-import { tuneCdktf } from "./cdktf-tuning";
 import { durableAddresses } from "./replacement-preview";
 import { migrationPlan, migrationScript } from "./migration";
 import { teamBackend } from "../constructs/workflow";
@@ -141,23 +138,6 @@ function summary(stacks: Map<string, Record<string, any>>, outdir: string | unde
   return lines;
 }
 
-/** Synthesizes without writing: what `app.synth()` does (prepare, validate, render), in memory. */
-function synthInMemory(config: AcrGateConfig): Map<string, Record<string, any>> {
-  tuneCdktf();
-  // cdktf's App creates its outdir unless it exists: the system temp directory always does, and
-  // nothing is written into it (no app.synth()).
-  const app = new App({ outdir: os.tmpdir(), stackTraces: false });
-  createStacks(app, config);
-  const stacks = app.node.findAll().filter(TerraformStack.isStack);
-  stacks.forEach((s) => s.prepareStack());
-  const out = new Map<string, Record<string, any>>();
-  for (const s of stacks) {
-    s.runAllValidations();
-    out.set(s.node.id, JSON.parse(JSON.stringify(s.toTerraform())));
-  }
-  return out;
-}
-
 export function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io): number {
   let options: Options;
   try {
@@ -182,8 +162,8 @@ export function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io):
         io.err(`acr-gate: --migration-script: ${source} has layout '${config.layout}'; the script moves a single-stack state into the stacks of layout 'split'\n`);
         return 1;
       }
-      const single = synthInMemory({ ...config, layout: "single" });
-      const split = synthInMemory(config);
+      const single = synthesizeInMemory({ ...config, layout: "single" });
+      const split = synthesizeInMemory(config);
       const stacks = [...split].map(([name, tf]) => ({ name, tf }));
       const plan = migrationPlan(single.get(config.stackName)!, stacks);
       const teamBackends = new Map(config.teamRegistries.map((t) => [`${config.stackName}-${t.name}`, teamBackend(config.backend, t.name)]));
@@ -194,7 +174,7 @@ export function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io):
       return 0;
     }
     if (options.check) {
-      const stacks = synthInMemory(config);
+      const stacks = synthesizeInMemory(config);
       io.out([`acr-gate: ${source} is valid; nothing written (--check)`, ...summary(stacks, undefined)].join("\n") + "\n");
       return 0;
     }

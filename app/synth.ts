@@ -11,36 +11,47 @@ import { WorkflowPolicy } from "./policy";
 import { skipCrossStackScan, tuneCdktf } from "./cdktf-tuning";
 import { checkReplaceable, findProjectRoot, MARKER, MARKER_TEXT, replaceOutput, siblingName } from "./outdir";
 
-/**
- * The workflow's stack in an app (the single layout), with the access policy (app/policy.ts) as a
- * validation: cdktf runs it in `app.synth()`, so a violation fails the synth before anything is
- * written.
- */
-export function createStack(app: App, config: AcrGateConfig): AcrGateStack {
-  const stack = new AcrGateStack(app, config.stackName, config);
+/** The access policy (app/policy.ts) as a validation, which `app.synth()` runs before writing; no cross-stack scan. */
+function guarded<T extends TerraformStack>(stack: T): T {
   stack.node.addValidation(new WorkflowPolicy(stack));
-  skipCrossStackScan(stack); // one stack: nothing to find
+  // No stack reaches into another through cdktf's automatic cross-stack references (team stacks read
+  // the platform's named outputs through remote state), so none needs cdktf's scan for them.
+  skipCrossStackScan(stack);
   return stack;
+}
+
+/** The workflow's stack in an app (the single layout), guarded by the access policy. */
+export function createStack(app: App, config: AcrGateConfig): AcrGateStack {
+  return guarded(new AcrGateStack(app, config.stackName, config));
 }
 
 /**
  * Every stack of the config's layout: the one AcrGateStack, or the platform stack and a stack per
- * team registry (named <stackName>-<team>), each with the access policy. No stack reaches into
- * another through cdktf's automatic cross-stack references: team stacks read the platform's named
- * outputs through remote state (constructs/team-stack.ts), so no stack needs cdktf's scan for them.
+ * team registry (named <stackName>-<team>), each guarded by the access policy.
  */
 export function createStacks(app: App, config: AcrGateConfig): TerraformStack[] {
   if (config.layout === "single") return [createStack(app, config)];
-  const platform = new PlatformStack(app, config.stackName, config);
-  const stacks: TerraformStack[] = [
-    platform,
-    ...config.teamRegistries.map((t) => new TeamStack(app, `${config.stackName}-${t.name}`, config, t, platform)),
-  ];
+  const platform = guarded(new PlatformStack(app, config.stackName, config));
+  return [platform, ...config.teamRegistries.map((t) => guarded(new TeamStack(app, `${config.stackName}-${t.name}`, config, t, platform)))];
+}
+
+/**
+ * Synthesizes without writing: what `app.synth()` does (prepare, validate, render), in memory, for
+ * every stack of the layout, by stack name in creation order (the platform or single stack first).
+ */
+export function synthesizeInMemory(config: AcrGateConfig): Map<string, Record<string, any>> {
+  tuneCdktf();
+  // cdktf's App creates its outdir unless it exists: the system temp directory always does, and
+  // nothing is written into it (no app.synth()).
+  const app = new App({ outdir: os.tmpdir(), stackTraces: false });
+  const stacks = createStacks(app, config);
+  stacks.forEach((s) => s.prepareStack());
+  const out = new Map<string, Record<string, any>>();
   for (const s of stacks) {
-    s.node.addValidation(new WorkflowPolicy(s));
-    skipCrossStackScan(s);
+    s.runAllValidations();
+    out.set(s.node.id, JSON.parse(JSON.stringify(s.toTerraform())));
   }
-  return stacks;
+  return out;
 }
 
 /** Builds the app for a config (no files written). */
