@@ -167,33 +167,30 @@ describe("what a signing config cannot say", () => {
 });
 
 describe("the policy refuses a signing gate its vault does not let sign", () => {
-  test("a gate built with signing but no grant fails the synth's policy check", () => {
-    const config = parseConfig(DOCKERHUB_CONFIG);
-    const app = Testing.app();
-    const stack = new AcrGateStack(app, "s", config);
+  /** The stack's policy problems after adding a gate that signs with `keyId` and was granted nothing. */
+  const withUngrantedSigner = (yaml: string, keyId: string) => {
+    const stack = new AcrGateStack(Testing.app(), "s", parseConfig(yaml));
     new GatedImport(stack, "rogue", {
       registry: stack.baseArtifacts,
       taskName: "rogue-gate",
       source: { repository: "alpine", tag: "3" },
       upstreamUrl: "docker.io/",
       scan: { mode: "enforce" },
-      signing: { keyId: "https://acr-task-credentials.vault.azure.net/certificates/x", signerImage: "example.azurecr.io/notation:1" },
+      signing: { keyId, signerImage: "example.azurecr.io/notation:1" },
     });
-    const problems = new WorkflowPolicy(stack).validate();
-    expect(problems).toContainEqual(expect.stringMatching(/task contosobaseartifacts\/rogue-gate: signs with https:\/\/acr-task-credentials\.vault\.azure\.net\/certificates\/x, which no signing certificate/));
+    return new WorkflowPolicy(stack).validate();
+  };
+
+  test("a gate built with signing but no grant fails the synth's policy check", () => {
+    expect(withUngrantedSigner(DOCKERHUB_CONFIG, "https://acr-task-credentials.vault.azure.net/certificates/x")).toContainEqual(
+      expect.stringMatching(/task contosobaseartifacts\/rogue-gate: signs with https:\/\/acr-task-credentials\.vault\.azure\.net\/certificates\/x, which no signing certificate/),
+    );
   });
 
   test("a gate signing with the stack's certificate but without the grant", () => {
-    const stack = new AcrGateStack(Testing.app(), "s", parseConfig(SIGNING_YAML));
-    new GatedImport(stack, "rogue", {
-      registry: stack.baseArtifacts,
-      taskName: "rogue-gate",
-      source: { repository: "alpine", tag: "3" },
-      upstreamUrl: "docker.io/",
-      scan: { mode: "enforce" },
-      signing: { keyId: "https://sign-task-creds.vault.azure.net/certificates/acr-gate-signing", signerImage: "example.azurecr.io/notation:1" },
-    });
-    expect(new WorkflowPolicy(stack).validate()).toEqual(["task signbaseartifacts/rogue-gate: signs with acr-gate-signing but has no Sign policy on vault sign-task-creds"]);
+    expect(withUngrantedSigner(SIGNING_YAML, "https://sign-task-creds.vault.azure.net/certificates/acr-gate-signing")).toEqual([
+      "task signbaseartifacts/rogue-gate: signs with acr-gate-signing but has no Sign policy on vault sign-task-creds",
+    ]);
   });
 });
 
