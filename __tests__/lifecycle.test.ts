@@ -114,6 +114,12 @@ const TABLE: Row[] = [
     created: 3,
   },
   {
+    change: "azurermVersion 4.81.0 -> 5.2.0 (no replica here): only the pin moves, nothing planned",
+    mutate: (d) => (d.azurermVersion = "5.2.0"),
+    replaced: [],
+    updated: [],
+  },
+  {
     change: "change tags: updated in place everywhere",
     mutate: (d) => (d.tags = { env: "prod", owner: "platform" }),
     replaced: [],

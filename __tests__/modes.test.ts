@@ -112,11 +112,11 @@ describe("many teams, many apps: nothing assumes one of either", () => {
   });
 });
 
-test("replicaLocations geo-replicate a registry, sorted, zone redundant like the registry", () => {
+test("replicaLocations geo-replicate a registry, sorted, zone redundant like the registry, each serving pulls", () => {
   const { tf } = synth(withDefaults(DEFAULT_CONFIG_YAML.replace("  - name: contoso\n", "  - name: contoso\n    replicaLocations: [westus, centralus]\n")));
   expect(resources(tf, "azurerm_container_registry").registry_contoso.georeplications).toEqual([
-    { location: "centralus", zone_redundancy_enabled: true, tags: { "managed-by": "acr-gate" } },
-    { location: "westus", zone_redundancy_enabled: true, tags: { "managed-by": "acr-gate" } },
+    { location: "centralus", zone_redundancy_enabled: true, regional_endpoint_enabled: true, tags: { "managed-by": "acr-gate" } },
+    { location: "westus", zone_redundancy_enabled: true, regional_endpoint_enabled: true, tags: { "managed-by": "acr-gate" } },
   ]);
   expect(resources(tf, "azurerm_container_registry").registry_contosobaseartifacts.georeplications).toBeUndefined();
 });

@@ -9,14 +9,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
-import {
-  durableAddresses,
-  forceNewMap,
-  Preview,
-  previewReplacements,
-  renderText,
-  ResourceChange,
-} from "../app/replacement-preview";
+import { durableAddresses, Preview, previewReplacements, ResourceChange } from "../app/replacement-preview";
+import { renderText } from "../app/diff-cli";
+import { forceNewMap, vendoredVersions } from "../app/provider-facts";
+import { AZURERM_VERSIONS, BINDINGS_AZURERM_VERSION, DEFAULT_AZURERM_VERSION } from "../lib/provider-versions";
 import { synth } from "./helpers";
 
 const vendor = require("../scripts/vendor-forcenew.js");
@@ -28,7 +24,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 /** A stack with just these resources (and data sources). */
 function stack(resource: Record<string, Record<string, object>>, data?: Record<string, Record<string, object>>): object {
   return {
-    terraform: { required_providers: { azurerm: { source: "azurerm", version: "4.55.0" } } },
+    terraform: { required_providers: { azurerm: { source: "azurerm", version: DEFAULT_AZURERM_VERSION } } },
     resource,
     ...(data ? { data } : {}),
   };
@@ -46,22 +42,30 @@ const registry = (rgRef: string, extra: object = {}) => ({
 });
 
 describe("app/forcenew.json, the vendored ForceNew facts", () => {
-  const research = vendor.DEFAULT_RESEARCH as string;
+  const research = vendor.readResearch();
   const vendored = JSON.parse(fs.readFileSync(path.join(repo, "app", "forcenew.json"), "utf8"));
 
-  // The research dump lives outside the repository (../shared/research); a user's clone lacks it.
-  (fs.existsSync(research) ? test : test.skip)(
-    "equals what scripts/vendor-forcenew.js writes from the research file (skipped where that file is absent)",
+  // The research dumps live outside the repository (../shared/research); a user's clone lacks them.
+  (research ? test : test.skip)(
+    "equals what scripts/vendor-forcenew.js writes from the research files (skipped where they are absent)",
     () => {
-      const expected = vendor.buildForceNew(JSON.parse(fs.readFileSync(research, "utf8")), vendor.wantedTypes());
-      // On failure: run `node scripts/vendor-forcenew.js` (a construct imports a new type, or the dump changed).
+      const expected = vendor.buildForceNew(research, vendor.wantedTypes());
+      // On failure: run `node scripts/vendor-forcenew.js` (a construct imports a new type, or a dump changed).
       expect(vendored).toEqual(expected);
     }
   );
 
-  test("covers every type the constructs import, the planned ones, time and terraform_data", () => {
-    for (const t of [...vendor.wantedTypes(), "terraform_data"]) expect(Object.keys(vendored)).toContain(t);
-    expect(vendored.terraform_data).toEqual(["triggers_replace"]);
+  test("names the pinned version first, then every other version CI proves, then the bindings' own", () => {
+    expect(vendored._pinned).toBe(DEFAULT_AZURERM_VERSION);
+    expect(vendoredVersions()).toEqual([DEFAULT_AZURERM_VERSION, ...AZURERM_VERSIONS.filter((v) => v !== DEFAULT_AZURERM_VERSION), BINDINGS_AZURERM_VERSION]);
+    expect(vendor.VERSIONS).toEqual(vendoredVersions());
+  });
+
+  test("covers, for each version, every type the constructs import, the planned ones, time and terraform_data", () => {
+    for (const v of vendoredVersions()) {
+      for (const t of [...vendor.wantedTypes(), "terraform_data"]) expect(Object.keys(vendored.versions[v])).toContain(t);
+      expect(vendored.versions[v].terraform_data).toEqual(["triggers_replace"]);
+    }
     expect(vendored._source).toMatch(/vendor-forcenew/);
   });
 
@@ -384,8 +388,8 @@ describe("two real synths", () => {
   });
 });
 
-describe("the compiled CLI (dist/app/replacement-preview.js)", () => {
-  const cli = path.join(repo, "dist", "app", "replacement-preview.js");
+describe("the compiled CLI (dist/app/diff-cli.js)", () => {
+  const cli = path.join(repo, "dist", "app", "diff-cli.js");
   const run = (args: string[], cwd = repo) =>
     spawnSync(process.execPath, [cli, ...args], { cwd, env: { PATH: process.env.PATH ?? "" }, encoding: "utf8" });
   const write = (name: string, tf: object | string) => {

@@ -1,5 +1,6 @@
 /**
- * `npm run diff -- <old cdk.tf.json> [<new cdk.tf.json>] [--json] [--fail-on-durable]`
+ * The model behind `npm run diff` (the command: app/diff-cli.ts; the provider's rules it applies:
+ * app/provider-facts.ts).
  *
  * Tells what `terraform apply` would do to go from the old synthesized stack to the new one,
  * without Terraform, state or an Azure account: resources created, deleted, updated in place and
@@ -38,8 +39,7 @@
  * to its default reads as a change), set ordering, values of variables (`${var.x}` is the same
  * text on both sides), `count`/`for_each` instances, Azure-side refusals (locks).
  */
-import * as fs from "fs";
-import * as path from "path";
+import { COMPUTED_ON_UPDATE, CUSTOMIZE_DIFF_FORCENEW, DURABLE_TYPES, factsFor, UNKNOWN } from "./provider-facts";
 
 export type Action = "create" | "delete" | "update" | "replace" | "unknown";
 
@@ -68,120 +68,6 @@ export interface Preview {
   unknownTypes: string[];
   notes: string[];
 }
-
-// ---------------------------------------------------------------------------------------------
-// Provider facts
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Attribute paths whose change forces replacement, per type (scripts/vendor-forcenew.js writes the
- * file). Read with fs, not import: tsc does not copy JSON into dist/, and dist/app/*.js must find
- * the file in app/ as the ts sources under jest do.
- */
-let forceNewCache: Record<string, Set<string>> | undefined;
-export function forceNewMap(): Record<string, Set<string>> {
-  if (forceNewCache) return forceNewCache;
-  const candidates = [path.join(__dirname, "forcenew.json"), path.join(__dirname, "..", "..", "app", "forcenew.json")];
-  const file = candidates.find((f) => fs.existsSync(f));
-  if (!file) throw new Error(`app/forcenew.json not found (looked in ${candidates.join(", ")})`);
-  const raw = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
-  forceNewCache = {};
-  for (const [type, paths] of Object.entries(raw)) {
-    if (Array.isArray(paths)) forceNewCache[type] = new Set(paths as string[]);
-  }
-  return forceNewCache;
-}
-
-/**
- * Replacements decided in CustomizeDiff code rather than the schema, for the types in
- * app/forcenew.json (azurerm v4.55.0; every other type there has no CustomizeDiff, or one that only
- * validates: container_registry, container_registry_task, container_group):
- * - container_registry_cache_rule: removing `credential_set_id` (non-empty to empty) forces
- *   replacement; internal/services/containers/container_registry_cache_rule_resource.go.
- * - log_analytics_workspace: a `sku` change forces replacement, except from "" or LACluster and
- *   between CapacityReservation and PerGB2018; internal/services/loganalytics/log_analytics_workspace_resource.go.
- * `after` is UNKNOWN when the new value is only known after apply.
- */
-const UNKNOWN = Symbol("unknown");
-type Val = unknown;
-const CUSTOMIZE_DIFF_FORCENEW: Record<string, (attr: string, before: Val, after: Val) => boolean> = {
-  azurerm_container_registry_cache_rule: (attr, before, after) =>
-    attr === "credential_set_id" &&
-    typeof before === "string" &&
-    before !== "" &&
-    (after === undefined || after === null || after === ""),
-  azurerm_log_analytics_workspace: (attr, before, after) => {
-    if (attr !== "sku") return false;
-    const b = String(before ?? "").toLowerCase();
-    const a = after === UNKNOWN ? "?" : String(after ?? "").toLowerCase();
-    if (b === "" || b === "lacluster") return false;
-    const pair = `${b}>${a}`;
-    return pair !== "capacityreservation>pergb2018" && pair !== "pergb2018>capacityreservation";
-  },
-};
-
-/**
- * Computed attributes that change on an IN-PLACE update, per type; every other computed attribute
- * of an updated resource keeps its value. Checked in the provider sources at the pinned tags:
- * - azurerm_key_vault_secret (azurerm v4.55.0, internal/services/keyvault/key_vault_secret_resource.go):
- *   resourceKeyVaultSecretUpdate calls SetSecret when `value`/`value_wo_version` changed, which makes
- *   a new version, then d.SetId(<versioned id>); Read sets `version` and `resource_id` (versioned).
- *   No CustomizeDiff, no SetNewComputed: the SDKv2 plan keeps the prior `id`/`version` (the SDK only
- *   marks `id` unknown on create, helper/schema/grpc_provider.go PlanResourceChange; computed-only
- *   attributes without config keep their state, schema.go diffString), so the change is seen by
- *   referencing resources only on the next plan (atPlan: false). versionless ids do not change.
- * - azurerm_key_vault_certificate (same tag, key_vault_certificate_resource.go): a change of
- *   `certificate`, or of `certificate_policy` other than `lifetime_action`, imports or creates a new
- *   version and sets a new versioned id; Read sets the versioned fields below. No CustomizeDiff.
- * - terraform_data (Terraform, internal/builtin/providers/terraform/resource_data.go): a changed
- *   `input` plans `output` as unknown, visible at plan.
- * Nothing for the rest, by reading their source: time_sleep's `id` has UseStateForUnknown and
- * time_static recomputes only on create (ModifyPlan skips updates; rfc3339/triggers are ForceNew);
- * a token password's value only changes with `passwordN.expiry`, which is ForceNew; registries,
- * tasks, tokens, scope maps, vaults, policies, groups, roles, identities keep their ids and
- * computed attributes (login_server, vault_uri, principal_id, ...) on update.
- */
-interface ComputedOnUpdate {
-  when: string[];
-  except?: string[];
-  attrs: string[];
-  atPlan: boolean;
-}
-export const COMPUTED_ON_UPDATE: Record<string, ComputedOnUpdate[]> = {
-  azurerm_key_vault_secret: [{ when: ["value", "value_wo_version"], attrs: ["id", "version", "resource_id"], atPlan: false }],
-  azurerm_key_vault_certificate: [
-    {
-      when: ["certificate", "certificate_policy"],
-      except: ["certificate_policy.lifetime_action"],
-      attrs: [
-        "id",
-        "version",
-        "secret_id",
-        "resource_manager_id",
-        "certificate_data",
-        "certificate_data_base64",
-        "thumbprint",
-        "certificate_attribute",
-      ],
-      atPlan: false,
-    },
-  ],
-  terraform_data: [{ when: ["input"], attrs: ["output"], atPlan: true }],
-};
-
-/** Types whose replacement or deletion loses data (images, secrets) or protection (locks). */
-export const DURABLE_TYPES = new Set([
-  "azurerm_container_registry",
-  "azurerm_key_vault",
-  "azurerm_key_vault_secret",
-  "azurerm_container_registry_token",
-  "azurerm_container_registry_scope_map",
-  "azurerm_management_lock",
-  // The audit trail (diagnostics) and the signing certificate (signing): losing either loses history
-  // or the identity that verifiers trust.
-  "azurerm_log_analytics_workspace",
-  "azurerm_key_vault_certificate",
-]);
 
 // ---------------------------------------------------------------------------------------------
 // Reading the JSON
@@ -401,7 +287,17 @@ interface State {
   reasons: Reason[];
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/** Key order is not meaning: the CLI writes sorted keys, an in-memory synth does not. */
+const sortedJson = (v: unknown): string =>
+  Array.isArray(v)
+    ? `[${v.map(sortedJson).join(",")}]`
+    : isObj(v)
+      ? `{${Object.keys(v)
+          .sort()
+          .map((k) => `${JSON.stringify(k)}:${sortedJson(v[k])}`)
+          .join(",")}}`
+      : JSON.stringify(v);
+const same = (a: unknown, b: unknown) => sortedJson(a) === sortedJson(b);
 
 /** Old and new value for a one-line reason; long ones (base64 task files) are left out. */
 function fromTo(before: unknown, after: unknown): string {
@@ -412,7 +308,6 @@ function fromTo(before: unknown, after: unknown): string {
 export function previewReplacements(oldTf: object, newTf: object): Preview {
   const oldObj = oldTf as Obj;
   const newObj = newTf as Obj;
-  const forceNew = forceNewMap();
   const notes = new Set<string>();
 
   // `moved` blocks of the new config rename old addresses (a rename without one is delete + create).
@@ -447,6 +342,11 @@ export function previewReplacements(oldTf: object, newTf: object): Preview {
       reasons: [],
     });
   }
+
+  // The provider that plans the change is the one the NEW file pins (after `terraform init -upgrade`).
+  const facts = factsFor(oldObj, newObj, [...new Set([...states.values()].map((s) => s.type))]);
+  const forceNew = facts.map;
+  for (const n of facts.notes) notes.add(n);
 
   const oldData = blocks(oldObj, "data");
   const newData = blocks(newObj, "data");
@@ -701,18 +601,6 @@ export function previewReplacements(oldTf: object, newTf: object): Preview {
   }
   if (changes.some((c) => c.preventDestroy))
     notes.add("prevent_destroy: terraform plan stops with an error on the replacements marked so.");
-  for (const tf of [oldObj, newObj]) {
-    const v = (isObj(tf.terraform) &&
-      isObj(tf.terraform.required_providers) &&
-      (tf.terraform.required_providers as Obj).azurerm) as Obj | undefined;
-    if (isObj(v) && v.version !== undefined && v.version !== "4.55.0") {
-      notes.add(
-        `azurerm is pinned to ${String(
-          v.version
-        )}; the ForceNew facts are for 4.55.0: re-vendor app/forcenew.json for that version`
-      );
-    }
-  }
   const count = (f: (c: ResourceChange) => boolean) => changes.filter(f).length;
   return {
     changes,
@@ -730,117 +618,4 @@ export function previewReplacements(oldTf: object, newTf: object): Preview {
     unknownTypes,
     notes: [...notes],
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Text output and the command line
-// ---------------------------------------------------------------------------------------------
-
-export function renderText(p: Preview, oldFile: string, newFile: string): string {
-  const lines: string[] = [`acr-gate diff: ${oldFile} -> ${newFile}`];
-  if (p.unknownTypes.length) {
-    lines.push(
-      `WARNING: resource types not in app/forcenew.json: ${p.unknownTypes.join(", ")}.`,
-      `  Changes to them are listed as UNKNOWN (update or replace?); add them with scripts/vendor-forcenew.js.`
-    );
-  }
-  const group = (title: string, items: ResourceChange[], line: (c: ResourceChange) => string[]) => {
-    lines.push(`${title} (${items.length})`);
-    for (const c of items) lines.push(...line(c));
-  };
-  // "[next apply]" is already on the reasons it applies to.
-  const tags = (c: ResourceChange) =>
-    [c.durable && c.action !== "replace" ? " [DURABLE]" : "", c.preventDestroy ? " [prevent_destroy: plan fails]" : ""].join("");
-  const why = (c: ResourceChange) => [`  ${c.address}${tags(c)}`, `      because ${c.reasons[0]}`];
-  const updated = (c: ResourceChange) => [
-    `  ${c.address}${tags(c)}: ${c.reasons[0]}${c.reasons.length > 1 ? ` (+${c.reasons.length - 1} more)` : ""}`,
-  ];
-  const of = (a: Action, durable?: boolean) =>
-    p.changes.filter((c) => c.action === a && (durable === undefined || c.durable === durable));
-  group("REPLACE DURABLE", of("replace", true), why);
-  group("Replace", of("replace", false), why);
-  if (p.counts.unknown) group("UNKNOWN type changed: update or replace cannot be told", of("unknown"), updated);
-  group("Update in place", of("update"), updated);
-  group("Create", of("create"), (c) => [`  ${c.address}`]);
-  group("Delete", of("delete"), (c) => [`  ${c.address}${tags(c)}`]);
-  if (p.dataSources.length) {
-    lines.push(`Data sources (not applied; their results can change values above) (${p.dataSources.length})`);
-    for (const d of p.dataSources) lines.push(`  ${d.address}: ${d.reason}`);
-  }
-  for (const n of p.notes) lines.push(`Note: ${n}`);
-  const c = p.counts;
-  lines.push(
-    `Plan: ${c.create} to add, ${c.update} to change, ${c.replace + c.replaceDurable} to replace (${
-      c.replaceDurable
-    } durable), ` + `${c.delete} to destroy${c.unknown ? `, ${c.unknown} UNKNOWN` : ""}.`
-  );
-  return lines.join("\n") + "\n";
-}
-
-const USAGE = "usage: npm run diff -- <old cdk.tf.json> [<new cdk.tf.json>] [--json] [--fail-on-durable]";
-
-function readTf(file: string): Obj {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(
-      `${file}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (e as Error).message}`
-    );
-  }
-  let tf: unknown;
-  try {
-    tf = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${file}: not JSON (${(e as Error).message.split("\n")[0]})`);
-  }
-  if (!isObj(tf) || !("resource" in tf || "terraform" in tf))
-    throw new Error(`${file}: not a Terraform JSON config (no "resource" or "terraform" block)`);
-  return tf;
-}
-
-/** Returns the exit code: 0, 2 (--fail-on-durable and a durable resource replaced or deleted), 1 (bad input). */
-export function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): number {
-  const flags = argv.filter((a) => a.startsWith("-"));
-  const files = argv.filter((a) => !a.startsWith("-"));
-  if (flags.includes("--help") || flags.includes("-h")) {
-    out(USAGE + "\n");
-    return 0;
-  }
-  const bad = flags.filter((f) => f !== "--json" && f !== "--fail-on-durable");
-  if (bad.length) throw new Error(`unknown option ${bad[0]}; ${USAGE}`);
-  if (files.length < 1 || files.length > 2) throw new Error(USAGE);
-  const oldFile = files[0];
-  // One argument: compare with what `npm start` synthesized for the same stack (the old file's
-  // parent directory is named after the stack, as in cdktf.out/stacks/<stack>/cdk.tf.json).
-  const newFile = files[1] ?? path.join("cdktf.out", "stacks", path.basename(path.dirname(path.resolve(oldFile))), "cdk.tf.json");
-  if (!files[1] && !fs.existsSync(newFile)) {
-    throw new Error(`no new file given and ${newFile} does not exist; run npm start first, or pass the new cdk.tf.json`);
-  }
-  if (path.resolve(oldFile) === path.resolve(newFile)) {
-    throw new Error(`old and new are the same file (${newFile}); copy the old cdk.tf.json aside before synthesizing`);
-  }
-  const preview = previewReplacements(readTf(oldFile), readTf(newFile));
-  // Loud on stderr too, so --json consumers and CI logs see it.
-  if (preview.unknownTypes.length)
-    console.error(
-      `acr-gate diff: WARNING: not in app/forcenew.json, changes cannot be classified: ${preview.unknownTypes.join(", ")}`
-    );
-  out(
-    flags.includes("--json")
-      ? JSON.stringify({ old: oldFile, new: newFile, ...preview }, null, 2) + "\n"
-      : renderText(preview, oldFile, newFile)
-  );
-  const durableLoss = preview.changes.some((c) => c.durable && (c.action === "replace" || c.action === "delete"));
-  return flags.includes("--fail-on-durable") && durableLoss ? 2 : 0;
-}
-
-if (require.main === module) {
-  try {
-    process.exitCode = main(process.argv.slice(2));
-  } catch (e) {
-    console.error(`acr-gate diff: ${(e as Error).message}`);
-    process.exitCode = 1;
-  }
 }

@@ -11,6 +11,8 @@ import { CacheRule, CredentialSet } from "./artifact-cache";
 import type { Vault, StoredSecret } from "./key-vault";
 import type { KeyVaultAccessPolicyA } from "@cdktf/provider-azurerm/lib/key-vault-access-policy";
 import { cachedRepository } from "../lib/artifact-cache";
+import { setRegistryRoleAssignmentMode, setReplicaRouting } from "../lib/provider-ahead";
+import { AzurermVersion, DEFAULT_AZURERM_VERSION } from "../lib/provider-versions";
 
 export interface RegistryProps {
   /** Globally unique registry name: 5-50 letters and digits. */
@@ -31,8 +33,8 @@ export interface RegistryProps {
    */
   readonly dedicatedDataEndpoints?: boolean;
   /**
-   * Locations the registry is geo-replicated to (Premium), zone redundant like the registry.
-   * Must not include the registry's own location.
+   * Locations the registry is geo-replicated to (Premium), zone redundant like the registry, each
+   * serving the pulls the global endpoint routes to it. Must not include the registry's own location.
    * @default [] - no replicas (each costs a Premium registry)
    */
   readonly replicaLocations?: readonly string[];
@@ -49,6 +51,12 @@ export interface RegistryProps {
   readonly preventDestroy?: boolean;
   /** @default {} */
   readonly tags?: Record<string, string>;
+  /**
+   * The azurerm version the stack pins: 5.x writes a geo-replica's routing differently
+   * (lib/provider-ahead.ts).
+   * @default "4.81.0"
+   */
+  readonly azurermVersion?: AzurermVersion;
 }
 
 /** A grant of pull access recorded for the policy check and the workflow diagram. */
@@ -118,7 +126,8 @@ class PullGrants {
 /**
  * A Premium container registry with secure defaults (`az acr create --sku Premium`).
  *
- * Defaults stated here, not left to Azure: admin user off, anonymous pull off, untagged manifests
+ * Defaults stated here, not left to Azure: admin user off, anonymous pull off, role assignment mode
+ * `LegacyRegistryPermissions` (AcrPull honoured; no ABAC repository permissions), untagged manifests
  * purged after 7 days, zone redundant, dedicated data endpoints, export allowed (tasks retag and
  * push), public network access on (ACR Tasks agents and the walkthrough's ACI reach it over the
  * public endpoint; see help/security.md).
@@ -170,12 +179,18 @@ export class Registry extends Construct implements IPullableRegistry {
         ? [...props.replicaLocations].sort().map((location) => ({
             location,
             zoneRedundancyEnabled: props.zoneRedundancy ?? true,
+            // Routed to by the global endpoint (Azure's own default); azurerm 4.x sends false when
+            // unset, which leaves a replica that serves no pull (help/versions.md).
+            regionalEndpointEnabled: true,
             tags: props.tags,
           }))
         : undefined,
       tags: props.tags,
       lifecycle: { preventDestroy: props.preventDestroy ?? true },
     });
+    // Azure's default today, stated: AcrPull and the tasks' access to their own registry depend on it.
+    setRegistryRoleAssignmentMode(this.resource, "LegacyRegistryPermissions");
+    setReplicaRouting(this.resource, props.replicaLocations?.length ?? 0, props.azurermVersion ?? DEFAULT_AZURERM_VERSION, true);
     pinAddress(this.resource, `registry_${addressPart(props.name)}`);
     this.name = this.resource.name;
     this.id = this.resource.id;

@@ -7,6 +7,7 @@ import { AcrGateConfig, AppConfig, BackendConfig, plannedPullTokens, RegistryCon
 import { addressPart } from "../lib/principal";
 import { appTaskDefinition } from "../lib/app-task";
 import { pinAddress } from "../lib/address";
+import { pinProviderVersions } from "../lib/provider-ahead";
 import { LockableResourceGroup } from "./resource-group";
 import { IPullableRegistry, Registry } from "./registry";
 import { Vault } from "./key-vault";
@@ -77,7 +78,10 @@ export class Workflow {
 
   // --- Providers, backend and the Git token --------------------------------------------------
 
-  /** The azurerm and time providers, the backend, and the `github_token` variable (returned). */
+  /**
+   * The azurerm and time providers (pinned to the versions the JSON is written for, not the
+   * bindings' own), the backend, and the `github_token` variable (returned).
+   */
   providers(stack: TerraformStack, backend: BackendConfig): string {
     const subscription = new TerraformVariable(stack, "subscription_id", {
       type: "string",
@@ -105,6 +109,7 @@ export class Workflow {
       ],
     });
     new TimeProvider(stack, "time");
+    pinProviderVersions(stack, this.config.azurermVersion);
     configureBackend(stack, backend);
     return new TerraformVariable(stack, "github_token", {
       type: "string",
@@ -144,6 +149,7 @@ export class Workflow {
       untaggedRetentionDays: rc.untaggedRetentionDays,
       preventDestroy: this.config.protection.preventDestroy,
       tags: this.tags,
+      azurermVersion: this.config.azurermVersion,
     });
   }
 

@@ -13,6 +13,7 @@ import { checkName, RuleName, RULES } from "./rules";
 import { AZURE_LOCATIONS } from "./azure-regions";
 import { addressPart } from "./principal";
 import { CACHE_NAMESPACE, CACHE_REFRESH_TIMER, cachedRepository } from "./artifact-cache";
+import { AZURERM_VERSIONS, DEFAULT_AZURERM_VERSION } from "./provider-versions";
 
 // ---------------------------------------------------------------------------------------------
 // The rule every string of the file obeys, whatever field it is in: config text stays data. It runs
@@ -272,6 +273,11 @@ const shape = {
     "`single`: one stack, one state (the walkthrough's); `split`: a platform stack plus one stack per team registry, each with its own state (help/split.md)",
   ),
   location: named("location", "Azure region of every resource").default("eastus"),
+  azurermVersion: oneOf(
+    AZURERM_VERSIONS,
+    DEFAULT_AZURERM_VERSION,
+    "The azurerm provider version the JSON pins and is written for; only versions CI validates. 5.x differs from 4.x in one attribute acr-gate writes (a geo-replica's routing), so choose it here rather than by editing the pin (help/versions.md)",
+  ),
   tags: z
     .record(z.string(), z.string({ error: "must be a string" }))
     .default({})
@@ -918,6 +924,7 @@ function resolve(f: ConfigFile) {
     stackName: f.stackName,
     layout: f.layout,
     location: f.location,
+    azurermVersion: f.azurermVersion,
     tags: f.tags as Readonly<Record<string, string>>,
     protection: f.protection,
     backend,

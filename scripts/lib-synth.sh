@@ -3,6 +3,9 @@
 # examples/*.yaml into its own directory. Sourced by validate.sh and scan.sh;
 # needs ACR_REPO_ROOT and acr_log/acr_warn/acr_die (scripts/lib-providers.sh).
 #
+# ACR_SYNTH_AZURERM=VERSION: synthesize each configuration with `azurermVersion: VERSION` instead
+# of its own (scripts/with-azurerm.cjs writes the copy), for validate.sh --azurerm.
+#
 # After acr_synth_all OUTROOT:
 #   ACR_STACK_FILES    "<config label>|<path of stacks/<stack>/cdk.tf.json>" entries
 #   ACR_SYNTH_FAILED   labels of configurations that did not synthesize a stack
@@ -32,7 +35,10 @@ acr_synth_all() {
     out="$outroot/$label"
     mkdir -p "$out"
     ok=1
-    if [[ "$cfg" == default ]]; then
+    if [[ -n "${ACR_SYNTH_AZURERM:-}" ]]; then
+      node "$ACR_REPO_ROOT/scripts/with-azurerm.cjs" "$cfg" "$out.config.json" "$ACR_SYNTH_AZURERM" >"$out.log" 2>&1 || ok=0
+      [[ $ok == 1 ]] && { (cd "$ACR_REPO_ROOT" && ACR_GATE_CONFIG="$out.config.json" CDKTF_OUTDIR="$out" node dist/main.js) >"$out.log" 2>&1 || ok=0; }
+    elif [[ "$cfg" == default ]]; then
       (cd "$ACR_REPO_ROOT" && env -u ACR_GATE_CONFIG CDKTF_OUTDIR="$out" node dist/main.js) >"$out.log" 2>&1 || ok=0
     else
       (cd "$ACR_REPO_ROOT" && ACR_GATE_CONFIG="$cfg" CDKTF_OUTDIR="$out" node dist/main.js) >"$out.log" 2>&1 || ok=0

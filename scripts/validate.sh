@@ -5,7 +5,14 @@
 # providers taken from a local filesystem mirror. See help/validation.md.
 #
 # Closing line: "validate: N passed, N failed" (N = stacks; a configuration
-# that fails to synthesize counts as one failed).
+# that fails to synthesize counts as one failed), or with --azurerm
+# "validate (azurerm VERSION): N passed, N failed".
+#
+#   bash scripts/validate.sh                   the stacks as synthesized (the pinned azurerm)
+#   bash scripts/validate.sh --azurerm 5.2.0   the forward check: every configuration
+#                                              synthesized with `azurermVersion: 5.2.0`
+#                                              (a version lib/provider-versions.ts allows),
+#                                              validated on that exact provider
 #
 # Environment (see also scripts/lib-providers.sh):
 #   ACR_GATE_TF_MIRROR        provider mirror searched first
@@ -25,6 +32,18 @@ TFJSON="$ACR_REPO_ROOT/scripts/lib-tfjson.cjs"
 ALLOW="$ACR_REPO_ROOT/scripts/validate-warnings.allow"
 SUBST_ALLOW=""   # set below when a substitute azurerm is in use
 cd "$ACR_REPO_ROOT"
+
+ACR_SYNTH_AZURERM=""
+CLOSING="validate"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --azurerm)
+      [[ $# -ge 2 && "$2" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || acr_die "--azurerm takes a version such as 5.2.0"
+      ACR_SYNTH_AZURERM="$2"; CLOSING="validate (azurerm $2)"; shift 2 ;;
+    *) acr_die "unknown argument $1 (usage: bash scripts/validate.sh [--azurerm VERSION])" ;;
+  esac
+done
+export ACR_SYNTH_AZURERM
 
 command -v node >/dev/null || acr_die "node is not on PATH"
 command -v npm >/dev/null || acr_die "npm is not on PATH"
@@ -174,5 +193,5 @@ if [[ $((passed + failed)) == 0 ]]; then
   acr_log "no stack was validated"
   failed=1
 fi
-printf 'validate: %d passed, %d failed\n' "$passed" "$failed"
+printf '%s: %d passed, %d failed\n' "$CLOSING" "$passed" "$failed"
 [[ $failed == 0 ]]

@@ -1,0 +1,119 @@
+/**
+ * `npm run diff -- <old cdk.tf.json> [<new cdk.tf.json>] [--json] [--fail-on-durable]`: the command
+ * line and the text rendering of the replacement preview (app/replacement-preview.ts).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { Action, Preview, previewReplacements, ResourceChange } from "./replacement-preview";
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+export function renderText(p: Preview, oldFile: string, newFile: string): string {
+  const lines: string[] = [`acr-gate diff: ${oldFile} -> ${newFile}`];
+  if (p.unknownTypes.length) {
+    lines.push(
+      `WARNING: resource types not in app/forcenew.json: ${p.unknownTypes.join(", ")}.`,
+      `  Changes to them are listed as UNKNOWN (update or replace?); add them with scripts/vendor-forcenew.js.`
+    );
+  }
+  const group = (title: string, items: ResourceChange[], line: (c: ResourceChange) => string[]) => {
+    lines.push(`${title} (${items.length})`);
+    for (const c of items) lines.push(...line(c));
+  };
+  // "[next apply]" is already on the reasons it applies to.
+  const tags = (c: ResourceChange) =>
+    [c.durable && c.action !== "replace" ? " [DURABLE]" : "", c.preventDestroy ? " [prevent_destroy: plan fails]" : ""].join("");
+  const why = (c: ResourceChange) => [`  ${c.address}${tags(c)}`, `      because ${c.reasons[0]}`];
+  const updated = (c: ResourceChange) => [
+    `  ${c.address}${tags(c)}: ${c.reasons[0]}${c.reasons.length > 1 ? ` (+${c.reasons.length - 1} more)` : ""}`,
+  ];
+  const of = (a: Action, durable?: boolean) =>
+    p.changes.filter((c) => c.action === a && (durable === undefined || c.durable === durable));
+  group("REPLACE DURABLE", of("replace", true), why);
+  group("Replace", of("replace", false), why);
+  if (p.counts.unknown) group("UNKNOWN type changed: update or replace cannot be told", of("unknown"), updated);
+  group("Update in place", of("update"), updated);
+  group("Create", of("create"), (c) => [`  ${c.address}`]);
+  group("Delete", of("delete"), (c) => [`  ${c.address}${tags(c)}`]);
+  if (p.dataSources.length) {
+    lines.push(`Data sources (not applied; their results can change values above) (${p.dataSources.length})`);
+    for (const d of p.dataSources) lines.push(`  ${d.address}: ${d.reason}`);
+  }
+  for (const n of p.notes) lines.push(`Note: ${n}`);
+  const c = p.counts;
+  lines.push(
+    `Plan: ${c.create} to add, ${c.update} to change, ${c.replace + c.replaceDurable} to replace (${
+      c.replaceDurable
+    } durable), ` + `${c.delete} to destroy${c.unknown ? `, ${c.unknown} UNKNOWN` : ""}.`
+  );
+  return lines.join("\n") + "\n";
+}
+
+const USAGE = "usage: npm run diff -- <old cdk.tf.json> [<new cdk.tf.json>] [--json] [--fail-on-durable]";
+
+function readTf(file: string): Obj {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(
+      `${file}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (e as Error).message}`
+    );
+  }
+  let tf: unknown;
+  try {
+    tf = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file}: not JSON (${(e as Error).message.split("\n")[0]})`);
+  }
+  if (!isObj(tf) || !("resource" in tf || "terraform" in tf))
+    throw new Error(`${file}: not a Terraform JSON config (no "resource" or "terraform" block)`);
+  return tf;
+}
+
+/** Returns the exit code: 0, 2 (--fail-on-durable and a durable resource replaced or deleted), 1 (bad input). */
+export function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): number {
+  const flags = argv.filter((a) => a.startsWith("-"));
+  const files = argv.filter((a) => !a.startsWith("-"));
+  if (flags.includes("--help") || flags.includes("-h")) {
+    out(USAGE + "\n");
+    return 0;
+  }
+  const bad = flags.filter((f) => f !== "--json" && f !== "--fail-on-durable");
+  if (bad.length) throw new Error(`unknown option ${bad[0]}; ${USAGE}`);
+  if (files.length < 1 || files.length > 2) throw new Error(USAGE);
+  const oldFile = files[0];
+  // One argument: compare with what `npm start` synthesized for the same stack (the old file's
+  // parent directory is named after the stack, as in cdktf.out/stacks/<stack>/cdk.tf.json).
+  const newFile = files[1] ?? path.join("cdktf.out", "stacks", path.basename(path.dirname(path.resolve(oldFile))), "cdk.tf.json");
+  if (!files[1] && !fs.existsSync(newFile)) {
+    throw new Error(`no new file given and ${newFile} does not exist; run npm start first, or pass the new cdk.tf.json`);
+  }
+  if (path.resolve(oldFile) === path.resolve(newFile)) {
+    throw new Error(`old and new are the same file (${newFile}); copy the old cdk.tf.json aside before synthesizing`);
+  }
+  const preview = previewReplacements(readTf(oldFile), readTf(newFile));
+  // Loud on stderr too, so --json consumers and CI logs see it.
+  if (preview.unknownTypes.length)
+    console.error(
+      `acr-gate diff: WARNING: not in app/forcenew.json, changes cannot be classified: ${preview.unknownTypes.join(", ")}`
+    );
+  out(
+    flags.includes("--json")
+      ? JSON.stringify({ old: oldFile, new: newFile, ...preview }, null, 2) + "\n"
+      : renderText(preview, oldFile, newFile)
+  );
+  const durableLoss = preview.changes.some((c) => c.durable && (c.action === "replace" || c.action === "delete"));
+  return flags.includes("--fail-on-durable") && durableLoss ? 2 : 0;
+}
+
+if (require.main === module) {
+  try {
+    process.exitCode = main(process.argv.slice(2));
+  } catch (e) {
+    console.error(`acr-gate diff: ${(e as Error).message}`);
+    process.exitCode = 1;
+  }
+}
