@@ -17,6 +17,7 @@ import {
   TERRAFORM_FLOOR,
 } from "../lib/provider-versions";
 import { previewReplacements } from "../app/replacement-preview";
+import { renderText } from "../app/diff-cli";
 import { problemsOf, synthStacks } from "./helpers";
 import { requireTool } from "./support/go-render";
 
@@ -190,6 +191,12 @@ describe("upgrading a stack deployed with azurerm 4.55.0", () => {
     );
     expect(p.notes).toContain("azurerm moves from 4.55.0 to 4.81.0: run `terraform init -upgrade` before the plan (help/versions.md)");
     expect(p.notes).toContain("the ForceNew facts of azurerm 4.55.0 and 4.81.0 agree on every resource type in these files");
+  });
+
+  test("help/versions.md shows the preview the CLI prints for this upgrade", () => {
+    const text = renderText(previewReplacements(old, now), "/tmp/before.json", "cdktf.out/stacks/acr-gate/cdk.tf.json");
+    const help = fs.readFileSync(path.join(repo, "help", "versions.md"), "utf8");
+    expect(help).toContain(text.trimEnd().split("\n").map((l) => `   ${l}`).join("\n"));
   });
 
   const mirror = [process.env.ACR_GATE_TF_MIRROR, path.join(repo, "..", "shared", "terraform-mirror")].find(

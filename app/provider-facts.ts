@@ -111,12 +111,19 @@ export function factsFor(oldTf: Obj, newTf: Obj, types: string[]): { map: Record
 
 /**
  * Replacements decided in CustomizeDiff code rather than the schema, for the types in
- * app/forcenew.json (azurerm v4.55.0; every other type there has no CustomizeDiff, or one that only
- * validates: container_registry, container_registry_task, container_group):
+ * app/forcenew.json. Read at v4.55.0 in the source, and re-checked at v4.81.0 and v5.2.0 in the
+ * provider builds CI runs (every call of ResourceDiff.ForceNew/SetNew/SetNewComputed in the
+ * provider, found through the binaries' symbol and line tables): the same two rules at all three
+ * versions, and no other type we emit has a CustomizeDiff that does more than validate
+ * (container_registry, container_registry_task and container_group only validate):
  * - container_registry_cache_rule: removing `credential_set_id` (non-empty to empty) forces
- *   replacement; internal/services/containers/container_registry_cache_rule_resource.go.
+ *   replacement; internal/services/containers/container_registry_cache_rule_resource.go
+ *   (CustomizeDiff, lines 250-251 at v4.81.0).
  * - log_analytics_workspace: a `sku` change forces replacement, except from "" or LACluster and
- *   between CapacityReservation and PerGB2018; internal/services/loganalytics/log_analytics_workspace_resource.go.
+ *   between CapacityReservation and PerGB2018; internal/services/loganalytics/log_analytics_workspace_resource.go
+ *   (resourceLogAnalyticsWorkspaceCustomDiff, lines 215-226 at v4.81.0, 204-215 at v5.2.0). v4.81.0
+ *   alone also plans `local_authentication_enabled = true` when the config sets neither local
+ *   authentication attribute (lines 238-241): not a replacement, and acr-gate always sets it.
  * `after` is UNKNOWN when the new value is only known after apply.
  */
 export const UNKNOWN = Symbol("unknown");
@@ -139,7 +146,8 @@ export const CUSTOMIZE_DIFF_FORCENEW: Record<string, (attr: string, before: Val,
 
 /**
  * Computed attributes that change on an IN-PLACE update, per type; every other computed attribute
- * of an updated resource keeps its value. Checked in the provider sources at the pinned tags:
+ * of an updated resource keeps its value. Read in the source at v4.55.0 and re-checked in the
+ * v4.81.0 and v5.2.0 builds (the same Update calls, two lines apart):
  * - azurerm_key_vault_secret (azurerm v4.55.0, internal/services/keyvault/key_vault_secret_resource.go):
  *   resourceKeyVaultSecretUpdate calls SetSecret when `value`/`value_wo_version` changed, which makes
  *   a new version, then d.SetId(<versioned id>); Read sets `version` and `resource_id` (versioned).

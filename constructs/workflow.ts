@@ -91,6 +91,10 @@ export class Workflow {
     new AzurermProvider(stack, "azurerm", {
       // Empty means null, and null lets the provider read ARM_SUBSCRIPTION_ID.
       subscriptionId: `\${var.${subscription.friendlyUniqueId} == "" ? null : var.${subscription.friendlyUniqueId}}`,
+      // Stated, so that 4.x (default "legacy": register some 50 providers on every run, which needs
+      // a subscription-wide permission) and 5.x (default "none") behave alike; the few providers the
+      // JSON needs are registered once per subscription (help/getting-started.md).
+      resourceProviderRegistrations: "none",
       features: [
         {
           keyVault: [

@@ -1,8 +1,8 @@
 /**
  * Terraform's built-in `terraform_data` resource, without cdktf's `DataResource` validation, which
  * runs `terraform version` in a subprocess once per resource on every synth (75 ms each, and an
- * error on a machine that only synthesizes). acr-gate's JSON needs Terraform >= 1.5 anyway
- * (help/getting-started.md).
+ * error on a machine that only synthesizes). terraform_data is what sets the JSON's Terraform floor,
+ * 1.4.0 (lib/provider-versions.ts TERRAFORM_FLOOR), which `required_version` enforces.
  */
 import { Construct } from "constructs";
 import { TerraformResource } from "cdktf";
