@@ -34,6 +34,8 @@ const SCOPE_CONTOSO = "azurerm_container_registry_scope_map.scope_map_contoso_re
 interface Row {
   change: string;
   mutate: (d: any) => void;
+  /** Variables whose value changes (a rotation): the JSON alone does not show it. */
+  rotated?: string[];
   replaced: string[];
   updated?: string[];
   created?: number;
@@ -77,6 +79,20 @@ const TABLE: Row[] = [
       "terraform_data.secret_registry_contoso_password_revision",
       "terraform_data.secret_registry_contosobaseartifacts_password_revision",
       "terraform_data.secret_registry_publicregistry_password_revision",
+    ],
+  },
+  {
+    change: "rotate the Git token (TF_VAR_github_token): every task and the stored token updated, nothing runs",
+    mutate: () => undefined,
+    rotated: ["github_token"],
+    replaced: [],
+    updated: [
+      "azurerm_container_registry_task.task_contoso_build_shop",
+      TASK_HELLO,
+      TASK_GATE,
+      "azurerm_container_registry_task.task_publicregistry_node_public",
+      "azurerm_key_vault_secret.secret_github_token",
+      "terraform_data.secret_github_token_revision",
     ],
   },
   {
@@ -153,7 +169,7 @@ describe("lifecycle: config change -> what terraform apply replaces", () => {
   test.each(TABLE.map((r) => [r.change, r] as const))("%s", (_name, row) => {
     const d = base();
     row.mutate(d);
-    const p = previewReplacements(before, tfOf(d));
+    const p = previewReplacements(before, tfOf(d), { changedVariables: row.rotated });
     expect(p.unknownTypes).toEqual([]);
     expect(of(p, "replace")).toEqual([...row.replaced].sort());
     if (row.updated) expect(of(p, "update")).toEqual([...row.updated].sort());

@@ -50,7 +50,8 @@ export function renderText(p: Preview, oldFile: string, newFile: string): string
   return lines.join("\n") + "\n";
 }
 
-const USAGE = "usage: npm run diff -- <old cdk.tf.json> [<new cdk.tf.json>] [--json] [--fail-on-durable]";
+const USAGE =
+  "usage: npm run diff -- <old cdk.tf.json> [<new cdk.tf.json>] [--json] [--fail-on-durable] [--rotated=<variable>[,<variable>...]]";
 
 function readTf(file: string): Obj {
   let text: string;
@@ -81,8 +82,11 @@ export function main(argv: string[], out: (s: string) => void = (s) => process.s
     out(USAGE + "\n");
     return 0;
   }
-  const bad = flags.filter((f) => f !== "--json" && f !== "--fail-on-durable");
+  const bad = flags.filter((f) => f !== "--json" && f !== "--fail-on-durable" && !f.startsWith("--rotated="));
   if (bad.length) throw new Error(`unknown option ${bad[0]}; ${USAGE}`);
+  // --rotated=github_token: that variable's value changes (a rotation), which the JSON cannot show.
+  const rotated = flags.filter((f) => f.startsWith("--rotated=")).flatMap((f) => f.slice("--rotated=".length).split(","));
+  for (const v of rotated) if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(v)) throw new Error(`--rotated: ${JSON.stringify(v)} is not a variable name; ${USAGE}`);
   if (files.length < 1 || files.length > 2) throw new Error(USAGE);
   const oldFile = files[0];
   // One argument: compare with what `npm start` synthesized for the same stack (the old file's
@@ -91,10 +95,11 @@ export function main(argv: string[], out: (s: string) => void = (s) => process.s
   if (!files[1] && !fs.existsSync(newFile)) {
     throw new Error(`no new file given and ${newFile} does not exist; run npm start first, or pass the new cdk.tf.json`);
   }
-  if (path.resolve(oldFile) === path.resolve(newFile)) {
+  // The same file twice is a question only a rotation asks (what does rotating the token do?).
+  if (path.resolve(oldFile) === path.resolve(newFile) && rotated.length === 0) {
     throw new Error(`old and new are the same file (${newFile}); copy the old cdk.tf.json aside before synthesizing`);
   }
-  const preview = previewReplacements(readTf(oldFile), readTf(newFile));
+  const preview = previewReplacements(readTf(oldFile), readTf(newFile), { changedVariables: rotated });
   // Loud on stderr too, so --json consumers and CI logs see it.
   if (preview.unknownTypes.length)
     console.error(

@@ -37,7 +37,8 @@
  *
  * Not modelled (conservative where it matters): provider schema defaults (adding an attribute set
  * to its default reads as a change), set ordering, values of variables (`${var.x}` is the same
- * text on both sides), `count`/`for_each` instances, Azure-side refusals (locks).
+ * text on both sides, unless PreviewOptions.changedVariables names it: a rotation),
+ * `count`/`for_each` instances, Azure-side refusals (locks).
  */
 import { COMPUTED_ON_UPDATE, CUSTOMIZE_DIFF_FORCENEW, DURABLE_TYPES, factsFor, UNKNOWN } from "./provider-facts";
 
@@ -305,7 +306,16 @@ function fromTo(before: unknown, after: unknown): string {
   return b.length > 40 || a.length > 40 ? "" : ` (${b} -> ${a})`;
 }
 
-export function previewReplacements(oldTf: object, newTf: object): Preview {
+export interface PreviewOptions {
+  /**
+   * Variables whose VALUE changes between the two plans (a rotated secret, `TF_VAR_github_token`):
+   * the JSON shows the same `${var.x}` text on both sides, so without this a rotation reads as no
+   * change.
+   */
+  changedVariables?: readonly string[];
+}
+
+export function previewReplacements(oldTf: object, newTf: object, options: PreviewOptions = {}): Preview {
   const oldObj = oldTf as Obj;
   const newObj = newTf as Obj;
   const notes = new Set<string>();
@@ -363,6 +373,7 @@ export function previewReplacements(oldTf: object, newTf: object): Preview {
     if (ref.target.startsWith("var.") || ref.target.startsWith("local.")) {
       const [kind, name] = ref.target.split(".");
       const key = kind === "var" ? "variable" : "locals";
+      if (kind === "var" && options.changedVariables?.includes(name)) return { changed: true, deferred: false, what: "value changed" };
       return same(section(oldObj, key, name), section(newObj, key, name))
         ? UNCHANGED
         : { changed: true, deferred: false, what: kind === "var" ? "declaration changed" : "changed" };

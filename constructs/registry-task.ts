@@ -226,9 +226,11 @@ export class RegistryTask extends Construct implements IPrincipal {
         dependsOn,
         lifecycle: {
           // The task's step (its file, values, context) and its credentials, not its tags: a tag
-          // change must not run every task again.
+          // change must not run every task again. Attribute by attribute, leaving out the step's
+          // `context_access_token`: a Git token rotation updates every task but runs none of them
+          // (no new promotion, rollback tag or deployment for a new token).
           replaceTriggeredBy: [
-            `${addressOf(this.resource)}.${this.definition ? "encoded_step" : "file_step"}`,
+            ...stepTriggers(addressOf(this.resource), this.definition ? "encoded_step" : "file_step"),
             `${addressOf(this.resource)}.registry_credential`,
             ...rerunWhen.map(addressOf),
           ],
@@ -257,6 +259,16 @@ export class RegistryTask extends Construct implements IPrincipal {
       ),
     });
   }
+}
+
+/**
+ * The parts of a task's step that decide what a run does, as `replace_triggered_by` references:
+ * every argument of the step block but the Git token (`context_access_token`) and the secret values
+ * (acr-gate sets neither `secret_values` nor a value file).
+ */
+export function stepTriggers(task: string, block: "encoded_step" | "file_step"): string[] {
+  const parts = block === "encoded_step" ? ["task_content", "values", "context_path"] : ["task_file_path", "values", "context_path"];
+  return parts.map((p) => `${task}.${block}[0].${p}`);
 }
 
 /** Splits `https://github.com/o/r.git#branch[:folder]` for a source trigger. */

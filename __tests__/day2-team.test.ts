@@ -1,0 +1,87 @@
+/**
+ * Day 2 for a team (help/operations.md): rotations that run nothing, and what real Terraform does
+ * with the lifecycle rules acr-gate relies on. One `describe` per point.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
+import { synthStacks } from "./helpers";
+import { requireTool } from "./support/go-render";
+
+const repo = path.resolve(__dirname, "..");
+const EXAMPLES = fs.readdirSync(path.join(repo, "examples")).filter((f) => f.endsWith(".yaml"));
+const configs: [string, string][] = [
+  ["default", DEFAULT_CONFIG_YAML],
+  ...EXAMPLES.map((f): [string, string] => [f, fs.readFileSync(path.join(repo, "examples", f), "utf8")]),
+];
+const tfv = spawnSync("terraform", ["version"], { encoding: "utf8" });
+const haveTerraform = requireTool("terraform (for the lifecycle semantics it is asked to apply)", !tfv.error && tfv.status === 0);
+
+/** Runs terraform in `dir` with no network and no user CLI config. */
+function terraform(dir: string, ...args: string[]) {
+  const env = { ...process.env, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_INPUT: "0", TF_CLI_CONFIG_FILE: "/dev/null" };
+  return spawnSync("terraform", [...args, "-no-color"], { cwd: dir, env, encoding: "utf8" });
+}
+
+describe("a Git token rotation runs no task", () => {
+  test.each(configs)("no first run re-runs on the step's Git token: %s", (_n, yaml) => {
+    for (const s of synthStacks(parseConfig(yaml))) {
+      for (const run of Object.values<any>(s.tf.resource.azurerm_container_registry_task_schedule_run_now ?? {})) {
+        const triggers: string[] = run.lifecycle.replace_triggered_by;
+        // Each trigger on the task's step names one argument, and never the token.
+        for (const t of triggers.filter((x) => /\.(encoded|file)_step/.test(x))) {
+          expect(t).toMatch(/\.(encoded_step|file_step)\[0\]\.(task_content|task_file_path|values|context_path)$/);
+        }
+        expect(triggers.filter((x) => /\.(encoded|file)_step/.test(x))).toHaveLength(3);
+      }
+    }
+  });
+
+  // Terraform's own rule, on stand-ins that need no provider: a run triggered by one argument of a
+  // step block is not replaced when only another argument (the token) changes, and is replaced when
+  // the triggering argument changes. `input` plays the task's arguments: known at plan, as the
+  // provider's are.
+  (haveTerraform ? test : test.skip)("terraform: replace_triggered_by on task_content ignores a new token and follows new content", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-rotation-"));
+    try {
+      fs.writeFileSync(
+        path.join(dir, "main.tf.json"),
+        JSON.stringify({
+          variable: { token: { type: "string", sensitive: true }, content: { type: "string" } },
+          resource: {
+            terraform_data: {
+              task: { input: { encoded_step: [{ task_content: "${var.content}", context_access_token: "${var.token}" }] } },
+              first_run: {
+                input: "run",
+                lifecycle: { replace_triggered_by: ["terraform_data.task.input.encoded_step[0].task_content"] },
+              },
+              // Control: the whole step block, as acr-gate triggered before, re-runs on a new token.
+              whole_step_run: { input: "run", lifecycle: { replace_triggered_by: ["terraform_data.task.input.encoded_step"] } },
+            },
+          },
+        }),
+      );
+      expect(terraform(dir, "init", "-input=false").status).toBe(0);
+      expect(terraform(dir, "apply", "-auto-approve", "-var", "token=one", "-var", "content=v1").status).toBe(0);
+      const plan = (token: string, content: string) => {
+        expect(terraform(dir, "plan", "-out", "p.tfplan", "-var", `token=${token}`, "-var", `content=${content}`).status).toBe(0);
+        const show = JSON.parse(terraform(dir, "show", "-json", "p.tfplan").stdout);
+        return Object.fromEntries(show.resource_changes.map((c: any) => [c.address, c.change.actions.join("+")]));
+      };
+      expect(plan("two", "v1")).toEqual({
+        "terraform_data.task": "update",
+        "terraform_data.first_run": "no-op",
+        "terraform_data.whole_step_run": "delete+create",
+      });
+      expect(plan("one", "v2")).toEqual({
+        "terraform_data.task": "update",
+        "terraform_data.first_run": "delete+create",
+        "terraform_data.whole_step_run": "delete+create",
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
