@@ -85,3 +85,68 @@ describe("a Git token rotation runs no task", () => {
     }
   }, 60_000);
 });
+
+describe("environments cannot cross: a state remembers its subscription", () => {
+  const stack = synthStacks(parseConfig(DEFAULT_CONFIG_YAML))[0].tf;
+
+  test("every stack records the subscription and tenant once, and checks them on every plan", () => {
+    for (const [, yaml] of configs) {
+      for (const s of synthStacks(parseConfig(yaml))) {
+        const g = s.tf.resource.terraform_data.environment;
+        expect(g.input).toMatchObject({
+          subscription_id: "${data.azurerm_client_config.current.subscription_id}",
+          tenant_id: "${data.azurerm_client_config.current.tenant_id}",
+        });
+        expect(g.lifecycle.ignore_changes).toEqual(["input"]);
+        expect(g.lifecycle.postcondition).toHaveLength(1);
+      }
+    }
+  });
+
+  test("config environment is recorded and names the default state file", () => {
+    const s = synthStacks(parseConfig(`${DEFAULT_CONFIG_YAML}environment: prod\n`))[0].tf;
+    expect(s.resource.terraform_data.environment.input.environment).toBe("prod");
+    expect(s.terraform.backend.local.path).toBe("../../../acr-gate-prod.tfstate");
+    const az = synthStacks(
+      parseConfig(`${DEFAULT_CONFIG_YAML}environment: prod\nbackend: { type: azurerm, resourceGroupName: tfstate-rg, storageAccountName: acrgatestate }\n`),
+    )[0].tf;
+    expect(az.terraform.backend.azurerm.key).toBe("acr-gate-prod.tfstate");
+  });
+
+  // The stack's own guard resource, with the caller data source (which needs Azure) played by two
+  // variables: a state made in subscription A, planned in B, stops before any change.
+  (haveTerraform ? test : test.skip)("terraform: a state made for subscription A, planned for B, fails with the guard's message", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-env-"));
+    try {
+      const guard = JSON.stringify(stack.resource.terraform_data.environment)
+        .replace(/data\.azurerm_client_config\.current\.subscription_id/g, "var.subscription")
+        .replace(/data\.azurerm_client_config\.current\.tenant_id/g, "var.tenant");
+      fs.writeFileSync(
+        path.join(dir, "main.tf.json"),
+        JSON.stringify({
+          terraform: { required_version: stack.terraform.required_version },
+          variable: { subscription: { type: "string" }, tenant: { type: "string" } },
+          resource: { terraform_data: { environment: JSON.parse(guard) }, ...{} },
+        }),
+      );
+      const A = "00000000-0000-0000-0000-00000000000a";
+      const B = "00000000-0000-0000-0000-00000000000b";
+      const T = "11111111-1111-1111-1111-111111111111";
+      expect(terraform(dir, "init", "-input=false").status).toBe(0);
+      expect(terraform(dir, "apply", "-auto-approve", "-var", `subscription=${A}`, "-var", `tenant=${T}`).status).toBe(0);
+      const same = terraform(dir, "plan", "-detailed-exitcode", "-var", `subscription=${A}`, "-var", `tenant=${T}`);
+      expect(same.status).toBe(0); // no changes: the record is never updated
+      const other = terraform(dir, "plan", "-var", `subscription=${B}`, "-var", `tenant=${T}`);
+      expect(other.status).toBe(1);
+      const message = other.stderr.replace(/[│╷╵]/g, "").replace(/\s+/g, " ");
+      expect(message).toContain(
+        `This state was made for subscription ${A} (tenant ${T}), but the provider now runs in subscription ${B} (tenant ${T}). Nothing was changed.`,
+      );
+      // The deliberate move: -replace takes the new subscription.
+      expect(terraform(dir, "apply", "-auto-approve", "-replace=terraform_data.environment", "-var", `subscription=${B}`, "-var", `tenant=${T}`).status).toBe(0);
+      expect(terraform(dir, "plan", "-detailed-exitcode", "-var", `subscription=${B}`, "-var", `tenant=${T}`).status).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

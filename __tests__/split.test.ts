@@ -127,7 +127,13 @@ describe("ownership: a team's state cannot change another team's (or the platfor
     }
     // Every reference resolves inside the stack, to a variable, or to a named platform output.
     for (const ref of refsIn(tf.resource)) {
-      const ok = isOwn(ref) || ref.startsWith("var.") || shared(ref) || ref.startsWith("data.azurerm_client_config.") || ref.startsWith("data.azurerm_subscription.");
+      const ok =
+        isOwn(ref) ||
+        ref.startsWith("var.") ||
+        ref.startsWith("self.") || // a resource's own attributes (the environment guard's postcondition)
+        shared(ref) ||
+        ref.startsWith("data.azurerm_client_config.") ||
+        ref.startsWith("data.azurerm_subscription.");
       if (!ok) throw new Error(`${team}: ${ref} is neither its own nor a platform output`);
     }
   });
@@ -218,9 +224,9 @@ describe("moving a deployed single stack to split destroys nothing", () => {
     }
   });
 
-  test("what is new in the split layout is only each team's own pause after its grants", () => {
-    expect([...new Set(plan.created.map((c) => c.address))]).toEqual(["time_sleep.grants_propagation"]);
-    expect(plan.created.map((c) => c.in).sort()).toEqual(teams.map(teamStack).sort());
+  test("what is new in the split layout is only each team's own pause after its grants, and its own environment record", () => {
+    expect([...new Set(plan.created.map((c) => c.address))]).toEqual(["terraform_data.environment", "time_sleep.grants_propagation"]);
+    expect(plan.created.map((c) => c.in).sort()).toEqual(teams.flatMap((t) => [teamStack(t), teamStack(t)]).sort());
   });
 
   test("the multi-team example, split, maps the same way and its script uses pull, mv, push", () => {

@@ -179,11 +179,11 @@ describe("upgrading a stack deployed with azurerm 4.55.0", () => {
     expect(JSON.stringify(old)).not.toContain("role_assignment_mode");
   });
 
-  test("the preview: nothing replaced, created or deleted; the registries updated in place; the two maps agree", () => {
+  test("the preview: nothing replaced or deleted; the registries updated in place, the environment record added; the two maps agree", () => {
     const p = previewReplacements(old, now);
     expect(p.unknownTypes).toEqual([]);
-    expect(p.changes.filter((c) => c.action !== "update")).toEqual([]);
-    expect(p.changes.map((c) => [c.address, c.reasons[0]])).toEqual(
+    expect(p.changes.filter((c) => c.action !== "update").map((c) => [c.action, c.address])).toEqual([["create", "terraform_data.environment"]]);
+    expect(p.changes.filter((c) => c.action === "update").map((c) => [c.address, c.reasons[0]])).toEqual(
       ["registry_contoso", "registry_contosobaseartifacts", "registry_publicregistry"].map((n) => [
         `azurerm_container_registry.${n}`,
         "role_assignment_mode added",

@@ -297,7 +297,7 @@ export class Vault extends Construct {
   sendAuditLogsTo(workspace: LogWorkspace): MonitorDiagnosticSetting {
     if (!this.managed) throw new Error(`${this.node.path}: the audit logs of a vault this stack does not create are set where it is managed`);
     if (this.auditLogs) return this.auditLogs;
-    this.auditLogs = workspace.receive(this, { id: this.id, addressName: `kv_${addressPart(this.vaultName)}` }, AUDIT_CATEGORIES.vault, false);
+    this.auditLogs = workspace.receive(this, { id: this.id, addressName: `kv_${addressPart(this.vaultName)}` }, AUDIT_CATEGORIES.vault);
     return this.auditLogs;
   }
 }

@@ -74,14 +74,19 @@ export class LogWorkspace extends Construct {
 
   /**
    * A diagnostic setting on `target` sending `categories` here, created in `scope` (the stack that
-   * owns the target), named `acr-gate-audit`, in resource-specific tables where `dedicated`.
+   * owns the target), named `acr-gate-audit`.
+   *
+   * No `log_analytics_destination_type`: a registry's logs go to ACR's own tables
+   * (ContainerRegistryRepositoryEvents, ...) without it, and ACR stores no destination type, so
+   * "Dedicated" read back as "" and showed as a change on every plan (the provider's Read writes ""
+   * for a null; Azure Verified Modules' registry module dropped it for the same reason). The vault's
+   * AuditEvent goes to the AzureDiagnostics table, as help/audit-logs.md queries it.
    */
-  receive(scope: Construct, target: { readonly id: string; readonly addressName: string }, categories: readonly string[], dedicated: boolean): MonitorDiagnosticSetting {
+  receive(scope: Construct, target: { readonly id: string; readonly addressName: string }, categories: readonly string[]): MonitorDiagnosticSetting {
     const setting = new MonitorDiagnosticSetting(scope, "audit-logs", {
       name: "acr-gate-audit",
       targetResourceId: target.id,
       logAnalyticsWorkspaceId: this.id,
-      logAnalyticsDestinationType: dedicated ? "Dedicated" : undefined,
       enabledLog: categories.map((category) => ({ category })),
     });
     pinAddress(setting, `audit_logs_${target.addressName}`);

@@ -287,7 +287,7 @@ export class Registry extends Construct implements IPullableRegistry {
    */
   sendAuditLogsTo(workspace: LogWorkspace): MonitorDiagnosticSetting {
     if (this.auditLogs) return this.auditLogs;
-    this.auditLogs = workspace.receive(this, { id: this.id, addressName: addressPart(this.azureName) }, AUDIT_CATEGORIES.registry, true);
+    this.auditLogs = workspace.receive(this, { id: this.id, addressName: addressPart(this.azureName) }, AUDIT_CATEGORIES.registry);
     return this.auditLogs;
   }
 

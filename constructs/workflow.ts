@@ -9,6 +9,8 @@ import { appTaskDefinition } from "../lib/app-task";
 import { pinAddress } from "../lib/address";
 import { pinProviderVersions } from "../lib/provider-ahead";
 import { LockableResourceGroup } from "./resource-group";
+import { EnvironmentGuard } from "./environment-guard";
+import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
 import { IPullableRegistry, Registry } from "./registry";
 import { Vault } from "./key-vault";
 import type { PullToken, StoredToken } from "./pull-token";
@@ -114,6 +116,14 @@ export class Workflow {
     });
     new TimeProvider(stack, "time");
     pinProviderVersions(stack, this.config.azurermVersion);
+    // The caller, as every vault reads it too: one data source at one address per stack.
+    const client = new DataAzurermClientConfig(stack, "client");
+    client.overrideLogicalId("current");
+    new EnvironmentGuard(stack, "environment-guard", {
+      subscriptionId: client.subscriptionId,
+      tenantId: client.tenantId,
+      environment: this.config.environment ?? undefined,
+    });
     configureBackend(stack, backend);
     return new TerraformVariable(stack, "github_token", {
       type: "string",

@@ -272,6 +272,10 @@ const shape = {
     "single",
     "`single`: one stack, one state (the walkthrough's); `split`: a platform stack plus one stack per team registry, each with its own state (help/split.md)",
   ),
+  environment: named(
+    "stackName",
+    "A name for this environment (dev, prod): recorded with the subscription in each state's `terraform_data.environment`, and part of the default state file and blob names (`<stackName>-<environment>.tfstate`)",
+  ).optional(),
   location: named("location", "Azure region of every resource").default("eastus"),
   azurermVersion: oneOf(
     AZURERM_VERSIONS,
@@ -907,22 +911,25 @@ function resolve(f: ConfigFile) {
     /** Team registries have none (nothing pulls from them with a task credential). */
     taskCredential: r.taskCredential ?? ("keyVaultToken" as const),
   });
+  // An environment's name is part of its state's by default, so two environments never share one.
+  const stateName = f.environment ? `${f.stackName}-${f.environment}` : f.stackName;
   const backend =
     f.backend.type === "local"
       ? // Beside cdktf.out: the path climbs from cdktf.out/stacks/<stack>/, where Terraform runs.
-        { type: "local" as const, path: f.backend.path ?? `../../../${f.stackName}.tfstate` }
+        { type: "local" as const, path: f.backend.path ?? `../../../${stateName}.tfstate` }
       : f.backend.type === "azurerm"
         ? {
             type: "azurerm" as const,
             resourceGroupName: f.backend.resourceGroupName!,
             storageAccountName: f.backend.storageAccountName!,
             containerName: f.backend.containerName ?? "tfstate",
-            key: f.backend.key ?? `${f.stackName}.tfstate`,
+            key: f.backend.key ?? `${stateName}.tfstate`,
           }
         : { type: "partial" as const };
   return {
     stackName: f.stackName,
     layout: f.layout,
+    environment: f.environment ?? null,
     location: f.location,
     azurermVersion: f.azurermVersion,
     tags: f.tags as Readonly<Record<string, string>>,

@@ -5,7 +5,7 @@
  * 1.4.0 (lib/provider-versions.ts TERRAFORM_FLOOR), which `required_version` enforces.
  */
 import { Construct } from "constructs";
-import { TerraformResource } from "cdktf";
+import { TerraformResource, TerraformResourceLifecycle } from "cdktf";
 
 export class TerraformData extends TerraformResource {
   static readonly tfResourceType = "terraform_data";
@@ -15,8 +15,13 @@ export class TerraformData extends TerraformResource {
     id: string,
     /** `input`: a change updates the resource in place and makes `output` unknown until apply. */
     private readonly input: Record<string, unknown>,
+    lifecycle?: TerraformResourceLifecycle,
   ) {
-    super(scope, id, { terraformResourceType: TerraformData.tfResourceType, terraformGeneratorMetadata: { providerName: "terraform" } });
+    super(scope, id, {
+      terraformResourceType: TerraformData.tfResourceType,
+      terraformGeneratorMetadata: { providerName: "terraform" },
+      lifecycle,
+    });
   }
 
   /** The stored copy of `input` (a Terraform reference). */

@@ -78,6 +78,8 @@ export const OUR_EXPRESSIONS: readonly RegExp[] = [
   new RegExp(`^sha1\\(join\\(",", \\[${REF}(?:, ${REF})*\\]\\)\\)$`),
   // A secret's revision (Vault.storeSecret) hashes its value: a reference, a variable or a name.
   new RegExp(`^sha1\\((?:${REF}|${VAR}|"[\\w.-]+")\\)$`),
+  // EnvironmentGuard: the recorded subscription and tenant against the provider's.
+  new RegExp(`^\\(\\(${REF} == ${REF}\\) && \\(${REF} == ${REF}\\)\\)$`),
   // StoredSecret.id: a versioned secret id that changes in the same plan as the value.
   new RegExp(`^\\(${REF} == null\\) \\? "" : ${REF}$`),
 ];
