@@ -40,6 +40,8 @@ interface Row {
   updated?: string[];
   created?: number;
   deleted?: number;
+  /** Deletes a CanNotDelete lock of the deployed stack stops (Azure refuses them): the lock column. */
+  locked?: string[];
 }
 
 const TABLE: Row[] = [
@@ -103,11 +105,26 @@ const TABLE: Row[] = [
     created: 8,
   },
   {
-    change: "remove an app",
+    change: "remove an app: its task sits in the locked team registry's group",
     mutate: (d) => d.apps.pop(),
     replaced: [SLEEP],
     updated: [SCOPE_CONTOSO],
     deleted: 8,
+    locked: ["azurerm_container_registry_task.task_contoso_build_shop (azurerm_management_lock.lock_contoso_rg)"],
+  },
+  {
+    change: "switch a team's last token apps to identity pulls: its token and scope map go, under the lock",
+    mutate: (d) => {
+      for (const a of d.apps) a.aci = { ...(a.aci ?? {}), pullWith: "identity" };
+    },
+    replaced: [GROUP_HELLO, RUN_HELLO, DEPLOY_HELLO, SLEEP, "azurerm_container_group.container_group_shop_aci", RUN_SHOP, "azurerm_role_assignment.deploy_shop_aci_contoso_build_shop"],
+    created: 6,
+    // The token, its scope map, password, start time and two secrets (with their revisions).
+    deleted: 8,
+    locked: [
+      "azurerm_container_registry_scope_map.scope_map_contoso_registry_contoso_user (azurerm_management_lock.lock_contoso_rg)",
+      "azurerm_container_registry_token.token_contoso_registry_contoso_user (azurerm_management_lock.lock_contoso_rg)",
+    ],
   },
   { change: "add a team", mutate: (d) => d.teamRegistries.push({ name: "fabrikam" }), replaced: [], updated: [], created: 3 },
   {
@@ -180,6 +197,9 @@ describe("lifecycle: config change -> what terraform apply replaces", () => {
     expect(p.changes.filter((c) => c.preventDestroy).map((c) => c.address)).toEqual([]);
     // Nothing waits for a second apply to see its new value.
     expect(p.changes.filter((c) => c.nextApply).map((c) => c.address)).toEqual([]);
+    // The lock column: what Azure refuses to delete under the default locks.
+    expect(p.changes.filter((c) => c.locked).map((c) => `${c.address} (${c.locked})`).sort()).toEqual([...(row.locked ?? [])].sort());
+    expect(p.changes.filter((c) => c.refused)).toEqual([]);
   });
 
   test("a rotation does not touch the running container groups", () => {

@@ -388,6 +388,78 @@ describe("two real synths", () => {
   });
 });
 
+describe("what Azure refuses: deletes under a lock, updates the provider refuses", () => {
+  const group = { name: "contoso-rg", location: "eastus" };
+  const lock = (extra: object = {}) => ({
+    name: "contoso-rg-no-delete",
+    lock_level: "CanNotDelete",
+    scope: "${azurerm_resource_group.rg.id}",
+    ...extra,
+  });
+  const reg = registry("${azurerm_resource_group.rg.name}");
+  const task = { name: "t", container_registry_id: "${azurerm_container_registry.r.id}", platform: { os: "Linux" } };
+  const pull = { scope: "${azurerm_container_registry.r.id}", role_definition_name: "AcrPull", principal_id: "x" };
+  const base = (extra: Record<string, Record<string, object>> = {}, lockBody = lock()) =>
+    stack({
+      azurerm_resource_group: { rg: group },
+      azurerm_management_lock: { l: lockBody },
+      azurerm_container_registry: { r: reg },
+      ...extra,
+    });
+
+  test("a task and a role assignment on a locked group's registry: deleting them is LOCKED", () => {
+    const p = previewReplacements(base({ azurerm_container_registry_task: { t: task }, azurerm_role_assignment: { a: pull } }), base());
+    expect(p.changes.map((c) => [c.address, c.action, c.locked])).toEqual([
+      ["azurerm_container_registry_task.t", "delete", "azurerm_management_lock.l"],
+      ["azurerm_role_assignment.a", "delete", "azurerm_management_lock.l"],
+    ]);
+    expect(p.counts.locked).toBe(2);
+    expect(renderText(p, "a", "b")).toMatch(/azurerm_container_registry_task\.t \[LOCKED by azurerm_management_lock\.l: Azure refuses the delete\]/);
+  });
+
+  test("lifting the lock in the same apply: still LOCKED unless the lock depended on the resource (then it goes first)", () => {
+    const lifted = stack({ azurerm_resource_group: { rg: group }, azurerm_container_registry: { r: reg } });
+    const racing = previewReplacements(base({ azurerm_container_registry_task: { t: task } }), lifted);
+    expect(racing.changes.find((c) => c.address === "azurerm_container_registry_task.t")!.locked).toBe("azurerm_management_lock.l");
+    const ordered = previewReplacements(
+      base({ azurerm_container_registry_task: { t: task } }, lock({ depends_on: ["azurerm_container_registry_task.t"] })),
+      lifted,
+    );
+    expect(ordered.changes.filter((c) => c.locked)).toEqual([]);
+  });
+
+  test("what a lock does not stop: access policies, token passwords, secrets, and anything outside its group", () => {
+    const p = previewReplacements(
+      base({
+        azurerm_key_vault_access_policy: { ap: { key_vault_id: "${azurerm_key_vault.kv.id}", object_id: "o", tenant_id: "t" } },
+        azurerm_key_vault: { kv: { name: "kv", location: "eastus", resource_group_name: "${azurerm_resource_group.rg.name}", sku_name: "standard", tenant_id: "t" } },
+        azurerm_container_registry_task: { other: { ...task, container_registry_id: "/subscriptions/x/elsewhere" } },
+      }),
+      base({
+        azurerm_key_vault: { kv: { name: "kv", location: "eastus", resource_group_name: "${azurerm_resource_group.rg.name}", sku_name: "standard", tenant_id: "t" } },
+      }),
+    );
+    expect(p.changes.map((c) => [c.address, c.action, c.locked])).toEqual([
+      ["azurerm_container_registry_task.other", "delete", undefined],
+      ["azurerm_key_vault_access_policy.ap", "delete", undefined],
+    ]);
+  });
+
+  test("a vault's soft-delete retention and purge protection: the update is REFUSED, with the way out", () => {
+    const kvWith = (days: number, purge: boolean) =>
+      stack({ azurerm_key_vault: { kv: { name: "kv", location: "eastus", resource_group_name: "rg", sku_name: "standard", soft_delete_retention_days: days, purge_protection_enabled: purge } } });
+    const p = previewReplacements(kvWith(90, true), kvWith(30, false));
+    const c = p.changes[0];
+    expect(c.action).toBe("update");
+    expect(c.refused).toEqual([
+      expect.stringMatching(/^soft_delete_retention_days \(90 -> 30\): the provider refuses it .*cannot be modified.*keep keyVault\.softDeleteRetentionDays/),
+      expect.stringMatching(/^purge_protection_enabled \(true -> false\): the provider refuses it/),
+    ]);
+    expect(previewReplacements(kvWith(90, true), kvWith(90, true)).changes).toEqual([]);
+    expect(previewReplacements(kvWith(7, false), kvWith(7, true)).changes[0].refused).toBeUndefined(); // turning it on is fine
+  });
+});
+
 describe("the compiled CLI (dist/app/diff-cli.js)", () => {
   const cli = path.join(repo, "dist", "app", "diff-cli.js");
   const run = (args: string[], cwd = repo) =>
@@ -433,6 +505,18 @@ describe("the compiled CLI (dist/app/diff-cli.js)", () => {
     expect(run([a, b, "--fail-on-durable"]).status).toBe(2);
     expect(run([a, write("empty.json", stack({})), "--fail-on-durable"]).status).toBe(2);
     expect(run([a, write("a-copy.json", kv("kv-a")), "--fail-on-durable"]).status).toBe(0);
+  });
+
+  test("--fail-on-refused: exit 2 when Azure would refuse a change; --rotated= with the same file twice", () => {
+    const kvWith = (days: number) => stack({ azurerm_key_vault: { kv: { name: "kv", location: "eastus", resource_group_name: "rg", sku_name: "standard", soft_delete_retention_days: days } } });
+    const [a, b] = [write("r90.json", kvWith(90)), write("r30.json", kvWith(30))];
+    expect(run([a, b, "--fail-on-refused"]).status).toBe(2);
+    expect(run([a, b]).status).toBe(0);
+    expect(run([a, a]).status).toBe(1);
+    const rotated = run([a, a, "--rotated=github_token"]);
+    expect(rotated.status).toBe(0);
+    expect(rotated.stdout).toMatch(/Plan: 0 to add, 0 to change/);
+    expect(run([a, a, "--rotated=no such"]).status).toBe(1);
   });
 
   test("one argument: the new file is cdktf.out/stacks/<old file's directory>/cdk.tf.json", () => {

@@ -1,5 +1,5 @@
 /**
- * `npm run diff -- <old cdk.tf.json> [<new cdk.tf.json>] [--json] [--fail-on-durable]`: the command
+ * `npm run diff -- <old cdk.tf.json> [<new cdk.tf.json>] [--json] [--fail-on-durable] [--fail-on-refused] [--rotated=...]`: the command
  * line and the text rendering of the replacement preview (app/replacement-preview.ts).
  */
 import * as fs from "fs";
@@ -23,10 +23,17 @@ export function renderText(p: Preview, oldFile: string, newFile: string): string
   };
   // "[next apply]" is already on the reasons it applies to.
   const tags = (c: ResourceChange) =>
-    [c.durable && c.action !== "replace" ? " [DURABLE]" : "", c.preventDestroy ? " [prevent_destroy: plan fails]" : ""].join("");
+    [
+      c.durable && c.action !== "replace" ? " [DURABLE]" : "",
+      c.preventDestroy ? " [prevent_destroy: plan fails]" : "",
+      c.locked ? ` [LOCKED by ${c.locked}: Azure refuses the delete]` : "",
+      c.refused ? " [REFUSED: the provider refuses this update]" : "",
+    ].join("");
+  const refusedLines = (c: ResourceChange) => (c.refused ?? []).map((r) => `      refused: ${r}`);
   const why = (c: ResourceChange) => [`  ${c.address}${tags(c)}`, `      because ${c.reasons[0]}`];
   const updated = (c: ResourceChange) => [
     `  ${c.address}${tags(c)}: ${c.reasons[0]}${c.reasons.length > 1 ? ` (+${c.reasons.length - 1} more)` : ""}`,
+    ...refusedLines(c),
   ];
   const of = (a: Action, durable?: boolean) =>
     p.changes.filter((c) => c.action === a && (durable === undefined || c.durable === durable));
@@ -45,13 +52,15 @@ export function renderText(p: Preview, oldFile: string, newFile: string): string
   lines.push(
     `Plan: ${c.create} to add, ${c.update} to change, ${c.replace + c.replaceDurable} to replace (${
       c.replaceDurable
-    } durable), ` + `${c.delete} to destroy${c.unknown ? `, ${c.unknown} UNKNOWN` : ""}.`
+    } durable), ` +
+      `${c.delete} to destroy${c.unknown ? `, ${c.unknown} UNKNOWN` : ""}` +
+      `${c.locked + c.refused ? `; ${c.locked + c.refused} Azure refuses (${c.locked} locked, ${c.refused} refused)` : ""}.`
   );
   return lines.join("\n") + "\n";
 }
 
 const USAGE =
-  "usage: npm run diff -- <old cdk.tf.json> [<new cdk.tf.json>] [--json] [--fail-on-durable] [--rotated=<variable>[,<variable>...]]";
+  "usage: npm run diff -- <old cdk.tf.json> [<new cdk.tf.json>] [--json] [--fail-on-durable] [--fail-on-refused] [--rotated=<variable>[,<variable>...]]";
 
 function readTf(file: string): Obj {
   let text: string;
@@ -74,7 +83,11 @@ function readTf(file: string): Obj {
   return tf;
 }
 
-/** Returns the exit code: 0, 2 (--fail-on-durable and a durable resource replaced or deleted), 1 (bad input). */
+/**
+ * Returns the exit code: 0; 2 with --fail-on-durable when a durable resource is replaced or deleted,
+ * and with --fail-on-refused when Azure would refuse a change (a delete under a lock, an update the
+ * provider refuses); 1 on bad input.
+ */
 export function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): number {
   const flags = argv.filter((a) => a.startsWith("-"));
   const files = argv.filter((a) => !a.startsWith("-"));
@@ -82,7 +95,7 @@ export function main(argv: string[], out: (s: string) => void = (s) => process.s
     out(USAGE + "\n");
     return 0;
   }
-  const bad = flags.filter((f) => f !== "--json" && f !== "--fail-on-durable" && !f.startsWith("--rotated="));
+  const bad = flags.filter((f) => f !== "--json" && f !== "--fail-on-durable" && f !== "--fail-on-refused" && !f.startsWith("--rotated="));
   if (bad.length) throw new Error(`unknown option ${bad[0]}; ${USAGE}`);
   // --rotated=github_token: that variable's value changes (a rotation), which the JSON cannot show.
   const rotated = flags.filter((f) => f.startsWith("--rotated=")).flatMap((f) => f.slice("--rotated=".length).split(","));
@@ -111,7 +124,8 @@ export function main(argv: string[], out: (s: string) => void = (s) => process.s
       : renderText(preview, oldFile, newFile)
   );
   const durableLoss = preview.changes.some((c) => c.durable && (c.action === "replace" || c.action === "delete"));
-  return flags.includes("--fail-on-durable") && durableLoss ? 2 : 0;
+  const refused = preview.counts.locked + preview.counts.refused > 0;
+  return (flags.includes("--fail-on-durable") && durableLoss) || (flags.includes("--fail-on-refused") && refused) ? 2 : 0;
 }
 
 if (require.main === module) {

@@ -207,3 +207,61 @@ export const DURABLE_TYPES = new Set([
   "azurerm_log_analytics_workspace",
   "azurerm_key_vault_certificate",
 ]);
+
+/**
+ * In-place changes the provider's Update refuses with an error, for the types acr-gate emits
+ * (azurerm v4.81.0, internal/services/keyvault/key_vault_resource.go, resourceKeyVaultUpdate; every
+ * other emitted type's Update refuses nothing acr-gate can write: role assignments and management
+ * locks have no Update, every argument acr-gate sets on them forces replacement). The plan shows
+ * such a change as a routine update; the apply fails half way.
+ */
+export interface RefusedUpdate {
+  attr: string;
+  refuses: (before: unknown, after: unknown) => boolean;
+  /** The provider's words, and the way out. */
+  why: string;
+}
+export const UPDATE_REFUSED: Record<string, RefusedUpdate[]> = {
+  azurerm_key_vault: [
+    {
+      attr: "soft_delete_retention_days",
+      refuses: (before, after) => before !== undefined && before !== after,
+      why:
+        "the provider refuses it (\"once `soft_delete_retention_days` has been configured it cannot be modified\", key_vault_resource.go:622): " +
+        "keep keyVault.softDeleteRetentionDays at the value the vault was created with; only a new vault takes another",
+    },
+    {
+      attr: "purge_protection_enabled",
+      refuses: (before, after) => before === true && after !== true,
+      why: "the provider refuses it (\"once Purge Protection has been Enabled it's not possible to disable it\", key_vault_resource.go:571)",
+    },
+  ],
+};
+
+/**
+ * What a CanNotDelete management lock on a resource group stops: the ARM DELETE of these types when
+ * they sit in the group (through `resource_group_name`) or on a resource that does (through `scope`,
+ * `target_resource_id`, `container_registry_id`, `container_registry_name`, `key_vault_id`). Not
+ * stopped: creates and updates, removing a Key Vault access policy (a PUT of accessPolicies/remove),
+ * a token password (a PATCH of its token), secrets and certificates (data plane), a task run (no ARM
+ * delete). Microsoft Learn, "Lock your resources to protect your infrastructure"; the provider's
+ * delete functions at v4.81.0.
+ */
+export const LOCK_BLOCKS_DELETE = new Set([
+  "azurerm_resource_group",
+  "azurerm_container_registry",
+  "azurerm_container_registry_task",
+  "azurerm_container_registry_token",
+  "azurerm_container_registry_scope_map",
+  "azurerm_container_registry_cache_rule",
+  "azurerm_container_registry_credential_set",
+  "azurerm_monitor_diagnostic_setting",
+  "azurerm_role_assignment",
+  "azurerm_container_group",
+  "azurerm_key_vault",
+  "azurerm_log_analytics_workspace",
+  "azurerm_user_assigned_identity",
+  "azurerm_role_definition",
+]);
+/** The attributes through which a resource sits in a group, or on a resource in it. */
+export const PLACEMENT_ATTRIBUTES = ["resource_group_name", "scope", "target_resource_id", "container_registry_id", "container_registry_name", "key_vault_id"];

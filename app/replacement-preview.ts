@@ -40,7 +40,16 @@
  * text on both sides, unless PreviewOptions.changedVariables names it: a rotation),
  * `count`/`for_each` instances, Azure-side refusals (locks).
  */
-import { COMPUTED_ON_UPDATE, CUSTOMIZE_DIFF_FORCENEW, DURABLE_TYPES, factsFor, UNKNOWN } from "./provider-facts";
+import {
+  COMPUTED_ON_UPDATE,
+  CUSTOMIZE_DIFF_FORCENEW,
+  DURABLE_TYPES,
+  factsFor,
+  LOCK_BLOCKS_DELETE,
+  PLACEMENT_ATTRIBUTES,
+  UNKNOWN,
+  UPDATE_REFUSED,
+} from "./provider-facts";
 
 export type Action = "create" | "delete" | "update" | "replace" | "unknown";
 
@@ -57,12 +66,30 @@ export interface ResourceChange {
   nextApply: boolean;
   /** The new config has lifecycle.prevent_destroy: `terraform plan` refuses this replacement. */
   preventDestroy: boolean;
+  /**
+   * A delete (or the delete half of a replacement) under a CanNotDelete lock of the old config that
+   * is still in place when the delete runs: Azure refuses it (ScopeLocked), the apply fails half way.
+   * The lock's address.
+   */
+  locked?: string;
+  /** An in-place update the provider refuses (app/provider-facts.ts UPDATE_REFUSED): why, and the way out. */
+  refused?: string[];
 }
 
 export interface Preview {
   /** Only resources with an action, sorted by group then address. */
   changes: ResourceChange[];
-  counts: { replaceDurable: number; replace: number; update: number; create: number; delete: number; unknown: number };
+  counts: {
+    replaceDurable: number;
+    replace: number;
+    update: number;
+    create: number;
+    delete: number;
+    unknown: number;
+    /** Deletes Azure refuses under a lock, and updates the provider refuses. */
+    locked: number;
+    refused: number;
+  };
   /** Data sources whose results can differ (re-read, or read only during apply). Not applied. */
   dataSources: { address: string; reason: string }[];
   /** Resource types in either file that app/forcenew.json does not cover. */
@@ -239,6 +266,48 @@ export function durableAddresses(tf: object): string[] {
     if (b.type === "azurerm_management_lock" && typeof b.body.scope === "string") for (const r of refsIn(b.body.scope, (a) => groupAt.has(a))) out.add(r.target);
   }
   return [...out].sort();
+}
+
+/**
+ * For each resource of `tf` whose deletion a management lock of the same config stops (Azure
+ * inherits a group's lock to everything in it), the lock's address. A resource sits in a group
+ * through PLACEMENT_ATTRIBUTES: the group itself by reference or by name, or a resource that sits in
+ * it (a token on a registry, a role assignment scoped to a registry, a diagnostic setting on a vault).
+ */
+export function lockedBy(tf: object): Map<string, string> {
+  const managed = blocks(tf as Obj, "resource");
+  const lockOf = new Map<string, string>(); // group address -> lock address
+  const groupNamed = new Map<string, string>();
+  for (const b of managed.values()) {
+    if (b.type === "azurerm_resource_group" && typeof b.body.name === "string") groupNamed.set(b.body.name, b.address);
+    if (b.type === "azurerm_management_lock" && typeof b.body.scope === "string" && b.body.lock_level !== undefined) {
+      for (const r of refsIn(b.body.scope, (a) => managed.has(a))) lockOf.set(r.target, b.address);
+    }
+  }
+  const memo = new Map<string, string | undefined>();
+  const coverOf = (address: string, seen: Set<string>): string | undefined => {
+    if (memo.has(address)) return memo.get(address);
+    if (lockOf.has(address)) return lockOf.get(address);
+    const b = managed.get(address);
+    if (!b || seen.has(address)) return undefined;
+    seen.add(address);
+    let found: string | undefined;
+    for (const attr of PLACEMENT_ATTRIBUTES) {
+      const v = b.body[attr];
+      if (typeof v !== "string") continue;
+      if (attr === "resource_group_name" && groupNamed.has(v)) found ??= lockOf.get(groupNamed.get(v)!);
+      for (const r of refsIn(v, (a) => managed.has(a))) found ??= coverOf(r.target, seen);
+    }
+    memo.set(address, found);
+    return found;
+  };
+  const out = new Map<string, string>();
+  for (const b of managed.values()) {
+    if (!LOCK_BLOCKS_DELETE.has(b.type)) continue;
+    const lock = coverOf(b.address, new Set());
+    if (lock) out.set(b.address, lock);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -571,6 +640,28 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
 
   // Report.
   const durable = new Set([...durableAddresses(oldObj), ...durableAddresses(newObj)]);
+  // A delete runs under the old config's locks. A lock the new config drops is gone first only if
+  // it depends on the resource in the state (Terraform destroys dependents first); otherwise both
+  // deletes run at once and the resource's can meet the lock.
+  const oldLocks = lockedBy(oldObj);
+  const newManagedLocks = new Set([...newManaged.values()].filter((b) => b.type === "azurerm_management_lock").map((b) => b.address));
+  const lockStops = (address: string): string | undefined => {
+    const lock = oldLocks.get(address);
+    if (!lock) return undefined;
+    if (newManagedLocks.has(lock) && states.get(lock)?.action !== "replace") return lock;
+    const deps = oldManaged.get(lock)?.body.depends_on;
+    return Array.isArray(deps) && deps.includes(address) ? undefined : lock;
+  };
+  const refusedOf = (st: State): string[] => {
+    const out: string[] = [];
+    for (const rule of UPDATE_REFUSED[st.type] ?? []) {
+      const key = JSON.stringify([rule.attr]);
+      const before = st.oldLeaves.get(key)?.value;
+      const after = st.newLeaves.get(key)?.value;
+      if (!same(before, after) && rule.refuses(before, after)) out.push(`${rule.attr}${fromTo(before, after)}: ${rule.why}`);
+    }
+    return out;
+  };
   const unknownTypes = [...new Set([...states.values()].map((s) => s.type))].filter((t) => !forceNew[t]).sort();
   const changes: ResourceChange[] = [];
   for (const st of states.values()) {
@@ -594,7 +685,10 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
       reasons,
       nextApply: st.deferred,
       preventDestroy: st.action === "replace" && isObj(lc) && lc.prevent_destroy === true,
+      ...(st.action === "delete" || st.action === "replace" ? { locked: lockStops(st.address) } : {}),
+      ...(st.action === "update" && refusedOf(st).length ? { refused: refusedOf(st) } : {}),
     });
+    if (changes[changes.length - 1].locked === undefined) delete changes[changes.length - 1].locked;
   }
   const order = (c: ResourceChange) =>
     c.action === "replace"
@@ -610,6 +704,13 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
         "referencing it change on the FOLLOWING plan/apply (until then they use the previous version). Apply twice."
     );
   }
+  if (changes.some((c) => c.locked))
+    notes.add(
+      "[LOCKED]: Azure refuses to delete what a CanNotDelete lock covers (ScopeLocked), after the apply has made its other changes. " +
+        "Lift the locks first, in an apply of their own: help/operations.md, \"Locks\"."
+    );
+  if (changes.some((c) => c.refused))
+    notes.add("[REFUSED]: the provider refuses these updates at apply, after the apply has made its other changes; the reason says the way out.");
   if (changes.some((c) => c.preventDestroy))
     notes.add("prevent_destroy: terraform plan stops with an error on the replacements marked so.");
   const count = (f: (c: ResourceChange) => boolean) => changes.filter(f).length;
@@ -622,6 +723,8 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
       create: count((c) => c.action === "create"),
       delete: count((c) => c.action === "delete"),
       unknown: count((c) => c.action === "unknown"),
+      locked: count((c) => c.locked !== undefined),
+      refused: count((c) => c.refused !== undefined),
     },
     dataSources: [...dataChanged.entries()]
       .map(([address, d]) => ({ address, reason: d.reason }))
