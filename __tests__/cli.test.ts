@@ -205,7 +205,7 @@ describe("the acr-gate command: flags, and what it says it made", () => {
       "    durable, never replaced by a config change: 2 container_registry (contoso, contosobaseartifacts), 2 container_registry_scope_map, 2 container_registry_token, 1 key_vault (acr-task-credentials), 7 key_vault_secret, 3 management_lock, 3 resource_group",
     );
     expect(lines[4]).toBe(
-      "    variables: dockerhub_password (required, sensitive), dockerhub_username (required, sensitive), github_token (required, sensitive), subscription_id (optional) (pass secrets as TF_VAR_<name> in the environment)",
+      "    variables: deployers (required), dockerhub_password (required, sensitive), dockerhub_username (required, sensitive), github_token (required, sensitive), subscription_id (optional) (pass secrets as TF_VAR_<name> in the environment)",
     );
     expect(lines[5]).toBe("    state: local, ../../../acr-gate.tfstate");
     expect(lines).toHaveLength(7);

@@ -17,7 +17,8 @@ function build(identity: boolean) {
   const rg = new LockableResourceGroup(stack, "rg", { name: "artifacts-rg", location: "westeurope", lock: "CanNotDelete" });
   const upstream = new Registry(stack, "upstream", { name: "myupstream", resourceGroupName: rg.name, location: "westeurope" });
   const base = new Registry(stack, "base", { name: "mybaseartifacts", resourceGroupName: rg.name, location: "westeurope" });
-  const vault = new Vault(stack, "vault", { name: "my-task-vault", resourceGroupName: rg.name, location: "westeurope" });
+  const deployers = new TerraformVariable(stack, "deployers", { type: "map(string)" }).value;
+  const vault = new Vault(stack, "vault", { name: "my-task-vault", resourceGroupName: rg.name, location: "westeurope", deployers });
   const gate = new GatedImport(stack, "python", {
     registry: base,
     source: { repository: "python", tag: "3.12-slim" },

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
-import { synthStacks } from "./helpers";
+import { problemsOf, synthStacks } from "./helpers";
 import { requireTool } from "./support/go-render";
 
 const repo = path.resolve(__dirname, "..");
@@ -149,4 +149,87 @@ describe("environments cannot cross: a state remembers its subscription", () => 
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe("deployers are named, not inferred", () => {
+  const DEPLOYERS = "deployers:\n  - { name: alice, objectId: 11111111-1111-1111-1111-111111111111 }\n  - { name: ci, objectId: 22222222-2222-2222-2222-222222222222 }\n";
+  const named = synthStacks(parseConfig(`${DEFAULT_CONFIG_YAML}${DEPLOYERS}`))[0].tf;
+  const unnamed = synthStacks(parseConfig(DEFAULT_CONFIG_YAML))[0].tf;
+  const POLICY = "kv_policy_acr_task_credentials_deployer";
+
+  test("no grant, no value anywhere depends on who runs terraform", () => {
+    for (const [, yaml] of configs) {
+      for (const s of synthStacks(parseConfig(yaml))) expect(JSON.stringify(s.tf)).not.toContain("client_config.current.object_id");
+    }
+    const p = unnamed.resource.azurerm_key_vault_access_policy[POLICY];
+    expect(p.for_each).toBe("${var.deployers}");
+    expect(p.object_id).toBe("${each.value}");
+  });
+
+  test("the config's deployers are the variable's default, and the old single policy moves to the first", () => {
+    expect(named.variable.deployers.default).toEqual({ alice: "11111111-1111-1111-1111-111111111111", ci: "22222222-2222-2222-2222-222222222222" });
+    expect(named.moved).toEqual([
+      { from: `azurerm_key_vault_access_policy.${POLICY}`, to: `azurerm_key_vault_access_policy.${POLICY}["alice"]` },
+    ]);
+    expect(unnamed.variable.deployers.default).toBeUndefined(); // required at plan time
+    expect(unnamed.moved).toBeUndefined();
+  });
+
+  test("the config refuses a bad object id and a deployer named twice, naming the field", () => {
+    const bad = problemsOf(
+      `${DEFAULT_CONFIG_YAML}deployers:\n  - { name: alice, objectId: not-a-guid }\n  - { name: alice, objectId: 33333333-3333-3333-3333-333333333333 }\n  - { name: bob, objectId: 33333333-3333-3333-3333-333333333333 }\n`,
+    );
+    expect(bad).toMatch(/deployers\[0\]\.objectId: "not-a-guid" is not a valid Entra ID object id/);
+    expect(bad).toMatch(/deployers\[1\]\.name: "alice" is also the deployer name at deployers\[0\]\.name/);
+    expect(bad).toMatch(/deployers\[2\]\.objectId: "33333333-3333-3333-3333-333333333333" is also the deployer object id at deployers\[1\]\.objectId/);
+  });
+
+  // The stack's own variable and moved block, with a terraform_data standing in for the access policy
+  // (same for_each, same object id): what terraform plans for a team's day 2.
+  (haveTerraform ? test : test.skip)(
+    "terraform: the old policy moves to the first deployer, adding a deployer is one create, a bad id stops the plan",
+    () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-deployers-"));
+      try {
+        const at = `terraform_data.${POLICY}`;
+        const write = (withDeployers: boolean) =>
+          fs.writeFileSync(
+            path.join(dir, "main.tf.json"),
+            JSON.stringify(
+              withDeployers
+                ? {
+                    variable: { deployers: named.variable.deployers },
+                    resource: { terraform_data: { [POLICY]: { for_each: "${var.deployers}", input: "${each.value}" } } },
+                    moved: named.moved.map((m: any) => ({ from: m.from.replace(/^azurerm_key_vault_access_policy/, "terraform_data"), to: m.to.replace(/^azurerm_key_vault_access_policy/, "terraform_data") })),
+                  }
+                : { resource: { terraform_data: { [POLICY]: { input: "11111111-1111-1111-1111-111111111111" } } } },
+            ),
+          );
+        const actions = (...args: string[]) => {
+          const r = terraform(dir, "plan", "-out", "p.tfplan", ...args);
+          expect(r.stderr).toBe("");
+          const show = JSON.parse(terraform(dir, "show", "-json", "p.tfplan").stdout);
+          return Object.fromEntries(show.resource_changes.map((c: any) => [c.address, c.change.actions.join("+")]));
+        };
+        // Before named deployers: one policy, for whoever applied (alice).
+        write(false);
+        expect(terraform(dir, "init", "-input=false").status).toBe(0);
+        expect(terraform(dir, "apply", "-auto-approve").status).toBe(0);
+        // Now: alice's policy is the old one, moved (no delete, no create); ci's is one create.
+        write(true);
+        expect(actions()).toEqual({ [`${at}["alice"]`]: "no-op", [`${at}["ci"]`]: "create" });
+        expect(terraform(dir, "apply", "-auto-approve").status).toBe(0);
+        // A third deployer (a second operator) from the variable: one create, nothing replaced.
+        const three = JSON.stringify({ ...named.variable.deployers.default, bob: "33333333-3333-3333-3333-333333333333" });
+        expect(actions("-var", `deployers=${three}`)).toEqual({ [`${at}["alice"]`]: "no-op", [`${at}["ci"]`]: "no-op", [`${at}["bob"]`]: "create" });
+        // A bad object id stops the plan with the variable's message.
+        const bad = terraform(dir, "plan", "-var", 'deployers={"eve":"not-a-guid"}');
+        expect(bad.status).toBe(1);
+        expect(bad.stderr.replace(/[│╷╵]/g, "").replace(/\s+/g, " ")).toContain("deployers: list at least one, each an Entra ID object id (a GUID)");
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
 });

@@ -179,10 +179,14 @@ describe("upgrading a stack deployed with azurerm 4.55.0", () => {
     expect(JSON.stringify(old)).not.toContain("role_assignment_mode");
   });
 
-  test("the preview: nothing replaced or deleted; the registries updated in place, the environment record added; the two maps agree", () => {
+  test("the preview: nothing durable replaced, nothing deleted; the registries updated in place, the environment record added, the deployer policy keyed; the two maps agree", () => {
     const p = previewReplacements(old, now);
     expect(p.unknownTypes).toEqual([]);
-    expect(p.changes.filter((c) => c.action !== "update").map((c) => [c.action, c.address])).toEqual([["create", "terraform_data.environment"]]);
+    expect(p.changes.filter((c) => c.action !== "update").map((c) => [c.action, c.address, c.durable])).toEqual([
+      // The one policy of whoever applied becomes one per named deployer (help/versions.md, step 4).
+      ["replace", "azurerm_key_vault_access_policy.kv_policy_acr_task_credentials_deployer", false],
+      ["create", "terraform_data.environment", false],
+    ]);
     expect(p.changes.filter((c) => c.action === "update").map((c) => [c.address, c.reasons[0]])).toEqual(
       ["registry_contoso", "registry_contosobaseartifacts", "registry_publicregistry"].map((n) => [
         `azurerm_container_registry.${n}`,

@@ -392,11 +392,18 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
   // `moved` blocks of the new config rename old addresses (a rename without one is delete + create).
   const oldManaged = blocks(oldObj, "resource");
   const newManaged = blocks(newObj, "resource");
+  // A move of a single resource into one instance of its own new for_each (`a.x` -> `a.x["k"]`).
+  const movedIntoInstance = new Map<string, string>();
   for (const mv of Array.isArray(newObj.moved) ? newObj.moved : []) {
     if (!isObj(mv) || typeof mv.from !== "string" || typeof mv.to !== "string") continue;
     const from = mv.from.replace(/^\$\{|\}$/g, "");
     const to = mv.to.replace(/^\$\{|\}$/g, "");
     const b = oldManaged.get(from);
+    const instance = /^(.*?)(\[.*\])$/.exec(to);
+    if (b && instance && instance[1] === from) {
+      movedIntoInstance.set(from, instance[2]);
+      continue;
+    }
     if (b && !oldManaged.has(to)) {
       oldManaged.delete(from);
       oldManaged.set(to, { ...b, address: to });
@@ -676,6 +683,16 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
               : "removed from the config",
           ]
         : st.reasons.map((r) => (r.deferred ? `${r.text} [next apply]` : r.text));
+    // Instances are not modelled, but a resource that gains for_each changes how Terraform keys it.
+    if (st.old && st.new && st.old.body.for_each === undefined && st.new.body.for_each !== undefined) {
+      const key = movedIntoInstance.get(st.address);
+      reasons.unshift(
+        key
+          ? `for_each added: the existing instance moves to ${key} (moved block), every other key is created`
+          : "for_each added without a moved block: the existing instance is destroyed and one instance per key created " +
+              "(terraform state mv into a key first, to keep it)",
+      );
+    }
     const lc = st.new?.body.lifecycle;
     changes.push({
       address: st.address,

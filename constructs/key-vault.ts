@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { Fn, Op, Token } from "cdktf";
+import { Fn, Op, TerraformIterator, Token } from "cdktf";
 import { KeyVault } from "@cdktf/provider-azurerm/lib/key-vault";
 import { DataAzurermKeyVault } from "@cdktf/provider-azurerm/lib/data-azurerm-key-vault";
 import { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
@@ -11,6 +11,7 @@ import { pinAddress } from "../lib/address";
 import type { MonitorDiagnosticSetting } from "@cdktf/provider-azurerm/lib/monitor-diagnostic-setting";
 import { AUDIT_CATEGORIES, LogWorkspace } from "./log-workspace";
 import { TerraformData } from "../lib/terraform-data";
+import { Moved } from "../lib/moved";
 
 export interface VaultProps {
   /** Globally unique vault name: 3-24 characters, see lib/rules.ts. */
@@ -31,11 +32,24 @@ export interface VaultProps {
    */
   readonly importedId?: string;
   /**
-   * Give the identity running Terraform the secret permissions it needs to write the secrets.
+   * Give the deployers the secret permissions they need to write the secrets.
    * @default true for a created vault, false for an existing one (whose owner already has access;
    * a second policy for the same object would fail with "already exists")
    */
   readonly grantDeployer?: boolean;
+  /**
+   * The identities that deploy, as a Terraform map of name to Entra ID object id (the `deployers`
+   * variable's value): one access policy each, `...deployer["<name>"]`, whoever runs apply. A
+   * second operator or a CI identity is one more entry, one more policy, nothing replaced.
+   * Required with grantDeployer.
+   */
+  readonly deployers?: string;
+  /**
+   * The name a deployer policy from before named deployers moves to (`moved` block): the old single
+   * policy, keyed by nobody, becomes that deployer's. Name the identity that applied until now.
+   * @default - no move (the old policy, if any, is deleted and the named ones created)
+   */
+  readonly previousDeployer?: string;
   /** @default 90 */
   readonly softDeleteRetentionDays?: number;
   /**
@@ -166,13 +180,21 @@ export class Vault extends Construct {
     }
 
     if (props.grantDeployer ?? (!props.existing && props.importedId === undefined)) {
+      if (props.deployers === undefined) throw new Error(`${this.node.path}.deployers: required to grant the deployers`);
+      const each = TerraformIterator.fromMap(Token.asAnyMap(props.deployers));
       this.deployerPolicy = new KeyVaultAccessPolicyA(this, "deployer", {
+        forEach: each,
         keyVaultId: this.id,
         tenantId: this.tenantId,
-        objectId: client.objectId,
+        objectId: Token.asString(each.value),
         secretPermissions: ["Get", "List", "Set", "Delete", "Recover"],
       });
-      pinAddress(this.deployerPolicy, `kv_policy_${addressPart(props.name)}_deployer`);
+      const address = `kv_policy_${addressPart(props.name)}_deployer`;
+      pinAddress(this.deployerPolicy, address);
+      if (props.previousDeployer !== undefined) {
+        const at = `azurerm_key_vault_access_policy.${address}`;
+        new Moved(this, "deployer-moved", at, `${at}[${JSON.stringify(props.previousDeployer)}]`);
+      }
     }
   }
 
@@ -272,14 +294,14 @@ export class Vault extends Construct {
   }
 
   /**
-   * The deployer (whoever runs Terraform) may also manage certificates: creating the signing
-   * certificate, and reading it on every plan.
+   * The deployers may also manage certificates: creating the signing certificate, and reading it
+   * on every plan.
    */
   allowDeployerCertificates(): void {
     if (this.deployerPolicy) this.deployerPolicy.certificatePermissions = ["Create", "Delete", "Get", "List", "Recover", "Update"];
   }
 
-  /** What a resource written into the vault by the deployer waits for: the deployer's policy, if this stack makes it. */
+  /** What a resource written into the vault by a deployer waits for: the deployers' policies, if this stack makes them. */
   get writeAccess(): KeyVaultAccessPolicyA[] {
     return this.deployerPolicy ? [this.deployerPolicy] : [];
   }

@@ -189,6 +189,9 @@ export class Workflow {
       resourceGroupName: kv.existing ? kv.resourceGroup : this.group(stack, kv.resourceGroup, true).name,
       location: this.config.location,
       existing: kv.existing,
+      // Only a vault this stack creates grants its deployers (an existing one's owner has access).
+      deployers: kv.existing ? undefined : deployersVariable(stack, this.config.deployers).value,
+      previousDeployer: this.config.deployers[0]?.name,
       softDeleteRetentionDays: kv.softDeleteRetentionDays,
       preventDestroy: this.config.protection.preventDestroy,
       tags: this.tags,
@@ -507,6 +510,29 @@ export class Workflow {
  * directory that holds cdktf.out, relative, so that state survives re-synth and the JSON carries no
  * path of the synthesizing machine.
  */
+/**
+ * `variable "deployers"`: who may deploy, by name and Entra ID object id, each with its own grant
+ * (help/operations.md, "Deployers"). The config's list is its default; without one the variable is
+ * required, so no grant ever depends on whoever happens to run apply.
+ */
+function deployersVariable(stack: TerraformStack, listed: readonly { name: string; objectId: string }[]): TerraformVariable {
+  // RE2's \z for the end: the same as $ here, but no "}$" for config text to be confused with.
+  const guid = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\\\z";
+  return new TerraformVariable(stack, "deployers", {
+    type: "map(string)",
+    nullable: false,
+    default: listed.length ? Object.fromEntries(listed.map((d) => [d.name, d.objectId])) : undefined,
+    description:
+      "Who deploys this stack: name => Entra ID object id (people, groups, CI service principals); each gets its own vault access policy",
+    validation: [
+      {
+        condition: `\${length(var.deployers) > 0 && alltrue([for id in values(var.deployers) : can(regex("${guid}", id))])}`,
+        errorMessage: "deployers: list at least one, each an Entra ID object id (a GUID), for example {\"alice\" = \"00000000-0000-0000-0000-000000000000\"}.",
+      },
+    ],
+  });
+}
+
 function configureBackend(stack: TerraformStack, b: BackendConfig): void {
   if (b.type === "local") new LocalBackend(stack, { path: b.path });
   else if (b.type === "azurerm") {

@@ -345,6 +345,16 @@ const shape = {
   gatedImages: list(gatedImageSchema, "Gated public images, at least one", "must list at least one gated image"),
   apps: list(appSchema, "Apps").default([]),
   firstRun: bool(true, "Run each task once on creation, upstream first (base image tracking starts only after a run)"),
+  deployers: list(
+    strict(
+      {
+        name: named("deployerName", "A name for the identity, the key of its access policy (`...deployer[\"<name>\"]`)"),
+        objectId: named("objectId", "Its Entra ID object id (a user, a group, or a CI service principal)"),
+      },
+      "An identity that runs terraform plan and apply on this stack",
+    ),
+    "The identities that deploy (people, groups, CI principals), each with its own access policy on the vault acr-gate creates; the default of the Terraform variable `deployers`. Empty: the variable is required at plan time (help/operations.md, \"Deployers\")",
+  ).default([]),
   diagnostics: strict(
     {
       enabled: bool(false, "Send every registry's repository and login events and the vault's audit events to Log Analytics (help/audit-logs.md)"),
@@ -514,6 +524,17 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
   const location = str(c.location) ?? "eastus";
   const source = c.upstream === undefined ? "simulated" : rec(c.upstream).source ?? "simulated";
   const simulated = source === "simulated";
+
+  // --- deployers: one policy each, keyed by name; Key Vault keeps one entry per object id ---
+  if (Array.isArray(c.deployers)) {
+    const names = new Namespace("deployer name", null);
+    const ids = new Namespace("deployer object id", null);
+    c.deployers.forEach((d, i) => {
+      const r = rec(d);
+      if (typeof r.name === "string") names.claim(ctx, ["deployers", i, "name"], r.name);
+      if (typeof r.objectId === "string") ids.claim(ctx, ["deployers", i, "objectId"], r.objectId.toLowerCase());
+    });
+  }
 
   // --- tags ---
   const tags = rec(c.tags);
@@ -981,6 +1002,7 @@ function resolve(f: ConfigFile) {
       },
     })),
     firstRun: f.firstRun,
+    deployers: f.deployers.map((d) => ({ name: d.name, objectId: d.objectId.toLowerCase() })),
     diagnostics: {
       enabled: f.diagnostics.enabled,
       /** null: acr-gate creates the workspace below. */

@@ -277,6 +277,17 @@ export const RULES = {
       /^\/subscriptions\/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\/resourceGroups\/[-\w.()]{0,89}[-\w()]\/providers\/Microsoft\.OperationalInsights\/workspaces\/[a-zA-Z0-9][a-zA-Z0-9-]{2,61}[a-zA-Z0-9]$/,
     description: "/subscriptions/<subscription id>/resourceGroups/<group>/providers/Microsoft.OperationalInsights/workspaces/<name>",
   },
+  // An Entra ID object id: a user, a group, a service principal or managed identity.
+  objectId: {
+    what: "Entra ID object id",
+    pattern: /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
+    description: "a GUID such as 00000000-0000-0000-0000-000000000000 (az ad signed-in-user show --query id, az ad sp show --id <app id> --query id)",
+  },
+  deployerName: {
+    what: "deployer name",
+    pattern: /^[a-z][a-z0-9-]{0,39}$/,
+    description: "1-40 lowercase letters, digits and hyphens, starting with a letter",
+  },
   stackName: {
     what: "stack name",
     pattern: /^[a-zA-Z][a-zA-Z0-9-]{0,62}$/,
