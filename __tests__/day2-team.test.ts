@@ -8,6 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
 import { problemsOf, synthStacks } from "./helpers";
+import { previewReplacements } from "../app/replacement-preview";
 import { requireTool } from "./support/go-render";
 
 const repo = path.resolve(__dirname, "..");
@@ -232,4 +233,62 @@ describe("deployers are named, not inferred", () => {
     },
     60_000,
   );
+});
+
+describe("removing something under the locks: lift, apply, restore, apply", () => {
+  const APP = "  - name: shop\n    registry: contoso\n    repository: https://github.com/x/shop.git#main\n    baseImage: node:15-alpine\n";
+  const withShop = DEFAULT_CONFIG_YAML.replace(/\napps:\n/, `\napps:\n${APP}`);
+  const deployed = synthStacks(parseConfig(withShop))[0].tf;
+  const TASK = "azurerm_container_registry_task.task_contoso_build_shop";
+  const LOCK = "azurerm_management_lock.lock_contoso_rg";
+
+  test("each lock depends on what it covers in its group", () => {
+    expect(deployed.resource.azurerm_management_lock.lock_contoso_rg.depends_on).toEqual(
+      expect.arrayContaining(["azurerm_container_registry.registry_contoso", TASK, "azurerm_container_registry_token.token_contoso_registry_contoso_user"]),
+    );
+    // Not what a lock does not stop (access policies, secrets) and not what lives elsewhere.
+    const all = Object.values<any>(deployed.resource.azurerm_management_lock).flatMap((l) => l.depends_on);
+    expect(all.filter((a: string) => /key_vault_access_policy|key_vault_secret|container_group|token_password/.test(a))).toEqual([]);
+  });
+
+  test("the preview: plain removal is LOCKED; with the group's lock lifted, nothing is; restoring creates the lock", () => {
+    const removed = DEFAULT_CONFIG_YAML;
+    const plain = previewReplacements(deployed, synthStacks(parseConfig(removed))[0].tf);
+    expect(plain.changes.filter((c) => c.locked).map((c) => c.address)).toEqual([TASK]);
+    // Step 1: the change with the lock of that group lifted.
+    const lifted = synthStacks(parseConfig(`${removed}protection: { liftLocks: [contoso-rg] }\n`))[0].tf;
+    const step1 = previewReplacements(deployed, lifted);
+    expect(step1.changes.filter((c) => c.locked)).toEqual([]);
+    expect(step1.changes.filter((c) => c.action === "delete").map((c) => c.address)).toEqual(expect.arrayContaining([TASK, LOCK]));
+    // Only that group's lock: the others stay.
+    expect(Object.keys(lifted.resource.azurerm_management_lock).sort()).toEqual(["lock_acr_task_credentials_rg", "lock_contosobaseartifacts_rg", "lock_publicregistry_rg"]);
+    // Step 2: liftLocks emptied again.
+    const step2 = previewReplacements(lifted, synthStacks(parseConfig(removed))[0].tf);
+    expect(step2.changes.map((c) => [c.action, c.address])).toEqual([["create", LOCK]]);
+  });
+
+  test("liftLocks takes only durable groups of the config, naming them", () => {
+    expect(problemsOf(`${DEFAULT_CONFIG_YAML}protection: { liftLocks: [hello-world-aci-rg] }\n`)).toMatch(
+      /protection\.liftLocks\[0\]: "hello-world-aci-rg" is not a durable resource group of this config \(those are: acr-task-credentials-rg, contoso-rg, contosobaseartifacts-rg, publicregistry-rg\)/,
+    );
+  });
+
+  // Terraform's order for two resources removed in one apply, on stand-ins: with the lock depending
+  // on the task in the state, the lock is destroyed before the task's destroy starts.
+  (haveTerraform ? test : test.skip)("terraform: a removed lock that depends on a removed task is destroyed first", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-locks-"));
+    try {
+      const write = (tf: object) => fs.writeFileSync(path.join(dir, "main.tf.json"), JSON.stringify(tf));
+      write({ resource: { terraform_data: { task: { input: "t" }, lock: { input: "l", depends_on: ["terraform_data.task"] } } } });
+      expect(terraform(dir, "init", "-input=false").status).toBe(0);
+      expect(terraform(dir, "apply", "-auto-approve").status).toBe(0);
+      write({ resource: { terraform_data: { other: { input: "o" } } } });
+      const r = terraform(dir, "apply", "-auto-approve");
+      expect(r.status).toBe(0);
+      const order = [...r.stdout.matchAll(/terraform_data\.(task|lock): (Destroying|Destruction complete)/g)].map((m) => `${m[1]} ${m[2]}`);
+      expect(order).toEqual(["lock Destroying", "lock Destruction complete", "task Destroying", "task Destruction complete"]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

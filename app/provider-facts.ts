@@ -237,31 +237,3 @@ export const UPDATE_REFUSED: Record<string, RefusedUpdate[]> = {
     },
   ],
 };
-
-/**
- * What a CanNotDelete management lock on a resource group stops: the ARM DELETE of these types when
- * they sit in the group (through `resource_group_name`) or on a resource that does (through `scope`,
- * `target_resource_id`, `container_registry_id`, `container_registry_name`, `key_vault_id`). Not
- * stopped: creates and updates, removing a Key Vault access policy (a PUT of accessPolicies/remove),
- * a token password (a PATCH of its token), secrets and certificates (data plane), a task run (no ARM
- * delete). Microsoft Learn, "Lock your resources to protect your infrastructure"; the provider's
- * delete functions at v4.81.0.
- */
-export const LOCK_BLOCKS_DELETE = new Set([
-  "azurerm_resource_group",
-  "azurerm_container_registry",
-  "azurerm_container_registry_task",
-  "azurerm_container_registry_token",
-  "azurerm_container_registry_scope_map",
-  "azurerm_container_registry_cache_rule",
-  "azurerm_container_registry_credential_set",
-  "azurerm_monitor_diagnostic_setting",
-  "azurerm_role_assignment",
-  "azurerm_container_group",
-  "azurerm_key_vault",
-  "azurerm_log_analytics_workspace",
-  "azurerm_user_assigned_identity",
-  "azurerm_role_definition",
-]);
-/** The attributes through which a resource sits in a group, or on a resource in it. */
-export const PLACEMENT_ATTRIBUTES = ["resource_group_name", "scope", "target_resource_id", "container_registry_id", "container_registry_name", "key_vault_id"];

@@ -45,11 +45,10 @@ import {
   CUSTOMIZE_DIFF_FORCENEW,
   DURABLE_TYPES,
   factsFor,
-  LOCK_BLOCKS_DELETE,
-  PLACEMENT_ATTRIBUTES,
   UNKNOWN,
   UPDATE_REFUSED,
 } from "./provider-facts";
+import { lockedBy } from "../lib/lock-cover";
 
 export type Action = "create" | "delete" | "update" | "replace" | "unknown";
 
@@ -266,48 +265,6 @@ export function durableAddresses(tf: object): string[] {
     if (b.type === "azurerm_management_lock" && typeof b.body.scope === "string") for (const r of refsIn(b.body.scope, (a) => groupAt.has(a))) out.add(r.target);
   }
   return [...out].sort();
-}
-
-/**
- * For each resource of `tf` whose deletion a management lock of the same config stops (Azure
- * inherits a group's lock to everything in it), the lock's address. A resource sits in a group
- * through PLACEMENT_ATTRIBUTES: the group itself by reference or by name, or a resource that sits in
- * it (a token on a registry, a role assignment scoped to a registry, a diagnostic setting on a vault).
- */
-export function lockedBy(tf: object): Map<string, string> {
-  const managed = blocks(tf as Obj, "resource");
-  const lockOf = new Map<string, string>(); // group address -> lock address
-  const groupNamed = new Map<string, string>();
-  for (const b of managed.values()) {
-    if (b.type === "azurerm_resource_group" && typeof b.body.name === "string") groupNamed.set(b.body.name, b.address);
-    if (b.type === "azurerm_management_lock" && typeof b.body.scope === "string" && b.body.lock_level !== undefined) {
-      for (const r of refsIn(b.body.scope, (a) => managed.has(a))) lockOf.set(r.target, b.address);
-    }
-  }
-  const memo = new Map<string, string | undefined>();
-  const coverOf = (address: string, seen: Set<string>): string | undefined => {
-    if (memo.has(address)) return memo.get(address);
-    if (lockOf.has(address)) return lockOf.get(address);
-    const b = managed.get(address);
-    if (!b || seen.has(address)) return undefined;
-    seen.add(address);
-    let found: string | undefined;
-    for (const attr of PLACEMENT_ATTRIBUTES) {
-      const v = b.body[attr];
-      if (typeof v !== "string") continue;
-      if (attr === "resource_group_name" && groupNamed.has(v)) found ??= lockOf.get(groupNamed.get(v)!);
-      for (const r of refsIn(v, (a) => managed.has(a))) found ??= coverOf(r.target, seen);
-    }
-    memo.set(address, found);
-    return found;
-  };
-  const out = new Map<string, string>();
-  for (const b of managed.values()) {
-    if (!LOCK_BLOCKS_DELETE.has(b.type)) continue;
-    const lock = coverOf(b.address, new Set());
-    if (lock) out.set(b.address, lock);
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -721,11 +678,20 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
         "referencing it change on the FOLLOWING plan/apply (until then they use the previous version). Apply twice."
     );
   }
-  if (changes.some((c) => c.locked))
+  if (changes.some((c) => c.locked)) {
+    // The groups to lift: the name of the group each lock's scope references.
+    const groupOf = (lock: string): string => {
+      const scope = oldManaged.get(lock)?.body.scope;
+      const rg = typeof scope === "string" ? refsIn(scope, (a) => oldManaged.has(a))[0]?.target : undefined;
+      const name = rg ? oldManaged.get(rg)?.body.name : undefined;
+      return typeof name === "string" ? name : lock;
+    };
+    const groups = [...new Set(changes.filter((c) => c.locked).map((c) => groupOf(c.locked!)))].sort();
     notes.add(
       "[LOCKED]: Azure refuses to delete what a CanNotDelete lock covers (ScopeLocked), after the apply has made its other changes. " +
-        "Lift the locks first, in an apply of their own: help/operations.md, \"Locks\"."
+        `Apply this change with protection.liftLocks: [${groups.join(", ")}] (the lock goes first), then without it (help/operations.md, "Locks").`
     );
+  }
   if (changes.some((c) => c.refused))
     notes.add("[REFUSED]: the provider refuses these updates at apply, after the apply has made its other changes; the reason says the way out.");
   if (changes.some((c) => c.preventDestroy))

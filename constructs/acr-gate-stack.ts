@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { TerraformStack } from "cdktf";
+import { orderLocksAfterContents } from "../lib/lock-cover";
 import type { AcrGateConfig } from "../lib/config";
 import type { Registry } from "./registry";
 import type { Vault } from "./key-vault";
@@ -42,6 +43,11 @@ export class AcrGateStack extends TerraformStack {
     // Get the IP address of the container (az container show)
     w.outputs(this, w.registries, w.apps, true);
   }
+  /** The JSON, with each lock ordered after what it covers (lib/lock-cover.ts): liftable in one apply. */
+  toTerraform(): any {
+    return orderLocksAfterContents(super.toTerraform());
+  }
+
 
   get publicRegistry(): Registry | undefined {
     return this.workflow.publicRegistry;

@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { TerraformOutput, TerraformStack } from "cdktf";
+import { orderLocksAfterContents } from "../lib/lock-cover";
 import type { AcrGateConfig } from "../lib/config";
 import { Workflow } from "./workflow";
 
@@ -54,4 +55,9 @@ export class PlatformStack extends TerraformStack {
       });
     }
   }
+  /** The JSON, with each lock ordered after what it covers (lib/lock-cover.ts): liftable in one apply. */
+  toTerraform(): any {
+    return orderLocksAfterContents(super.toTerraform());
+  }
+
 }

@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { DataTerraformRemoteStateAzurerm, DataTerraformRemoteStateLocal, TerraformRemoteState, TerraformStack } from "cdktf";
 import type { AcrGateConfig, RegistryConfig } from "../lib/config";
+import { orderLocksAfterContents } from "../lib/lock-cover";
 import { Registry } from "./registry";
 import { Vault } from "./key-vault";
 import type { StoredToken } from "./pull-token";
@@ -53,6 +54,11 @@ export class TeamStack extends TerraformStack {
     if (config.firstRun) w.firstRuns(this, w.tasks, w.apps, [teamRegistry, base]);
     w.outputs(this, [teamRegistry], w.apps, false);
   }
+  /** The JSON, with each lock ordered after what it covers (lib/lock-cover.ts): liftable in one apply. */
+  toTerraform(): any {
+    return orderLocksAfterContents(super.toTerraform());
+  }
+
 }
 
 /** The platform stack's state, read with the platform's own backend settings. */

@@ -59,9 +59,11 @@ export class Workflow {
   /** Where audit logs go, when diagnostics.enabled. */
   logWorkspace?: LogWorkspace;
   private readonly groups = new Map<TerraformStack, Map<string, LockableResourceGroup>>();
+  private readonly liftedLocks: ReadonlySet<string>;
 
   constructor(readonly config: AcrGateConfig) {
     this.tags = { ...config.tags, "managed-by": "acr-gate" };
+    this.liftedLocks = new Set(config.protection.liftLocks.map((g) => g.toLowerCase()));
   }
 
   get registries(): Registry[] {
@@ -144,7 +146,8 @@ export class Workflow {
       g = new LockableResourceGroup(stack, `group-${name}`, {
         name,
         location: this.config.location,
-        lock: durable && this.config.protection.locks ? "CanNotDelete" : undefined,
+        // A lifted lock goes first in its apply: each lock depends on what it covers (lib/lock-cover.ts).
+        lock: durable && this.config.protection.locks && !this.liftedLocks.has(name.toLowerCase()) ? "CanNotDelete" : undefined,
         tags: this.tags,
       });
       groups.set(name, g);

@@ -290,6 +290,10 @@ const shape = {
     {
       locks: bool(true, "CanNotDelete lock on each durable resource group (registries, vault)"),
       preventDestroy: bool(true, "Terraform refuses to plan the destruction of a registry or the vault (`lifecycle.prevent_destroy`); false only for a sandbox you tear down"),
+      liftLocks: list(
+        named("resourceGroup", "A durable resource group of this config"),
+        "Durable resource groups whose lock is lifted for one apply, to delete something in them (`npm run diff` names them under [LOCKED]); remove them again after that apply (help/operations.md, \"Locks\")",
+      ).default([]),
     },
     "Protection of durable content",
   ).prefault({}),
@@ -524,6 +528,25 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
   const location = str(c.location) ?? "eastus";
   const source = c.upstream === undefined ? "simulated" : rec(c.upstream).source ?? "simulated";
   const simulated = source === "simulated";
+
+  // --- protection.liftLocks: only groups this config locks ---
+  const lift = arr(rec(c.protection).liftLocks);
+  if (lift.length) {
+    const kv = rec(c.keyVault);
+    const durable = new Set(
+      [
+        ...[c.publicRegistry, c.baseArtifactsRegistry, ...arr(c.teamRegistries)].filter((r) => r !== undefined && r !== null).map((r) => derive.registryGroup(rec(r))),
+        kv.existing === true ? undefined : derive.vaultGroup(kv),
+        rec(c.diagnostics).enabled === true && rec(c.diagnostics).workspaceId === undefined ? derive.workspaceGroup(c) : undefined,
+      ]
+        .filter((g): g is string => g !== undefined)
+        .map((g) => g.toLowerCase()),
+    );
+    lift.forEach((g, i) => {
+      if (typeof g === "string" && !durable.has(g.toLowerCase()))
+        fail(ctx, ["protection", "liftLocks", i], g, `is not a durable resource group of this config (those are: ${[...durable].sort().join(", ")})`);
+    });
+  }
 
   // --- deployers: one policy each, keyed by name; Key Vault keeps one entry per object id ---
   if (Array.isArray(c.deployers)) {
