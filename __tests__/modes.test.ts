@@ -143,12 +143,16 @@ describe("an existing vault, and backends", () => {
       withDefaults(DEFAULT_CONFIG_YAML + "backend: { type: azurerm, resourceGroupName: tfstate-rg, storageAccountName: acrgatestate }\n"),
     );
     expect(tf.terraform.backend).toEqual({
-      azurerm: { resource_group_name: "tfstate-rg", storage_account_name: "acrgatestate", container_name: "tfstate", key: "acr-gate.tfstate" },
+      azurerm: { resource_group_name: "tfstate-rg", storage_account_name: "acrgatestate", container_name: "tfstate", key: "acr-gate.tfstate", use_azuread_auth: true },
     });
+    const keyAuth = synth(
+      withDefaults(DEFAULT_CONFIG_YAML + "backend: { type: azurerm, resourceGroupName: tfstate-rg, storageAccountName: acrgatestate, useAzureadAuth: false }\n"),
+    ).tf;
+    expect(keyAuth.terraform.backend.azurerm).not.toHaveProperty("use_azuread_auth");
   });
   test("partial backend left open for terraform init -backend-config", () => {
     const { tf } = synth(withDefaults(DEFAULT_CONFIG_YAML + "backend: { type: partial }\n"));
-    expect(tf.terraform.backend).toEqual({ azurerm: {} });
+    expect(tf.terraform.backend).toEqual({ azurerm: { use_azuread_auth: true } });
   });
   test("the subscription comes from a variable or ARM_SUBSCRIPTION_ID, never a literal", () => {
     const { tf } = synth();

@@ -63,14 +63,17 @@ describe("the stacks: one platform, one per team, each with its own state", () =
     expect(paths[0]).toBe(config.backend.type === "local" ? config.backend.path : "");
   });
 
-  test("an azurerm backend: one key per stack in the same container", () => {
+  test("an azurerm backend: each stack's state in its own container, signed in with Entra ID", () => {
     const az = parseConfig(
       SPLIT_YAML + "backend: { type: azurerm, resourceGroupName: tfstate-rg, storageAccountName: contosotfstate, containerName: tfstate, key: acr-gate.tfstate }\n",
     );
     const s = synthStacks(az);
     const backends = s.map((x) => x.tf.terraform.backend.azurerm);
     expect(backends.map((b) => b.key)).toEqual(["acr-gate.tfstate", ...teams.map((t) => `acr-gate-${t}.tfstate`)]);
-    for (const b of backends) expect({ ...b, key: undefined }).toEqual({ ...backends[0], key: undefined });
+    // A container-scoped data role per team then gives it its own state and nothing else (help/split.md).
+    expect(backends.map((b) => b.container_name)).toEqual(["tfstate", ...teams.map((t) => `tfstate-${t}`)]);
+    for (const b of backends) expect(b.use_azuread_auth).toBe(true);
+    for (const b of backends) expect({ ...b, key: undefined, container_name: undefined }).toEqual({ ...backends[0], key: undefined, container_name: undefined });
     // Each team reads the platform's state where the platform writes it.
     for (const x of s.slice(1)) expect(x.tf.data.terraform_remote_state.platform.config).toEqual(backends[0]);
   });

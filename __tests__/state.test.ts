@@ -49,9 +49,9 @@ describe("every backend mode: one backend block, which terraform init accepts", 
     [
       "azurerm",
       "backend: { type: azurerm, resourceGroupName: tfstate-rg, storageAccountName: acrgatestate }\n",
-      { azurerm: { resource_group_name: "tfstate-rg", storage_account_name: "acrgatestate", container_name: "tfstate", key: "acr-gate.tfstate" } },
+      { azurerm: { resource_group_name: "tfstate-rg", storage_account_name: "acrgatestate", container_name: "tfstate", key: "acr-gate.tfstate", use_azuread_auth: true } },
     ],
-    ["partial", "backend: { type: partial }\n", { azurerm: {} }],
+    ["partial", "backend: { type: partial }\n", { azurerm: { use_azuread_auth: true } }],
   ];
 
   test.each(MODES)("%s", (name, yaml, expected) => {

@@ -71,6 +71,7 @@ function platformState(scope: Construct, config: AcrGateConfig): TerraformRemote
           storageAccountName: b.storageAccountName,
           containerName: b.containerName,
           key: b.key,
+          useAzureadAuth: b.useAzureadAuth ? true : undefined,
         })
       : // Relative to the stack directory, like the platform's own backend path: both stacks sit
         // in cdktf.out/stacks/, so the same path names the same file.

@@ -544,18 +544,27 @@ function configureBackend(stack: TerraformStack, b: BackendConfig): void {
       storageAccountName: b.storageAccountName,
       containerName: b.containerName,
       key: b.key,
+      // Entra ID, not the account key: a container role then separates one stack's state from another's.
+      useAzureadAuth: b.useAzureadAuth ? true : undefined,
     });
   } else {
     // Partial configuration: `terraform init -backend-config=...` supplies the rest. A backend
     // element (not an override) so that cdktf adds no default local backend beside it.
-    new PartialAzurermBackend(stack);
+    new PartialAzurermBackend(stack, b.useAzureadAuth);
   }
 }
 
 /** `backend "azurerm" {}` with every setting left to `terraform init -backend-config=...`. */
 class PartialAzurermBackend extends TerraformBackend {
-  constructor(scope: Construct) {
+  constructor(
+    scope: Construct,
+    private readonly useAzureadAuth: boolean,
+  ) {
     super(scope, "backend", "azurerm");
+  }
+
+  protected synthesizeAttributes(): Record<string, unknown> {
+    return this.useAzureadAuth ? { use_azuread_auth: true } : {};
   }
 
   getRemoteStateDataSource(): TerraformRemoteState {
@@ -570,6 +579,7 @@ class PartialAzurermBackend extends TerraformBackend {
 export function teamBackend(b: BackendConfig, team: string): BackendConfig {
   const named = (s: string) => (s.endsWith(".tfstate") ? `${s.slice(0, -".tfstate".length)}-${team}.tfstate` : `${s}-${team}`);
   if (b.type === "local") return { ...b, path: named(b.path) };
-  if (b.type === "azurerm") return { ...b, key: named(b.key) };
+  // Its own container too, so that a container-scoped data role gives a team its state and nothing else.
+  if (b.type === "azurerm") return { ...b, containerName: `${b.containerName}-${team.toLowerCase()}`, key: named(b.key) };
   return b;
 }

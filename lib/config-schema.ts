@@ -308,6 +308,13 @@ const shape = {
       storageAccountName: named("storageAccount", "azurerm: the state storage account").optional(),
       containerName: named("storageContainer", "azurerm: blob container (default `tfstate`)").optional(),
       key: named("blobName", "azurerm: blob name (default `<stackName>.tfstate`)").optional(),
+      useAzureadAuth: z
+        .boolean({ error: "must be true or false" })
+        .optional()
+        .meta({
+          description:
+            "azurerm and partial: sign in to the state storage with Entra ID (`use_azuread_auth`, the default: true), so per-container data roles separate the states; false falls back to the account key, which reads and writes every state in the account",
+        }),
     },
     "Terraform backend",
   ).prefault({}),
@@ -579,12 +586,23 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
   const btype = backend.type ?? "local";
   const keysOf: Record<string, string[]> = {
     local: ["path"],
-    azurerm: ["resourceGroupName", "storageAccountName", "containerName", "key"],
-    partial: [],
+    azurerm: ["resourceGroupName", "storageAccountName", "containerName", "key", "useAzureadAuth"],
+    partial: ["useAzureadAuth"],
   };
   if (typeof btype === "string" && keysOf[btype]) {
-    for (const k of ["path", "resourceGroupName", "storageAccountName", "containerName", "key"]) {
+    for (const k of ["path", "resourceGroupName", "storageAccountName", "containerName", "key", "useAzureadAuth"]) {
       if (backend[k] !== undefined && !keysOf[btype].includes(k)) fail(ctx, ["backend", k], backend[k], `does not apply to backend.type '${btype}'`);
+    }
+    // Split on azurerm: each team's state in its own container, <containerName>-<team registry>.
+    if (btype === "azurerm" && c.layout === "split") {
+      const container = typeof backend.containerName === "string" ? backend.containerName : "tfstate";
+      arr(c.teamRegistries).forEach((t, i) => {
+        const name = rec(t).name;
+        if (typeof name !== "string" || !valid("registry", name)) return;
+        const teamContainer = `${container}-${name.toLowerCase()}`;
+        const problem = checkName("storageContainer", teamContainer);
+        if (problem) fail(ctx, ["teamRegistries", i, "name"], name, `gives the team state container ${JSON.stringify(teamContainer)}, which ${problem}; shorten backend.containerName or the registry name`);
+      });
     }
     if (btype === "azurerm") {
       for (const k of ["resourceGroupName", "storageAccountName"]) {
@@ -968,8 +986,9 @@ function resolve(f: ConfigFile) {
             storageAccountName: f.backend.storageAccountName!,
             containerName: f.backend.containerName ?? "tfstate",
             key: f.backend.key ?? `${stateName}.tfstate`,
+            useAzureadAuth: f.backend.useAzureadAuth ?? true,
           }
-        : { type: "partial" as const };
+        : { type: "partial" as const, useAzureadAuth: f.backend.useAzureadAuth ?? true };
   return {
     stackName: f.stackName,
     layout: f.layout,
