@@ -292,3 +292,42 @@ describe("removing something under the locks: lift, apply, restore, apply", () =
     }
   }, 60_000);
 });
+
+describe("a token rotation with an overlap (tokenRotation): readers that apply later keep pulling", () => {
+  const split = fs.readFileSync(path.join(repo, "examples", "split.yaml"), "utf8");
+  const at = (n: number) => synthStacks(parseConfig(`${split}tokenRotation: ${n}\n`));
+  const BASE = "splitbaseartifacts_registry_splitbaseartifacts_user";
+
+  test("two tokens per registry on one scope map; the vault holds the active one's login", () => {
+    const [platform] = at(1);
+    const tokens = platform.tf.resource.azurerm_container_registry_token;
+    expect(Object.keys(tokens).filter((k) => k.includes("splitbaseartifacts")).sort()).toEqual([`token_${BASE}`, `token_${BASE}_alt`]);
+    expect(tokens[`token_${BASE}_alt`].name).toBe("registry-splitbaseartifacts-alt");
+    expect(tokens[`token_${BASE}_alt`].scope_map_id).toBe(tokens[`token_${BASE}`].scope_map_id);
+    const secrets = platform.tf.resource.azurerm_key_vault_secret;
+    expect(secrets.secret_registry_splitbaseartifacts_user.value).toBe("registry-splitbaseartifacts-alt");
+    expect(secrets.secret_registry_splitbaseartifacts_password.value).toContain(`token_password_${BASE}_alt`);
+  });
+
+  test.each([1, 2, 3])("rotation %i, raised by one, renews only the slot becoming active; the one teams still use is untouched", (n) => {
+    const [before] = at(n);
+    const [after] = at(n + 1);
+    const p = previewReplacements(before.tf, after.tf);
+    const replaced = p.changes.filter((c) => c.action === "replace").map((c) => c.address);
+    const renewed = (n + 1) % 2 === 0 ? "" : "_alt";
+    const kept = (n + 1) % 2 === 0 ? "_alt" : "";
+    expect(replaced).toContain(`azurerm_container_registry_token_password.token_password_${BASE}${renewed}`);
+    expect(replaced).not.toContain(`azurerm_container_registry_token_password.token_password_${BASE}${kept}`);
+    expect(p.changes.filter((c) => c.action === "delete")).toEqual([]);
+    expect(p.changes.filter((c) => c.action === "replace" && c.durable)).toEqual([]);
+    // The secrets move to the renewed slot (new versions); the previous versions keep the kept
+    // slot's login, which is still valid: a team stack that has not applied yet still pulls.
+    expect(p.changes.find((c) => c.address === "azurerm_key_vault_secret.secret_registry_splitbaseartifacts_password")!.action).toBe("update");
+  });
+
+  test("setting tokenRotation for the first time touches no existing password", () => {
+    const single = synthStacks(parseConfig(split));
+    const p = previewReplacements(single[0].tf, at(0)[0].tf);
+    expect(p.changes.filter((c) => c.action !== "create").map((c) => c.address)).toEqual([]);
+  });
+});

@@ -147,6 +147,14 @@ const TABLE: Row[] = [
     created: 3,
   },
   {
+    change: "tokenRotation set (0): every token gets its twin; the vault keeps the same login, nothing runs",
+    mutate: (d) => (d.tokenRotation = 0),
+    replaced: [],
+    updated: [],
+    // a twin token, its password and start, for each of the three registries' tokens
+    created: 9,
+  },
+  {
     change: "azurermVersion 4.81.0 -> 5.2.0 (no replica here): only the pin moves, nothing planned",
     mutate: (d) => (d.azurermVersion = "5.2.0"),
     replaced: [],
@@ -207,5 +215,41 @@ describe("lifecycle: config change -> what terraform apply replaces", () => {
     d.tokenPasswordExpiryDays = 180;
     const p = previewReplacements(before, tfOf(d));
     expect(p.changes.filter((c) => c.type === "azurerm_container_group")).toEqual([]);
+  });
+});
+
+describe("lifecycle: a rotation with an overlap (tokenRotation 0 -> 1)", () => {
+  const at = (n: number) => {
+    const d = base();
+    d.tokenRotation = n;
+    return tfOf(d);
+  };
+  test("the twins get fresh passwords and become active; the tokens in use are untouched; the tasks that read them run", () => {
+    const p = previewReplacements(at(0), at(1));
+    const twins = ["contoso_registry_contoso_user", "contosobaseartifacts_registry_contosobaseartifacts_user", "publicregistry_registry_publicregistry_user"];
+    expect(of(p, "replace")).toEqual(
+      [
+        RUN_SHOP,
+        RUN_HELLO,
+        RUN_GATE,
+        ...twins.map((t) => `azurerm_container_registry_token_password.token_password_${t}_alt`),
+        ...twins.map((t) => `time_static.token_created_${t}_alt`),
+      ].sort(),
+    );
+    expect(of(p, "update")).toEqual(
+      [
+        "azurerm_container_registry_task.task_contoso_build_shop",
+        TASK_HELLO,
+        TASK_GATE,
+        ...["contoso", "contosobaseartifacts", "publicregistry"].flatMap((r) => [
+          `azurerm_key_vault_secret.secret_registry_${r}_password`,
+          `azurerm_key_vault_secret.secret_registry_${r}_user`,
+          `terraform_data.secret_registry_${r}_password_revision`,
+          `terraform_data.secret_registry_${r}_user_revision`,
+        ]),
+      ].sort(),
+    );
+    expect(p.changes.filter((c) => c.type === "azurerm_container_group")).toEqual([]);
+    expect(p.changes.filter((c) => c.locked || c.nextApply || (c.durable && c.action === "replace"))).toEqual([]);
   });
 });

@@ -26,6 +26,16 @@ export interface PullTokenOptions {
    * @default 365
    */
   readonly expiryDays?: number;
+  /**
+   * Rotation with an overlap. Set, the token gets a twin (`<name without -user>-alt`, same scope
+   * map, its own password and start), and the two alternate: the active one is slot
+   * `rotation % 2` (0 the token named `name`, 1 the twin), whose login {@link storeIn} stores.
+   * Raising it by one gives the other slot a fresh password and makes it active, while the previous
+   * one is not touched and keeps working until the rotation after: a reader that pinned the previous
+   * secret version (a split team stack that has not applied yet) still pulls.
+   * @default - one token; rotate by replacing its `time_static`
+   */
+  readonly rotation?: number;
 }
 
 export interface PullTokenProps extends PullTokenOptions {
@@ -44,6 +54,7 @@ export interface StoredToken {
  * Create it with {@link Registry.createPullToken}.
  */
 export class PullToken extends Construct {
+  /** The active token's name (with `rotation`, the slot in use). */
   readonly tokenName: string;
   readonly registry: Registry;
   /** The password, a sensitive Terraform reference: never a literal in the JSON. */
@@ -63,7 +74,6 @@ export class PullToken extends Construct {
     }
     const registry = props.registry;
     this.registry = registry;
-    this.tokenName = props.name;
     const base = `${addressPart(registry.registryName)}_${addressPart(props.name)}`;
 
     let scopeMapId: string;
@@ -94,26 +104,45 @@ export class PullToken extends Construct {
       scopeMapId = map.id;
     }
 
-    const token = new ContainerRegistryToken(this, "token", {
-      name: props.name,
-      containerRegistryName: registry.name,
-      resourceGroupName: registry.resourceGroupName,
-      scopeMapId,
-      enabled: true,
-    });
-    pinAddress(token, `token_${base}`);
-
-    const created = new StaticResource(this, "created", {});
-    pinAddress(created, `token_created_${base}`);
-    this.expiresOn = Fn.timeadd(created.rfc3339, `${days * 24}h`);
-
-    const password = new ContainerRegistryTokenPassword(this, "password", {
-      containerRegistryTokenId: token.id,
-      password1: { expiry: this.expiresOn },
-    });
-    pinAddress(password, `token_password_${base}`);
-    this.passwordResource = password;
-    this.password = password.password1.value;
+    const rotation = props.rotation;
+    if (rotation !== undefined && (!Number.isInteger(rotation) || rotation < 0)) {
+      throw new Error(`${this.node.path}.rotation: ${rotation} must be a whole number from 0`);
+    }
+    /**
+     * One slot: token, start time, password. A slot's start is re-taken (and so its password made
+     * anew) only when the slot becomes active again: its trigger is the latest rotation number
+     * n <= rotation with n % 2 == slot, and none for the very first (the single token's own start,
+     * untouched when rotation is first set).
+     */
+    const slot = (n: 0 | 1) => {
+      const suffix = n === 0 ? "" : "_alt";
+      const name = n === 0 ? props.name : `${props.name.replace(/-user$/, "")}-alt`;
+      if (n === 1) assertName("token", `${this.node.path}.name (its twin)`, name);
+      const token = new ContainerRegistryToken(this, n === 0 ? "token" : "token-alt", {
+        name,
+        containerRegistryName: registry.name,
+        resourceGroupName: registry.resourceGroupName,
+        scopeMapId,
+        enabled: true,
+      });
+      pinAddress(token, `token_${base}${suffix}`);
+      const since = rotation === undefined ? -1 : rotation % 2 === n ? rotation : rotation - 1;
+      const created = new StaticResource(this, n === 0 ? "created" : "created-alt", since > 0 ? { triggers: { rotation: String(since) } } : {});
+      pinAddress(created, `token_created_${base}${suffix}`);
+      const expiresOn = Fn.timeadd(created.rfc3339, `${days * 24}h`);
+      const password = new ContainerRegistryTokenPassword(this, n === 0 ? "password" : "password-alt", {
+        containerRegistryTokenId: token.id,
+        password1: { expiry: expiresOn },
+      });
+      pinAddress(password, `token_password_${base}${suffix}`);
+      return { name, expiresOn, password };
+    };
+    const slots = rotation === undefined ? [slot(0)] : [slot(0), slot(1)];
+    const active = slots[rotation === undefined ? 0 : rotation % 2];
+    this.tokenName = active.name;
+    this.expiresOn = active.expiresOn;
+    this.passwordResource = active.password;
+    this.password = active.password.password1.value;
   }
 
   /**

@@ -229,6 +229,7 @@ export class Workflow {
         name: t.name,
         repositories: t.repositories ?? undefined,
         expiryDays: this.config.tokenPasswordExpiryDays,
+        rotation: this.config.tokenRotation ?? undefined,
       });
       token.storeIn(this.vault);
       this.tokens.set(reg, token);

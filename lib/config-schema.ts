@@ -353,6 +353,19 @@ const shape = {
     "The Key Vault holding tokens and the Git token",
   ),
   tokenPasswordExpiryDays: int(1, 3650, 365, "Days until pull token passwords (and their secrets) expire"),
+  tokenRotation: z
+    .number({ error: "must be a whole number from 0 to 100000" })
+    .superRefine((v, ctx) => {
+      if (!Number.isInteger(v) || v < 0 || v > 100000) ctx.addIssue({ code: "custom", message: "must be a whole number from 0 to 100000", input: v });
+    })
+    .optional()
+    .meta({
+      description:
+        "Rotation with an overlap: every pull token gets a second one (`<registry>-alt`) and the two alternate; the vault holds the active one's login (slot tokenRotation % 2). Raise it by one to rotate: the other token gets a fresh password and becomes active, the previous one keeps working until the next rotation, so readers that apply later (split team stacks) never break. Unset: one token, rotated by replacing its time_static (help/operations.md)",
+      type: "integer",
+      minimum: 0,
+      maximum: 100000,
+    }),
   gatedImages: list(gatedImageSchema, "Gated public images, at least one", "must list at least one gated image"),
   apps: list(appSchema, "Apps").default([]),
   firstRun: bool(true, "Run each task once on creation, upstream first (base image tracking starts only after a run)"),
@@ -1014,6 +1027,8 @@ function resolve(f: ConfigFile) {
     teamRegistries: f.teamRegistries.map(registry),
     keyVault: { ...f.keyVault, resourceGroup: derive.vaultGroup(f.keyVault)! },
     tokenPasswordExpiryDays: f.tokenPasswordExpiryDays,
+    /** null: one token per registry; a number: two alternating tokens, the active one this % 2. */
+    tokenRotation: f.tokenRotation ?? null,
     gatedImages: f.gatedImages.map((g) => ({
       source: image(g.source),
       target: image(derive.gateTarget(g)!),
