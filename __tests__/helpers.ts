@@ -86,3 +86,30 @@ export function scaledConfigYaml(n: number): string {
 
 /** The walkthrough's 'Building from Docker Hub' choice (examples/dockerhub.yaml). */
 export const DOCKERHUB_CONFIG = fs.readFileSync(path.join(__dirname, "..", "examples", "dockerhub.yaml"), "utf8");
+
+/**
+ * A Terraform state (format 4) holding one instance of each resource address, with a fake id: what
+ * `terraform state list`, `state mv` and `init -upgrade` need, without an apply (no Azure here).
+ */
+export function fakeState(addresses: readonly string[], lineage: string): object {
+  const provider = (type: string) =>
+    type === "terraform_data" ? 'provider["terraform.io/builtin/terraform"]' : `provider["registry.terraform.io/hashicorp/${type.split("_")[0]}"]`;
+  return {
+    version: 4,
+    terraform_version: "1.11.0",
+    serial: 1,
+    lineage,
+    outputs: {},
+    resources: addresses.map((address) => {
+      const [type, name] = address.split(".");
+      return {
+        mode: "managed",
+        type,
+        name,
+        provider: provider(type),
+        instances: [{ schema_version: 0, attributes: { id: `/fake/${address}` }, sensitive_attributes: [] }],
+      };
+    }),
+    check_results: null,
+  };
+}

@@ -13,7 +13,7 @@ import { synthesize } from "../app/synth";
 import { migrationPlan, migrationScript } from "../app/migration";
 import { teamBackend } from "../constructs/workflow";
 import { PLATFORM_OUTPUTS } from "../constructs/platform-stack";
-import { synthStacks } from "./helpers";
+import { fakeState, synthStacks } from "./helpers";
 import { requireTool } from "./support/go-render";
 
 const examples = path.join(__dirname, "..", "examples");
@@ -259,23 +259,7 @@ describe("moving a deployed single stack to split destroys nothing", () => {
       const p = migrationPlan(from, s);
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-migrate-"));
       try {
-        const provider = (type: string) =>
-          type === "terraform_data" ? 'provider["terraform.io/builtin/terraform"]' : `provider["registry.terraform.io/hashicorp/${type.split("_")[0]}"]`;
-        const state = {
-          version: 4,
-          terraform_version: "1.11.0",
-          serial: 1,
-          lineage: "00000000-0000-0000-0000-000000000001",
-          outputs: {},
-          resources: resourcesOf(from).map((r) => ({
-            mode: "managed",
-            type: r.type,
-            name: r.address.split(".")[1],
-            provider: provider(r.type),
-            instances: [{ schema_version: 0, attributes: { id: `/fake/${r.address}` }, sensitive_attributes: [] }],
-          })),
-          check_results: null,
-        };
+        const state = fakeState(resourcesOf(from).map((r) => r.address), "00000000-0000-0000-0000-000000000001");
         fs.writeFileSync(path.join(dir, "acr-gate.tfstate"), JSON.stringify(state));
         const teamBackends = new Map(small.teamRegistries.map((t) => [teamStack(t.name), teamBackend(small.backend, t.name)]));
         fs.writeFileSync(path.join(dir, "migrate.sh"), migrationScript(p, small.stackName, small.backend, teamBackends));

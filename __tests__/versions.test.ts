@@ -18,7 +18,7 @@ import {
 } from "../lib/provider-versions";
 import { previewReplacements } from "../app/replacement-preview";
 import { renderText } from "../app/diff-cli";
-import { problemsOf, synthStacks } from "./helpers";
+import { fakeState, problemsOf, synthStacks } from "./helpers";
 import { requireTool } from "./support/go-render";
 
 const repo = path.resolve(__dirname, "..");
@@ -233,23 +233,7 @@ describe("upgrading a stack deployed with azurerm 4.55.0", () => {
         expect(run("init", "-input=false").status).toBe(0);
         expect(lockedAzurerm()).toBe("4.55.0");
         // A state holding every resource of the old JSON, as an apply with 4.55.0 leaves it.
-        const provider = (type: string) =>
-          type === "terraform_data" ? 'provider["terraform.io/builtin/terraform"]' : `provider["registry.terraform.io/hashicorp/${type.split("_")[0]}"]`;
-        const state = {
-          version: 4,
-          terraform_version: "1.11.0",
-          serial: 1,
-          lineage: "00000000-0000-0000-0000-000000000455",
-          outputs: {},
-          resources: resourcesOf(old).map(([type, name]) => ({
-            mode: "managed",
-            type,
-            name,
-            provider: provider(type),
-            instances: [{ schema_version: 0, attributes: { id: `/fake/${type}.${name}` }, sensitive_attributes: [] }],
-          })),
-          check_results: null,
-        };
+        const state = fakeState(resourcesOf(old).map(([type, name]) => `${type}.${name}`), "00000000-0000-0000-0000-000000000455");
         fs.writeFileSync(path.join(dir, "terraform.tfstate"), JSON.stringify(state));
         const before = run("state", "list").stdout.trim().split("\n").sort();
         expect(before).toHaveLength(resourcesOf(old).length);
