@@ -510,11 +510,6 @@ export class Workflow {
 }
 
 /**
- * Where the stack keeps its state. The local default climbs from cdktf.out/stacks/<stack>/ to the
- * directory that holds cdktf.out, relative, so that state survives re-synth and the JSON carries no
- * path of the synthesizing machine.
- */
-/**
  * `variable "deployers"`: who may deploy, by name and Entra ID object id, each with its own grant
  * (help/operations.md, "Deployers"). The config's list is its default; without one the variable is
  * required, so no grant ever depends on whoever happens to run apply.
@@ -537,6 +532,11 @@ function deployersVariable(stack: TerraformStack, listed: readonly { name: strin
   });
 }
 
+/**
+ * Where the stack keeps its state. The local default climbs from cdktf.out/stacks/<stack>/ to the
+ * directory that holds cdktf.out, relative, so that state survives re-synth and the JSON carries no
+ * path of the synthesizing machine.
+ */
 function configureBackend(stack: TerraformStack, b: BackendConfig): void {
   if (b.type === "local") new LocalBackend(stack, { path: b.path });
   else if (b.type === "azurerm") {
