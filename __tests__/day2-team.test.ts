@@ -185,6 +185,15 @@ describe("deployers are named, not inferred", () => {
     expect(bad).toMatch(/deployers\[2\]\.objectId: "33333333-3333-3333-3333-333333333333" is also the deployer object id at deployers\[1\]\.objectId/);
   });
 
+  test("the preview: a second deployer is one create, a removed one one delete, a changed object id one replacement", () => {
+    const one = synthStacks(parseConfig(`${DEFAULT_CONFIG_YAML}deployers:\n  - { name: alice, objectId: 11111111-1111-1111-1111-111111111111 }\n`))[0].tf;
+    const actions = (a: any, b: any) => previewReplacements(a, b).changes.map((c) => [c.action, c.address]);
+    expect(actions(one, named)).toEqual([["create", `azurerm_key_vault_access_policy.${POLICY}["ci"]`]]);
+    expect(actions(named, one)).toEqual([["delete", `azurerm_key_vault_access_policy.${POLICY}["ci"]`]]);
+    const moved = synthStacks(parseConfig(`${DEFAULT_CONFIG_YAML}deployers:\n  - { name: alice, objectId: 44444444-4444-4444-4444-444444444444 }\n`))[0].tf;
+    expect(actions(one, moved)).toEqual([["replace", `azurerm_key_vault_access_policy.${POLICY}["alice"]`]]);
+  });
+
   // The stack's own variable and moved block, with a terraform_data standing in for the access policy
   // (same for_each, same object id): what terraform plans for a team's day 2.
   (haveTerraform ? test : test.skip)(

@@ -38,7 +38,8 @@
  * Not modelled (conservative where it matters): provider schema defaults (adding an attribute set
  * to its default reads as a change), set ordering, values of variables (`${var.x}` is the same
  * text on both sides, unless PreviewOptions.changedVariables names it: a rotation),
- * `count`/`for_each` instances, Azure-side refusals (locks).
+ * `count`/`for_each` instances (except a `for_each` over a variable with a literal map default:
+ * its keys' creates and deletes are listed).
  */
 import {
   COMPUTED_ON_UPDATE,
@@ -663,6 +664,42 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
       ...(st.action === "update" && refusedOf(st).length ? { refused: refusedOf(st) } : {}),
     });
     if (changes[changes.length - 1].locked === undefined) delete changes[changes.length - 1].locked;
+  }
+  // Instances of a `for_each` over a variable whose default is a literal map on both sides (the
+  // deployers' policies): added and removed keys are creates and deletes of those instances, and
+  // a key whose value changed is a change of what the instance reads (`each.value`).
+  for (const st of states.values()) {
+    if (!st.old || !st.new || st.action === "replace" || st.action === "delete") continue;
+    const fe = st.new.body.for_each;
+    const m = typeof fe === "string" ? /^\$\{var\.([A-Za-z_][A-Za-z0-9_-]*)\}$/.exec(fe) : null;
+    if (!m || st.old.body.for_each !== fe || options.changedVariables?.includes(m[1])) continue;
+    const defaults = (tf: Obj) => {
+      const v = section(tf, "variable", m[1]);
+      return isObj(v) && isObj(v.default) ? (v.default as Obj) : undefined;
+    };
+    const [was, now] = [defaults(oldObj), defaults(newObj)];
+    if (!was || !now) continue;
+    for (const key of [...new Set([...Object.keys(was), ...Object.keys(now)])].sort()) {
+      const address = `${st.address}[${JSON.stringify(key)}]`;
+      const action: Action | undefined = !(key in was) ? "create" : !(key in now) ? "delete" : same(was[key], now[key]) ? undefined : "replace";
+      if (!action) continue;
+      changes.push({
+        address,
+        type: st.type,
+        action,
+        durable: durable.has(st.address),
+        reasons: [
+          action === "create"
+            ? `key ${JSON.stringify(key)} added to var.${m[1]}`
+            : action === "delete"
+              ? `key ${JSON.stringify(key)} removed from var.${m[1]}`
+              : `var.${m[1]}[${JSON.stringify(key)}] changed (each.value; a ForceNew argument here replaces the instance)`,
+        ],
+        nextApply: false,
+        preventDestroy: false,
+        ...(action !== "create" && lockStops(st.address) ? { locked: lockStops(st.address) } : {}),
+      });
+    }
   }
   const order = (c: ResourceChange) =>
     c.action === "replace"
