@@ -236,6 +236,10 @@ describe("deployers are named, not inferred", () => {
         const bad = terraform(dir, "plan", "-var", 'deployers={"eve":"not-a-guid"}');
         expect(bad.status).toBe(1);
         expect(bad.stderr.replace(/[│╷╵]/g, "").replace(/\s+/g, " ")).toContain("deployers: list at least one, each an Entra ID object id (a GUID)");
+        // One object id under two names would be two policies for one Key Vault entry: refused too.
+        const twice = terraform(dir, "plan", "-var", 'deployers={"a":"33333333-3333-3333-3333-333333333333","b":"33333333-3333-3333-3333-333333333333"}');
+        expect(twice.status).toBe(1);
+        expect(twice.stderr.replace(/[│╷╵]/g, "").replace(/\s+/g, " ")).toContain("under one name only");
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
@@ -338,5 +342,59 @@ describe("a token rotation with an overlap (tokenRotation): readers that apply l
     const single = synthStacks(parseConfig(split));
     const p = previewReplacements(single[0].tf, at(0)[0].tf);
     expect(p.changes.filter((c) => c.action !== "create").map((c) => c.address)).toEqual([]);
+  });
+});
+
+describe("review findings: what a team would hit", () => {
+  test("deployer names are the variable's map keys as written (cdktf rewrites hyphens, so they are refused)", () => {
+    const ok = synthStacks(parseConfig(`${DEFAULT_CONFIG_YAML}deployers:\n  - { name: ops_group, objectId: 11111111-1111-1111-1111-111111111111 }\n  - { name: ci2, objectId: 22222222-2222-2222-2222-222222222222 }\n`))[0].tf;
+    expect(Object.keys(ok.variable.deployers.default)).toEqual(["ops_group", "ci2"]);
+    expect(ok.moved[0].to).toMatch(/\["ops_group"\]$/);
+    for (const bad of ["ops-group", "a__b", "abc_", "Ops"]) {
+      expect(problemsOf(`${DEFAULT_CONFIG_YAML}deployers:\n  - { name: ${JSON.stringify(bad)}, objectId: 11111111-1111-1111-1111-111111111111 }\n`)).toMatch(
+        /deployers\[0\]\.name: .* is not a valid deployer name/,
+      );
+    }
+  });
+
+  test("options that would do nothing are refused: liftLocks without locks, deployers with an existing vault; environments are lowercase", () => {
+    expect(problemsOf(`${DEFAULT_CONFIG_YAML}protection: { locks: false, liftLocks: [contoso-rg] }\n`)).toMatch(/protection\.liftLocks: .* has no effect: protection\.locks is false/);
+    expect(
+      problemsOf(
+        DEFAULT_CONFIG_YAML.replace("  name: acr-task-credentials\n", "  name: acr-task-credentials\n  existing: true\n") +
+          "deployers:\n  - { name: alice, objectId: 11111111-1111-1111-1111-111111111111 }\n",
+      ),
+    ).toMatch(/deployers: .* has no effect with keyVault\.existing/);
+    expect(problemsOf(`${DEFAULT_CONFIG_YAML}environment: PROD\n`)).toMatch(/environment: "PROD" is not a valid environment name/);
+  });
+
+  test("the preview: a deployer renamed with its object id is REFUSED, with the state mv that avoids the race", () => {
+    const with_ = (name: string) => synthStacks(parseConfig(`${DEFAULT_CONFIG_YAML}deployers:\n  - { name: ${name}, objectId: 11111111-1111-1111-1111-111111111111 }\n`))[0].tf;
+    const p = previewReplacements(with_("alice"), with_("alice_admin"));
+    const created = p.changes.find((c) => c.action === "create")!;
+    expect(created.address).toMatch(/\["alice_admin"\]$/);
+    expect(created.refused![0]).toMatch(/same value as the removed key "alice".*terraform state mv/);
+    expect(p.counts.refused).toBe(1);
+  });
+
+  test("the preview: raising tokenRotation by two renews both twins: REFUSED", () => {
+    const at = (n: number) => synthStacks(parseConfig(`${DEFAULT_CONFIG_YAML}tokenRotation: ${n}\n`))[0].tf;
+    const jump = previewReplacements(at(2), at(4));
+    expect(jump.changes.filter((c) => c.refused).map((c) => c.address).length).toBe(6); // both twins of three tokens
+    expect(previewReplacements(at(2), at(3)).changes.filter((c) => c.refused)).toEqual([]);
+  });
+
+  test("the preview: in split, a team's grant on the platform's registry is flagged as under the other stack's lock", () => {
+    const split = fs.readFileSync(path.join(repo, "examples", "split.yaml"), "utf8").replace(/baseArtifactsRegistry:\n/, "baseArtifactsRegistry:\n  taskCredential: identity\n");
+    const team = (yaml: string) => synthStacks(parseConfig(yaml)).find((s) => s.name === "acr-gate-splitdata")!.tf;
+    const before = team(split);
+    const pulls = Object.keys(before.resource.azurerm_role_assignment ?? {}).filter((k) => k.startsWith("acr_pull_splitbaseartifacts"));
+    expect(pulls.length).toBeGreaterThan(0);
+    const after = JSON.parse(JSON.stringify(before));
+    for (const k of pulls) delete after.resource.azurerm_role_assignment[k];
+    const p = previewReplacements(before, after);
+    for (const k of pulls) {
+      expect(p.changes.find((c) => c.address === `azurerm_role_assignment.${k}`)!.locked).toBe("a lock of the stack it reads through data.terraform_remote_state");
+    }
   });
 });

@@ -131,7 +131,7 @@ function summary(stacks: Map<string, Record<string, any>>, outdir: string | unde
     lines.push(`    variables: ${variables.join(", ")} (pass secrets as TF_VAR_<name> in the environment)`);
     const backend = tf.terraform?.backend ?? {};
     const [kind, settings] = Object.entries<Record<string, string>>(backend)[0] ?? ["local", {}];
-    const state = kind === "local" ? `local, ${settings.path}` : Object.keys(settings).length === 0 ? "azurerm, settings at terraform init -backend-config" : `azurerm, ${settings.storage_account_name}/${settings.container_name}/${settings.key}`;
+    const state = kind === "local" ? `local, ${settings.path}` : settings.storage_account_name === undefined ? "azurerm, settings at terraform init -backend-config" : `azurerm, ${settings.storage_account_name}/${settings.container_name}/${settings.key}`;
     lines.push(`    state: ${state}`);
     if (outdir) lines.push(`    next: cd ${path.join(outdir, "stacks", name)} && terraform init && terraform plan`);
   }

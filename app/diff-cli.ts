@@ -27,10 +27,10 @@ export function renderText(p: Preview, oldFile: string, newFile: string): string
       c.durable && c.action !== "replace" ? " [DURABLE]" : "",
       c.preventDestroy ? " [prevent_destroy: plan fails]" : "",
       c.locked ? ` [LOCKED by ${c.locked}: Azure refuses the delete]` : "",
-      c.refused ? " [REFUSED: the provider refuses this update]" : "",
+      c.refused ? " [REFUSED: see below]" : "",
     ].join("");
   const refusedLines = (c: ResourceChange) => (c.refused ?? []).map((r) => `      refused: ${r}`);
-  const why = (c: ResourceChange) => [`  ${c.address}${tags(c)}`, `      because ${c.reasons[0]}`];
+  const why = (c: ResourceChange) => [`  ${c.address}${tags(c)}`, `      because ${c.reasons[0]}`, ...refusedLines(c)];
   const updated = (c: ResourceChange) => [
     `  ${c.address}${tags(c)}: ${c.reasons[0]}${c.reasons.length > 1 ? ` (+${c.reasons.length - 1} more)` : ""}`,
     ...refusedLines(c),
@@ -41,7 +41,7 @@ export function renderText(p: Preview, oldFile: string, newFile: string): string
   group("Replace", of("replace", false), why);
   if (p.counts.unknown) group("UNKNOWN type changed: update or replace cannot be told", of("unknown"), updated);
   group("Update in place", of("update"), updated);
-  group("Create", of("create"), (c) => [`  ${c.address}`]);
+  group("Create", of("create"), (c) => [`  ${c.address}${tags(c)}`, ...refusedLines(c)]);
   group("Delete", of("delete"), (c) => [`  ${c.address}${tags(c)}`]);
   if (p.dataSources.length) {
     lines.push(`Data sources (not applied; their results can change values above) (${p.dataSources.length})`);

@@ -49,7 +49,7 @@ import {
   UNKNOWN,
   UPDATE_REFUSED,
 } from "./provider-facts";
-import { lockedBy } from "../lib/lock-cover";
+import { LOCK_BLOCKS_DELETE, lockedBy, PLACEMENT_ATTRIBUTES } from "../lib/lock-cover";
 
 export type Action = "create" | "delete" | "update" | "replace" | "unknown";
 
@@ -72,7 +72,11 @@ export interface ResourceChange {
    * The lock's address.
    */
   locked?: string;
-  /** An in-place update the provider refuses (app/provider-facts.ts UPDATE_REFUSED): why, and the way out. */
+  /**
+   * A change Azure or the provider refuses, or that breaks a reader: an update the provider refuses
+   * (app/provider-facts.ts UPDATE_REFUSED), a deployer renamed with its object id, both twin tokens
+   * renewed at once. Why, and the way out.
+   */
   refused?: string[];
 }
 
@@ -610,9 +614,19 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
   // deletes run at once and the resource's can meet the lock.
   const oldLocks = lockedBy(oldObj);
   const newManagedLocks = new Set([...newManaged.values()].filter((b) => b.type === "azurerm_management_lock").map((b) => b.address));
+  /** What sits on a resource of another stack (read through remote state): its locks are not ours to see. */
+  const OTHER_STACK = "a lock of the stack it reads through data.terraform_remote_state";
+  const onOtherStack = (address: string): boolean => {
+    const b = oldManaged.get(address);
+    return (
+      !!b &&
+      LOCK_BLOCKS_DELETE.has(b.type) &&
+      PLACEMENT_ATTRIBUTES.some((a) => typeof b.body[a] === "string" && /\$\{[^}]*data\.terraform_remote_state\./.test(b.body[a] as string))
+    );
+  };
   const lockStops = (address: string): string | undefined => {
     const lock = oldLocks.get(address);
-    if (!lock) return undefined;
+    if (!lock) return onOtherStack(address) ? OTHER_STACK : undefined;
     if (newManagedLocks.has(lock) && states.get(lock)?.action !== "replace") return lock;
     const deps = oldManaged.get(lock)?.body.depends_on;
     return Array.isArray(deps) && deps.includes(address) ? undefined : lock;
@@ -683,6 +697,10 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
       const address = `${st.address}[${JSON.stringify(key)}]`;
       const action: Action | undefined = !(key in was) ? "create" : !(key in now) ? "delete" : same(was[key], now[key]) ? undefined : "replace";
       if (!action) continue;
+      // A value moving to a new key: both instances hold the same object (one Key Vault policy per
+      // object id), and the create and the delete run at once.
+      const renamedFrom =
+        action === "create" ? Object.keys(was).find((k) => !(k in now) && same(was[k], now[key])) : undefined;
       changes.push({
         address,
         type: st.type,
@@ -698,9 +716,30 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
         nextApply: false,
         preventDestroy: false,
         ...(action !== "create" && lockStops(st.address) ? { locked: lockStops(st.address) } : {}),
+        ...(renamedFrom !== undefined
+          ? {
+              refused: [
+                `the same value as the removed key ${JSON.stringify(renamedFrom)}: the create and the delete race over one object ` +
+                  `(Key Vault keeps one access policy per object id); rename with terraform state mv '${st.address}[${JSON.stringify(renamedFrom)}]' '${address}' first`,
+              ],
+            }
+          : {}),
       });
     }
   }
+  // A rotation with an overlap renews one of two twin tokens at a time; renewing both in one apply
+  // breaks every reader that still uses the previous secret versions (tokenRotation raised by more
+  // than one, or unset and set again).
+  for (const c of changes) {
+    const twin = /^(azurerm_container_registry_token_password\..+)_alt$/.exec(c.address);
+    if (!twin || c.action !== "replace") continue;
+    const other = changes.find((x) => x.address === twin[1] && x.action === "replace");
+    if (!other) continue;
+    const why = "both twin tokens get a new password in this apply: readers that still use the previous secret versions (split team stacks not applied yet) stop pulling; raise tokenRotation by one per apply";
+    for (const x of [c, other]) x.refused = [...(x.refused ?? []), why];
+  }
+  if (options.changedVariables?.includes("subscription_id"))
+    notes.add("subscription_id: a plan in another subscription than the state's stops at terraform_data.environment (help/operations.md, \"A second environment\")");
   const order = (c: ResourceChange) =>
     c.action === "replace"
       ? c.durable
@@ -718,6 +757,7 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
   if (changes.some((c) => c.locked)) {
     // The groups to lift: the name of the group each lock's scope references.
     const groupOf = (lock: string): string => {
+      if (lock === OTHER_STACK) return "<that stack's group: lift it there first>";
       const scope = oldManaged.get(lock)?.body.scope;
       const rg = typeof scope === "string" ? refsIn(scope, (a) => oldManaged.has(a))[0]?.target : undefined;
       const name = rg ? oldManaged.get(rg)?.body.name : undefined;
@@ -730,7 +770,7 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
     );
   }
   if (changes.some((c) => c.refused))
-    notes.add("[REFUSED]: the provider refuses these updates at apply, after the apply has made its other changes; the reason says the way out.");
+    notes.add("[REFUSED]: Azure or the provider refuses these changes, or they break a reader, at apply, after the apply has made its other changes; the reason says the way out.");
   if (changes.some((c) => c.preventDestroy))
     notes.add("prevent_destroy: terraform plan stops with an error on the replacements marked so.");
   const count = (f: (c: ResourceChange) => boolean) => changes.filter(f).length;

@@ -525,8 +525,9 @@ function deployersVariable(stack: TerraformStack, listed: readonly { name: strin
       "Who deploys this stack: name => Entra ID object id (people, groups, CI service principals); each gets its own vault access policy",
     validation: [
       {
-        condition: `\${length(var.deployers) > 0 && alltrue([for id in values(var.deployers) : can(regex("${guid}", id))])}`,
-        errorMessage: "deployers: list at least one, each an Entra ID object id (a GUID), for example {\"alice\" = \"00000000-0000-0000-0000-000000000000\"}.",
+        condition: `\${length(var.deployers) > 0 && alltrue([for id in values(var.deployers) : can(regex("${guid}", id))]) && length(distinct([for id in values(var.deployers) : lower(id)])) == length(var.deployers)}`,
+        errorMessage:
+          "deployers: list at least one, each an Entra ID object id (a GUID) under one name only (Key Vault keeps one policy per object id), for example {\"alice\" = \"00000000-0000-0000-0000-000000000000\"}.",
       },
     ],
   });

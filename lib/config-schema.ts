@@ -273,7 +273,7 @@ const shape = {
     "`single`: one stack, one state (the walkthrough's); `split`: a platform stack plus one stack per team registry, each with its own state (help/split.md)",
   ),
   environment: named(
-    "stackName",
+    "environment",
     "A name for this environment (dev, prod): recorded with the subscription in each state's `terraform_data.environment`, and part of the default state file and blob names (`<stackName>-<environment>.tfstate`)",
   ).optional(),
   location: named("location", "Azure region of every resource").default("eastus"),
@@ -551,7 +551,8 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
 
   // --- protection.liftLocks: only groups this config locks ---
   const lift = arr(rec(c.protection).liftLocks);
-  if (lift.length) {
+  if (lift.length && rec(c.protection).locks === false) fail(ctx, ["protection", "liftLocks"], lift, "has no effect: protection.locks is false, so no group is locked");
+  else if (lift.length) {
     const kv = rec(c.keyVault);
     const durable = new Set(
       [
@@ -569,6 +570,8 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
   }
 
   // --- deployers: one policy each, keyed by name; Key Vault keeps one entry per object id ---
+  if (Array.isArray(c.deployers) && c.deployers.length && rec(c.keyVault).existing === true)
+    fail(ctx, ["deployers"], c.deployers, "has no effect with keyVault.existing: acr-gate grants deployers only on a vault it creates (the existing vault's owner grants access)");
   if (Array.isArray(c.deployers)) {
     const names = new Namespace("deployer name", null);
     const ids = new Namespace("deployer object id", null);

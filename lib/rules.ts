@@ -283,10 +283,19 @@ export const RULES = {
     pattern: /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
     description: "a GUID such as 00000000-0000-0000-0000-000000000000 (az ad signed-in-user show --query id, az ad sp show --id <app id> --query id)",
   },
+  // The key of a Terraform map: cdktf rewrites hyphens and repeated underscores in map keys, so
+  // only names it leaves alone are taken.
   deployerName: {
     what: "deployer name",
-    pattern: /^[a-z][a-z0-9-]{0,39}$/,
-    description: "1-40 lowercase letters, digits and hyphens, starting with a letter",
+    pattern: /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/,
+    description: "at most 40 lowercase letters and digits, single underscores between them, starting with a letter",
+    extra: (v: string) => (v.length > 40 ? "is longer than 40 characters" : undefined),
+  },
+  // Part of state file and blob names, which some file systems compare case-insensitively.
+  environment: {
+    what: "environment name",
+    pattern: /^[a-z][a-z0-9-]{0,29}$/,
+    description: "1-30 lowercase letters, digits and hyphens, starting with a letter",
   },
   stackName: {
     what: "stack name",

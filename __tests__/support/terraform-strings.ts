@@ -80,7 +80,7 @@ export const OUR_EXPRESSIONS: readonly RegExp[] = [
   new RegExp(`^sha1\\((?:${REF}|${VAR}|"[\\w.-]+")\\)$`),
   // The deployers' access policies (for_each over var.deployers), and that variable's validation.
   /^each\.value$/,
-  new RegExp(`^length\\(${VAR}\\) > 0 && alltrue\\(\\[for id in values\\(${VAR}\\) : can\\(regex\\("[\\^\\[\\]0-9a-fA-F{}\\-\\\\z]+", id\\)\\)\\]\\)$`),
+  new RegExp(`^length\\(${VAR}\\) > 0 && alltrue\\(\\[for id in values\\(${VAR}\\) : can\\(regex\\("[\\^\\[\\]0-9a-fA-F{}\\-\\\\z]+", id\\)\\)\\]\\) && length\\(distinct\\(\\[for id in values\\(${VAR}\\) : lower\\(id\\)\\]\\)\\) == length\\(${VAR}\\)$`),
   // EnvironmentGuard: the recorded subscription and tenant against the provider's.
   new RegExp(`^\\(\\(${REF} == ${REF}\\) && \\(${REF} == ${REF}\\)\\)$`),
   // StoredSecret.id: a versioned secret id that changes in the same plan as the value.
