@@ -840,6 +840,15 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
       if (!/:[\w][\w.-]*(@|$)|@sha256:/.test(withoutHost) || /:latest(@|$)/.test(withoutHost)) {
         fail(ctx, [...p, "scan", "image"], scan.image, "must be pinned to a version tag or digest (not 'latest')");
       }
+      const compromised = /(^|\/)trivy:v?(0\.69\.[456])(@|$)/i.exec(withoutHost);
+      if (compromised) {
+        fail(
+          ctx,
+          [...p, "scan", "image"],
+          scan.image,
+          `is Trivy ${compromised[2]}, a malicious release (GHSA-69fq-xp46-6x23, March 2026: 0.69.4 on every registry, 0.69.5 and 0.69.6 on Docker Hub); pin a release before or after them by digest (help/security.md)`,
+        );
+      }
     }
   });
 
