@@ -373,18 +373,46 @@ describe("review findings: what a team would hit", () => {
     const p = previewReplacements(with_("alice"), with_("alice_admin"));
     const created = p.changes.find((c) => c.action === "create")!;
     expect(created.address).toMatch(/\["alice_admin"\]$/);
-    expect(created.refused![0]).toMatch(/same value as the removed key "alice".*terraform state mv/);
+    expect(created.refused![0]).toMatch(/the value key "alice" holds until now.*deployers\[\]\.renamedFrom/);
     expect(p.counts.refused).toBe(1);
+    // Every other reuse of an object id: a key changing to one another key loses, a swap, a case change.
+    const map = (m: Record<string, string>) =>
+      synthStacks(parseConfig(`${DEFAULT_CONFIG_YAML}deployers:\n${Object.entries(m).map(([n, id]) => `  - { name: ${n}, objectId: ${id} }\n`).join("")}`))[0].tf;
+    const [X, Y] = ["11111111-1111-1111-1111-11111111111a", "22222222-2222-2222-2222-22222222222b"];
+    const flagged = (a: Record<string, string>, b: Record<string, string>) => previewReplacements(map(a), map(b)).changes.filter((c) => c.refused).length;
+    expect(flagged({ alice: X, ci: Y }, { alice: X, ci_old: Y, ci: "33333333-3333-3333-3333-333333333333" })).toBeGreaterThan(0);
+    expect(flagged({ alice: X, ci: Y }, { alice: Y, ci: X })).toBeGreaterThan(0);
+    expect(flagged({ alice: X, ci: Y }, { ci: X })).toBeGreaterThan(0);
+    expect(flagged({ alice: X }, { alice2: X.toUpperCase() })).toBeGreaterThan(0);
+    expect(flagged({ alice: X }, { alice: X, ci: Y })).toBe(0);
   });
 
-  test("the preview: raising tokenRotation by two renews both twins: REFUSED", () => {
-    const at = (n: number) => synthStacks(parseConfig(`${DEFAULT_CONFIG_YAML}tokenRotation: ${n}\n`))[0].tf;
-    const jump = previewReplacements(at(2), at(4));
-    expect(jump.changes.filter((c) => c.refused).map((c) => c.address).length).toBe(6); // both twins of three tokens
-    expect(previewReplacements(at(2), at(3)).changes.filter((c) => c.refused)).toEqual([]);
+  test("a rename through renamedFrom: a moved block, and the preview sees a move, not a race", () => {
+    const renamed = synthStacks(
+      parseConfig(`${DEFAULT_CONFIG_YAML}deployers:\n  - { name: alice_admin, objectId: 11111111-1111-1111-1111-111111111111, renamedFrom: alice }\n`),
+    )[0].tf;
+    const at = "azurerm_key_vault_access_policy.kv_policy_acr_task_credentials_deployer";
+    expect(renamed.moved).toEqual(expect.arrayContaining([{ from: `${at}["alice"]`, to: `${at}["alice_admin"]` }]));
+    const before = synthStacks(parseConfig(`${DEFAULT_CONFIG_YAML}deployers:\n  - { name: alice, objectId: 11111111-1111-1111-1111-111111111111 }\n`))[0].tf;
+    expect(previewReplacements(before, renamed).changes).toEqual([]);
+    expect(problemsOf(`${DEFAULT_CONFIG_YAML}deployers:\n  - { name: a, objectId: 11111111-1111-1111-1111-111111111111 }\n  - { name: b, objectId: 22222222-2222-2222-2222-222222222222, renamedFrom: a }\n`)).toMatch(
+      /deployers\[1\]\.renamedFrom: "a" is the name of a deployer listed now/,
+    );
   });
 
-  test("the preview: in split, a team's grant on the platform's registry is flagged as under the other stack's lock", () => {
+  test("the preview: renewing or removing the token whose login the vault holds, with twins about, is REFUSED", () => {
+    const at = (n?: number) => synthStacks(parseConfig(`${DEFAULT_CONFIG_YAML}${n === undefined ? "" : `tokenRotation: ${n}\n`}`))[0].tf;
+    const refused = (a: any, b: any) => previewReplacements(a, b).changes.filter((c) => c.refused).map((c) => c.address).length;
+    expect(refused(at(2), at(4))).toBe(3); // a jump by two renews the three tokens in use
+    expect(refused(at(2), at(3))).toBe(0); // by one: only the twins
+    expect(refused(at(undefined), at(3))).toBe(3); // first set above 1
+    expect(refused(at(2), at(undefined))).toBe(3); // unset once past 1
+    expect(refused(at(undefined), at(0))).toBe(0);
+    expect(refused(at(1), at(undefined))).toBe(3); // the twins in use are deleted
+    expect(refused(at(0), at(undefined))).toBe(0); // only from 0 is the way back clean
+  });
+
+  test("the preview: in split, a team's grant on the platform's registry is named in a note (that stack's lock is not in this JSON)", () => {
     const split = fs.readFileSync(path.join(repo, "examples", "split.yaml"), "utf8").replace(/baseArtifactsRegistry:\n/, "baseArtifactsRegistry:\n  taskCredential: identity\n");
     const team = (yaml: string) => synthStacks(parseConfig(yaml)).find((s) => s.name === "acr-gate-splitdata")!.tf;
     const before = team(split);
@@ -393,8 +421,7 @@ describe("review findings: what a team would hit", () => {
     const after = JSON.parse(JSON.stringify(before));
     for (const k of pulls) delete after.resource.azurerm_role_assignment[k];
     const p = previewReplacements(before, after);
-    for (const k of pulls) {
-      expect(p.changes.find((c) => c.address === `azurerm_role_assignment.${k}`)!.locked).toBe("a lock of the stack it reads through data.terraform_remote_state");
-    }
+    for (const k of pulls) expect(p.changes.find((c) => c.address === `azurerm_role_assignment.${k}`)!.locked).toBeUndefined();
+    expect(p.notes.find((n) => n.includes("data.terraform_remote_state"))).toMatch(new RegExp(`${pulls[0]}.*protection\\.liftLocks`));
   });
 });

@@ -54,7 +54,7 @@ export function renderText(p: Preview, oldFile: string, newFile: string): string
       c.replaceDurable
     } durable), ` +
       `${c.delete} to destroy${c.unknown ? `, ${c.unknown} UNKNOWN` : ""}` +
-      `${c.locked + c.refused ? `; ${c.locked + c.refused} Azure refuses (${c.locked} locked, ${c.refused} refused)` : ""}.`
+      `${c.locked + c.refused ? `; ${c.locked + c.refused} that fail or break at apply (${c.locked} locked, ${c.refused} refused)` : ""}.`
   );
   return lines.join("\n") + "\n";
 }

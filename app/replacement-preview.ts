@@ -354,8 +354,16 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
   // `moved` blocks of the new config rename old addresses (a rename without one is delete + create).
   const oldManaged = blocks(oldObj, "resource");
   const newManaged = blocks(newObj, "resource");
-  // A move of a single resource into one instance of its own new for_each (`a.x` -> `a.x["k"]`).
+  // A move of a single resource into one instance of its own new for_each (`a.x` -> `a.x["k"]`),
+  // and moves between two keys of one resource (`a.x["k"]` -> `a.x["j"]`: a rename).
   const movedIntoInstance = new Map<string, string>();
+  const movedBetweenKeys = new Map<string, [string, string][]>();
+  for (const mv of Array.isArray(newObj.moved) ? newObj.moved : []) {
+    if (!isObj(mv) || typeof mv.from !== "string" || typeof mv.to !== "string") continue;
+    const f = /^(.*?)\["([^"]*)"\]$/.exec(mv.from);
+    const t = /^(.*?)\["([^"]*)"\]$/.exec(mv.to);
+    if (f && t && f[1] === t[1]) movedBetweenKeys.set(f[1], [...(movedBetweenKeys.get(f[1]) ?? []), [f[2], t[2]]]);
+  }
   for (const mv of Array.isArray(newObj.moved) ? newObj.moved : []) {
     if (!isObj(mv) || typeof mv.from !== "string" || typeof mv.to !== "string") continue;
     const from = mv.from.replace(/^\$\{|\}$/g, "");
@@ -615,7 +623,6 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
   const oldLocks = lockedBy(oldObj);
   const newManagedLocks = new Set([...newManaged.values()].filter((b) => b.type === "azurerm_management_lock").map((b) => b.address));
   /** What sits on a resource of another stack (read through remote state): its locks are not ours to see. */
-  const OTHER_STACK = "a lock of the stack it reads through data.terraform_remote_state";
   const onOtherStack = (address: string): boolean => {
     const b = oldManaged.get(address);
     return (
@@ -626,7 +633,7 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
   };
   const lockStops = (address: string): string | undefined => {
     const lock = oldLocks.get(address);
-    if (!lock) return onOtherStack(address) ? OTHER_STACK : undefined;
+    if (!lock) return undefined;
     if (newManagedLocks.has(lock) && states.get(lock)?.action !== "replace") return lock;
     const deps = oldManaged.get(lock)?.body.depends_on;
     return Array.isArray(deps) && deps.includes(address) ? undefined : lock;
@@ -691,16 +698,31 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
       const v = section(tf, "variable", m[1]);
       return isObj(v) && isObj(v.default) ? (v.default as Obj) : undefined;
     };
-    const [was, now] = [defaults(oldObj), defaults(newObj)];
-    if (!was || !now) continue;
-    for (const key of [...new Set([...Object.keys(was), ...Object.keys(now)])].sort()) {
+    const [was0, now] = [defaults(oldObj), defaults(newObj)];
+    if (!was0 || !now) continue;
+    // `moved` blocks between two keys of this resource rename the old instance first.
+    const was: Obj = { ...was0 };
+    for (const [from, to] of movedBetweenKeys.get(st.address) ?? []) {
+      if (from in was && !(to in was)) {
+        was[to] = was[from];
+        delete was[from];
+      }
+    }
+    const low = (v: unknown) => (typeof v === "string" ? v.toLowerCase() : JSON.stringify(v));
+    const actionOf = (key: string): Action | undefined =>
+      !(key in was) ? "create" : !(key in now) ? "delete" : same(was[key], now[key]) ? undefined : "replace";
+    const keys = [...new Set([...Object.keys(was), ...Object.keys(now)])].sort();
+    for (const key of keys) {
       const address = `${st.address}[${JSON.stringify(key)}]`;
-      const action: Action | undefined = !(key in was) ? "create" : !(key in now) ? "delete" : same(was[key], now[key]) ? undefined : "replace";
+      const action = actionOf(key);
       if (!action) continue;
-      // A value moving to a new key: both instances hold the same object (one Key Vault policy per
-      // object id), and the create and the delete run at once.
+      // A value that another key held before, and that key loses it (deleted or changed): two
+      // instances hold the same object at once (one Key Vault policy per object id), and the
+      // create and the delete race. Case does not matter to Entra ID.
       const renamedFrom =
-        action === "create" ? Object.keys(was).find((k) => !(k in now) && same(was[k], now[key])) : undefined;
+        action === "create" || action === "replace"
+          ? keys.find((k) => k !== key && k in was && low(was[k]) === low(now[key]) && (actionOf(k) === "delete" || actionOf(k) === "replace"))
+          : undefined;
       changes.push({
         address,
         type: st.type,
@@ -719,24 +741,34 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
         ...(renamedFrom !== undefined
           ? {
               refused: [
-                `the same value as the removed key ${JSON.stringify(renamedFrom)}: the create and the delete race over one object ` +
-                  `(Key Vault keeps one access policy per object id); rename with terraform state mv '${st.address}[${JSON.stringify(renamedFrom)}]' '${address}' first`,
+                `the value key ${JSON.stringify(renamedFrom)} holds until now: the two instances race over one object ` +
+                  `(Key Vault keeps one access policy per object id); a rename is deployers[].renamedFrom (a moved block), ` +
+                  `any other reuse of an object id takes two applies (remove, apply, add, apply)`,
               ],
             }
           : {}),
       });
     }
   }
-  // A rotation with an overlap renews one of two twin tokens at a time; renewing both in one apply
-  // breaks every reader that still uses the previous secret versions (tokenRotation raised by more
-  // than one, or unset and set again).
+  // A rotation with an overlap (twin tokens) must never renew or remove the token whose login the
+  // vault holds now: readers pinned to that secret version (split team stacks not applied yet)
+  // would stop pulling. That token is the one the old config's password secret reads.
+  const passwords = (tf: Obj) => Object.keys(isObj(tf.resource) && isObj((tf.resource as Obj).azurerm_container_registry_token_password) ? ((tf.resource as Obj).azurerm_container_registry_token_password as Obj) : {});
+  const twinned = new Set([...passwords(oldObj), ...passwords(newObj)].filter((n) => n.endsWith("_alt")).map((n) => n.slice(0, -4)));
+  const inUse = new Set<string>();
+  for (const b of oldManaged.values()) {
+    if (b.type !== "azurerm_key_vault_secret" || typeof b.body.value !== "string") continue;
+    for (const r of refsIn(b.body.value, (a) => a.startsWith("azurerm_container_registry_token_password."))) inUse.add(r.target);
+  }
   for (const c of changes) {
-    const twin = /^(azurerm_container_registry_token_password\..+)_alt$/.exec(c.address);
-    if (!twin || c.action !== "replace") continue;
-    const other = changes.find((x) => x.address === twin[1] && x.action === "replace");
-    if (!other) continue;
-    const why = "both twin tokens get a new password in this apply: readers that still use the previous secret versions (split team stacks not applied yet) stop pulling; raise tokenRotation by one per apply";
-    for (const x of [c, other]) x.refused = [...(x.refused ?? []), why];
+    if (c.type !== "azurerm_container_registry_token_password" || (c.action !== "replace" && c.action !== "delete") || !inUse.has(c.address)) continue;
+    const name = c.address.split(".")[1];
+    if (!twinned.has(name.replace(/_alt$/, ""))) continue; // one token: a rotation renews it, as documented
+    c.refused = [
+      ...(c.refused ?? []),
+      "this is the token the vault's login names now: readers that still use that secret version (split team stacks not applied yet) stop pulling; " +
+        "raise tokenRotation by exactly one per apply, never set it first above 1, never unset it once past 1",
+    ];
   }
   if (options.changedVariables?.includes("subscription_id"))
     notes.add("subscription_id: a plan in another subscription than the state's stops at terraform_data.environment (help/operations.md, \"A second environment\")");
@@ -754,10 +786,17 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
         "referencing it change on the FOLLOWING plan/apply (until then they use the previous version). Apply twice."
     );
   }
+  // What sits on another stack's resource (read through remote state): that stack's locks are not
+  // in this JSON, so the delete is only possibly refused; said, not counted.
+  const elsewhere = changes.filter((c) => (c.action === "delete" || c.action === "replace") && onOtherStack(c.address)).map((c) => c.address);
+  if (elsewhere.length)
+    notes.add(
+      `${elsewhere.join(", ")}: on a resource of the stack read through data.terraform_remote_state; if that stack locks its group, ` +
+        "Azure refuses the delete: apply that stack with protection.liftLocks naming the group first (help/split.md)",
+    );
   if (changes.some((c) => c.locked)) {
     // The groups to lift: the name of the group each lock's scope references.
     const groupOf = (lock: string): string => {
-      if (lock === OTHER_STACK) return "<that stack's group: lift it there first>";
       const scope = oldManaged.get(lock)?.body.scope;
       const rg = typeof scope === "string" ? refsIn(scope, (a) => oldManaged.has(a))[0]?.target : undefined;
       const name = rg ? oldManaged.get(rg)?.body.name : undefined;

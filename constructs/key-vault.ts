@@ -50,6 +50,12 @@ export interface VaultProps {
    * @default - no move (the old policy, if any, is deleted and the named ones created)
    */
   readonly previousDeployer?: string;
+  /**
+   * Deployers renamed since the last apply, `[former name, name]`: each policy moves to the new key
+   * (`moved` block) instead of being deleted and created again, which would race over one object id.
+   * @default []
+   */
+  readonly deployerRenames?: readonly (readonly [string, string])[];
   /** @default 90 */
   readonly softDeleteRetentionDays?: number;
   /**
@@ -191,9 +197,10 @@ export class Vault extends Construct {
       });
       const address = `kv_policy_${addressPart(props.name)}_deployer`;
       pinAddress(this.deployerPolicy, address);
-      if (props.previousDeployer !== undefined) {
-        const at = `azurerm_key_vault_access_policy.${address}`;
-        new Moved(this, "deployer-moved", at, `${at}[${JSON.stringify(props.previousDeployer)}]`);
+      const at = `azurerm_key_vault_access_policy.${address}`;
+      if (props.previousDeployer !== undefined) new Moved(this, "deployer-moved", at, `${at}[${JSON.stringify(props.previousDeployer)}]`);
+      for (const [from, to] of props.deployerRenames ?? []) {
+        new Moved(this, `deployer-renamed-${from}`, `${at}[${JSON.stringify(from)}]`, `${at}[${JSON.stringify(to)}]`);
       }
     }
   }

@@ -195,6 +195,7 @@ export class Workflow {
       // Only a vault this stack creates grants its deployers (an existing one's owner has access).
       deployers: kv.existing ? undefined : deployersVariable(stack, this.config.deployers).value,
       previousDeployer: this.config.deployers[0]?.name,
+      deployerRenames: this.config.deployers.filter((d) => d.renamedFrom !== null).map((d) => [d.renamedFrom!, d.name] as const),
       softDeleteRetentionDays: kv.softDeleteRetentionDays,
       preventDestroy: this.config.protection.preventDestroy,
       tags: this.tags,

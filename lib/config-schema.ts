@@ -374,6 +374,7 @@ const shape = {
       {
         name: named("deployerName", "A name for the identity, the key of its access policy (`...deployer[\"<name>\"]`)"),
         objectId: named("objectId", "Its Entra ID object id (a user, a group, or a CI service principal)"),
+        renamedFrom: named("deployerName", "The name this deployer had before: its policy moves to the new name (a `moved` block) instead of being deleted and created again; drop it after the apply").optional(),
       },
       "An identity that runs terraform plan and apply on this stack",
     ),
@@ -579,6 +580,14 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
       const r = rec(d);
       if (typeof r.name === "string") names.claim(ctx, ["deployers", i, "name"], r.name);
       if (typeof r.objectId === "string") ids.claim(ctx, ["deployers", i, "objectId"], r.objectId.toLowerCase());
+    });
+    const current = new Set(c.deployers.map((d) => rec(d).name).filter((n): n is string => typeof n === "string"));
+    const renamed = new Namespace("former deployer name", null);
+    c.deployers.forEach((d, i) => {
+      const from = rec(d).renamedFrom;
+      if (typeof from !== "string") return;
+      if (current.has(from)) fail(ctx, ["deployers", i, "renamedFrom"], from, "is the name of a deployer listed now; a rename names a former one");
+      else renamed.claim(ctx, ["deployers", i, "renamedFrom"], from);
     });
   }
 
@@ -840,7 +849,8 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
       if (!/:[\w][\w.-]*(@|$)|@sha256:/.test(withoutHost) || /:latest(@|$)/.test(withoutHost)) {
         fail(ctx, [...p, "scan", "image"], scan.image, "must be pinned to a version tag or digest (not 'latest')");
       }
-      const compromised = /(^|\/)trivy:v?(0\.69\.[456])(@|$)/i.exec(withoutHost);
+      // Also the per-architecture tags the release publishes (0.69.4-amd64, ...).
+      const compromised = /(^|\/)trivy:v?(0\.69\.[456])(-[a-z0-9]+)?(@|$)/i.exec(withoutHost);
       if (compromised) {
         fail(
           ctx,
@@ -1071,7 +1081,7 @@ function resolve(f: ConfigFile) {
       },
     })),
     firstRun: f.firstRun,
-    deployers: f.deployers.map((d) => ({ name: d.name, objectId: d.objectId.toLowerCase() })),
+    deployers: f.deployers.map((d) => ({ name: d.name, objectId: d.objectId.toLowerCase(), renamedFrom: d.renamedFrom ?? null })),
     diagnostics: {
       enabled: f.diagnostics.enabled,
       /** null: acr-gate creates the workspace below. */

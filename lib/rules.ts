@@ -287,9 +287,9 @@ export const RULES = {
   // only names it leaves alone are taken.
   deployerName: {
     what: "deployer name",
-    pattern: /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/,
-    description: "at most 40 lowercase letters and digits, single underscores between them, starting with a letter",
-    extra: (v: string) => (v.length > 40 ? "is longer than 40 characters" : undefined),
+    pattern: /^[a-z][a-z0-9_]{0,39}$/,
+    description: "1-40 lowercase letters, digits and single underscores between them, starting with a letter",
+    extra: (v: string) => (/__|_$/.test(v) ? "has '__' or ends in '_'" : undefined),
   },
   // Part of state file and blob names, which some file systems compare case-insensitively.
   environment: {
