@@ -673,6 +673,8 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
       );
     }
     const lc = st.new?.body.lifecycle;
+    const refused = st.action === "update" ? refusedOf(st) : [];
+    const locked = st.action === "delete" || st.action === "replace" ? lockStops(st.address) : undefined;
     changes.push({
       address: st.address,
       type: st.type,
@@ -681,10 +683,9 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
       reasons,
       nextApply: st.deferred,
       preventDestroy: st.action === "replace" && isObj(lc) && lc.prevent_destroy === true,
-      ...(st.action === "delete" || st.action === "replace" ? { locked: lockStops(st.address) } : {}),
-      ...(st.action === "update" && refusedOf(st).length ? { refused: refusedOf(st) } : {}),
+      ...(locked ? { locked } : {}),
+      ...(refused.length ? { refused } : {}),
     });
-    if (changes[changes.length - 1].locked === undefined) delete changes[changes.length - 1].locked;
   }
   // Instances of a `for_each` over a variable whose default is a literal map on both sides (the
   // deployers' policies): added and removed keys are creates and deletes of those instances, and
@@ -712,6 +713,7 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
     const actionOf = (key: string): Action | undefined =>
       !(key in was) ? "create" : !(key in now) ? "delete" : same(was[key], now[key]) ? undefined : "replace";
     const keys = [...new Set([...Object.keys(was), ...Object.keys(now)])].sort();
+    const locked = lockStops(st.address);
     for (const key of keys) {
       const address = `${st.address}[${JSON.stringify(key)}]`;
       const action = actionOf(key);
@@ -737,7 +739,7 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
         ],
         nextApply: false,
         preventDestroy: false,
-        ...(action !== "create" && lockStops(st.address) ? { locked: lockStops(st.address) } : {}),
+        ...(action !== "create" && locked ? { locked } : {}),
         ...(renamedFrom !== undefined
           ? {
               refused: [
@@ -753,8 +755,11 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
   // A rotation with an overlap (twin tokens) must never renew or remove the token whose login the
   // vault holds now: readers pinned to that secret version (split team stacks not applied yet)
   // would stop pulling. That token is the one the old config's password secret reads.
-  const passwords = (tf: Obj) => Object.keys(isObj(tf.resource) && isObj((tf.resource as Obj).azurerm_container_registry_token_password) ? ((tf.resource as Obj).azurerm_container_registry_token_password as Obj) : {});
-  const twinned = new Set([...passwords(oldObj), ...passwords(newObj)].filter((n) => n.endsWith("_alt")).map((n) => n.slice(0, -4)));
+  const twinned = new Set(
+    [...oldManaged.values(), ...newManaged.values()]
+      .filter((b) => b.type === "azurerm_container_registry_token_password" && b.address.endsWith("_alt"))
+      .map((b) => b.address.slice(0, -"_alt".length)),
+  );
   const inUse = new Set<string>();
   for (const b of oldManaged.values()) {
     if (b.type !== "azurerm_key_vault_secret" || typeof b.body.value !== "string") continue;
@@ -762,8 +767,7 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
   }
   for (const c of changes) {
     if (c.type !== "azurerm_container_registry_token_password" || (c.action !== "replace" && c.action !== "delete") || !inUse.has(c.address)) continue;
-    const name = c.address.split(".")[1];
-    if (!twinned.has(name.replace(/_alt$/, ""))) continue; // one token: a rotation renews it, as documented
+    if (!twinned.has(c.address.replace(/_alt$/, ""))) continue; // one token: a rotation renews it, as documented
     c.refused = [
       ...(c.refused ?? []),
       "this is the token the vault's login names now: readers that still use that secret version (split team stacks not applied yet) stop pulling; " +
