@@ -102,14 +102,16 @@ const TABLE: Row[] = [
     mutate: (d) => d.apps.push({ name: "blog", registry: "contoso", repository: "https://github.com/x/blog.git#main", baseImage: "node:15-alpine" }),
     replaced: [SLEEP],
     updated: [SCOPE_CONTOSO],
-    created: 8,
+    // its group, container group, shape, task, run, vault policy, deploy role and assignment, and
+    // the subscription reader's assignment
+    created: 9,
   },
   {
     change: "remove an app: its task sits in the locked team registry's group",
     mutate: (d) => d.apps.pop(),
     replaced: [SLEEP],
     updated: [SCOPE_CONTOSO],
-    deleted: 8,
+    deleted: 9,
     locked: ["azurerm_container_registry_task.task_contoso_build_shop (azurerm_management_lock.lock_contoso_rg)"],
   },
   {

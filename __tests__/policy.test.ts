@@ -10,6 +10,7 @@ import { DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
 import { synthesize } from "../app/synth";
 import { Vault } from "../constructs/key-vault";
 import { RegistryTask } from "../constructs/registry-task";
+import { SubscriptionReader } from "../constructs/subscription-reader";
 
 const config = parseConfig(DEFAULT_CONFIG_YAML);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-policy-"));
@@ -54,6 +55,27 @@ test("a role assignment on a whole subscription is broader than a resource group
     });
   });
   expect(r.error?.message).toContain("scope /subscriptions/00000000-0000-0000-0000-000000000000 is broader than a resource group");
+});
+
+describe("the subscription reader: the one assignment at a subscription", () => {
+  test("at the subscription itself, with another role: still broader than a resource group", () => {
+    const r = attempt("subscription-reader-scope", (stack) => {
+      new RoleAssignment(stack, "wide", {
+        scope: "/subscriptions/${data.azurerm_client_config.current.subscription_id}",
+        roleDefinitionName: "Reader",
+        principalId: stack.apps[0].task.principalId,
+      });
+    });
+    expect(r.error?.message).toContain("is broader than a resource group");
+  });
+
+  test("a reader role that grants more than subscriptions/read fails the synth", () => {
+    const r = attempt("subscription-reader-wide", (stack) => {
+      const reader = stack.node.findAll().find((c) => c instanceof SubscriptionReader) as SubscriptionReader;
+      reader.definition.putPermissions([{ actions: ["Microsoft.Resources/subscriptions/read", "Microsoft.Resources/subscriptions/resourceGroups/read"] }]);
+    });
+    expect(r.error?.message).toContain("it may grant Microsoft.Resources/subscriptions/read only");
+  });
 });
 
 test("a task that uses a vault secret without a Get policy is caught", () => {

@@ -114,7 +114,8 @@ describe("ownership: a team's state cannot change another team's (or the platfor
     for (const r of resourcesOf(tf)) {
       if (r.type === "azurerm_role_assignment") {
         expect(refsIn(r.body.principal_id).every(isOwn)).toBe(true);
-        for (const ref of refsIn(r.body.scope)) expect(isOwn(ref) || shared(ref)).toBe(true);
+        // Its own resources, the platform's exports, or (the subscription reader) the subscription.
+        for (const ref of refsIn(r.body.scope)) expect(isOwn(ref) || shared(ref) || ref === "data.azurerm_client_config.current.subscription_id").toBe(true);
       }
       if (r.type === "azurerm_key_vault_access_policy") {
         // The deployer's own policy belongs to the platform, which creates the vault.

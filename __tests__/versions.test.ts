@@ -179,12 +179,16 @@ describe("upgrading a stack deployed with azurerm 4.55.0", () => {
     expect(JSON.stringify(old)).not.toContain("role_assignment_mode");
   });
 
-  test("the preview: nothing durable replaced, nothing deleted; the registries updated in place, the environment record added, the deployer policy keyed; the two maps agree", () => {
+  test("the preview: nothing durable replaced, nothing deleted; the registries updated in place, the environment record and subscription reader added, the deployer policy keyed; the two maps agree", () => {
     const p = previewReplacements(old, now);
     expect(p.unknownTypes).toEqual([]);
     expect(p.changes.filter((c) => c.action !== "update").map((c) => [c.action, c.address, c.durable])).toEqual([
       // The one policy of whoever applied becomes one per named deployer (help/versions.md, step 4).
       ["replace", "azurerm_key_vault_access_policy.kv_policy_acr_task_credentials_deployer", false],
+      // The app task's subscription reader (help/security.md), and the grants pause waiting for it.
+      ["replace", "time_sleep.grants_propagation", false],
+      ["create", "azurerm_role_assignment.subscription_reader_contoso_hello_world", false],
+      ["create", "azurerm_role_definition.subscription_reader_role_contoso", false],
       ["create", "terraform_data.environment", false],
     ]);
     expect(p.changes.filter((c) => c.action === "update").map((c) => [c.address, c.reasons[0]])).toEqual(

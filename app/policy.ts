@@ -6,7 +6,9 @@
  * 2. every custom registry credential is identity-only, or passes versioned Key Vault secret ids
  *    (azurerm 4.55.0 sends anything else, e.g. a versionless URL, as the literal user name);
  * 3. an identity-only credential for an Azure registry comes with `AcrPull` on that registry;
- * 4. no role assignment is broader than a resource group, and none grants an administrative role.
+ * 4. no role assignment is broader than a resource group, and none grants an administrative role;
+ *    the one exception is the subscription reader (constructs/subscription-reader.ts), a custom
+ *    role with exactly `Microsoft.Resources/subscriptions/read`, at the subscription.
  */
 import { DefaultTokenResolver, StringConcat, Tokenization } from "cdktf";
 import { Construct, IValidation } from "constructs";
@@ -15,6 +17,7 @@ import { RegistryTask } from "../constructs/registry-task";
 import { GatedImport } from "../constructs/gated-import";
 import { SigningCertificate } from "../constructs/signing-certificate";
 import { ImportedRegistry, Registry } from "../constructs/registry";
+import { SubscriptionReader } from "../constructs/subscription-reader";
 
 /** Roles that can grant themselves anything, or change anything: never handed to a workflow identity. */
 export const FORBIDDEN_ROLES = [
@@ -120,6 +123,15 @@ export class WorkflowPolicy implements IValidation {
       }
     }
 
+    const readers = all.filter((c): c is SubscriptionReader => c instanceof SubscriptionReader);
+    for (const r of readers) {
+      const actions = resolve(r.definition.permissionsInput) as { actions?: string[]; data_actions?: string[]; not_actions?: string[] }[];
+      const granted = JSON.stringify(actions?.map((p) => p.actions ?? []));
+      if (granted !== JSON.stringify([["Microsoft.Resources/subscriptions/read"]])) {
+        problems.push(`subscription reader ${r.node.path}: grants ${granted}; it may grant Microsoft.Resources/subscriptions/read only`);
+      }
+    }
+    const readerScopes = new Map(readers.map((r) => [resolve(r.definition.roleDefinitionResourceId) as string, resolve(r.scope) as string]));
     for (const ra of all.filter((c): c is RoleAssignment => c instanceof RoleAssignment)) {
       const role = ra.roleDefinitionNameInput;
       if (role && FORBIDDEN_ROLES.some((f) => f.toLowerCase() === role.toLowerCase())) {
@@ -129,7 +141,8 @@ export class WorkflowPolicy implements IValidation {
       // A resource's id, or (team stacks) the platform's registry id output, which is one.
       const ref = /^\$\{([\w]+)\.[\w-]+\.id\}$/.exec(scope) ?? (/^\$\{data\.terraform_remote_state\.platform\.outputs\.\w+_registry_id\}$/.test(scope) ? [scope, "azurerm_container_registry"] : null);
       const literalOk = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+(\/.+)?$/i.test(scope);
-      if (!(ref && SCOPE_TYPES.includes(ref[1])) && !literalOk) {
+      const readerOk = readerScopes.get(resolve(ra.roleDefinitionIdInput) as string) === scope;
+      if (!(ref && SCOPE_TYPES.includes(ref[1])) && !literalOk && !readerOk) {
         problems.push(`role assignment ${ra.node.path}: scope ${scope} is broader than a resource group`);
       }
     }

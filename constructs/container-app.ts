@@ -10,6 +10,7 @@ import type { Registry } from "./registry";
 import type { PullToken } from "./pull-token";
 import type { LockableResourceGroup } from "./resource-group";
 import { addressOf, pinAddress } from "../lib/address";
+import type { SubscriptionReader } from "./subscription-reader";
 import { TerraformData } from "../lib/terraform-data";
 
 export interface ContainerAppProps {
@@ -25,6 +26,13 @@ export interface ContainerAppProps {
    * as the walkthrough does; expires with the token password).
    */
   readonly pull: { readonly kind: "identity" } | { readonly kind: "token"; readonly token: PullToken };
+  /**
+   * What lets a deploying task see its subscription at `az login` (constructs/subscription-reader.ts):
+   * {@link grantDeploy} grants it too.
+   * @default - none: the deploy then relies on ARM listing the subscription to an identity whose
+   * only roles are on this group, which nothing documents
+   */
+  readonly subscriptionReader?: SubscriptionReader;
   /**
    * `<label>.<region>.azurecontainer.io`, unique in the region across all of Azure.
    * @default `<name>-<6 hex>`, the hex taken from the resource group id (and so from the
@@ -253,6 +261,7 @@ export class ContainerApp extends Construct {
       );
       pinAddress(assignments[1], `identity_operator_${base}_${who}`);
     }
+    if (this.props.subscriptionReader) assignments.push(this.props.subscriptionReader.grant(principal));
     const grant = { principal, assignments };
     this.grants.set(principal, grant);
     return grant;

@@ -10,6 +10,7 @@ import { pinAddress } from "../lib/address";
 import { pinProviderVersions } from "../lib/provider-ahead";
 import { LockableResourceGroup } from "./resource-group";
 import { EnvironmentGuard } from "./environment-guard";
+import { SubscriptionReader } from "./subscription-reader";
 import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
 import { IPullableRegistry, Registry } from "./registry";
 import { Vault } from "./key-vault";
@@ -60,6 +61,8 @@ export class Workflow {
   logWorkspace?: LogWorkspace;
   private readonly groups = new Map<TerraformStack, Map<string, LockableResourceGroup>>();
   private readonly liftedLocks: ReadonlySet<string>;
+  private readonly clients = new Map<TerraformStack, DataAzurermClientConfig>();
+  private readonly readers = new Map<string, SubscriptionReader>();
 
   constructor(readonly config: AcrGateConfig) {
     this.tags = { ...config.tags, "managed-by": "acr-gate" };
@@ -121,6 +124,7 @@ export class Workflow {
     // The caller, as every vault reads it too: one data source at one address per stack.
     const client = new DataAzurermClientConfig(stack, "client");
     client.overrideLogicalId("current");
+    this.clients.set(stack, client);
     new EnvironmentGuard(stack, "environment-guard", {
       subscriptionId: client.subscriptionId,
       tenantId: client.tenantId,
@@ -393,6 +397,7 @@ export class Workflow {
       const teamToken = a.aci.pullWith === "token" ? this.tokens.get(team) : undefined;
       // ':' cannot occur in an app name, so no app's ids can be another's (app-task-x vs app-x).
       const app = new ContainerApp(stack, `app:${a.name}`, {
+        subscriptionReader: this.subscriptionReader(stack, a.registry),
         name: a.aci.name,
         resourceGroup: this.group(stack, a.aci.resourceGroup, false),
         registry: team,
@@ -438,6 +443,18 @@ export class Workflow {
     });
     this.apps.push(...made);
     return made;
+  }
+
+  /** A team's subscription reader (constructs/subscription-reader.ts), made with its first app. */
+  private subscriptionReader(stack: TerraformStack, team: string): SubscriptionReader {
+    let r = this.readers.get(team);
+    if (!r) {
+      const client = this.clients.get(stack);
+      if (!client) throw new Error(`${stack.node.path}: providers() first`);
+      r = new SubscriptionReader(stack, `subscription-reader-${team}`, { subscriptionId: client.subscriptionId, team });
+      this.readers.set(team, r);
+    }
+    return r;
   }
 
   // --- Run the task (az acr task run): first runs, upstream first, after the grants ----------
