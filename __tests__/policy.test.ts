@@ -46,29 +46,19 @@ test("an Owner role assignment fails the synth and nothing is written", () => {
   expect(fs.readdirSync(tmp).filter((f) => f.includes("staging"))).toEqual([]);
 });
 
-test("a role assignment on a whole subscription is broader than a resource group", () => {
-  const r = attempt("subscription", (stack) => {
-    new RoleAssignment(stack, "wide", {
-      scope: "/subscriptions/00000000-0000-0000-0000-000000000000",
-      roleDefinitionName: "Reader",
-      principalId: stack.apps[0].task.principalId,
-    });
+// A literal subscription, and the subscription the reader role sits at (with another role): both
+// broader than a resource group.
+test.each([
+  ["a whole subscription", "subscription", "/subscriptions/00000000-0000-0000-0000-000000000000"],
+  ["the subscription reader's scope, with another role", "subscription-reader-scope", "/subscriptions/${data.azurerm_client_config.current.subscription_id}"],
+])("a Reader role assignment on %s is broader than a resource group", (_what, name, scope) => {
+  const r = attempt(name, (stack) => {
+    new RoleAssignment(stack, "wide", { scope, roleDefinitionName: "Reader", principalId: stack.apps[0].task.principalId });
   });
-  expect(r.error?.message).toContain("scope /subscriptions/00000000-0000-0000-0000-000000000000 is broader than a resource group");
+  expect(r.error?.message).toContain(`scope ${scope} is broader than a resource group`);
 });
 
 describe("the subscription reader: the one assignment at a subscription", () => {
-  test("at the subscription itself, with another role: still broader than a resource group", () => {
-    const r = attempt("subscription-reader-scope", (stack) => {
-      new RoleAssignment(stack, "wide", {
-        scope: "/subscriptions/${data.azurerm_client_config.current.subscription_id}",
-        roleDefinitionName: "Reader",
-        principalId: stack.apps[0].task.principalId,
-      });
-    });
-    expect(r.error?.message).toContain("is broader than a resource group");
-  });
-
   test("a reader role that grants more than subscriptions/read fails the synth", () => {
     const r = attempt("subscription-reader-wide", (stack) => {
       const reader = stack.node.findAll().find((c) => c instanceof SubscriptionReader) as SubscriptionReader;

@@ -26,7 +26,6 @@ export const BINDINGS_AZURERM_VERSION = "4.55.0";
  * (`check` blocks 1.5, `removed` blocks 1.7, write-only arguments 1.11).
  */
 export const TERRAFORM_FLOOR = ">= 1.4.0";
-export const TERRAFORM_FLOOR_FEATURE = "the built-in terraform_data resource (Terraform 1.4.0)";
 
 /** azurerm 5.x renamed or removed attributes acr-gate writes for 4.x (see lib/provider-ahead.ts). */
 export function isAzurerm5(v: AzurermVersion): boolean {
