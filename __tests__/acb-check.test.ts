@@ -56,7 +56,6 @@ function failureOf(out: string, task: string): string {
   return block.join("\n");
 }
 
-const isPush = (s: TaskStep): boolean => "push" in s;
 const cmdOf = (s: TaskStep): string => ("cmd" in s ? s.cmd : "");
 
 describeAcb("acb-check: Azure's task engine on the synthesized task files", () => {
@@ -124,9 +123,10 @@ describeAcb("acb-check: Azure's task engine on the synthesized task files", () =
   });
 
   test("a gate whose promotion waits only for pull-source is reported", () => {
+    // The promotion starts with the comparison of what is promoted: moved to right after the pull.
     const broken = editTask(defaultTf(), "base-import-node", (steps) => {
       const pull = steps.find((s) => cmdOf(s).startsWith("docker pull "))!;
-      return steps.map((s) => (isPush(s) ? { ...s, when: [pull.id] } : s));
+      return steps.map((s) => (s.id === "compare-promoted" ? { ...s, when: [pull.id] } : s));
     });
     const { status, out } = runCheck([writeStack("promote-early", broken)]);
     const fail = failureOf(out, "base-import-node");
@@ -160,6 +160,40 @@ describeAcb("acb-check: Azure's task engine on the synthesized task files", () =
     expect(failureOf(out, "hello-world")).toMatch(/deploy-aci: --cpu 2, but container_group_\w+ has 1/);
     expect(out).toMatch(/, 1 failed$/m);
     expect(status).toBe(1);
+  });
+
+  const signingYaml = path.join(ROOT, "examples", "signing.yaml");
+  const signingTf = () => synth(parseConfig(fs.readFileSync(signingYaml, "utf8"))).tf;
+  const run1 = (name: string, tf: any) => runCheck(["--config", signingYaml, writeStack(name, tf)]);
+
+  test("signing: an app build that does not wait for the verification of its base image is reported", () => {
+    const broken = editTask(signingTf(), "hello-world", (steps) => steps.map((s) => (s.id === "build-app" ? { ...s, when: ["-"] } : s)));
+    const { status, out } = run1("verify-skipped", broken);
+    expect(failureOf(out, "hello-world")).toMatch(/build-app builds without waiting for verify-base/);
+    expect(out).toMatch(/, 1 failed$/m);
+    expect(status).toBe(1);
+  });
+
+  test("signing: an app without its verify step is reported (the config has signing on)", () => {
+    const broken = editTask(signingTf(), "hello-world", (steps) =>
+      steps.filter((s) => !["pull-base", "verify-base"].includes(s.id)).map((s) => (s.id === "build-app" ? { ...s, when: ["-"] } : s)),
+    );
+    const { out } = run1("verify-removed", broken);
+    expect(failureOf(out, "hello-world")).toMatch(/signing is on \(config\), but the app builds without verifying its base image/);
+  });
+
+  test("signing: a stable tag moved before the evidence is attached is reported", () => {
+    const broken = editTask(signingTf(), "base-import-node", (steps) => steps.map((s) => (s.id === "promote" ? { ...s, when: ["sign"] } : s)));
+    const { out } = run1("evidence-late", broken);
+    expect(failureOf(out, "base-import-node")).toMatch(/promote moves the stable tag without waiting for attach-evidence/);
+    expect(out).toMatch(/, 1 failed$/m);
+  });
+
+  test("a promotion that does not check whether anything changed is reported", () => {
+    const broken = editTask(defaultTf(), "base-import-node", editCmds((c) => c.replace(/if \[ -s [^;]*; then [^;]*; exit 0; fi; /, "")));
+    const { out } = runCheck([writeStack("always-promote", broken)]);
+    expect(failureOf(out, "base-import-node")).toMatch(/promote pushes without checking whether anything changed/);
+    expect(out).toMatch(/, 1 failed$/m);
   });
 
   test("an enforcing scan with --exit-code 0 is reported, from the config and without one", () => {

@@ -101,7 +101,7 @@ describeGo("Go renderer (acb's templating) on the default config's task files", 
     });
     const gateOut = rendered(results[tasks.indexOf(gate)]);
     expect(gateOut).toContain("cmd: docker pull publicregistry.azurecr.io/node:15-alpine\n");
-    expect(gateOut).toContain(`- "${REGISTRY}/node:15-alpine-${RUN_ID}"\n`);
+    expect(gateOut).toContain(`- UNIQUE=${REGISTRY}/node:15-alpine-${RUN_ID}\n`);
     const appOut = rendered(results[tasks.indexOf(app)]);
     // .Run.RegistryName is the registry's host name up to its first dot.
     expect(appOut).toContain("keyvault: https://acr-task-credentials.vault.azure.net/secrets/registry-contoso-user\n");

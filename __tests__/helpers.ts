@@ -48,6 +48,13 @@ export function resources(tf: any, type: string): Record<string, any> {
   return tf.resource?.[type] ?? {};
 }
 
+/** What a script step (lib/run-scripts.ts) pushes, in order: `docker push "$X"`, X from its env. */
+export function scriptPushes(step: unknown): string[] {
+  const s = step as { cmd?: string; env?: string[] };
+  const env = Object.fromEntries((s.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+  return [...(s.cmd ?? "").matchAll(/docker push "\$([A-Z_]+)"/g)].map((m) => env[m[1]]);
+}
+
 export function decodeTask(task: any): TaskDefinition {
   return parseTask(Buffer.from(task.encoded_step.task_content, "base64").toString("utf8"));
 }

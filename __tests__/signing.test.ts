@@ -11,7 +11,7 @@ import { previewReplacements } from "../app/replacement-preview";
 import { WorkflowPolicy } from "../app/policy";
 import { AcrGateStack } from "../constructs/acr-gate-stack";
 import { GatedImport } from "../constructs/gated-import";
-import { DOCKERHUB_CONFIG, decodeTask, problemsOf, resources, synth, synthStacks } from "./helpers";
+import { DOCKERHUB_CONFIG, decodeTask, problemsOf, resources, scriptPushes, synth, synthStacks } from "./helpers";
 
 const SIGNING_YAML = fs.readFileSync(path.join(__dirname, "..", "examples", "signing.yaml"), "utf8");
 const examples = fs.readdirSync(path.join(__dirname, "..", "examples")).filter((f) => f.endsWith(".yaml"));
@@ -74,19 +74,38 @@ describe("the gate signs before the stable tag moves", () => {
   const def = decodeTask(task);
   const step = (id: string) => def.steps.find((s) => s.id === id) as any;
 
-  test("push the unique tag, sign it (one digest), then push the stable tag", () => {
-    expect(def.steps.slice(-3).map((s) => s.id)).toEqual(["promote-unique", "sign", "promote"]);
-    expect(step("promote-unique")).toMatchObject({ push: ["{{.Run.Registry}}/node:15-alpine-{{.Run.ID}}"], when: ["retag-unique"] });
+  test("compare, re-check the signature, push the unique tag, sign that digest, attach the evidence, then move the stable tag", () => {
+    expect(def.steps.slice(-8).map((s) => s.id)).toEqual([
+      "compare-promoted",
+      "verify-promoted",
+      "promote-unique",
+      "sign",
+      "evidence-sbom",
+      "evidence-report",
+      "attach-evidence",
+      "promote",
+    ]);
+    expect(step("compare-promoted").when).toEqual(["functional-test", "vulnerability-scan"]);
+    expect(step("verify-promoted").when).toEqual(["compare-promoted"]);
+    expect(step("promote-unique").when).toEqual(["verify-promoted"]);
+    expect(scriptPushes(step("promote-unique"))).toEqual(["{{.Run.Registry}}/node:15-alpine-{{.Run.ID}}"]);
     expect(step("sign").when).toEqual(["promote-unique"]);
-    expect(step("promote")).toMatchObject({ push: ["{{.Run.Registry}}/node:15-alpine"], when: ["sign", "retag-stable"] });
+    expect(step("attach-evidence").when).toEqual(["sign", "evidence-sbom", "evidence-report"]);
+    expect(step("promote").when).toEqual(["sign", "attach-evidence"]);
+    expect(scriptPushes(step("promote"))).toEqual(["{{.Run.Registry}}/node:15-alpine"]);
   });
 
-  test("notation with the Key Vault plugin, the task's own identity, the certificate by its versionless URL", () => {
-    expect(step("sign").cmd).toBe(
-      "signbaseartifacts.azurecr.io/tools/notation-azure-kv:1.3.2-1.2.1 sign --signature-format cose " +
-        "--id https://sign-task-creds.vault.azure.net/certificates/acr-gate-signing --plugin azure-kv " +
-        "--plugin-config self_signed=true --plugin-config credential_type=managedid {{.Run.Registry}}/node:15-alpine-{{.Run.ID}}",
+  test("notation with the Key Vault plugin and the task's own identity signs the digest the unique tag was pushed as, with the versioned key id", () => {
+    expect(step("sign").cmd).toContain(
+      'notation sign --signature-format cose --id "$SIGNING_KEY_ID" --plugin azure-kv --plugin-config self_signed=true --plugin-config credential_type=managedid "$ref"',
     );
+    expect(step("sign").cmd.startsWith("signbaseartifacts.azurecr.io/tools/notation-azure-kv:1.3.2-1.2.1-oras1.2.0 -c '")).toBe(true);
+    expect(step("sign").entryPoint).toBe("bash");
+    expect(step("sign").cmd).toContain('ref="$(cat /acb/home/acr-gate/unique.ref');
+    expect(step("promote-unique").cmd).toContain("> /acb/home/acr-gate/unique.ref");
+    // The key id and the certificate come from the same resource: the version verifiers trust is the one gates sign with.
+    expect(task.encoded_step.values.SIGNING_KEY_ID).toBe('${replace(azurerm_key_vault_certificate.signing_certificate_sign_task_creds_acr_gate_signing.id, "/certificates/", "/keys/")}');
+    expect(task.encoded_step.values.GATE_CERTIFICATE).toBe("${azurerm_key_vault_certificate.signing_certificate_sign_task_creds_acr_gate_signing.certificate_data_base64}");
   });
 
   test("the gate identity's one policy: Sign on keys and Get on certificates (plus Get on secrets for Docker Hub), nothing more", () => {
@@ -102,8 +121,15 @@ describe("the gate signs before the stable tag moves", () => {
     const signer = resources(tf, "azurerm_container_registry_task").task_signbaseartifacts_build_signer;
     expect(signer.encoded_step.context_path).toBe("https://github.com/your-github-org/acr-gate-signer.git#main:help/signer");
     expect(decodeTask(signer).steps).toEqual([
-      { id: "build-signer", build: "-t {{.Run.Registry}}/tools/notation-azure-kv:1.3.2-1.2.1 -f Dockerfile .", when: ["-"] },
-      { id: "push-signer", push: ["{{.Run.Registry}}/tools/notation-azure-kv:1.3.2-1.2.1"], when: ["build-signer"] },
+      { id: "build-signer", build: "-t {{.Run.Registry}}/tools/notation-azure-kv:1.3.2-1.2.1-oras1.2.0 -f Dockerfile .", when: ["-"] },
+      // An image built from a Dockerfile copied before oras joined it is never pushed.
+      {
+        id: "check-signer",
+        cmd: "{{.Run.Registry}}/tools/notation-azure-kv:1.3.2-1.2.1-oras1.2.0 -c 'notation version && oras version && openssl version && command -v base64'",
+        entryPoint: "bash",
+        when: ["build-signer"],
+      },
+      { id: "push-signer", push: ["{{.Run.Registry}}/tools/notation-azure-kv:1.3.2-1.2.1-oras1.2.0"], when: ["check-signer"] },
     ]);
     const gateRun = resources(tf, "azurerm_container_registry_task_schedule_run_now").first_run_signbaseartifacts_base_import_node;
     expect(gateRun.depends_on).toContain("azurerm_container_registry_task_schedule_run_now.first_run_signbaseartifacts_build_signer");
@@ -119,12 +145,143 @@ describe("the gate signs before the stable tag moves", () => {
     expect(resources(tf, "time_sleep").grants_propagation.depends_on).toContain("azurerm_key_vault_certificate.signing_certificate_sign_task_creds_acr_gate_signing");
   });
 
-  test("an existing certificate: none created, the deployer policy unchanged, the gate signs with it", () => {
+  test("an existing certificate: none created, read at every plan (the deployers may Get certificates, nothing more), the gate signs with it", () => {
     const t = synth(parseConfig(SIGNING_YAML.replace(/\n {2}subject: .*\n/, "\n  existingCertificate: true\n  certificateName: corp-signing\n"))).tf;
     expect(resources(t, "azurerm_key_vault_certificate")).toEqual({});
-    expect(resources(t, "azurerm_key_vault_access_policy").kv_policy_sign_task_creds_deployer.certificate_permissions).toBeUndefined();
-    const sign = decodeTask(resources(t, "azurerm_container_registry_task")[GATE]).steps.find((s) => s.id === "sign") as any;
-    expect(sign.cmd).toContain("--id https://sign-task-creds.vault.azure.net/certificates/corp-signing ");
+    expect(resources(t, "azurerm_key_vault_access_policy").kv_policy_sign_task_creds_deployer.certificate_permissions).toEqual(["Get"]);
+    expect(t.data.azurerm_key_vault_certificate.signing_certificate_sign_task_creds_corp_signing).toMatchObject({
+      name: "corp-signing",
+      key_vault_id: "${azurerm_key_vault.key_vault_sign_task_creds.id}",
+    });
+    const values = resources(t, "azurerm_container_registry_task")[GATE].encoded_step.values;
+    expect(values.SIGNING_KEY_ID).toBe('${replace(data.azurerm_key_vault_certificate.signing_certificate_sign_task_creds_corp_signing.id, "/certificates/", "/keys/")}');
+    expect(resources(t, "azurerm_container_registry_task").task_signteam_hello_world.encoded_step.values.GATE_CERTIFICATE).toBe(
+      "${data.azurerm_key_vault_certificate.signing_certificate_sign_task_creds_corp_signing.certificate_data_base64}",
+    );
+  });
+});
+
+describe("verify before use: every app builds only on a base image the gate signed", () => {
+  const { tf } = synth(parseConfig(SIGNING_YAML));
+  const app = resources(tf, "azurerm_container_registry_task").task_signteam_hello_world;
+  const def = decodeTask(app);
+  const step = (id: string) => def.steps.find((s) => s.id === id) as any;
+
+  test("pull the base image, verify the digest it was pulled as, then build on that very image", () => {
+    expect(def.steps.map((s) => s.id)).toEqual(["pull-base", "verify-base", "build-app", "push-app", "az-login", "deploy-aci"]);
+    expect(step("pull-base")).toMatchObject({ entryPoint: "sh", when: ["-"], env: ["BASE={{.Values.REGISTRY_FROM_URL}}node:15-alpine", "BASE_REPO={{.Values.REGISTRY_FROM_URL}}node"] });
+    expect(step("pull-base").cmd).toContain('docker pull "$BASE"; docker image inspect "$BASE"');
+    expect(step("verify-base")).toMatchObject({ entryPoint: "bash", when: ["pull-base"] });
+    expect(step("verify-base").cmd).toContain('notation verify "$ref"');
+    expect(step("verify-base").cmd).toContain("ref=\"$(cat /acb/home/acr-gate/base.ref");
+    expect(step("build-app").when).toEqual(["verify-base"]);
+    // The build resolves FROM ${REGISTRY_FROM_URL}node:15-alpine: the name pull-base pulled and verify-base verified.
+    expect(step("build-app").build).toContain("--build-arg REGISTRY_FROM_URL={{.Values.REGISTRY_FROM_URL}}");
+  });
+
+  test("the trust store holds only the gate's certificate, from its public part; strict verification; no secret", () => {
+    const verify = step("verify-base");
+    expect(verify.env).toContain("GATE_CERTIFICATE={{.Values.GATE_CERTIFICATE}}");
+    expect(app.encoded_step.values.GATE_CERTIFICATE).toBe("${azurerm_key_vault_certificate.signing_certificate_sign_task_creds_acr_gate_signing.certificate_data_base64}");
+    expect(verify.cmd).toContain("notation cert add --type ca --store acr-gate");
+    expect(verify.cmd).toContain('\\"signatureVerification\\":{\\"level\\":\\"strict\\"},\\"trustStores\\":[\\"ca:acr-gate\\"]');
+    // The app task reads no certificate or key from the vault.
+    const policy = resources(tf, "azurerm_key_vault_access_policy").kv_policy_sign_task_creds_signteam_hello_world;
+    expect(policy.certificate_permissions).toBeUndefined();
+    expect(policy.key_permissions).toBeUndefined();
+  });
+
+  test("the base-artifacts token may pull the signer image the verify step runs", () => {
+    const token = Object.values(resources(tf, "azurerm_container_registry_scope_map")).find((m: any) => m.name.includes("signbaseartifacts")) as any;
+    expect(token.actions).toContain("repositories/tools/notation-azure-kv/content/read");
+  });
+
+  test("split layout: a team stack verifies with the certificate the platform outputs", () => {
+    const split = fs.readFileSync(path.join(__dirname, "..", "examples", "split.yaml"), "utf8");
+    const signed = `${split}\nsigning: { enabled: true, signerContext: "https://github.com/your-github-org/acr-gate-signer.git#main:help/signer" }\n`;
+    const stacks = synthStacks(parseConfig(signed));
+    const platform = stacks[0].tf;
+    expect(platform.output.signing_certificate_base64.value).toMatch(/^\$\{azurerm_key_vault_certificate\..*\.certificate_data_base64\}$/);
+    const team = stacks.find((x) => Object.keys(resources(x.tf, "azurerm_container_group")).length > 0)!.tf;
+    const appTask = Object.values(resources(team, "azurerm_container_registry_task"))[0] as any;
+    expect(appTask.encoded_step.values.GATE_CERTIFICATE).toBe("${data.terraform_remote_state.platform.outputs.signing_certificate_base64}");
+    expect(decodeTask(appTask).steps.map((s) => s.id)).toContain("verify-base");
+  });
+
+  test("signing off: the app builds at once, with no verify step", () => {
+    const plain = decodeTask(resources(synth(parseConfig(DOCKERHUB_CONFIG)).tf, "azurerm_container_registry_task").task_contoso_hello_world);
+    expect(plain.steps.map((s) => s.id)).toEqual(["build-app", "push-app", "az-login", "deploy-aci"]);
+  });
+});
+
+describe("evidence: the SBOM and the scan report, attached to the promoted digest and signed", () => {
+  const { tf } = synth(parseConfig(SIGNING_YAML));
+  const def = decodeTask(resources(tf, "azurerm_container_registry_task")[GATE]);
+  const step = (id: string) => def.steps.find((s) => s.id === id) as any;
+
+  test("Trivy writes a CycloneDX SBOM and a full JSON report from the scanned tar, with the scan's database", () => {
+    for (const [id, format, out] of [["evidence-sbom", "cyclonedx", "sbom.cdx.json"], ["evidence-report", "json --list-all-pkgs", "trivy-report.json"]]) {
+      expect(step(id).when).toEqual(["vulnerability-scan"]);
+      expect(step(id).cmd).toContain(`image --input /acb/home/source-image.tar --scanners vuln --format ${format} --output /acb/home/${out} --cache-dir /acb/home/trivy-cache --skip-db-update`);
+    }
+    expect(step("vulnerability-scan").cmd).toContain("--cache-dir /acb/home/trivy-cache");
+  });
+
+  test("oras attaches each to the unique digest with the gate's scan settings as annotations, and notation signs each referrer", () => {
+    const attach = step("attach-evidence");
+    expect(attach.cmd).toContain("oras attach --artifact-type application/vnd.cyclonedx+json");
+    expect(attach.cmd).toContain("oras attach --artifact-type application/vnd.acr-gate.trivy-report.v1+json");
+    expect(attach.cmd).toContain("trivy-report.json:application/json trivy-cache/db/metadata.json:application/json");
+    expect(attach.cmd.match(/notation sign [^;]*"\$UNIQUE_REPO@\$dg"/g)).toHaveLength(2);
+    expect(attach.env).toEqual(expect.arrayContaining(["SCAN_MODE=report", "FAIL_ON=HIGH", "IGNORE_UNFIXED=true", expect.stringMatching(/^SCANNER=ghcr\.io\/aquasecurity\/trivy:0\.58\.1@sha256:/)]));
+  });
+
+  test("signing without a scan: nothing to attach, the stable tag waits for the signature only", () => {
+    const noScan = SIGNING_YAML.replace("    scan: { mode: report }\n", "    scan: { enabled: false }\n");
+    const d = decodeTask(resources(synth(parseConfig(noScan)).tf, "azurerm_container_registry_task")[GATE]);
+    expect(d.steps.map((s) => s.id)).not.toContain("attach-evidence");
+    expect(d.steps.find((s) => s.id === "promote")!.when).toEqual(["sign"]);
+    expect((d.steps.find((s) => s.id === "verify-promoted") as any).cmd).not.toContain("oras discover");
+  });
+});
+
+describe("promote only what changed", () => {
+  const plain = decodeTask(resources(synth(parseConfig(DOCKERHUB_CONFIG)).tf, "azurerm_container_registry_task").task_contosobaseartifacts_base_import_node);
+  const signed = decodeTask(resources(synth(parseConfig(SIGNING_YAML)).tf, "azurerm_container_registry_task")[GATE]);
+  const cmd = (d: typeof plain, id: string) => (d.steps.find((s) => s.id === id) as any).cmd as string;
+
+  test("the stable tag is compared by image id with the source; equal, the digest is recorded as unchanged", () => {
+    const c = cmd(plain, "compare-promoted");
+    expect(c).toContain('docker pull -q "$STABLE"');
+    expect(c).toContain('[ "$(docker images -q --no-trunc "$STABLE")" = "$src" ]');
+    expect(c).toContain("> /acb/home/acr-gate/promoted.ref");
+    // Not found (a first run) is not unchanged: the marker is removed first and only written on equality.
+    expect(c.indexOf("rm -f /acb/home/acr-gate/promoted.ref")).toBeLessThan(c.indexOf("docker pull -q"));
+  });
+
+  test("every push skips on that marker: no new unique tag, no moved stable tag", () => {
+    for (const [d, ids] of [[plain, ["promote"]], [signed, ["promote-unique", "sign", "attach-evidence", "promote"]]] as const) {
+      for (const id of ids) expect(cmd(d, id)).toContain('if [ -s /acb/home/acr-gate/promoted.ref ]; then echo "acr-gate - unchanged, no new tag"; exit 0; fi');
+    }
+  });
+
+  test("signing: an unchanged image whose signature or evidence the current certificate does not verify is promoted again", () => {
+    const v = cmd(signed, "verify-promoted");
+    expect(v).toContain('if notation verify "$ref" > /dev/null && oras discover --artifact-type application/vnd.cyclonedx+json "$ref" | grep -q sha256');
+    expect(v).toContain("rm -f /acb/home/acr-gate/promoted.ref");
+  });
+});
+
+describe("the scripts stay data-safe (lib/run-scripts.ts)", () => {
+  test("a value that is not one safe word, or a script that could leave its quotes, is refused at synth", () => {
+    const { scriptStep } = require("../lib/run-scripts") as typeof import("../lib/run-scripts");
+    const ok = { id: "x", image: "docker", shell: "sh" as const, script: ["true"], env: { A: "{{.Run.Registry}}/a:1" }, when: ["-"] };
+    expect(scriptStep(ok).cmd).toBe("docker -c 'true'");
+    expect(() => scriptStep({ ...ok, env: { A: "a b" } })).toThrow(/not one safe word/);
+    expect(() => scriptStep({ ...ok, env: { A: "$(id)" } })).toThrow(/not one safe word/);
+    expect(() => scriptStep({ ...ok, script: ["echo 'x'"] })).toThrow(/contains "'"/);
+    expect(() => scriptStep({ ...ok, script: ["echo {{.Run.ID}}"] })).toThrow(/contains "\{\{"/);
+    expect(() => scriptStep({ ...ok, script: ["echo ${HOME}"] })).toThrow(/contains "\$\{"/);
   });
 });
 
@@ -168,15 +325,16 @@ describe("what a signing config cannot say", () => {
 
 describe("the policy refuses a signing gate its vault does not let sign", () => {
   /** The stack's policy problems after adding a gate that signs with `keyId` and was granted nothing. */
-  const withUngrantedSigner = (yaml: string, keyId: string) => {
+  const withUngrantedSigner = (yaml: string, key: string | ((stack: AcrGateStack) => string)) => {
     const stack = new AcrGateStack(Testing.app(), "s", parseConfig(yaml));
+    const keyId = typeof key === "string" ? key : key(stack);
     new GatedImport(stack, "rogue", {
       registry: stack.baseArtifacts,
       taskName: "rogue-gate",
       source: { repository: "alpine", tag: "3" },
       upstreamUrl: "docker.io/",
       scan: { mode: "enforce" },
-      signing: { keyId, signerImage: "example.azurecr.io/notation:1" },
+      signing: { keyId, certificate: "Y2VydA==", signerImage: "example.azurecr.io/notation:1" },
     });
     return new WorkflowPolicy(stack).validate();
   };
@@ -188,7 +346,7 @@ describe("the policy refuses a signing gate its vault does not let sign", () => 
   });
 
   test("a gate signing with the stack's certificate but without the grant", () => {
-    expect(withUngrantedSigner(SIGNING_YAML, "https://sign-task-creds.vault.azure.net/certificates/acr-gate-signing")).toEqual([
+    expect(withUngrantedSigner(SIGNING_YAML, (stack) => (stack.gates[0].signing as { keyId: string }).keyId)).toEqual([
       "task signbaseartifacts/rogue-gate: signs with acr-gate-signing but has no Sign policy on vault sign-task-creds",
     ]);
   });
@@ -211,6 +369,12 @@ describe("day 2", () => {
   test("a new subject or validity is a new version of the same certificate, not a new certificate", () => {
     const other = synth(parseConfig(signed.replace("CN=contoso", "CN=contoso-signing").replace("notation:1.3.2\" }", 'notation:1.3.2", validityMonths: 24 }'))).tf;
     const p = previewReplacements(after, other);
-    expect(p.changes.map((c) => [c.type, c.action])).toEqual([["azurerm_key_vault_certificate", "update"]]);
+    expect(p.changes.map((c) => [c.address, c.action])).toEqual([
+      // The new version reaches the gate (key id, certificate) and the app (certificate) in the same apply.
+      ["azurerm_container_registry_task.task_contoso_hello_world", "update"],
+      ["azurerm_container_registry_task.task_contosobaseartifacts_base_import_node", "update"],
+      ["azurerm_key_vault_certificate.signing_certificate_acr_task_credentials_acr_gate_signing", "update"],
+    ]);
+    expect(p.changes[0].reasons[0]).toMatch(/GATE_CERTIFICATE references .*new certificate_data_base64 after apply/);
   });
 });

@@ -183,6 +183,8 @@ describe("upgrading a stack deployed with azurerm 4.55.0", () => {
     const p = previewReplacements(old, now);
     expect(p.unknownTypes).toEqual([]);
     expect(p.changes.filter((c) => c.action !== "update").map((c) => [c.action, c.address, c.durable])).toEqual([
+      // The gate's task file changed (promote only what changed): it runs once, and keeps the tag if nothing changed.
+      ["replace", "azurerm_container_registry_task_schedule_run_now.first_run_contosobaseartifacts_base_import_node", false],
       // The one policy of whoever applied becomes one per named deployer (help/versions.md, step 4).
       ["replace", "azurerm_key_vault_access_policy.kv_policy_acr_task_credentials_deployer", false],
       // The app task's subscription reader (help/security.md), and the grants pause waiting for it.
@@ -191,12 +193,10 @@ describe("upgrading a stack deployed with azurerm 4.55.0", () => {
       ["create", "azurerm_role_definition.subscription_reader_role_contoso", false],
       ["create", "terraform_data.environment", false],
     ]);
-    expect(p.changes.filter((c) => c.action === "update").map((c) => [c.address, c.reasons[0]])).toEqual(
-      ["registry_contoso", "registry_contosobaseartifacts", "registry_publicregistry"].map((n) => [
-        `azurerm_container_registry.${n}`,
-        "role_assignment_mode added",
-      ]),
-    );
+    expect(p.changes.filter((c) => c.action === "update").map((c) => [c.address, c.reasons[0]])).toEqual([
+      ["azurerm_container_registry_task.task_contosobaseartifacts_base_import_node", "encoded_step.task_content changed"],
+      ...["registry_contoso", "registry_contosobaseartifacts", "registry_publicregistry"].map((n) => [`azurerm_container_registry.${n}`, "role_assignment_mode added"]),
+    ]);
     expect(p.notes).toContain("azurerm moves from 4.55.0 to 4.81.0: run `terraform init -upgrade` before the plan (help/versions.md)");
     expect(p.notes).toContain("the ForceNew facts of azurerm 4.55.0 and 4.81.0 agree on every resource type in these files");
   });

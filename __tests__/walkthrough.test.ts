@@ -11,7 +11,7 @@ import { ContainerRegistryScopeMap } from "@cdktf/provider-azurerm/lib/container
 import { ContainerRegistryTask } from "@cdktf/provider-azurerm/lib/container-registry-task";
 import { ManagementLock } from "@cdktf/provider-azurerm/lib/management-lock";
 import { KeyVaultAccessPolicyA } from "@cdktf/provider-azurerm/lib/key-vault-access-policy";
-import { decodeTask, resources, synth } from "./helpers";
+import { decodeTask, resources, scriptPushes, synth } from "./helpers";
 import { prerequisites } from "../lib/task-yaml";
 
 const { json, tf } = synth();
@@ -318,8 +318,7 @@ describe("Gated imports of public content: base-import-node", () => {
       "functional-test",
       "save-source",
       "vulnerability-scan",
-      "retag-stable",
-      "retag-unique",
+      "compare-promoted",
       "promote",
     ]);
     expect(gate.encoded_step.values).toEqual({ REGISTRY_FROM_URL: "publicregistry.azurecr.io/" });
@@ -327,13 +326,12 @@ describe("Gated imports of public content: base-import-node", () => {
   });
 
   test("nothing is promoted before every validation step succeeded", () => {
-    for (const step of ["retag-stable", "retag-unique", "promote"]) {
+    for (const step of ["compare-promoted", "promote"]) {
       const before = prerequisites(def, step);
       expect(before.has("functional-test")).toBe(true);
       expect(before.has("vulnerability-scan")).toBe(true);
     }
-    const promote = def.steps.find((s) => s.id === "promote") as unknown as { push: string[] };
-    expect(promote.push).toEqual(["{{.Run.Registry}}/node:15-alpine-{{.Run.ID}}", "{{.Run.Registry}}/node:15-alpine"]);
+    expect(scriptPushes(def.steps.find((s) => s.id === "promote"))).toEqual(["{{.Run.Registry}}/node:15-alpine-{{.Run.ID}}", "{{.Run.Registry}}/node:15-alpine"]);
   });
 
   test("the functional test is the sample's: build FROM the source, run the image", () => {
@@ -346,7 +344,7 @@ describe("Gated imports of public content: base-import-node", () => {
   test("the default entry scans in report mode (node:15-alpine is end of life) with a pinned Trivy", () => {
     const scan = def.steps.find((s) => s.id === "vulnerability-scan") as { cmd: string };
     expect(scan.cmd).toBe(
-      "ghcr.io/aquasecurity/trivy:0.58.1@sha256:ab70a02200597efa04748f210f793936eb647cbcdb0ea69cc30b226d6f5a22c7 image --input /acb/home/source-image.tar --scanners vuln --severity HIGH,CRITICAL --exit-code 0 --ignore-unfixed --no-progress",
+      "ghcr.io/aquasecurity/trivy:0.58.1@sha256:ab70a02200597efa04748f210f793936eb647cbcdb0ea69cc30b226d6f5a22c7 image --input /acb/home/source-image.tar --scanners vuln --severity HIGH,CRITICAL --exit-code 0 --ignore-unfixed --cache-dir /acb/home/trivy-cache --no-progress",
     );
   });
 });

@@ -2,6 +2,15 @@ import { Construct } from "constructs";
 import { CmdStep, TaskDefinition, TaskStep } from "../lib/task-yaml";
 import { DEFAULT_SCANNER_IMAGE, ImageRef, ScanMode, Severity } from "../lib/config-schema";
 import { RegistryTask } from "./registry-task";
+import {
+  attachEvidenceScript,
+  comparePromotedScript,
+  promoteScript,
+  promoteUniqueScript,
+  scriptStep,
+  signScript,
+  verifyPromotedScript,
+} from "../lib/run-scripts";
 import type { Registry } from "./registry";
 
 export interface GateTest {
@@ -65,8 +74,13 @@ export interface GatedImportProps {
 }
 
 export interface GateSigning {
-  /** `notation sign --id`: the certificate's versionless URL in Key Vault. */
+  /**
+   * `notation sign --id`: the certificate's versioned key id in Key Vault (Terraform reference;
+   * {@link SigningCertificate.keyId}): the version app tasks verify with ({@link certificate}).
+   */
   readonly keyId: string;
+  /** The same version's public certificate, base64 DER (Terraform reference): the trust store of the re-sign check. */
+  readonly certificate: string;
   /** An image whose entry point is `notation`, with the azure-kv plugin installed (help/signer/Dockerfile). */
   readonly signerImage: string;
 }
@@ -78,6 +92,11 @@ const SEVERITY_ORDER: readonly Severity[] = ["LOW", "MEDIUM", "HIGH", "CRITICAL"
  * the build and be sent to the Docker daemon with it.)
  */
 const SCAN_INPUT = "/acb/home/source-image.tar";
+/** Trivy's database, downloaded once per run by the scan and reused by the evidence steps. */
+const SCANNER_CACHE = "--cache-dir /acb/home/trivy-cache";
+/** Where the evidence steps write, relative paths for oras (it refuses absolute ones). */
+const EVIDENCE_DIR = "/acb/home";
+const EVIDENCE_FILES = { sbom: "sbom.cdx.json", report: "trivy-report.json", dbMetadata: "trivy-cache/db/metadata.json" } as const;
 
 /**
  * The gate between a public image and the teams that build on it (the walkthrough's
@@ -148,7 +167,7 @@ export class GatedImport extends Construct {
           // Vulnerabilities only: Trivy's default scanners include secrets, and this is a vulnerability gate.
           cmd:
             `${props.scan.image ?? DEFAULT_SCANNER_IMAGE} image --input ${SCAN_INPUT} --scanners vuln --severity ${severities} ` +
-            `--exit-code ${exitCode}${props.scan.ignoreUnfixed ?? true ? " --ignore-unfixed" : ""} --no-progress`,
+            `--exit-code ${exitCode}${props.scan.ignoreUnfixed ?? true ? " --ignore-unfixed" : ""} ${SCANNER_CACHE} --no-progress`,
           when: ["save-source"],
           timeout: props.scan.timeoutSeconds ?? 900,
         } satisfies CmdStep,
@@ -156,28 +175,66 @@ export class GatedImport extends Construct {
       validations.push("vulnerability-scan");
     }
     const gate = validations.length > 0 ? validations : ["pull-source"];
-    steps.push(
-      { id: "retag-stable", cmd: `docker tag ${src} ${stable}`, when: gate },
-      { id: "retag-unique", cmd: `docker tag ${src} ${unique}`, when: gate },
-    );
+    // Promote only what changed (lib/run-scripts.ts): the stable tag already naming this image
+    // (and, signing, signed by the current certificate, its evidence attached) ends the run
+    // without a new tag; every later step checks the marker this one leaves.
+    const names = {
+      SRC: src,
+      STABLE: stable,
+      STABLE_REPO: `{{.Run.Registry}}/${this.target.repository}`,
+      UNIQUE: unique,
+      UNIQUE_REPO: `{{.Run.Registry}}/${this.target.repository}`,
+    };
+    steps.push(scriptStep({ id: "compare-promoted", image: "docker", shell: "sh", script: comparePromotedScript(), env: pick(names, "SRC", "STABLE", "STABLE_REPO"), when: gate }));
     if (props.signing) {
-      // The unique tag names one digest for good; the stable tag moves to it only once it is signed.
+      const tools = props.signing.signerImage;
+      const trust = { GATE_CERTIFICATE: "{{.Values.GATE_CERTIFICATE}}" };
+      const signer = { SIGNING_KEY_ID: "{{.Values.SIGNING_KEY_ID}}", UNIQUE_REPO: names.UNIQUE_REPO };
+      const evidence = props.scan !== undefined;
       steps.push(
-        { id: "promote-unique", push: [unique], when: ["retag-unique"] },
-        {
-          id: "sign",
-          cmd:
-            `${props.signing.signerImage} sign --signature-format cose --id ${props.signing.keyId} --plugin azure-kv ` +
-            `--plugin-config self_signed=true --plugin-config credential_type=managedid ${unique}`,
-          when: ["promote-unique"],
-          timeout: 300,
-        },
-        { id: "promote", push: [stable], when: ["sign", "retag-stable"] },
+        scriptStep({ id: "verify-promoted", image: tools, shell: "bash", script: verifyPromotedScript(evidence), env: trust, when: ["compare-promoted"], timeout: 300 }),
+        // The unique tag names one digest for good; the stable tag moves to it only once it is signed.
+        scriptStep({ id: "promote-unique", image: "docker", shell: "sh", script: promoteUniqueScript(), env: pick(names, "SRC", "UNIQUE", "UNIQUE_REPO"), when: ["verify-promoted"] }),
+        scriptStep({ id: "sign", image: tools, shell: "bash", script: signScript(), env: signer, when: ["promote-unique"], timeout: 300 }),
       );
-      this.promotionSteps = ["retag-stable", "retag-unique", "promote-unique", "sign", "promote"];
+      const beforeStable = ["sign"];
+      if (evidence) {
+        const scan = props.scan!;
+        const scanner = scan.image ?? DEFAULT_SCANNER_IMAGE;
+        // The evidence: everything the scanner saw, with the same database as the scan above
+        // (--skip-db-update: the one it downloaded into the shared cache), not only what failed it.
+        const evidenceScan = (id: string, format: string, output: string): CmdStep => ({
+          id,
+          cmd: `${scanner} image --input ${SCAN_INPUT} --scanners vuln --format ${format}${format === "json" ? " --list-all-pkgs" : ""} --output ${EVIDENCE_DIR}/${output} ${SCANNER_CACHE} --skip-db-update --no-progress`,
+          when: ["vulnerability-scan"],
+          timeout: scan.timeoutSeconds ?? 900,
+        });
+        steps.push(
+          evidenceScan("evidence-sbom", "cyclonedx", EVIDENCE_FILES.sbom),
+          evidenceScan("evidence-report", "json", EVIDENCE_FILES.report),
+          scriptStep({
+            id: "attach-evidence",
+            image: tools,
+            shell: "bash",
+            script: attachEvidenceScript(EVIDENCE_DIR, EVIDENCE_FILES),
+            env: {
+              ...signer,
+              SCANNER: scanner,
+              SCAN_MODE: scan.mode ?? "enforce",
+              FAIL_ON: scan.failOn ?? "HIGH",
+              IGNORE_UNFIXED: String(scan.ignoreUnfixed ?? true),
+            },
+            when: ["sign", "evidence-sbom", "evidence-report"],
+            timeout: 300,
+          }),
+        );
+        beforeStable.push("attach-evidence");
+      }
+      steps.push(scriptStep({ id: "promote", image: "docker", shell: "sh", script: promoteScript(false), env: pick(names, "SRC", "STABLE"), when: beforeStable }));
+      this.promotionSteps = ["compare-promoted", "verify-promoted", "promote-unique", "sign", ...(evidence ? ["attach-evidence"] : []), "promote"];
     } else {
-      steps.push({ id: "promote", push: [unique, stable], when: ["retag-stable", "retag-unique"] });
-      this.promotionSteps = ["retag-stable", "retag-unique", "promote"];
+      steps.push(scriptStep({ id: "promote", image: "docker", shell: "sh", script: promoteScript(true), env: pick(names, "SRC", "STABLE", "UNIQUE"), when: ["compare-promoted"] }));
+      this.promotionSteps = ["compare-promoted", "promote"];
     }
     this.validationSteps = validations;
     this.definition = { version: "v1.1.0", steps };
@@ -187,13 +244,20 @@ export class GatedImport extends Construct {
       name: props.taskName ?? `base-import-${this.target.repository.replace(/[^a-zA-Z0-9-]/g, "-")}`,
       step: { kind: "encoded", definition: this.definition, context: props.test?.context },
       gitAccessToken: props.gitAccessToken,
-      values: { REGISTRY_FROM_URL: props.upstreamUrl },
+      values: {
+        REGISTRY_FROM_URL: props.upstreamUrl,
+        ...(props.signing ? { SIGNING_KEY_ID: props.signing.keyId, GATE_CERTIFICATE: props.signing.certificate } : {}),
+      },
       baseImageTrigger: props.baseImageTrigger ?? props.test !== undefined,
       images: { from: `${props.upstreamUrl}${ref(this.source)}`, builds: `${props.registry.loginServerName}/${ref(this.target)}` },
       tags: props.tags,
       timer: props.timer,
     });
   }
+}
+
+function pick<T extends Record<string, string>, K extends keyof T>(o: T, ...keys: K[]): Pick<T, K> {
+  return Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
 }
 
 function ref(image: ImageRef): string {

@@ -305,8 +305,17 @@ export class Vault extends Construct {
    * on every plan.
    */
   allowDeployerCertificates(): void {
+    this.deployerCertificates = "manage";
     if (this.deployerPolicy) this.deployerPolicy.certificatePermissions = ["Create", "Delete", "Get", "List", "Recover", "Update"];
   }
+
+  /** Lets the deployers read certificates (a data source of an existing one, at every plan), unless they may manage them already. */
+  allowDeployerCertificateRead(): void {
+    if (this.deployerCertificates) return;
+    this.deployerCertificates = "read";
+    if (this.deployerPolicy) this.deployerPolicy.certificatePermissions = ["Get"];
+  }
+  private deployerCertificates?: "manage" | "read";
 
   /** What a resource written into the vault by a deployer waits for: the deployers' policies, if this stack makes them. */
   get writeAccess(): KeyVaultAccessPolicyA[] {

@@ -11,6 +11,7 @@ export const PLATFORM_OUTPUTS = {
   baseTokenUserSecretId: "base_token_user_secret_id",
   baseTokenPasswordSecretId: "base_token_password_secret_id",
   logWorkspaceId: "log_analytics_workspace_id",
+  signingCertificate: "signing_certificate_base64",
 } as const;
 
 /**
@@ -45,6 +46,12 @@ export class PlatformStack extends TerraformStack {
     });
     if (w.logWorkspace) {
       new TerraformOutput(this, PLATFORM_OUTPUTS.logWorkspaceId, { value: w.logWorkspace.id, description: "Id of the audit-log workspace (team registries send theirs)" });
+    }
+    if (w.signingCertificate) {
+      new TerraformOutput(this, PLATFORM_OUTPUTS.signingCertificate, {
+        value: w.signingCertificate.certificateData,
+        description: "Public part of the gate certificate, base64 DER (team app tasks verify their base images with it)",
+      });
     }
     const baseToken = w.tokens.get(w.baseArtifacts)?.storedSecrets;
     if (baseToken) {

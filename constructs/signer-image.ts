@@ -32,7 +32,15 @@ export class SignerImage extends Construct {
       version: "v1.1.0",
       steps: [
         { id: "build-signer", build: `-t {{.Run.Registry}}/${ref} -f Dockerfile .`, when: ["-"] },
-        { id: "push-signer", push: [`{{.Run.Registry}}/${ref}`], when: ["build-signer"] },
+        // A Dockerfile copied before oras joined it would build an image the gates cannot attach
+        // evidence with: refuse to push it, with the reason in this run's log.
+        {
+          id: "check-signer",
+          cmd: `{{.Run.Registry}}/${ref} -c 'notation version && oras version && openssl version && command -v base64'`,
+          entryPoint: "bash",
+          when: ["build-signer"],
+        },
+        { id: "push-signer", push: [`{{.Run.Registry}}/${ref}`], when: ["check-signer"] },
       ],
     };
     this.task = new RegistryTask(this, "task", {

@@ -1,5 +1,7 @@
 import { Construct } from "constructs";
+import { Fn } from "cdktf";
 import { KeyVaultCertificate } from "@cdktf/provider-azurerm/lib/key-vault-certificate";
+import { DataAzurermKeyVaultCertificate } from "@cdktf/provider-azurerm/lib/data-azurerm-key-vault-certificate";
 import { assertName } from "../lib/rules";
 import { addressPart, IPrincipal } from "../lib/principal";
 import { pinAddress } from "../lib/address";
@@ -40,8 +42,15 @@ export interface SigningCertificateProps {
  * with it through the notation Azure Key Vault plugin after {@link SigningCertificate.grantSign}.
  */
 export class SigningCertificate extends Construct {
-  /** What `notation sign --id` takes: the versionless certificate URL (the plugin uses its latest version). */
+  /**
+   * What `notation sign --id` takes: the versioned key id (`https://<vault>.vault.azure.net/keys/<name>/<version>`,
+   * the certificate's `kid`), a Terraform reference. Versioned, so that gates sign with the very
+   * certificate {@link certificateData} gives the verifiers: after Key Vault renews it, both move
+   * together at the next apply (help/signing.md, "Renewal").
+   */
   readonly keyId: string;
+  /** The same version's public certificate, base64 DER (Terraform reference): what verifiers trust. */
+  readonly certificateData: string;
   readonly name: string;
   readonly vault: Vault;
   readonly resource?: KeyVaultCertificate;
@@ -51,8 +60,15 @@ export class SigningCertificate extends Construct {
     assertName("keyVaultCertificate", `${this.node.path}.name`, props.name);
     this.name = props.name;
     this.vault = props.vault;
-    this.keyId = `https://${props.vault.vaultName}.vault.azure.net/certificates/${props.name}`;
-    if (props.existing) return;
+    if (props.existing) {
+      // Read at every plan: a version renewed in the vault reaches the gates and the apps together.
+      props.vault.allowDeployerCertificateRead();
+      const existing = new DataAzurermKeyVaultCertificate(this, "existing", { name: props.name, keyVaultId: props.vault.id, dependsOn: props.vault.writeAccess });
+      pinAddress(existing, `signing_certificate_${addressPart(props.vault.vaultName)}_${addressPart(props.name)}`);
+      this.keyId = keyIdOf(existing.id);
+      this.certificateData = existing.certificateDataBase64;
+      return;
+    }
     if (props.subject === undefined) throw new Error(`${this.node.path}.subject: required for a certificate acr-gate creates`);
     assertName("certificateSubject", `${this.node.path}.subject`, props.subject);
     const months = props.validityMonths ?? 12;
@@ -80,10 +96,17 @@ export class SigningCertificate extends Construct {
       dependsOn: props.vault.writeAccess,
     });
     pinAddress(this.resource, `signing_certificate_${addressPart(props.vault.vaultName)}_${addressPart(props.name)}`);
+    this.keyId = keyIdOf(this.resource.id);
+    this.certificateData = this.resource.certificateDataBase64;
   }
 
   /** Lets a task's identity sign with this certificate (`Sign` on keys, `Get` on certificates). */
   grantSign(principal: IPrincipal): void {
     this.vault.grantSign(principal);
   }
+}
+
+/** `.../certificates/<name>/<version>` -> `.../keys/<name>/<version>`: a certificate's key has its name and version. */
+function keyIdOf(certificateId: string): string {
+  return Fn.replace(certificateId, "/certificates/", "/keys/");
 }

@@ -47,7 +47,7 @@ export class TeamStack extends TerraformStack {
       this,
       githubToken,
       config.apps.filter((a) => a.registry === team.name),
-      { registry: base, token: baseToken },
+      { registry: base, token: baseToken, certificate: config.signing.enabled ? out(PLATFORM_OUTPUTS.signingCertificate) : undefined },
     );
     if (config.diagnostics.enabled) w.auditWorkspace(this, out(PLATFORM_OUTPUTS.logWorkspaceId));
     w.auditLogs([teamRegistry], false);

@@ -23,6 +23,7 @@ import { SigningCertificate } from "./signing-certificate";
 import { SignerImage } from "./signer-image";
 import type { CredentialSet } from "./artifact-cache";
 import { CACHE_NAMESPACE, DOCKER_HUB_CREDENTIAL_SET, DOCKER_HUB_LOGIN_SERVER } from "../lib/artifact-cache";
+import { SIGNER_REPOSITORY, SIGNER_TAG } from "../lib/config-schema";
 
 const DOCKER_HUB = "docker.io";
 
@@ -352,7 +353,7 @@ export class Workflow {
         allowUnvalidated: g.allowUnvalidated,
         baseImageTrigger: g.baseImageTrigger,
         timer: g.timer ?? undefined,
-        signing: cert ? { keyId: cert.keyId, signerImage } : undefined,
+        signing: cert ? { keyId: cert.keyId, certificate: cert.certificateData, signerImage } : undefined,
         gitAccessToken: githubToken,
         tags: this.tags,
       });
@@ -379,18 +380,23 @@ export class Workflow {
 
   /**
    * `base` is where the apps build FROM: the base-artifacts registry, made here or imported from the
-   * platform stack, and its pull token's secrets when its consumers use a token.
+   * platform stack, and its pull token's secrets when its consumers use a token; with signing, the
+   * gate certificate's public part (`certificate`) the apps verify their base image with.
    */
   appsOf(
     stack: TerraformStack,
     githubToken: string,
     apps: readonly AppConfig[],
-    base: { registry: IPullableRegistry; token?: Pick<StoredToken, "user" | "password" | "vault"> } = {
+    base: { registry: IPullableRegistry; token?: Pick<StoredToken, "user" | "password" | "vault">; certificate?: string } = {
       registry: this.baseArtifacts,
       token: this.tokens.get(this.baseArtifacts)?.storedSecrets,
+      certificate: this.signingCertificate?.certificateData,
     },
   ): AppParts[] {
     const baseToken = base.token;
+    // Verify before use: with signing, every app builds only on a base image the gate signed.
+    const toolsImage = this.config.signing.enabled ? (this.signerImage?.image ?? this.config.signing.signerImage ?? signerImageIn(base.registry)) : undefined;
+    if (toolsImage && !base.certificate) throw new Error(`${stack.node.path}: signing is on, but no gate certificate reaches the apps`);
     const gateByTarget = new Map(this.gates.map((g) => [`${g.target.repository}:${g.target.tag}`, g]));
     const made = apps.map((a) => {
       const team = this.teamRegistries.get(a.registry)!;
@@ -418,12 +424,20 @@ export class Workflow {
             imageRepository: a.name,
             deployCommand: (image, secrets) => app.deployCommand(image, secrets),
             readRegistrySecrets: teamToken !== undefined,
+            verifyBase: toolsImage
+              ? {
+                  image: `{{.Values.REGISTRY_FROM_URL}}${a.baseImage.repository}:${a.baseImage.tag}`,
+                  repository: `{{.Values.REGISTRY_FROM_URL}}${a.baseImage.repository}`,
+                  toolsImage,
+                }
+              : undefined,
           }),
         },
         gitAccessToken: githubToken,
         values: {
           REGISTRY_FROM_URL: `${base.registry.loginServerName}/`,
           KEYVAULT: this.config.keyVault.name,
+          ...(toolsImage ? { GATE_CERTIFICATE: base.certificate! } : {}),
           ...app.deployValues,
         },
         images: {
@@ -525,6 +539,11 @@ export class Workflow {
       new TerraformOutput(stack, `app_fqdn_${n}`, { value: app.fqdn, description: `FQDN of ${app.groupName}` });
     }
   }
+}
+
+/** The signer image acr-gate's build-signer task makes, in the registry given. */
+function signerImageIn(registry: IPullableRegistry): string {
+  return `${registry.loginServerName}/${SIGNER_REPOSITORY}:${SIGNER_TAG}`;
 }
 
 /**

@@ -2,7 +2,8 @@
  * The app's build-and-deploy task file (the walkthrough's hello-world `acr-task.yaml`), generated
  * so that its deploy step always matches the container group Terraform manages.
  */
-import type { TaskDefinition, TaskSecret } from "./task-yaml";
+import type { TaskDefinition, TaskSecret, TaskStep } from "./task-yaml";
+import { pullBaseScript, scriptStep, verifyBaseScript } from "./run-scripts";
 
 export interface AppTaskOptions {
   /** Repository of the app image in the team registry, e.g. `hello-world`. */
@@ -11,6 +12,12 @@ export interface AppTaskOptions {
   readonly deployCommand: (image: string, secrets?: { user: string; password: string }) => string;
   /** Read the registry user and password from Key Vault (token mode), as the upstream file does. */
   readonly readRegistrySecrets: boolean;
+  /**
+   * Verify before use (signing on): pull the base image, verify its digest against the gate's
+   * certificate (task value GATE_CERTIFICATE) with `toolsImage`, and build on that very image.
+   * @default - no verification (signing off: nothing signs the base images)
+   */
+  readonly verifyBase?: { readonly image: string; readonly repository: string; readonly toolsImage: string };
 }
 
 export function appTaskDefinition(o: AppTaskOptions): TaskDefinition {
@@ -33,14 +40,30 @@ export function appTaskDefinition(o: AppTaskOptions): TaskDefinition {
       ? { user: '{{index .Secrets "registry-user"}}', password: '{{index .Secrets "registry-password"}}' }
       : undefined,
   );
+  const v = o.verifyBase;
+  const verify: TaskStep[] = v
+    ? [
+        scriptStep({ id: "pull-base", image: "docker", shell: "sh", script: pullBaseScript(), env: { BASE: v.image, BASE_REPO: v.repository }, when: ["-"] }),
+        scriptStep({
+          id: "verify-base",
+          image: v.toolsImage,
+          shell: "bash",
+          script: verifyBaseScript(),
+          env: { BASE: v.image, BASE_REPO: v.repository, GATE_CERTIFICATE: "{{.Values.GATE_CERTIFICATE}}" },
+          when: ["pull-base"],
+          timeout: 300,
+        }),
+      ]
+    : [];
   return {
     version: "v1.1.0",
     secrets,
     steps: [
+      ...verify,
       {
         id: "build-app",
         build: `--build-arg REGISTRY_FROM_URL={{.Values.REGISTRY_FROM_URL}} -t ${image} -f Dockerfile .`,
-        when: ["-"],
+        when: v ? ["verify-base"] : ["-"],
       },
       { id: "push-app", push: [image], when: ["build-app"] },
       { id: "az-login", cmd: "az login --identity --allow-no-subscriptions --output none", when: ["-"] },

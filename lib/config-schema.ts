@@ -159,7 +159,7 @@ function list<T extends z.ZodType>(item: T, description: string, required = "is 
  */
 /** Where the default signer image lives in the base-artifacts registry (help/signer/Dockerfile). */
 export const SIGNER_REPOSITORY = "tools/notation-azure-kv";
-export const SIGNER_TAG = "1.3.2-1.2.1";
+export const SIGNER_TAG = "1.3.2-1.2.1-oras1.2.0";
 export const SIGNER_TASK = "build-signer";
 export const DEFAULT_SCANNER_IMAGE = "ghcr.io/aquasecurity/trivy:0.58.1@sha256:ab70a02200597efa04748f210f793936eb647cbcdb0ea69cc30b226d6f5a22c7";
 export const DEFAULT_INITIAL_IMAGE = "mcr.microsoft.com/azuredocs/aci-helloworld:latest";
@@ -404,7 +404,7 @@ const shape = {
       ).optional(),
       signerImage: named(
         "imageReference",
-        "Or an image you built and keep: entry point `notation` with the azure-kv plugin, pinned by tag or digest; it must exist before the gates' first runs",
+        "Or an image you built and keep from help/signer/Dockerfile: notation with the azure-kv plugin, oras, bash, base64 and openssl; pinned by tag or digest, in the base-artifacts registry (gates and app tasks pull it there); it must exist before the gates' first runs",
       ).optional(),
     },
     "Signed promotions (off by default)",

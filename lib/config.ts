@@ -10,7 +10,7 @@
  */
 import * as fs from "fs";
 import * as YAML from "yaml";
-import { AcrGateConfig, configSchema, RegistryConfig, walkUntrustedText } from "./config-schema";
+import { AcrGateConfig, configSchema, RegistryConfig, SIGNER_REPOSITORY, walkUntrustedText } from "./config-schema";
 
 export * from "./config-schema";
 
@@ -308,6 +308,13 @@ export interface PlannedPullToken {
   readonly repositories: readonly string[] | null;
 }
 
+/** The repository of the signer image when it is in `registry` (the default: acr-gate builds it there). */
+function signerRepositoryIn(registry: RegistryConfig, signerImage: string | null | undefined): string | undefined {
+  if (!signerImage) return SIGNER_REPOSITORY;
+  const prefix = `${registry.name.toLowerCase()}.azurecr.io/`;
+  return signerImage.startsWith(prefix) ? signerImage.slice(prefix.length).replace(/@.*$/, "").replace(/:[^/]*$/, "") : undefined;
+}
+
 /**
  * The pull tokens a config needs, and nothing more: one per registry that some consumer reads with
  * a Key Vault token (identity-mode consumers need none).
@@ -322,7 +329,9 @@ export function plannedPullTokens(c: AcrGateConfig): PlannedPullToken[] {
   const pub = c.publicRegistry;
   if (pub && pub.taskCredential === "keyVaultToken" && c.upstream.source === "simulated") out.push(token(pub, null));
   if (c.baseArtifactsRegistry.taskCredential === "keyVaultToken" && c.apps.length > 0) {
-    out.push(token(c.baseArtifactsRegistry, c.gatedImages.map((g) => g.target.repository)));
+    // With signing, the apps' verify step runs the signer image, which lives in base artifacts.
+    const signer = c.signing.enabled ? signerRepositoryIn(c.baseArtifactsRegistry, c.signing.signerImage) : undefined;
+    out.push(token(c.baseArtifactsRegistry, [...c.gatedImages.map((g) => g.target.repository), ...(signer ? [signer] : [])]));
   }
   const tokenApps = new Map<string, string[]>();
   for (const a of c.apps) {

@@ -30,6 +30,8 @@ export interface PushStep extends StepBase {
 export interface CmdStep extends StepBase {
   /** An image to run, followed by its arguments. */
   readonly cmd: string;
+  /** Overrides the image's entry point (`docker run --entrypoint`), e.g. a shell (lib/run-scripts.ts). */
+  readonly entryPoint?: string;
 }
 export type TaskStep = BuildStep | PushStep | CmdStep;
 
@@ -173,6 +175,7 @@ function renderDirect(def: TaskDefinition): string | undefined {
     if ("push" in step) {
       if (!list("    ", "push", step.push)) return undefined;
     } else if (!line("    ", "build" in step ? "build" : "cmd", "build" in step ? step.build : step.cmd)) return undefined;
+    if ("cmd" in step && step.entryPoint !== undefined && !line("    ", "entryPoint", step.entryPoint)) return undefined;
     if (!list("    ", "when", step.when)) return undefined;
     if (step.timeout !== undefined && !line("    ", "timeout", step.timeout)) return undefined;
     if (step.env && step.env.length > 0 && !list("    ", "env", step.env)) return undefined;
@@ -189,7 +192,10 @@ export function renderWithYamlLibrary(def: TaskDefinition): string {
     const out: Record<string, unknown> = { id: s.id };
     if ("push" in s) out.push = [...s.push];
     else if ("build" in s) out.build = s.build;
-    else out.cmd = s.cmd;
+    else {
+      out.cmd = s.cmd;
+      if (s.entryPoint !== undefined) out.entryPoint = s.entryPoint;
+    }
     out.when = [...s.when];
     if (s.timeout !== undefined) out.timeout = s.timeout;
     if (s.env && s.env.length > 0) out.env = [...s.env];

@@ -432,16 +432,31 @@ function checkTask(ctx, t) {
   const builds = ids.filter((id) => isDocker(one(id)) && one(id).args[0] === 'build');
   const saves = ids.filter((id) => isDocker(one(id)) && one(id).args[0] === 'save');
   const pulls = ids.filter((id) => isDocker(one(id)) && one(id).args[0] === 'pull');
-  const pushes = ids.filter((id) => isDocker(one(id)) && one(id).args[0] === 'push');
+  // Script steps (lib/run-scripts.ts): a shell as entry point, the script in -c, values in --env.
+  for (const id of ids) {
+    const r = one(id);
+    if (['sh', 'bash'].includes(r.entrypoint) && r.args[0] === '-c' && r.args.length === 2) {
+      r.script = r.args[1];
+      r.envMap = Object.fromEntries(r.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+      // What the script pushes: `docker push "$X"`, X from its environment.
+      r.pushes = [...r.script.matchAll(/docker push "\$([A-Z_]+)"/g)].map((m) => r.envMap[m[1]]);
+    }
+  }
+  const scripts = ids.filter((id) => one(id).script !== undefined);
+  const scriptPushes = scripts.filter((id) => isDocker(one(id)) && one(id).pushes.length > 0);
+  const pushes = [...ids.filter((id) => isDocker(one(id)) && one(id).args[0] === 'push'), ...scriptPushes];
   const deploys = ids.filter((id) => one(id).args[0] === 'container' && one(id).args[1] === 'create');
-  const scans = ids.filter((id) => !isDocker(one(id)) && opt(one(id).args, '--input', '--scanners').length > 0);
+  // Evidence steps also read --input, but write a report (--output) and decide nothing.
+  const scanLike = ids.filter((id) => !isDocker(one(id)) && opt(one(id).args, '--input', '--scanners').length > 0);
+  const evidenceScans = scanLike.filter((id) => opt(one(id).args, '--output').length > 0);
+  const scans = scanLike.filter((id) => !evidenceScans.includes(id));
 
   if (deploys.length) {
     result.kind = 'app';
-    checkApp(ctx, t, { result, values, registry, secrets, steps, byId, ancestors, runs, deploys, pushes, problems, notes });
+    checkApp(ctx, t, { result, values, registry, secrets, steps, byId, ancestors, runs, deploys, pushes, builds, scripts, problems, notes, expectSigning: expect.signing });
   } else if (pushes.length && (pulls.length || saves.length || scans.length)) {
     result.kind = 'gate';
-    checkGate(ctx, t, { result, steps, byId, ancestors, runs, builds, saves, scans, pushes, started, doneAt, problems, notes, expect: expect.gates.get(t.name) });
+    checkGate(ctx, t, { result, steps, byId, ancestors, runs, builds, saves, scans, evidenceScans, pushes, scriptPushes, scripts, rawValues: (t.encoded_step && t.encoded_step.values) || {}, started, doneAt, problems, notes, expect: expect.gates.get(t.name), expectSigning: expect.signing });
   } else {
     result.summary = "neither a gate nor an app: only acb's own verdict checked";
   }
@@ -527,17 +542,64 @@ function checkGate(ctx, t, g) {
     if (expect.scan && !scans.length) problems.push('the config enables the scan, the task has none');
     if (!expect.scan && scans.length) problems.push(`the config disables the scan, the task runs ${scans.join(', ')}`);
   }
+  // 5. Promote only what changed: every scripted push skips on the marker that a compare step,
+  //    one of its ancestors, writes; signing: the unique digest is signed (and its evidence
+  //    attached and signed) before the stable tag is pushed.
+  checkPromotion(g);
   const trigger = t.base_image_trigger;
   if (!builds.length && trigger && trigger.enabled !== false) {
     problems.push('has a base image trigger but no build step: ACR tracks the base images of build steps, so it never fires');
   }
   g.result.summary = (
     `test ${tests.join(', ') || 'none'}; scan ${scans.map((s) => `${s} (${opt(one(s).args, '--input')[0]}, ${Number(opt(one(s).args, '--exit-code').pop() || 0) > 0 ? 'enforce' : 'report'}${expect ? ' as configured' : ''})`).join(', ') || 'none'}; ` +
-      `push ${pushes.join(', ')} after ${validations.join(' + ') || 'nothing'}`
+      `push ${pushes.join(', ')} after ${validations.join(' + ') || 'nothing'}; ${g.result.promotion}`
   );
 }
 
+/** Files a script writes (`> FILE`) and reads (`-s FILE`, `cat FILE`). */
+const writes = (script) => [...script.matchAll(/> (\/acb\/home\/[\w./-]+)/g)].map((m) => m[1]);
+const reads = (script) => [...script.matchAll(/(?:-s|cat) (\/acb\/home\/[\w./-]+)/g)].map((m) => m[1]);
+
+function checkPromotion(g) {
+  const { ancestors, runs, scriptPushes, scripts, evidenceScans, problems, expect, expectSigning, rawValues } = g;
+  const one = (id) => runs.get(id)[0];
+  const writers = (file) => scripts.filter((id) => writes(one(id).script).includes(file));
+  const compare = scripts.filter((id) => /docker pull -q "\$STABLE"/.test(one(id).script));
+  if (scriptPushes.length && compare.length !== 1) problems.push(`${compare.length} steps compare the stable tag with the source (want 1)`);
+  for (const p of scriptPushes) {
+    const m = /if \[ -s (\S+) \]; then [^;]*; exit 0; fi/.exec(one(p).script);
+    if (!m) { problems.push(`${p} pushes without checking whether anything changed`); continue; }
+    const w = writers(m[1]);
+    if (!w.length || !w.some((x) => ancestors(p).has(x))) problems.push(`${p} skips on ${m[1]}, which no step before it writes`);
+  }
+  // The stable tag: a pushed tag that does not end in this run's id (the unique tag does).
+  const stable = scriptPushes.filter((p) => one(p).pushes.some((img) => !img.endsWith(`-${RUN_ID}`)));
+  const signs = scripts.filter((id) => /notation sign /.test(one(id).script) && !/oras attach /.test(one(id).script));
+  const attaches = scripts.filter((id) => /oras attach /.test(one(id).script));
+  if (expectSigning) {
+    if (!signs.length) problems.push('signing is on (config), but no step signs');
+    const key = rawValues.SIGNING_KEY_ID;
+    if (!key || !/^\$\{replace\(.*\.id, "\/certificates\/", "\/keys\/"\)\}$/.test(key)) problems.push(`SIGNING_KEY_ID ${JSON.stringify(key)} is not the versioned key id of the certificate`);
+    for (const p of stable) for (const sgn of signs) if (!ancestors(p).has(sgn)) problems.push(`${p} moves the stable tag without waiting for ${sgn}`);
+    if (expect && expect.scan) {
+      if (!attaches.length) problems.push('signing and a scan are on, but no step attaches the evidence');
+      for (const a of attaches) {
+        for (const p of stable) if (!ancestors(p).has(a)) problems.push(`${p} moves the stable tag without waiting for ${a}, which attaches the evidence`);
+        for (const e of evidenceScans) {
+          const out = opt(one(e).args, '--output')[0];
+          if (!ancestors(a).has(e)) problems.push(`${a} attaches without waiting for ${e}, which writes ${out}`);
+          const file = out && out.replace(/^\/acb\/home\//, '');
+          if (!file || !one(a).script.includes(` ${file}:`)) problems.push(`${a} does not attach ${out}, which ${e} writes`);
+        }
+        if (!/notation sign [^;]*"\$UNIQUE_REPO@\$dg"/.test(one(a).script)) problems.push(`${a} does not sign what it attaches`);
+      }
+    }
+  } else if (signs.length) problems.push(`${signs.join(', ')} sign, but signing is off`);
+  g.result.promotion = `compare ${compare.join(', ') || 'none'}${signs.length ? `; sign ${signs.join(', ')}` : ''}${attaches.length ? `; evidence ${attaches.join(', ')}` : ''}`;
+}
+
 function checkApp(ctx, t, a) {
+  checkVerifyBeforeUse(a);
   const { tf } = ctx;
   const { values, registry, secrets, ancestors, runs, deploys, pushes, problems, notes } = a;
   const aci = values.ACI;
@@ -625,11 +687,36 @@ function checkApp(ctx, t, a) {
   }
 }
 
+/** Signing on: every build waits for a `notation verify` of the digest a pull step recorded. */
+function checkVerifyBeforeUse(a) {
+  const { ancestors, runs, builds, scripts, problems, expectSigning } = a;
+  const one = (id) => runs.get(id)[0];
+  const verifies = scripts.filter((id) => /notation verify "\$ref"/.test(one(id).script));
+  if (expectSigning && !verifies.length) problems.push('signing is on (config), but the app builds without verifying its base image');
+  if (!expectSigning && verifies.length) problems.push(`${verifies.join(', ')} verify, but signing is off`);
+  for (const v of verifies) {
+    const files = reads(one(v).script);
+    const pulls = scripts.filter((id) => /docker pull "\$BASE"/.test(one(id).script) && writes(one(id).script).some((f) => files.includes(f)));
+    if (!pulls.length) problems.push(`${v} verifies a digest that no pull step records`);
+    for (const p of pulls) {
+      if (!ancestors(v).has(p)) problems.push(`${v} does not wait for ${p}, which records the digest`);
+      if (one(p).envMap.BASE !== one(v).envMap.BASE) problems.push(`${v} verifies ${one(v).envMap.BASE}, ${p} pulls ${one(p).envMap.BASE}`);
+    }
+    if (!/\$GATE_CERTIFICATE/.test(one(v).script) || !one(v).envMap.GATE_CERTIFICATE) problems.push(`${v} does not trust the gate certificate`);
+    for (const b of builds) {
+      if (!ancestors(b).has(v)) problems.push(`${b} builds without waiting for ${v}`);
+      const from = opt(one(b).args, '--build-arg').find((x) => x.startsWith('REGISTRY_FROM_URL='));
+      if (!from || !one(v).envMap.BASE.startsWith(from.slice('REGISTRY_FROM_URL='.length))) problems.push(`${b} builds from ${from}, not where ${v} verified ${one(v).envMap.BASE}`);
+    }
+  }
+  if (verifies.length) a.notes.push(`verify before use: ${verifies.join(', ')} before ${builds.join(', ')}`);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 function expectations(config) {
   const gates = new Map();
-  if (!config) return { gates, source: undefined };
+  if (!config) return { gates, source: undefined, signing: undefined };
   const dist = path.join(ROOT, 'dist', 'lib', 'config.js');
   if (!fs.existsSync(dist)) throw new Error(`${dist} does not exist (npm run build): needed to read ${config}`);
   const { loadConfig } = require(dist);
@@ -642,7 +729,7 @@ function expectations(config) {
       allowUnvalidated: !!gi.allowUnvalidated,
     });
   }
-  return { gates, source: config };
+  return { gates, source: config, signing: !!(c.signing && c.signing.enabled) };
 }
 
 function main(argv) {

@@ -1,0 +1,203 @@
+/**
+ * The run-time decisions of the task files (lib/run-scripts.ts), run for real: each script exactly
+ * as the synthesized task file carries it, under a real POSIX shell, with stand-ins for docker,
+ * notation and oras that answer as the case needs and log what they were asked to do. acb proves
+ * the step graph (acb-check.test.ts); this proves what each step does with what it finds.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parseConfig } from "../lib/config";
+import { DOCKERHUB_CONFIG, decodeTask, resources, synth } from "./helpers";
+
+const SIGNING_YAML = fs.readFileSync(path.join(__dirname, "..", "examples", "signing.yaml"), "utf8");
+const signed = synth(parseConfig(SIGNING_YAML)).tf;
+const plain = synth(parseConfig(DOCKERHUB_CONFIG)).tf;
+interface Step {
+  cmd: string;
+  env?: string[];
+  entryPoint?: string;
+  /** What ACR fills in: the run's registry and the task's REGISTRY_FROM_URL. */
+  registry: string;
+  from: string;
+}
+const stepOf = (tf: any, task: string, id: string): Step => {
+  const t = resources(tf, "azurerm_container_registry_task")[task];
+  const registry = `${/registry_([a-z0-9]+)\.id/.exec(t.container_registry_id)![1]}.azurecr.io`;
+  const step = decodeTask(t).steps.find((s) => s.id === id) as Omit<Step, "registry" | "from">;
+  return { ...step, registry, from: t.encoded_step.values.REGISTRY_FROM_URL };
+};
+
+const D1 = `sha256:${"1".repeat(64)}`;
+const D2 = `sha256:${"2".repeat(64)}`;
+const REF_DIGEST = `sha256:${"e".repeat(64)}`;
+
+/** Stand-ins: answers come from STUB_* variables; every call is appended to $LOG. */
+const STUBS: Record<string, string> = {
+  docker: `#!/bin/sh
+echo "docker $*" >> "$LOG"
+case "$1 $2" in
+  "pull -q") [ "$STUB_STABLE_EXISTS" = 1 ] || exit 1 ;;
+  "images -q") if [ "$4" = "$STABLE" ]; then echo "$STUB_STABLE_ID"; else echo "$STUB_SRC_ID"; fi ;;
+  "image inspect") repo="\${3%:*}"; echo "[{\\"RepoDigests\\": [\\"other.io/x@sha256:${"0".repeat(64)}\\", \\"$repo@$STUB_DIGEST\\"]}]" ;;
+esac
+exit 0
+`,
+  notation: `#!/bin/sh
+echo "notation $*" >> "$LOG"
+[ "$1" = verify ] && exit "\${STUB_VERIFY:-0}"
+exit 0
+`,
+  oras: `#!/bin/sh
+echo "oras $*" >> "$LOG"
+case "$1" in
+  discover) [ "$STUB_EVIDENCE" = 1 ] && echo "└── ${REF_DIGEST}" ;;
+  attach) echo "Attached to [registry] x"; echo "Digest: ${REF_DIGEST}" ;;
+esac
+exit 0
+`,
+  openssl: `#!/bin/sh
+echo "openssl $*" >> "$LOG"
+exit 0
+`,
+};
+
+let dir: string;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-run-scripts-"));
+  fs.mkdirSync(path.join(dir, "bin"));
+  for (const [name, text] of Object.entries(STUBS)) fs.writeFileSync(path.join(dir, "bin", name), text, { mode: 0o755 });
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Runs one step's script with its env (templates filled in) and the case's answers; returns its exit and log. */
+function run(step: Step, answers: Record<string, string>, home: string) {
+  const m = /^\S+ -c '([^']*)'$/.exec(step.cmd);
+  expect(m).not.toBeNull();
+  const script = m![1].replaceAll("/acb/home", home);
+  const fill = (v: string) => v.replaceAll("{{.Values.REGISTRY_FROM_URL}}", step.from).replaceAll("{{.Run.Registry}}", step.registry).replaceAll("{{.Run.ID}}", "ca1").replaceAll("{{.Values.GATE_CERTIFICATE}}", "Y2VydA==").replaceAll("{{.Values.SIGNING_KEY_ID}}", "https://v.vault.azure.net/keys/c/1");
+  const env = Object.fromEntries((step.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), fill(e.slice(e.indexOf("=") + 1))]));
+  const log = path.join(home, "log");
+  fs.writeFileSync(log, "");
+  const shell = step.entryPoint === "bash" ? "bash" : "sh";
+  const r = spawnSync(shell, ["-c", script], {
+    encoding: "utf8",
+    env: { PATH: `${path.join(dir, "bin")}:/usr/bin:/bin`, LOG: log, STABLE: env.STABLE ?? "", ...env, ...answers },
+  });
+  return { status: r.status, out: `${r.stdout}${r.stderr}`, calls: fs.readFileSync(log, "utf8").trim().split("\n").filter(Boolean) };
+}
+
+function freshHome(): string {
+  const home = fs.mkdtempSync(path.join(dir, "home-"));
+  fs.mkdirSync(path.join(home, "acr-gate"));
+  return home;
+}
+
+describe("promote only what changed (no signing)", () => {
+  const compare = stepOf(plain, "task_contosobaseartifacts_base_import_node", "compare-promoted");
+  const promote = stepOf(plain, "task_contosobaseartifacts_base_import_node", "promote");
+
+  test("the stable tag is the same image: the marker holds its digest, and promote pushes nothing", () => {
+    const home = freshHome();
+    const c = run(compare, { STUB_STABLE_EXISTS: "1", STUB_SRC_ID: D1, STUB_STABLE_ID: D1, STUB_DIGEST: D2 }, home);
+    expect(c.status).toBe(0);
+    expect(fs.readFileSync(path.join(home, "acr-gate", "promoted.ref"), "utf8").trim()).toBe(`contosobaseartifacts.azurecr.io/node@${D2}`);
+    const p = run(promote, {}, home);
+    expect(p.status).toBe(0);
+    expect(p.out).toContain("acr-gate - unchanged, no new tag");
+    expect(p.calls.filter((l) => l.startsWith("docker push"))).toEqual([]);
+  });
+
+  test.each([
+    ["a changed upstream", { STUB_STABLE_EXISTS: "1", STUB_SRC_ID: D1, STUB_STABLE_ID: D2 }],
+    ["a first run (no stable tag yet)", { STUB_STABLE_EXISTS: "0", STUB_SRC_ID: D1, STUB_STABLE_ID: "" }],
+  ])("%s: no marker, and promote pushes the unique tag, then the stable one", (_name, answers) => {
+    const home = freshHome();
+    // A marker from an earlier step of another run cannot survive: compare removes it first.
+    fs.writeFileSync(path.join(home, "acr-gate", "promoted.ref"), `contosobaseartifacts.azurecr.io/node@${D2}\n`);
+    expect(run(compare, { ...answers, STUB_DIGEST: D2 }, home).status).toBe(0);
+    expect(fs.existsSync(path.join(home, "acr-gate", "promoted.ref"))).toBe(false);
+    const p = run(promote, {}, home);
+    expect(p.status).toBe(0);
+    expect(p.calls.filter((l) => l.startsWith("docker push"))).toEqual(["docker push contosobaseartifacts.azurecr.io/node:15-alpine-ca1", "docker push contosobaseartifacts.azurecr.io/node:15-alpine"]);
+  });
+});
+
+describe("signing: re-sign what the current certificate does not verify; sign and attach the pushed digest", () => {
+  const GATE = "task_signbaseartifacts_base_import_node";
+  const verifyPromoted = stepOf(signed, GATE, "verify-promoted");
+
+  test.each([
+    ["verified, evidence attached: stays unchanged", { STUB_VERIFY: "0", STUB_EVIDENCE: "1" }, true],
+    ["not verified (a renewed certificate): promote again", { STUB_VERIFY: "1", STUB_EVIDENCE: "1" }, false],
+    ["verified, no evidence (promoted before evidence): promote again", { STUB_VERIFY: "0", STUB_EVIDENCE: "0" }, false],
+  ])("%s", (_name, answers, kept) => {
+    const home = freshHome();
+    fs.writeFileSync(path.join(home, "acr-gate", "promoted.ref"), `signbaseartifacts.azurecr.io/node@${D2}\n`);
+    const r = run(verifyPromoted, answers, home);
+    expect(r.status).toBe(0);
+    expect(r.calls).toContain(`notation verify signbaseartifacts.azurecr.io/node@${D2}`);
+    expect(r.calls.some((l) => l.startsWith("notation cert add --type ca --store acr-gate "))).toBe(true);
+    expect(fs.existsSync(path.join(home, "acr-gate", "promoted.ref"))).toBe(kept);
+  });
+
+  test("promote-unique records the pushed digest; sign signs that digest with the key id; attach signs each referrer", () => {
+    const home = freshHome();
+    const pu = run(stepOf(signed, GATE, "promote-unique"), { STUB_DIGEST: D1 }, home);
+    expect(pu.status).toBe(0);
+    expect(pu.calls).toContain("docker push signbaseartifacts.azurecr.io/node:15-alpine-ca1");
+    const sign = run(stepOf(signed, GATE, "sign"), {}, home);
+    expect(sign.status).toBe(0);
+    expect(sign.calls).toEqual([
+      `notation sign --signature-format cose --id https://v.vault.azure.net/keys/c/1 --plugin azure-kv --plugin-config self_signed=true --plugin-config credential_type=managedid signbaseartifacts.azurecr.io/node@${D1}`,
+    ]);
+    const attach = run(stepOf(signed, GATE, "attach-evidence"), {}, home);
+    expect(attach.status).toBe(0);
+    const calls = attach.calls.map((l) => l.replace(/ --annotation \S+/g, ""));
+    expect(calls).toEqual([
+      `oras attach --artifact-type application/vnd.cyclonedx+json signbaseartifacts.azurecr.io/node@${D1} sbom.cdx.json:application/vnd.cyclonedx+json`,
+      expect.stringMatching(new RegExp(`^notation sign .* signbaseartifacts\\.azurecr\\.io/node@${REF_DIGEST}$`)),
+      `oras attach --artifact-type application/vnd.acr-gate.trivy-report.v1+json signbaseartifacts.azurecr.io/node@${D1} trivy-report.json:application/json trivy-cache/db/metadata.json:application/json`,
+      expect.stringMatching(new RegExp(`^notation sign .* signbaseartifacts\\.azurecr\\.io/node@${REF_DIGEST}$`)),
+    ]);
+    expect(attach.calls[0]).toContain("--annotation dev.acr-gate.scan.mode=report");
+  });
+
+  test("sign refuses to run without the digest of the unique tag", () => {
+    const r = run(stepOf(signed, GATE, "sign"), {}, freshHome());
+    expect(r.status).not.toBe(0);
+    expect(r.out).toMatch(/acr-gate - no digest of signbaseartifacts\.azurecr\.io\/node for the unique tag/);
+    expect(r.calls).toEqual([]);
+  });
+});
+
+describe("verify before use (app tasks)", () => {
+  const APP = "task_signteam_hello_world";
+  const pull = stepOf(signed, APP, "pull-base");
+  const verify = stepOf(signed, APP, "verify-base");
+
+  test("the digest the engine pulled is the one verified", () => {
+    const home = freshHome();
+    expect(run(pull, { STUB_DIGEST: D1 }, home).status).toBe(0);
+    const r = run(verify, {}, home);
+    expect(r.status).toBe(0);
+    expect(r.calls).toContain(`notation verify signbaseartifacts.azurecr.io/node@${D1}`);
+    expect(r.out).toContain(`acr-gate - building on signbaseartifacts.azurecr.io/node@${D1}, signed by the gate`);
+  });
+
+  test("no valid signature: the step fails (and the build, waiting for it, never starts)", () => {
+    const home = freshHome();
+    run(pull, { STUB_DIGEST: D1 }, home);
+    expect(run(verify, { STUB_VERIFY: "1" }, home).status).not.toBe(0);
+  });
+
+  test("no digest recorded (or another repository's): the step fails without verifying anything", () => {
+    const home = freshHome();
+    expect(run(verify, {}, home).calls.filter((l) => l.startsWith("notation verify"))).toEqual([]);
+    fs.writeFileSync(path.join(home, "acr-gate", "base.ref"), `evil.azurecr.io/node@${D1}\n`);
+    const r = run(verify, {}, home);
+    expect(r.status).not.toBe(0);
+    expect(r.calls.filter((l) => l.startsWith("notation verify"))).toEqual([]);
+  });
+});

@@ -1,0 +1,208 @@
+/**
+ * The shell steps acr-gate's task files run inside ACR Tasks steps: where a step must decide
+ * something at run time (is this digest signed by the gate? did the upstream change?), which a
+ * task file's static step graph cannot express.
+ *
+ * How acb runs a `cmd` step (acr-builder 90b22f3, `acb exec --dry-run`): the host's `/bin/sh -c
+ * "docker run ... --env NAME=value ... IMAGE ARGS"`, every step with the run's home volume at
+ * `/acb/home` and the Docker socket. So:
+ * - each script is one single-quoted word: the host shell passes it through untouched, and it may
+ *   hold no single quote;
+ * - the values a script reads come in `--env NAME=value`, unquoted on the host's command line:
+ *   each must render to one word of safe characters (image references, base64, URLs), never
+ *   config prose; the scripts quote every expansion ("$X") so a value stays data inside too;
+ * - no `{{`, `}}` (ACR renders the whole task file as a Go template first), no `${` or `%{`
+ *   (kept out of anything that could reach Terraform);
+ * - files pass from step to step under {@link RUN_STATE} on the home volume.
+ */
+import type { CmdStep } from "./task-yaml";
+
+/** Where the steps of one run hand files to each other: the run's home volume, in every step. */
+export const RUN_STATE = "/acb/home/acr-gate";
+
+/** The notation trust store (type `ca`, name) the verify steps write; only the gate's certificate is in it. */
+export const TRUST_STORE = "ca:acr-gate";
+
+/** Artifact types of the evidence a gate attaches to what it promotes (help/signing.md, "Evidence"). */
+export const EVIDENCE_TYPES = {
+  sbom: "application/vnd.cyclonedx+json",
+  report: "application/vnd.acr-gate.trivy-report.v1+json",
+} as const;
+
+/** The environment a script reads: names in capitals, values that render to one safe word. */
+export type ScriptEnv = Readonly<Record<string, string>>;
+
+/** `{{.Run.X}}` / `{{.Values.X}}` are ACR's; everything else in a value must be a plain word. */
+const SAFE_VALUE = /^(?:[A-Za-z0-9._:/@+=,-]|\{\{\.(?:Run|Values)\.[A-Za-z_][A-Za-z0-9_]*\}\})+$/;
+
+/**
+ * A step that runs `script` with `shell` in `image` (the shell as its entry point), reading `env`.
+ * Throws on a script or value that could escape its quoting: these are acr-gate's own texts, so
+ * that is a bug here, never a config problem.
+ */
+export function scriptStep(
+  o: { id: string; image: string; shell: "sh" | "bash"; script: readonly string[]; env: ScriptEnv; when: readonly string[]; timeout?: number },
+): CmdStep {
+  const script = o.script.join("; ");
+  for (const bad of ["'", "{{", "}}", "${", "%{", "\n", ": ", " #"]) {
+    if (script.includes(bad)) throw new Error(`script of step ${o.id}: contains ${JSON.stringify(bad)}`);
+  }
+  const env = Object.entries(o.env).map(([k, v]) => {
+    if (!/^[A-Z][A-Z0-9_]*$/.test(k)) throw new Error(`step ${o.id}: env name ${JSON.stringify(k)}`);
+    if (!SAFE_VALUE.test(v)) throw new Error(`step ${o.id}: env ${k}=${JSON.stringify(v)} is not one safe word`);
+    return `${k}=${v}`;
+  });
+  return { id: o.id, cmd: `${o.image} -c '${script}'`, entryPoint: o.shell, env, when: o.when, ...(o.timeout ? { timeout: o.timeout } : {}) };
+}
+
+/** Fails the step unless `file` holds `repo@sha256:<64 hex>` of the repository in `$repoVar`. */
+function requireDigestRef(file: string, repoVar: string, what: string): string[] {
+  return [
+    `ref="$(cat ${file} 2>/dev/null || true)"`,
+    `case "$ref" in "$${repoVar}"@sha256:????????????????????????????????????????????????????????????????) ;; *) echo "acr-gate - no digest of $${repoVar} for ${what} (read [$ref])" >&2; exit 1;; esac`,
+  ];
+}
+
+/**
+ * Writes the digest reference (`repo@sha256:...`) the local Docker engine recorded for image
+ * `$imageVar` of repository `$repoVar` into `file` (no Go template: `docker image inspect` JSON).
+ */
+function recordDigest(imageVar: string, repoVar: string, file: string): string {
+  return `docker image inspect "$${imageVar}" | grep -o "\\"$${repoVar}@sha256:[0-9a-f]*\\"" | head -n 1 | tr -d "\\"" > ${file}`;
+}
+
+/**
+ * The notation trust store and policy for the gate's certificate, from its public part in
+ * `$GATE_CERTIFICATE` (base64 DER, as Key Vault gives it): strict verification, only that
+ * certificate trusted, for any repository (each verify names one digest). Written into the step's
+ * own container (the image's notation config directory), so each verify step sets it up itself.
+ */
+export function trustSetup(): string[] {
+  const policy =
+    '{\\"version\\":\\"1.0\\",\\"trustPolicies\\":[{\\"name\\":\\"acr-gate\\",\\"registryScopes\\":[\\"*\\"],' +
+    `\\"signatureVerification\\":{\\"level\\":\\"strict\\"},\\"trustStores\\":[\\"${TRUST_STORE}\\"],\\"trustedIdentities\\":[\\"*\\"]}]}`;
+  return [
+    `t="$(mktemp -d)"`,
+    `printf "%s" "$GATE_CERTIFICATE" | base64 -d > "$t/gate.der"`,
+    `openssl x509 -inform DER -in "$t/gate.der" -out "$t/gate.pem"`,
+    `notation cert add --type ca --store ${TRUST_STORE.slice(3)} "$t/gate.pem" > /dev/null`,
+    `printf "%s" "${policy}" > "$t/trustpolicy.json"`,
+    `notation policy import --force "$t/trustpolicy.json" > /dev/null`,
+  ];
+}
+
+// --- App tasks: verify before use --------------------------------------------------------------
+
+/** Env: BASE (`<login server>/<repo>:<tag>`), BASE_REPO. Pulls the base image; records its digest. */
+export function pullBaseScript(): string[] {
+  return ["set -eu", `mkdir -p ${RUN_STATE}`, `docker pull "$BASE"`, recordDigest("BASE", "BASE_REPO", `${RUN_STATE}/base.ref`)];
+}
+
+/**
+ * Env: BASE, BASE_REPO, GATE_CERTIFICATE. Verifies the digest pullBaseScript recorded, the very
+ * image now in the local engine under BASE, which the build then uses (acb builds with the classic
+ * builder and no --pull, so the local image is the base). No valid signature: the step fails.
+ */
+export function verifyBaseScript(): string[] {
+  return [
+    "set -eu",
+    ...requireDigestRef(`${RUN_STATE}/base.ref`, "BASE_REPO", "the base image"),
+    ...trustSetup(),
+    `notation verify "$ref"`,
+    `echo "acr-gate - building on $ref, signed by the gate"`,
+  ];
+}
+
+// --- Gates: promote only what changed; sign; attach evidence ------------------------------------
+
+/** Present and non-empty: the stable tag already is this image, signed; nothing to promote. */
+const UNCHANGED = `${RUN_STATE}/promoted.ref`;
+const UNIQUE_REF = `${RUN_STATE}/unique.ref`;
+const skipIfUnchanged = `if [ -s ${UNCHANGED} ]; then echo "acr-gate - unchanged, no new tag"; exit 0; fi`;
+
+/**
+ * Env: SRC, STABLE, STABLE_REPO. Pulls what the stable tag names now and compares image ids (the
+ * config digest: the same content whatever manifest carries it); equal, it records the stable
+ * digest as unchanged. Not found (a first run) or not readable counts as changed: promote.
+ */
+export function comparePromotedScript(): string[] {
+  return [
+    "set -eu",
+    `mkdir -p ${RUN_STATE}`,
+    `rm -f ${UNCHANGED}`,
+    `src="$(docker images -q --no-trunc "$SRC")"`,
+    `if [ -n "$src" ] && docker pull -q "$STABLE" > /dev/null 2>&1 && [ "$(docker images -q --no-trunc "$STABLE")" = "$src" ]; then ${recordDigest("STABLE", "STABLE_REPO", UNCHANGED)}; fi`,
+    `if [ -s ${UNCHANGED} ]; then echo "acr-gate - $STABLE already is $src"; else echo "acr-gate - $STABLE is not $src, promoting"; fi`,
+  ];
+}
+
+/**
+ * Env: GATE_CERTIFICATE, and with evidence, nothing more. An unchanged stable digest still counts
+ * as changed unless the gate's current certificate verifies it and (with `evidence`) its SBOM
+ * and report are attached: a renewed certificate or an older promotion get signed and evidenced
+ * again, under a new unique tag.
+ */
+export function verifyPromotedScript(evidence: boolean): string[] {
+  const check = [
+    `notation verify "$ref" > /dev/null`,
+    ...(evidence ? Object.values(EVIDENCE_TYPES).map((type) => `oras discover --artifact-type ${type} "$ref" | grep -q sha256`) : []),
+  ].join(" && ");
+  return [
+    "set -eu",
+    `if [ ! -s ${UNCHANGED} ]; then exit 0; fi`,
+    `ref="$(cat ${UNCHANGED})"`,
+    ...trustSetup(),
+    `if ${check}; then echo "acr-gate - $ref is signed${evidence ? " and evidenced" : ""}, nothing to promote"; else echo "acr-gate - $ref lacks the current signature${evidence ? " or evidence" : ""}, promoting again"; rm -f ${UNCHANGED}; fi`,
+  ];
+}
+
+/** Env: SRC, UNIQUE, UNIQUE_REPO. Tags and pushes the unique tag (unless unchanged); records its digest. */
+export function promoteUniqueScript(): string[] {
+  return ["set -eu", skipIfUnchanged, `docker tag "$SRC" "$UNIQUE"`, `docker push "$UNIQUE"`, recordDigest("UNIQUE", "UNIQUE_REPO", UNIQUE_REF), `test -s ${UNIQUE_REF}`];
+}
+
+/** Env: SRC, STABLE, and without signing UNIQUE: pushes the unique tag, then moves the stable one (unless unchanged). */
+export function promoteScript(withUnique: boolean): string[] {
+  return [
+    "set -eu",
+    skipIfUnchanged,
+    ...(withUnique ? [`docker tag "$SRC" "$UNIQUE"`, `docker push "$UNIQUE"`] : []),
+    `docker tag "$SRC" "$STABLE"`,
+    `docker push "$STABLE"`,
+  ];
+}
+
+const NOTATION_SIGN =
+  'notation sign --signature-format cose --id "$SIGNING_KEY_ID" --plugin azure-kv --plugin-config self_signed=true --plugin-config credential_type=managedid';
+
+/** Env: SIGNING_KEY_ID, UNIQUE_REPO. Signs the digest the unique tag was pushed as (unless unchanged). */
+export function signScript(): string[] {
+  return ["set -eu", skipIfUnchanged, ...requireDigestRef(UNIQUE_REF, "UNIQUE_REPO", "the unique tag"), `${NOTATION_SIGN} "$ref"`];
+}
+
+/**
+ * Env: SIGNING_KEY_ID, UNIQUE_REPO, SCANNER, SCAN_MODE, FAIL_ON, IGNORE_UNFIXED. Attaches the SBOM
+ * and the Trivy report (with the vulnerability database's metadata) to the promoted digest as OCI
+ * referrers, annotated with how the gate scanned, and signs each (unless unchanged).
+ */
+export function attachEvidenceScript(dir: string, files: { sbom: string; report: string; dbMetadata: string }): string[] {
+  const annotations =
+    '--annotation "dev.acr-gate.scanner=$SCANNER" --annotation "dev.acr-gate.scan.mode=$SCAN_MODE" ' +
+    '--annotation "dev.acr-gate.scan.fail-on=$FAIL_ON" --annotation "dev.acr-gate.scan.ignore-unfixed=$IGNORE_UNFIXED"';
+  const attach = (type: string, parts: string) =>
+    [
+      `out="$(oras attach --artifact-type ${type} ${annotations} "$ref" ${parts})"`,
+      `echo "$out"`,
+      `dg="$(printf "%s" "$out" | sed -n "s/^Digest. //p" | tail -n 1)"`,
+      `case "$dg" in sha256:*) ;; *) echo "acr-gate - oras printed no digest for ${type}" >&2; exit 1;; esac`,
+      `${NOTATION_SIGN} "$UNIQUE_REPO@$dg"`,
+    ];
+  return [
+    "set -eu",
+    skipIfUnchanged,
+    ...requireDigestRef(UNIQUE_REF, "UNIQUE_REPO", "the unique tag"),
+    `cd ${dir}`,
+    ...attach(EVIDENCE_TYPES.sbom, `${files.sbom}:application/vnd.cyclonedx+json`),
+    ...attach(EVIDENCE_TYPES.report, `${files.report}:application/json ${files.dbMetadata}:application/json`),
+  ];
+}
