@@ -131,7 +131,7 @@ describe("long error output reaches a pipe whole", () => {
     const err = r.stdout;
     expect(Buffer.byteLength(err)).toBeGreaterThan(64 * 1024);
     expect(err).toContain("8000 problem(s)");
-    expect(err.trimEnd().split("\n").pop()).toBe("  - apps[1999].baseImage: missing is required");
+    expect(err.trimEnd().split("\n").pop()).toBe("  - apps[1999].baseImage: is required (it is missing)");
     expect(run({ ACR_GATE_CONFIG: cfg, CDKTF_OUTDIR: path.join(tmp, "many-out") }).status).toBe(1);
   });
 });
@@ -144,7 +144,13 @@ describe("the acr-gate command: flags, and what it says it made", () => {
     const out = path.join(tmp, "help-out");
     const r = cli(["--help"], { CDKTF_OUTDIR: out });
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^Usage: acr-gate \[--config <file>\] \[--out <dir>\] \[--check\] \[--help\]/);
+    expect(r.stdout).toMatch(/^Usage: acr-gate \[--config <file>\] \[--out <dir>\] \[--check \| --migration-script\] \[--help\]/);
+    // Every option the parser takes is in the synopsis and explained below it.
+    const synopsis = r.stdout.split("\n")[0];
+    for (const flag of fs.readFileSync(path.join(__dirname, "..", "app", "cli.ts"), "utf8").match(/flag === "(--[a-z-]+)"/g)!.map((m) => m.slice(10, -1))) {
+      expect(synopsis).toContain(flag);
+      expect(r.stdout).toMatch(new RegExp(`^  ${flag}\\b`, "m"));
+    }
     expect(fs.existsSync(out)).toBe(false);
   });
 

@@ -60,12 +60,12 @@ describe("malformed files", () => {
 
 describe("missing values", () => {
   test.each([
-    ["baseArtifactsRegistry", (c: any) => delete c.baseArtifactsRegistry, /^baseArtifactsRegistry: missing is required/],
-    ["keyVault.name", (c: any) => delete c.keyVault.name, /^keyVault\.name: missing is required/],
+    ["baseArtifactsRegistry", (c: any) => delete c.baseArtifactsRegistry, /^baseArtifactsRegistry: is required \(it is missing\)/],
+    ["keyVault.name", (c: any) => delete c.keyVault.name, /^keyVault\.name: is required \(it is missing\)/],
     ["teamRegistries", (c: any) => (c.teamRegistries = []), /^teamRegistries: \[\] must list at least one team registry/],
-    ["gatedImages", (c: any) => delete c.gatedImages, /^gatedImages: missing must list at least one gated image/],
-    ["publicRegistry in simulated mode", (c: any) => delete c.publicRegistry, /^publicRegistry: missing is required when upstream\.source is 'simulated'/],
-    ["apps[0].repository", (c: any) => delete c.apps[0].repository, /^apps\[0\]\.repository: missing is required/],
+    ["gatedImages", (c: any) => delete c.gatedImages, /^gatedImages: must list at least one gated image \(it is missing\)/],
+    ["publicRegistry in simulated mode", (c: any) => delete c.publicRegistry, /^publicRegistry: is required when upstream\.source is 'simulated'/],
+    ["apps[0].repository", (c: any) => delete c.apps[0].repository, /^apps\[0\]\.repository: is required \(it is missing\)/],
   ])("%s", (_name, mutate, message) => {
     expect(problems(mutate)).toEqual([expect.stringMatching(message)]);
   });
@@ -125,6 +125,7 @@ describe("values and references", () => {
     ["app in an unknown team", (c: any) => (c.apps[0].registry = "fabrikam"), 'apps[0].registry: "fabrikam" must name one of teamRegistries (contoso)'],
     ["app on an ungated base image", (c: any) => (c.apps[0].baseImage = "python:3.12-slim"), 'apps[0].baseImage: "python:3.12-slim" must be the target of a gated image (node:15-alpine)'],
     ["duplicate registry names", (c: any) => ((c.teamRegistries[0].name = "publicregistry"), (c.apps[0].registry = "publicregistry")), 'teamRegistries[0].name: "publicregistry" is also the registry name at publicRegistry.name; registry names must differ'],
+    ["two apps with one task name in a team registry", (c: any) => c.apps.push({ ...c.apps[0], name: "other-app", taskName: c.apps[0].taskName ?? "hello-world", aci: { name: "other-aci" } }), "task names in team registry contoso must differ"],
     ["app in a durable group", (c: any) => (c.apps[0].aci.resourceGroup = "contoso-rg"), 'apps[0].aci.resourceGroup: "contoso-rg" is the resource group of teamRegistries[0]: durable content (registries, key vault) must not share a group with an app'],
     ["absolute backend path", (c: any) => (c.backend = { type: "local", path: "/home/me/state.tfstate" }), 'backend.path: "/home/me/state.tfstate" is not a valid local state path: must be \'../../../<name>.tfstate\''],
     ["backend path inside the output", (c: any) => (c.backend = { type: "local", path: "state/prod.tfstate" }), 'backend.path: "state/prod.tfstate" is not a valid local state path'],
@@ -132,7 +133,7 @@ describe("values and references", () => {
     ["a task credential on a team registry has no effect", (c: any) => (c.teamRegistries[0].taskCredential = "identity"), 'teamRegistries[0].taskCredential: "identity" has no effect: no task pulls from a team registry'],
     ["a public registry in Docker Hub mode has no effect", (c: any) => (c.upstream = { source: "dockerhub" }), "publicRegistry: a mapping has no effect when upstream.source is 'dockerhub'"],
     ["a vault firewall cannot work with ACR task agents", (c: any) => (c.keyVault.allowedIpRanges = ["203.0.113.0/24"]), "keyVault.allowedIpRanges: a list of 1 cannot work: ACR task agents read secrets from addresses that are not fixed"],
-    ["azurerm backend without storage account", (c: any) => (c.backend = { type: "azurerm", resourceGroupName: "tfstate-rg" }), "backend.storageAccountName: missing is required"],
+    ["azurerm backend without storage account", (c: any) => (c.backend = { type: "azurerm", resourceGroupName: "tfstate-rg" }), "backend.storageAccountName: is required when backend.type is 'azurerm' (it is missing)"],
   ])("%s", (_name, mutate, message) => {
     const p = problems(mutate);
     expect(p).toHaveLength(1);
@@ -170,7 +171,7 @@ describe("the gate refuses to promote unvalidated images unless told to", () => 
   });
   test("without the test build nothing tracks the source, so a timer is required", () => {
     expect(problems((c) => (c.gatedImages[0].test = { enabled: false }))).toContain(
-      "gatedImages[0].timer: missing is required when test.enabled is false: no base image trigger can see the source",
+      "gatedImages[0].timer: is required when test.enabled is false: no base image trigger can see the source (it is missing)",
     );
   });
 });

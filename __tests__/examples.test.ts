@@ -61,3 +61,34 @@ describe.each(files)("%s applies as written", (file) => {
     }
   });
 });
+
+describe("the starter test context (examples/gate-test/), as a gate runs it", () => {
+  const dir = path.join(__dirname, "..", "examples", "gate-test");
+  const script = path.join(dir, "test.sh");
+  const { spawnSync } = require("child_process") as typeof import("child_process");
+
+  test("the Dockerfile builds FROM the SOURCE_IMAGE build argument the gate passes, and runs the test as its command", () => {
+    const docker = fs.readFileSync(path.join(dir, "Dockerfile"), "utf8").split("\n").filter((l) => l.trim() && !l.startsWith("#"));
+    expect(docker).toEqual(["ARG SOURCE_IMAGE", "FROM ${SOURCE_IMAGE}", "COPY test.sh /acr-gate/test.sh", 'CMD ["/bin/sh", "/acr-gate/test.sh"]']);
+    const sandbox = fs.readFileSync(path.join(__dirname, "..", "examples", "sandbox.yaml"), "utf8");
+    expect(sandbox).toContain('test: { context: "https://github.com/your-github-org/acr-gate.git#main:examples/gate-test" }');
+  });
+
+  test("in an image with Node.js (this machine's node stands in), the test passes and says what it checked", () => {
+    const r = spawnSync("sh", [script], { encoding: "utf8", env: { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin` } });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^acr-gate test: ok: runs on Linux x86_64$/m);
+    expect(r.stdout).toMatch(/^acr-gate test: ok: node v\d+/m);
+    expect(r.stdout).toMatch(/^acr-gate test: ok: node serves HTTP$/m);
+  });
+
+  test("an image with neither node nor python3 fails the test, and so the promotion", () => {
+    const bin = fs.mkdtempSync(path.join(require("os").tmpdir(), "acr-gate-starter-"));
+    for (const tool of ["uname", "grep", "cut", "tr", "cat"]) fs.symlinkSync(`/usr/bin/${tool}`.replace(/^\/usr\/bin\/(uname|cat)$/, (m) => (fs.existsSync(m) ? m : m.replace("/usr", ""))), path.join(bin, tool));
+    const r = spawnSync("/bin/sh", [script], { encoding: "utf8", env: { PATH: bin } });
+    fs.rmSync(bin, { recursive: true, force: true });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^acr-gate test: FAIL: neither node nor python3 in the image/m);
+  });
+});

@@ -425,3 +425,30 @@ describe("a running terraform keeps its working directory", () => {
     }
   });
 });
+
+describe("under the cdktf CLI, a new stackName after an earlier synth (npx cdktf synth, deploy)", () => {
+  // The CLI's own synth (@cdktf/cli-core, what `npx cdktf synth` and `deploy` run): it lists the
+  // stack directories before running the app and removes those the new manifest lacks afterwards.
+  const { SynthStack } = require("@cdktf/cli-core/src/lib/synth-stack") as {
+    SynthStack: { synth(signal: AbortSignal, command: string, outdir: string, cwd: string, graceful: boolean, noColor: boolean, origin: string): Promise<{ name: string }[]> };
+  };
+  const main = path.join(__dirname, "..", "dist", "main.js");
+
+  test("the second synth succeeds, and only the new stack is left", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-cli-"));
+    const config = path.join(dir, "my.yaml");
+    fs.writeFileSync(config, `${DEFAULT_CONFIG_YAML}\nstackName: my-gate\n`);
+    // The app's environment goes on its command line: the CLI passes its own process's environment.
+    const synth = (env: string) => SynthStack.synth(new AbortController().signal, `env -u ACR_GATE_CONFIG ${env} node ${main}`, path.join(dir, "cdktf.out"), dir, true, true, "cli");
+    try {
+      expect((await synth("CHECKPOINT_DISABLE=1")).map((s) => s.name)).toEqual(["acr-gate"]);
+      expect((await synth(`CHECKPOINT_DISABLE=1 ACR_GATE_CONFIG=${config}`)).map((s) => s.name)).toEqual(["my-gate"]);
+      expect(fs.readdirSync(path.join(dir, "cdktf.out", "stacks"))).toEqual(["my-gate"]);
+      // And back: the placeholder of a removed stack is never mistaken for a stack.
+      expect((await synth("CHECKPOINT_DISABLE=1")).map((s) => s.name)).toEqual(["acr-gate"]);
+      expect(fs.readdirSync(path.join(dir, "cdktf.out", "stacks"))).toEqual(["acr-gate"]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});

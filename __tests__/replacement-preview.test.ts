@@ -539,6 +539,21 @@ describe("the compiled CLI (dist/app/diff-cli.js)", () => {
     expect(ok.stdout).toMatch(/-> cdktf.out\/stacks\/acr-gate\/cdk.tf.json\n/);
   });
 
+  test("one argument, the old file copied anywhere (help/operations.md's /tmp/before.json): the stack its metadata names", () => {
+    const cwd = path.join(tmp, "project2");
+    const named = (name: string) => ({ ...(kv("kv-a") as object), "//": { metadata: { stackName: name, version: "0.21.0" } } });
+    write("project2/cdktf.out/stacks/acr-gate/cdk.tf.json", named("acr-gate"));
+    write("project2/cdktf.out/stacks/my-gate/cdk.tf.json", named("my-gate"));
+    const r = run([write("before.json", named("my-gate"))], cwd);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^acr-gate diff: .*before\.json -> cdktf.out\/stacks\/my-gate\/cdk.tf.json\n/);
+    // No stack name in it and two stacks to choose from: it says so and asks for the new file.
+    const unnamed = run([write("plain.json", kv("kv-a"))], cwd);
+    expect(unnamed.status).toBe(1);
+    expect(unnamed.stderr).toMatch(/cannot tell which stack .*plain\.json is \(no stackName in it, 2 stacks in cdktf.out\); pass the new cdk\.tf\.json too/);
+  });
+
   test.each([
     [
       "a missing file",

@@ -167,11 +167,19 @@ describe("limits: size, aliases, nesting, encoding", () => {
     expect(problemsOf(bomb)).toEqual(["the file: its YAML aliases expand to more than 100 copies (first alias at line 2); write the values out instead"]);
   });
 
-  test("deep nesting is refused, not a stack overflow", () => {
-    const deep = `tags: ${"[".repeat(5000)}${"]".repeat(5000)}\n`;
+  test.each([
+    ["YAML flow lists, 100,000 deep", `tags: ${"[".repeat(100000)}${"]".repeat(100000)}\n`],
+    ["YAML, 65 deep (just past the limit)", `tags: ${"[".repeat(65)}${"]".repeat(65)}\n`],
+    ["JSON, 100,000 deep", `{"tags": ${"[".repeat(100000)}${"]".repeat(100000)}}`],
+  ])("deep nesting is refused by name, not with a stack overflow: %s", (_name, deep) => {
     const p = problemsOf(deep)!;
-    expect(p.length).toBeGreaterThan(0);
+    expect(p).toEqual(["the file: nests lists or mappings more than 64 levels deep (an acr-gate config needs fewer than 8): refused unread"]);
     expectWellFormed(p);
+  });
+
+  test("64 levels are read (and then refused by the field's own rule)", () => {
+    const p = problemsOf(`tags: ${"[".repeat(63)}${"]".repeat(63)}\n`)!;
+    expect(p.join("\n")).not.toMatch(/levels deep/);
   });
 
   test("a mapping with 80,000 keys is parsed in linear time (duplicates found with a Set)", () => {
@@ -221,10 +229,10 @@ describe("limits: size, aliases, nesting, encoding", () => {
     const p = problemsOf(JSON.stringify({ ...doc, apps: Array.from({ length: 2000 }, () => ({})) }))!;
     expect(Number(process.hrtime.bigint() - t0) / 1e6).toBeLessThan(1000);
     expect(p.filter((x) => /^apps\[1999\]\./.test(x))).toEqual([
-      "apps[1999].name: missing is required",
-      "apps[1999].registry: missing is required",
-      "apps[1999].repository: missing is required",
-      "apps[1999].baseImage: missing is required",
+      "apps[1999].name: is required (it is missing)",
+      "apps[1999].registry: is required (it is missing)",
+      "apps[1999].repository: is required (it is missing)",
+      "apps[1999].baseImage: is required (it is missing)",
     ]);
   });
 });

@@ -19,7 +19,7 @@ export interface Io {
   err(text: string): void;
 }
 
-export const USAGE = `Usage: acr-gate [--config <file>] [--out <dir>] [--check] [--help]
+export const USAGE = `Usage: acr-gate [--config <file>] [--out <dir>] [--check | --migration-script] [--help]
 
 Synthesizes the Terraform JSON of an acr-gate config (help/configuration.md) into <dir>/stacks/.
 
@@ -181,7 +181,9 @@ export function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io):
     const outdir = options.out !== undefined ? resolveOutdir(options.out, "--out") : resolveOutdir(env.CDKTF_OUTDIR);
     synthesize(config, outdir);
     const stacks = new Map<string, Record<string, any>>();
-    for (const name of fs.readdirSync(path.join(outdir, "stacks")).sort()) {
+    // The manifest's stacks: under the cdktf CLI, stacks/ may also hold empty placeholders of removed ones (outdir.ts).
+    const manifest = JSON.parse(fs.readFileSync(path.join(outdir, "manifest.json"), "utf8")) as { stacks: Record<string, unknown> };
+    for (const name of Object.keys(manifest.stacks).sort()) {
       stacks.set(name, JSON.parse(fs.readFileSync(path.join(outdir, "stacks", name, "cdk.tf.json"), "utf8")));
     }
     io.out([`acr-gate: read ${source}`, `acr-gate: synthesized into ${outdir} (workflow.md: the diagram of what was synthesized)`, ...summary(stacks, outdir)].join("\n") + "\n");

@@ -102,9 +102,10 @@ export function main(argv: string[], out: (s: string) => void = (s) => process.s
   for (const v of rotated) if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(v)) throw new Error(`--rotated: ${JSON.stringify(v)} is not a variable name; ${USAGE}`);
   if (files.length < 1 || files.length > 2) throw new Error(USAGE);
   const oldFile = files[0];
-  // One argument: compare with what `npm start` synthesized for the same stack (the old file's
-  // parent directory is named after the stack, as in cdktf.out/stacks/<stack>/cdk.tf.json).
-  const newFile = files[1] ?? path.join("cdktf.out", "stacks", path.basename(path.dirname(path.resolve(oldFile))), "cdk.tf.json");
+  const oldTf = readTf(oldFile);
+  // One argument: compare with what `npm start` synthesized for the same stack, named by the stack
+  // name cdktf writes into every JSON ("//".metadata.stackName), wherever the old copy was put.
+  const newFile = files[1] ?? sameStackIn("cdktf.out", oldTf, oldFile);
   if (!files[1] && !fs.existsSync(newFile)) {
     throw new Error(`no new file given and ${newFile} does not exist; run npm start first, or pass the new cdk.tf.json`);
   }
@@ -112,7 +113,7 @@ export function main(argv: string[], out: (s: string) => void = (s) => process.s
   if (path.resolve(oldFile) === path.resolve(newFile) && rotated.length === 0) {
     throw new Error(`old and new are the same file (${newFile}); copy the old cdk.tf.json aside before synthesizing`);
   }
-  const preview = previewReplacements(readTf(oldFile), readTf(newFile), { changedVariables: rotated });
+  const preview = previewReplacements(oldTf, readTf(newFile), { changedVariables: rotated });
   // Loud on stderr too, so --json consumers and CI logs see it.
   if (preview.unknownTypes.length)
     console.error(
@@ -135,4 +136,20 @@ if (require.main === module) {
     console.error(`acr-gate diff: ${(e as Error).message}`);
     process.exitCode = 1;
   }
+}
+
+/**
+ * The new JSON of the old file's stack in `outdir`: by the stack name in its metadata; for a JSON
+ * without one, by its folder's name (cdktf.out/stacks/<stack>/), or the only stack there is.
+ */
+function sameStackIn(outdir: string, oldTf: Record<string, unknown>, oldFile: string): string {
+  const file = (stack: string) => path.join(outdir, "stacks", stack, "cdk.tf.json");
+  const meta = (oldTf["//"] as { metadata?: { stackName?: unknown } } | undefined)?.metadata;
+  if (typeof meta?.stackName === "string" && /^[A-Za-z0-9_-]+$/.test(meta.stackName)) return file(meta.stackName);
+  const folder = path.basename(path.dirname(path.resolve(oldFile)));
+  if (fs.existsSync(file(folder))) return file(folder);
+  const stacks = fs.existsSync(path.join(outdir, "stacks")) ? fs.readdirSync(path.join(outdir, "stacks")).filter((d) => fs.existsSync(file(d))) : [];
+  if (stacks.length === 1) return file(stacks[0]);
+  if (stacks.length === 0) return file(folder); // the caller says it does not exist: run npm start first
+  throw new Error(`cannot tell which stack ${oldFile} is (no stackName in it, ${stacks.length} stacks in ${outdir}); pass the new cdk.tf.json too`);
 }

@@ -166,7 +166,18 @@ export function siblingName(target: string, kind: "staging" | "old"): string {
  * A failure before step 4 leaves the old output byte for byte at `target` (staging is the caller's
  * to remove); a failure in 4 or 5 leaves the new output at `target` and says where the old one is.
  */
-export function replaceOutput(staging: string, target: string, ops: Partial<FsOps> = {}): void {
+export interface ReplaceOptions {
+  /**
+   * Leave an empty `stacks/<name>/` for each stack of the old output the new one lacks. The cdktf
+   * CLI lists the stack directories before it runs the app and afterwards removes the ones the new
+   * manifest does not name, with an `rmSync` that fails on a missing directory ("ENOENT ... lstat
+   * cdktf.out/stacks/<old stack>" after a change of stackName): under the CLI, those placeholders
+   * are what it removes.
+   */
+  readonly placeholdersForRemovedStacks?: boolean;
+}
+
+export function replaceOutput(staging: string, target: string, ops: Partial<FsOps> = {}, options: ReplaceOptions = {}): void {
   const o: FsOps = { ...realFs, ...ops };
   target = path.resolve(target);
   staging = path.resolve(staging);
@@ -188,6 +199,9 @@ export function replaceOutput(staging: string, target: string, ops: Partial<FsOp
   }
 
   carryStateInto(target, staging, o);
+  if (options.placeholdersForRemovedStacks) {
+    for (const stack of stackDirs(target)) if (lstat(path.join(staging, "stacks", stack)) === undefined) o.mkdirp(path.join(staging, "stacks", stack));
+  }
 
   const aside = siblingName(target, "old");
   o.rename(target, aside);

@@ -96,7 +96,8 @@ export function synthesize(
     }));
     fs.writeFileSync(path.join(staging, "workflow.md"), renderWorkflow(tfs));
     fs.writeFileSync(path.join(staging, MARKER), MARKER_TEXT);
-    replaceOutput(staging, target);
+    // The cdktf CLI (which sets this variable for the app it runs) removes old stack directories itself.
+    replaceOutput(staging, target, {}, { placeholdersForRemovedStacks: process.env.CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS !== undefined });
   } catch (e) {
     fs.rmSync(staging, { recursive: true, force: true });
     if (created !== undefined) removeEmptyUpTo(parent, created);

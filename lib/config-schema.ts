@@ -502,6 +502,8 @@ class Namespace {
     /** The Terraform address the name becomes, or null when no address derives from it. */
     private readonly addressPrefix: string | null,
     private readonly caseInsensitive = true,
+    /** How "must differ" names several: "task names in x", not "task name in xs". */
+    private readonly plural = what.replace(/^(.*?\w)( in .*)?$/, (_m, head: string, tail = "") => `${head}s${tail}`),
   ) {}
 
   /** Records a name; returns false (and reports) when it clashes with an earlier, different entry. */
@@ -515,7 +517,7 @@ class Namespace {
         first.value === value
           ? `is also the ${this.what} at ${fmtPath(first.path)}`
           : `is the ${this.what} ${JSON.stringify(first.value)} at ${fmtPath(first.path)} spelled differently (Azure compares these names case-insensitively)`;
-      fail(ctx, path, value, `${why}; ${this.what}s must differ`);
+      fail(ctx, path, value, `${why}; ${this.plural} must differ`);
       return false;
     }
     const address = this.addressPrefix === null ? undefined : `${this.addressPrefix}${addressPart(value)}`;

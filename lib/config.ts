@@ -128,6 +128,8 @@ export function readConfigFile(file: string, via = "ACR_GATE_CONFIG"): string {
 export function parseConfig(text: string, source = "config"): AcrGateConfig {
   const name = printable(source, false);
   const raw = readDocument(text, name);
+  // Before anything walks it recursively (JSON.parse reads nesting that deep without complaint).
+  if (depthOf(raw) > MAX_DEPTH) throw new ConfigError(name, [TOO_DEEP]);
   const problems: string[] = [];
   const cleaned = checkUntrustedText(raw, problems);
   const result = configSchema.safeParse(cleaned, { reportInput: true });
@@ -167,12 +169,31 @@ function readDocument(text: string, name: string): unknown {
     return toJS(doc, lines, name);
   } catch (e) {
     if (e instanceof ConfigError) throw e;
-    // The parser's own limits (deep nesting overflows its stack): say what, not where in yaml's code.
+    // The parser's own limits: deep nesting overflows its stack. Say what, not where in yaml's code.
+    if (e instanceof RangeError) throw new ConfigError(name, [TOO_DEEP]);
     throw new ConfigError(name, [`the file: cannot be read as YAML (${printable((e as Error).message, false)})`]);
   }
 }
 
 const NOT_JSON = Symbol("not JSON");
+
+/** A config is at most a handful of levels deep; 64 leaves room for any hand-written one. */
+const MAX_DEPTH = 64;
+const TOO_DEEP = `the file: nests lists or mappings more than ${MAX_DEPTH} levels deep (an acr-gate config needs fewer than 8): refused unread`;
+
+/** The deepest nesting of lists and mappings in `value`, counted without recursion, up to MAX_DEPTH + 1. */
+function depthOf(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (d + 1 > deepest) deepest = d + 1;
+    if (deepest > MAX_DEPTH) return deepest;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, d + 1]);
+  }
+  return deepest;
+}
 
 /**
  * Generated configs (2,000 apps) are usually JSON, which JSON.parse reads 100x faster than the YAML
@@ -293,8 +314,9 @@ function formatIssue(issue: { code: string; path: PropertyKey[]; message: string
   if (issue.code === "unrecognized_keys") {
     return (issue.keys ?? []).map((k) => `${formatPath([...issue.path, k])}: ${rule}`);
   }
-  const value = issue.input === undefined && issue.message === "is required" ? "missing" : describeValue(issue.input);
-  return [`${formatPath(issue.path)}: ${value} ${rule}`];
+  // A missing value has nothing to show: the rule first, then that it is missing.
+  if (issue.input === undefined) return [`${formatPath(issue.path)}: ${rule} (it is missing)`];
+  return [`${formatPath(issue.path)}: ${describeValue(issue.input)} ${rule}`];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,7 +24,8 @@
 #   - apps: the deploy step's `az container create` equals the azurerm_container_group of the
 #     same name (task value ACI) in the same JSON: name, resource group, location, OS, CPU,
 #     memory, ports, DNS label, restart policy, IP type, login server, identity or token secrets.
-# Tasks with a file_step (task file in Git) are listed as not checkable offline.
+# Tasks with a file_step (task file in Git) are listed as not checkable offline. A full run also
+# scans the starter test context (examples/gate-test) with acb's Dockerfile scanner.
 #
 # Closing line: "acb-check: N tasks checked, M steps checked, F failed" (a configuration that
 # fails to synthesize counts as one failed), or "acb-check: skipped: <why>" (exit 0) when acb or
@@ -98,7 +99,9 @@ trap cleanup EXIT
 
 # --- stacks: the given files, or every configuration synthesized -----------------------------
 synth_failed=0
+full_run=0
 if [[ ${#entries[@]} == 0 ]]; then
+  full_run=1
   acr_build_app
   acr_synth_all "$WORK/synth"
   for l in ${ACR_SYNTH_FAILED[@]+"${ACR_SYNTH_FAILED[@]}"}; do
@@ -113,6 +116,29 @@ if [[ ${#entries[@]} == 0 ]]; then
   done
 elif [[ $need_dist == 1 ]]; then
   acr_build_app   # --config is read with the app's own loader (dist/lib/config.js)
+fi
+
+# --- the starter test context (examples/gate-test): acb's own Dockerfile scan, with the build
+# arguments a gate passes, must find the source image as the test image's runtime dependency: the
+# image the gate's base image trigger follows. Checked on full runs.
+if [[ $full_run == 1 ]]; then
+  starter="$ACR_REPO_ROOT/examples/gate-test"
+  source_image=docker.io/node:15-alpine
+  scan_log="$WORK/starter-scan.log"
+  (cd "$starter" && timeout "${ACR_GATE_ACB_TIMEOUT:-20}" unshare -n "$ACB" scan -f Dockerfile \
+      --build-arg REGISTRY_FROM_URL=docker.io/ --build-arg SOURCE_IMAGE="$source_image" \
+      -t starter.azurecr.io/node-import:test --destination "$WORK/starter-scan" .) >"$scan_log" 2>&1 || true
+  runtime="$(node -e '
+    const line = require("fs").readFileSync(process.argv[1], "utf8").split("\n").find((l) => /\[\{"image"/.test(l));
+    const deps = line ? JSON.parse(line.slice(line.indexOf("["))) : [];
+    process.stdout.write(deps.map((d) => d["runtime-dependency"] && d["runtime-dependency"].reference).join(","));
+  ' "$scan_log" 2>/dev/null || true)"
+  if [[ "$runtime" == "$source_image" ]]; then
+    printf 'acb-check: PASS examples/gate-test (starter test context): acb scan finds the runtime dependency %s, the source image the gate passes\n' "$runtime"
+  else
+    printf 'acb-check: FAIL examples/gate-test (starter test context): acb scan finds the runtime dependency [%s], want %s (log: %s)\n' "$runtime" "$source_image" "$scan_log"
+    synth_failed=$((synth_failed + 1))
+  fi
 fi
 
 status=0

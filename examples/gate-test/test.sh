@@ -1,0 +1,37 @@
+#!/bin/sh
+# Runs inside the candidate image, as its command. Exit 0: promote; anything else: refuse.
+# Write only to stdout/stderr: the run's log is where the result is read
+# (az acr task logs -r <base-artifacts registry> --run-id <id>, help/operations.md "Reading a run").
+set -eu
+
+fail() { echo "acr-gate test: FAIL: $*" >&2; exit 1; }
+pass() { echo "acr-gate test: ok: $*"; }
+
+# 1. The image starts and is the platform we build for.
+[ "$(uname -m)" = "x86_64" ] || fail "architecture $(uname -m), want x86_64 (ACR Tasks build linux/amd64)"
+pass "runs on $(uname -s) $(uname -m)"
+if [ -r /etc/os-release ]; then pass "$(grep '^PRETTY_NAME=' /etc/os-release | cut -d= -f2- | tr -d '"')"; fi
+
+# 2. What the apps need from it. The walkthrough's apps are Node.js: the runtime starts, loads its
+#    core modules and serves HTTP on the loopback interface. Replace or extend for your images.
+if command -v node > /dev/null 2>&1; then
+  pass "node $(node --version)"
+  node -e '
+    const http = require("http");
+    const server = http.createServer((req, res) => res.end("ok"));
+    server.listen(0, "127.0.0.1", () => {
+      http.get({ host: "127.0.0.1", port: server.address().port }, (res) => {
+        let body = "";
+        res.on("data", (c) => (body += c));
+        res.on("end", () => { server.close(); process.exit(body === "ok" ? 0 : 1); });
+      }).on("error", () => process.exit(1));
+    });
+    setTimeout(() => process.exit(1), 10000);
+  ' || fail "node cannot serve HTTP on 127.0.0.1"
+  pass "node serves HTTP"
+elif command -v python3 > /dev/null 2>&1; then
+  python3 -c 'import ssl, json, sqlite3' || fail "python3 lacks ssl, json or sqlite3"
+  pass "$(python3 --version)"
+else
+  fail "neither node nor python3 in the image: write the test for what this image is for"
+fi
