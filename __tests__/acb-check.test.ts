@@ -182,6 +182,32 @@ describeAcb("acb-check: Azure's task engine on the synthesized task files", () =
     expect(failureOf(out, "hello-world")).toMatch(/signing is on \(config\), but the app builds without verifying its base image/);
   });
 
+  test("signing: a script weakened inside (a verify that cannot fail, a trust policy that skips) is reported", () => {
+    for (const [name, edit] of [
+      ["verify-or-true", (c: string) => c.replace('notation verify --user-metadata "io.acr-gate.target=$TARGET" "$ref"', 'notation verify "$ref" || true')],
+      ["level-skip", (c: string) => c.replace('\\"level\\":\\"strict\\"', '\\"level\\":\\"skip\\"')],
+    ] as const) {
+      const broken = editTask(signingTf(), "hello-world", (steps) => steps.map((s) => (s.id === "verify-base" ? { ...s, cmd: edit((s as { cmd: string }).cmd) } : s)));
+      const { out } = run1(name, broken);
+      expect(failureOf(out, "hello-world")).toMatch(/step verify-base: its script is not one lib\/run-scripts\.ts writes/);
+      expect(out).toMatch(/, 1 failed$/m);
+    }
+  });
+
+  test("signing: an app verifying another image than the config's baseImage is reported", () => {
+    const broken = editTask(signingTf(), "hello-world", (steps) =>
+      steps.map((s) => ("env" in s && s.env ? { ...s, env: s.env.map((e) => e.replace("node:15-alpine", "node:14-alpine")) } : s)),
+    );
+    const { out } = run1("other-base", broken);
+    expect(failureOf(out, "hello-world")).toMatch(/verify-base verifies .*node:14-alpine as node:14-alpine, but the config's baseImage is node:15-alpine/);
+  });
+
+  test("a signing stack checked without its config: the config's expectations are not guessed", () => {
+    const { out, status } = runCheck([writeStack("signing-bare", signingTf())]);
+    expect(out).toMatch(/, 0 failed$/m);
+    expect(status).toBe(0);
+  });
+
   test("signing: a stable tag moved before the evidence is attached is reported", () => {
     const broken = editTask(signingTf(), "base-import-node", (steps) => steps.map((s) => (s.id === "promote" ? { ...s, when: ["sign"] } : s)));
     const { out } = run1("evidence-late", broken);

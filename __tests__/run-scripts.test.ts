@@ -35,12 +35,19 @@ const REF_DIGEST = `sha256:${"e".repeat(64)}`;
 
 /** Stand-ins: answers come from STUB_* variables; every call is appended to $LOG. */
 const STUBS: Record<string, string> = {
+  // docker as it prints: pull and push name the digest they moved; inspect is JSON. `images` is
+  // answered from the first of the names only, like Docker's reference filter (which misses
+  // docker.io/... names): the scripts must not rely on it.
   docker: `#!/bin/sh
 echo "docker $*" >> "$LOG"
-case "$1 $2" in
-  "pull -q") [ "$STUB_STABLE_EXISTS" = 1 ] || exit 1 ;;
-  "images -q") if [ "$4" = "$STABLE" ]; then echo "$STUB_STABLE_ID"; else echo "$STUB_SRC_ID"; fi ;;
-  "image inspect") repo="\${3%:*}"; echo "[{\\"RepoDigests\\": [\\"other.io/x@sha256:${"0".repeat(64)}\\", \\"$repo@$STUB_DIGEST\\"]}]" ;;
+case "$1" in
+  pull) [ "$2" = "$STABLE" ] && [ "$STUB_STABLE_EXISTS" != 1 ] && { echo "manifest unknown" >&2; exit 1; }
+        echo "15-alpine: Pulling from x"; echo "Digest: $STUB_DIGEST"; echo "Status: Image is up to date for $2" ;;
+  push) echo "The push refers to repository [$2]"; echo "\${2##*:}: digest: $STUB_DIGEST size: 1570" ;;
+  image) if [ "$3" = "$STABLE" ]; then id="$STUB_STABLE_ID"; else id="$STUB_SRC_ID"; fi
+         [ -n "$id" ] || { echo "[]"; echo "Error: No such image: $3" >&2; exit 1; }
+         echo "[{\\"Id\\": \\"$id\\", \\"RepoDigests\\": [\\"other.io/x@sha256:${"0".repeat(64)}\\"], \\"Config\\": {\\"Image\\": \\"\\"}}]" ;;
+  images) exit 0 ;;
 esac
 exit 0
 `,
@@ -49,11 +56,13 @@ echo "notation $*" >> "$LOG"
 [ "$1" = verify ] && exit "\${STUB_VERIFY:-0}"
 exit 0
 `,
+  // oras 1.2 prints the subject at the root of its tree even with no referrers: only the JSON's
+  // artifactType says whether one of that type exists.
   oras: `#!/bin/sh
 echo "oras $*" >> "$LOG"
 case "$1" in
-  discover) [ "$STUB_EVIDENCE" = 1 ] && echo "└── ${REF_DIGEST}" ;;
-  attach) echo "Attached to [registry] x"; echo "Digest: ${REF_DIGEST}" ;;
+  discover) if [ "$STUB_EVIDENCE" = 1 ]; then echo "{\\"manifests\\": [{\\"digest\\": \\"${REF_DIGEST}\\", \\"artifactType\\": \\"$5\\"}]}"; else echo "{\\"manifests\\": []}"; fi ;;
+  attach) echo "✓ Uploaded sbom.cdx.json"; echo "Attached to [registry] x@${D1}"; echo "Digest: ${REF_DIGEST}" ;;
 esac
 exit 0
 `,
@@ -69,7 +78,7 @@ beforeAll(() => {
   fs.mkdirSync(path.join(dir, "bin"));
   for (const [name, text] of Object.entries(STUBS)) fs.writeFileSync(path.join(dir, "bin", name), text, { mode: 0o755 });
 });
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterAll(() => process.env.KEEP_STUBS ? undefined : fs.rmSync(dir, { recursive: true, force: true }));
 
 /** Runs one step's script with its env (templates filled in) and the case's answers; returns its exit and log. */
 function run(step: Step, answers: Record<string, string>, home: string) {
@@ -101,6 +110,7 @@ describe("promote only what changed (no signing)", () => {
   test("the stable tag is the same image: the marker holds its digest, and promote pushes nothing", () => {
     const home = freshHome();
     const c = run(compare, { STUB_STABLE_EXISTS: "1", STUB_SRC_ID: D1, STUB_STABLE_ID: D1, STUB_DIGEST: D2 }, home);
+    expect(c.out).toContain(`acr-gate - contosobaseartifacts.azurecr.io/node:15-alpine already is ${D1}`);
     expect(c.status).toBe(0);
     expect(fs.readFileSync(path.join(home, "acr-gate", "promoted.ref"), "utf8").trim()).toBe(`contosobaseartifacts.azurecr.io/node@${D2}`);
     const p = run(promote, {}, home);
@@ -129,7 +139,7 @@ describe("signing: re-sign what the current certificate does not verify; sign an
   const verifyPromoted = stepOf(signed, GATE, "verify-promoted");
 
   test.each([
-    ["verified, evidence attached: stays unchanged", { STUB_VERIFY: "0", STUB_EVIDENCE: "1" }, true],
+    ["verified as its target, evidence attached: stays unchanged", { STUB_VERIFY: "0", STUB_EVIDENCE: "1" }, true],
     ["not verified (a renewed certificate): promote again", { STUB_VERIFY: "1", STUB_EVIDENCE: "1" }, false],
     ["verified, no evidence (promoted before evidence): promote again", { STUB_VERIFY: "0", STUB_EVIDENCE: "0" }, false],
   ])("%s", (_name, answers, kept) => {
@@ -137,20 +147,22 @@ describe("signing: re-sign what the current certificate does not verify; sign an
     fs.writeFileSync(path.join(home, "acr-gate", "promoted.ref"), `signbaseartifacts.azurecr.io/node@${D2}\n`);
     const r = run(verifyPromoted, answers, home);
     expect(r.status).toBe(0);
-    expect(r.calls).toContain(`notation verify signbaseartifacts.azurecr.io/node@${D2}`);
+    expect(r.calls).toContain(`notation verify --user-metadata io.acr-gate.target=node:15-alpine signbaseartifacts.azurecr.io/node@${D2}`);
     expect(r.calls.some((l) => l.startsWith("notation cert add --type ca --store acr-gate "))).toBe(true);
     expect(fs.existsSync(path.join(home, "acr-gate", "promoted.ref"))).toBe(kept);
   });
 
-  test("promote-unique records the pushed digest; sign signs that digest with the key id; attach signs each referrer", () => {
+  test("promote-unique records the digest its push printed; sign signs that digest with the key id and the target; attach signs each referrer", () => {
     const home = freshHome();
     const pu = run(stepOf(signed, GATE, "promote-unique"), { STUB_DIGEST: D1 }, home);
     expect(pu.status).toBe(0);
     expect(pu.calls).toContain("docker push signbaseartifacts.azurecr.io/node:15-alpine-ca1");
+    // The push's own digest, not a RepoDigests entry of the image's other names.
+    expect(fs.readFileSync(path.join(home, "acr-gate", "unique.ref"), "utf8").trim()).toBe(`signbaseartifacts.azurecr.io/node@${D1}`);
     const sign = run(stepOf(signed, GATE, "sign"), {}, home);
     expect(sign.status).toBe(0);
     expect(sign.calls).toEqual([
-      `notation sign --signature-format cose --id https://v.vault.azure.net/keys/c/1 --plugin azure-kv --plugin-config self_signed=true --plugin-config credential_type=managedid signbaseartifacts.azurecr.io/node@${D1}`,
+      `notation sign --signature-format cose --id https://v.vault.azure.net/keys/c/1 --plugin azure-kv --plugin-config self_signed=true --plugin-config credential_type=managedid --user-metadata io.acr-gate.target=node:15-alpine signbaseartifacts.azurecr.io/node@${D1}`,
     ]);
     const attach = run(stepOf(signed, GATE, "attach-evidence"), {}, home);
     expect(attach.status).toBe(0);
@@ -182,8 +194,8 @@ describe("verify before use (app tasks)", () => {
     expect(run(pull, { STUB_DIGEST: D1 }, home).status).toBe(0);
     const r = run(verify, {}, home);
     expect(r.status).toBe(0);
-    expect(r.calls).toContain(`notation verify signbaseartifacts.azurecr.io/node@${D1}`);
-    expect(r.out).toContain(`acr-gate - building on signbaseartifacts.azurecr.io/node@${D1}, signed by the gate`);
+    expect(r.calls).toContain(`notation verify --user-metadata io.acr-gate.target=node:15-alpine signbaseartifacts.azurecr.io/node@${D1}`);
+    expect(r.out).toContain(`acr-gate - building on signbaseartifacts.azurecr.io/node@${D1}, signed by the gate as node:15-alpine`);
   });
 
   test("no valid signature: the step fails (and the build, waiting for it, never starts)", () => {

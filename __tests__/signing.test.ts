@@ -97,14 +97,16 @@ describe("the gate signs before the stable tag moves", () => {
 
   test("notation with the Key Vault plugin and the task's own identity signs the digest the unique tag was pushed as, with the versioned key id", () => {
     expect(step("sign").cmd).toContain(
-      'notation sign --signature-format cose --id "$SIGNING_KEY_ID" --plugin azure-kv --plugin-config self_signed=true --plugin-config credential_type=managedid "$ref"',
+      'notation sign --signature-format cose --id "$SIGNING_KEY_ID" --plugin azure-kv --plugin-config self_signed=true --plugin-config credential_type=managedid --user-metadata "io.acr-gate.target=$TARGET" "$ref"',
     );
     expect(step("sign").cmd.startsWith("signbaseartifacts.azurecr.io/tools/notation-azure-kv:1.3.2-1.2.1-oras1.2.0 -c '")).toBe(true);
     expect(step("sign").entryPoint).toBe("bash");
     expect(step("sign").cmd).toContain('ref="$(cat /acb/home/acr-gate/unique.ref');
     expect(step("promote-unique").cmd).toContain("> /acb/home/acr-gate/unique.ref");
-    // The key id and the certificate come from the same resource: the version verifiers trust is the one gates sign with.
-    expect(task.encoded_step.values.SIGNING_KEY_ID).toBe('${replace(azurerm_key_vault_certificate.signing_certificate_sign_task_creds_acr_gate_signing.id, "/certificates/", "/keys/")}');
+    expect(step("sign").env).toContain("TARGET=node:15-alpine");
+    // The key id and the certificate come from the same read of the latest version (secret_id and
+    // certificate_data_base64; azurerm never refreshes id): the version verifiers trust is the one gates sign with.
+    expect(task.encoded_step.values.SIGNING_KEY_ID).toBe('${replace(azurerm_key_vault_certificate.signing_certificate_sign_task_creds_acr_gate_signing.secret_id, "/secrets/", "/keys/")}');
     expect(task.encoded_step.values.GATE_CERTIFICATE).toBe("${azurerm_key_vault_certificate.signing_certificate_sign_task_creds_acr_gate_signing.certificate_data_base64}");
   });
 
@@ -125,7 +127,9 @@ describe("the gate signs before the stable tag moves", () => {
       // An image built from a Dockerfile copied before oras joined it is never pushed.
       {
         id: "check-signer",
-        cmd: "{{.Run.Registry}}/tools/notation-azure-kv:1.3.2-1.2.1-oras1.2.0 -c 'notation version && oras version && openssl version && command -v base64'",
+        cmd:
+          "{{.Run.Registry}}/tools/notation-azure-kv:1.3.2-1.2.1-oras1.2.0 -c 'notation version && oras version && openssl version && " +
+          `for t in bash base64 grep sed tail cut mktemp; do command -v $t > /dev/null || { echo "acr-gate - the signer image lacks $t (copy the current help/signer/Dockerfile)" >&2; exit 1; }; done'`,
         entryPoint: "bash",
         when: ["build-signer"],
       },
@@ -149,12 +153,13 @@ describe("the gate signs before the stable tag moves", () => {
     const t = synth(parseConfig(SIGNING_YAML.replace(/\n {2}subject: .*\n/, "\n  existingCertificate: true\n  certificateName: corp-signing\n"))).tf;
     expect(resources(t, "azurerm_key_vault_certificate")).toEqual({});
     expect(resources(t, "azurerm_key_vault_access_policy").kv_policy_sign_task_creds_deployer.certificate_permissions).toEqual(["Get"]);
-    expect(t.data.azurerm_key_vault_certificate.signing_certificate_sign_task_creds_corp_signing).toMatchObject({
+    expect(t.data.azurerm_key_vault_certificate.signing_certificate_sign_task_creds_corp_signing).toEqual({
       name: "corp-signing",
       key_vault_id: "${azurerm_key_vault.key_vault_sign_task_creds.id}",
+      // No depends_on: it would defer the read to apply time whenever a deployer changes, and every task with it.
     });
     const values = resources(t, "azurerm_container_registry_task")[GATE].encoded_step.values;
-    expect(values.SIGNING_KEY_ID).toBe('${replace(data.azurerm_key_vault_certificate.signing_certificate_sign_task_creds_corp_signing.id, "/certificates/", "/keys/")}');
+    expect(values.SIGNING_KEY_ID).toBe('${replace(data.azurerm_key_vault_certificate.signing_certificate_sign_task_creds_corp_signing.secret_id, "/secrets/", "/keys/")}');
     expect(resources(t, "azurerm_container_registry_task").task_signteam_hello_world.encoded_step.values.GATE_CERTIFICATE).toBe(
       "${data.azurerm_key_vault_certificate.signing_certificate_sign_task_creds_corp_signing.certificate_data_base64}",
     );
@@ -170,9 +175,11 @@ describe("verify before use: every app builds only on a base image the gate sign
   test("pull the base image, verify the digest it was pulled as, then build on that very image", () => {
     expect(def.steps.map((s) => s.id)).toEqual(["pull-base", "verify-base", "build-app", "push-app", "az-login", "deploy-aci"]);
     expect(step("pull-base")).toMatchObject({ entryPoint: "sh", when: ["-"], env: ["BASE={{.Values.REGISTRY_FROM_URL}}node:15-alpine", "BASE_REPO={{.Values.REGISTRY_FROM_URL}}node"] });
-    expect(step("pull-base").cmd).toContain('docker pull "$BASE"; docker image inspect "$BASE"');
+    expect(step("pull-base").cmd).toContain('out="$(docker pull "$BASE")"');
     expect(step("verify-base")).toMatchObject({ entryPoint: "bash", when: ["pull-base"] });
-    expect(step("verify-base").cmd).toContain('notation verify "$ref"');
+    // Signed by the gate for this very base image: a signed digest of another image is refused.
+    expect(step("verify-base").cmd).toContain('notation verify --user-metadata "io.acr-gate.target=$TARGET" "$ref"');
+    expect(step("verify-base").env).toContain("TARGET=node:15-alpine");
     expect(step("verify-base").cmd).toContain("ref=\"$(cat /acb/home/acr-gate/base.ref");
     expect(step("build-app").when).toEqual(["verify-base"]);
     // The build resolves FROM ${REGISTRY_FROM_URL}node:15-alpine: the name pull-base pulled and verify-base verified.
@@ -184,7 +191,7 @@ describe("verify before use: every app builds only on a base image the gate sign
     expect(verify.env).toContain("GATE_CERTIFICATE={{.Values.GATE_CERTIFICATE}}");
     expect(app.encoded_step.values.GATE_CERTIFICATE).toBe("${azurerm_key_vault_certificate.signing_certificate_sign_task_creds_acr_gate_signing.certificate_data_base64}");
     expect(verify.cmd).toContain("notation cert add --type ca --store acr-gate");
-    expect(verify.cmd).toContain('\\"signatureVerification\\":{\\"level\\":\\"strict\\"},\\"trustStores\\":[\\"ca:acr-gate\\"]');
+    expect(verify.cmd).toContain('\\"registryScopes\\":[\\"$BASE_REPO\\"],\\"signatureVerification\\":{\\"level\\":\\"strict\\"},\\"trustStores\\":[\\"ca:acr-gate\\"]');
     // The app task reads no certificate or key from the vault.
     const policy = resources(tf, "azurerm_key_vault_access_policy").kv_policy_sign_task_creds_signteam_hello_world;
     expect(policy.certificate_permissions).toBeUndefined();
@@ -232,7 +239,7 @@ describe("evidence: the SBOM and the scan report, attached to the promoted diges
     expect(attach.cmd).toContain("oras attach --artifact-type application/vnd.cyclonedx+json");
     expect(attach.cmd).toContain("oras attach --artifact-type application/vnd.acr-gate.trivy-report.v1+json");
     expect(attach.cmd).toContain("trivy-report.json:application/json trivy-cache/db/metadata.json:application/json");
-    expect(attach.cmd.match(/notation sign [^;]*"\$UNIQUE_REPO@\$dg"/g)).toHaveLength(2);
+    expect(attach.cmd.match(/notation sign [^;]*"\$UNIQUE_REPO@\$d"/g)).toHaveLength(2);
     expect(attach.env).toEqual(expect.arrayContaining(["SCAN_MODE=report", "FAIL_ON=HIGH", "IGNORE_UNFIXED=true", expect.stringMatching(/^SCANNER=ghcr\.io\/aquasecurity\/trivy:0\.58\.1@sha256:/)]));
   });
 
@@ -252,11 +259,13 @@ describe("promote only what changed", () => {
 
   test("the stable tag is compared by image id with the source; equal, the digest is recorded as unchanged", () => {
     const c = cmd(plain, "compare-promoted");
-    expect(c).toContain('docker pull -q "$STABLE"');
-    expect(c).toContain('[ "$(docker images -q --no-trunc "$STABLE")" = "$src" ]');
+    expect(c).toContain('out="$(docker pull "$STABLE" 2>&1)"');
+    // Image ids from `docker image inspect` (Docker's `images` filter misses docker.io/... names).
+    expect(c).toContain('src="$(docker image inspect "$SRC" 2>/dev/null | grep -o');
+    expect(c).not.toContain("docker images");
     expect(c).toContain("> /acb/home/acr-gate/promoted.ref");
     // Not found (a first run) is not unchanged: the marker is removed first and only written on equality.
-    expect(c.indexOf("rm -f /acb/home/acr-gate/promoted.ref")).toBeLessThan(c.indexOf("docker pull -q"));
+    expect(c.indexOf("rm -f /acb/home/acr-gate/promoted.ref")).toBeLessThan(c.indexOf('docker pull "$STABLE"'));
   });
 
   test("every push skips on that marker: no new unique tag, no moved stable tag", () => {
@@ -267,7 +276,7 @@ describe("promote only what changed", () => {
 
   test("signing: an unchanged image whose signature or evidence the current certificate does not verify is promoted again", () => {
     const v = cmd(signed, "verify-promoted");
-    expect(v).toContain('if notation verify "$ref" > /dev/null && oras discover --artifact-type application/vnd.cyclonedx+json "$ref" | grep -q sha256');
+    expect(v).toContain('if notation verify --user-metadata "io.acr-gate.target=$TARGET" "$ref" > /dev/null && oras discover --format json --artifact-type application/vnd.cyclonedx+json "$ref" | grep -q');
     expect(v).toContain("rm -f /acb/home/acr-gate/promoted.ref");
   });
 });
@@ -307,6 +316,7 @@ describe("what a signing config cannot say", () => {
     ["a certificate named like acr-gate's secrets", "certificateName: registry-contoso-user", /signing\.certificateName: .* collides with acr-gate's secret names/],
     ["an unpinned signer image", "signerImage: example.azurecr.io/notation:latest", /signing\.signerImage: .* must be pinned/],
     ["a signer image beside a signer context", "signerImage: example.azurecr.io/notation:1", /signing\.signerImage: .* cannot be set with signing\.signerContext/],
+    ["a signer image outside base artifacts (app tasks could not pull it)", "signerImage: otherreg.azurecr.io/tools/notation:1", /signing\.signerImage: "otherreg\.azurecr\.io\/tools\/notation:1" must be in the base-artifacts registry \(signbaseartifacts\.azurecr\.io\/\.\.\.\)/],
     ["a subject for an existing certificate", "existingCertificate: true", /signing\.subject: .* has no effect with signing\.existingCertificate/],
   ])("%s", (_name, line, message) => {
     const yaml = line.startsWith("subject:") ? SIGNING_YAML.replace(/\n {2}subject: .*\n/, `\n  ${line}\n`) : SIGNING_YAML.replace("  enabled: true\n", `  enabled: true\n  ${line}\n`);
@@ -354,7 +364,7 @@ describe("the policy refuses a signing gate its vault does not let sign", () => 
 
 describe("day 2", () => {
   const before = synth(parseConfig(DOCKERHUB_CONFIG)).tf;
-  const signed = DOCKERHUB_CONFIG + 'signing: { enabled: true, subject: "CN=contoso,O=Contoso,ST=WA,C=US", signerImage: "example.azurecr.io/notation:1.3.2" }\n';
+  const signed = DOCKERHUB_CONFIG + 'signing: { enabled: true, subject: "CN=contoso,O=Contoso,ST=WA,C=US", signerImage: "contosobaseartifacts.azurecr.io/tools/notation:1.3.2" }\n';
   const after = synth(parseConfig(signed)).tf;
 
   test("turning signing on replaces nothing durable: the gate and the policies are updated in place, the gate runs again", () => {

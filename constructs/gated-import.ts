@@ -5,6 +5,8 @@ import { RegistryTask } from "./registry-task";
 import {
   attachEvidenceScript,
   comparePromotedScript,
+  EVIDENCE_DIR,
+  EVIDENCE_FILES,
   promoteScript,
   promoteUniqueScript,
   scriptStep,
@@ -94,9 +96,7 @@ const SEVERITY_ORDER: readonly Severity[] = ["LOW", "MEDIUM", "HIGH", "CRITICAL"
 const SCAN_INPUT = "/acb/home/source-image.tar";
 /** Trivy's database, downloaded once per run by the scan and reused by the evidence steps. */
 const SCANNER_CACHE = "--cache-dir /acb/home/trivy-cache";
-/** Where the evidence steps write, relative paths for oras (it refuses absolute ones). */
-const EVIDENCE_DIR = "/acb/home";
-const EVIDENCE_FILES = { sbom: "sbom.cdx.json", report: "trivy-report.json", dbMetadata: "trivy-cache/db/metadata.json" } as const;
+
 
 /**
  * The gate between a public image and the teams that build on it (the walkthrough's
@@ -188,14 +188,16 @@ export class GatedImport extends Construct {
     steps.push(scriptStep({ id: "compare-promoted", image: "docker", shell: "sh", script: comparePromotedScript(), env: pick(names, "SRC", "STABLE", "STABLE_REPO"), when: gate }));
     if (props.signing) {
       const tools = props.signing.signerImage;
-      const trust = { GATE_CERTIFICATE: "{{.Values.GATE_CERTIFICATE}}" };
+      // What the signature says it was promoted as; app tasks verify for their base image only.
+      const target = ref(this.target);
+      const trust = { GATE_CERTIFICATE: "{{.Values.GATE_CERTIFICATE}}", STABLE_REPO: names.STABLE_REPO, TARGET: target };
       const signer = { SIGNING_KEY_ID: "{{.Values.SIGNING_KEY_ID}}", UNIQUE_REPO: names.UNIQUE_REPO };
       const evidence = props.scan !== undefined;
       steps.push(
         scriptStep({ id: "verify-promoted", image: tools, shell: "bash", script: verifyPromotedScript(evidence), env: trust, when: ["compare-promoted"], timeout: 300 }),
         // The unique tag names one digest for good; the stable tag moves to it only once it is signed.
         scriptStep({ id: "promote-unique", image: "docker", shell: "sh", script: promoteUniqueScript(), env: pick(names, "SRC", "UNIQUE", "UNIQUE_REPO"), when: ["verify-promoted"] }),
-        scriptStep({ id: "sign", image: tools, shell: "bash", script: signScript(), env: signer, when: ["promote-unique"], timeout: 300 }),
+        scriptStep({ id: "sign", image: tools, shell: "bash", script: signScript(), env: { ...signer, TARGET: target }, when: ["promote-unique"], timeout: 300 }),
       );
       const beforeStable = ["sign"];
       if (evidence) {
@@ -216,7 +218,7 @@ export class GatedImport extends Construct {
             id: "attach-evidence",
             image: tools,
             shell: "bash",
-            script: attachEvidenceScript(EVIDENCE_DIR, EVIDENCE_FILES),
+            script: attachEvidenceScript(),
             env: {
               ...signer,
               SCANNER: scanner,

@@ -4,6 +4,10 @@ import type { Registry } from "./registry";
 import type { TaskDefinition } from "../lib/task-yaml";
 import { SIGNER_REPOSITORY, SIGNER_TAG, SIGNER_TASK } from "../lib/config-schema";
 
+/** The tools the gates' and app tasks' scripts run in the signer image (lib/run-scripts.ts). */
+const SIGNER_CHECK =
+  'notation version && oras version && openssl version && for t in bash base64 grep sed tail cut mktemp; do command -v $t > /dev/null || { echo "acr-gate - the signer image lacks $t (copy the current help/signer/Dockerfile)" >&2; exit 1; }; done';
+
 export interface SignerImageProps {
   /** The registry the gates run in: the signer image is pulled from there with the run's own access. */
   readonly registry: Registry;
@@ -36,7 +40,7 @@ export class SignerImage extends Construct {
         // evidence with: refuse to push it, with the reason in this run's log.
         {
           id: "check-signer",
-          cmd: `{{.Run.Registry}}/${ref} -c 'notation version && oras version && openssl version && command -v base64'`,
+          cmd: `{{.Run.Registry}}/${ref} -c '${SIGNER_CHECK}'`,
           entryPoint: "bash",
           when: ["build-signer"],
         },

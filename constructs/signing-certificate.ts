@@ -44,9 +44,9 @@ export interface SigningCertificateProps {
 export class SigningCertificate extends Construct {
   /**
    * What `notation sign --id` takes: the versioned key id (`https://<vault>.vault.azure.net/keys/<name>/<version>`,
-   * the certificate's `kid`), a Terraform reference. Versioned, so that gates sign with the very
-   * certificate {@link certificateData} gives the verifiers: after Key Vault renews it, both move
-   * together at the next apply (help/signing.md, "Renewal").
+   * the certificate's `kid`), a Terraform reference to the latest version's `secret_id`. Versioned,
+   * so that gates sign with the very certificate {@link certificateData} gives the verifiers: after
+   * Key Vault renews it, both move together at the next apply (help/signing.md, "Renewal").
    */
   readonly keyId: string;
   /** The same version's public certificate, base64 DER (Terraform reference): what verifiers trust. */
@@ -63,9 +63,11 @@ export class SigningCertificate extends Construct {
     if (props.existing) {
       // Read at every plan: a version renewed in the vault reaches the gates and the apps together.
       props.vault.allowDeployerCertificateRead();
-      const existing = new DataAzurermKeyVaultCertificate(this, "existing", { name: props.name, keyVaultId: props.vault.id, dependsOn: props.vault.writeAccess });
+      // No depends_on: a data source that depends on a changed resource is read only at apply,
+      // and every task built from it would show as changing (help/signing.md, "Renewal").
+      const existing = new DataAzurermKeyVaultCertificate(this, "existing", { name: props.name, keyVaultId: props.vault.id });
       pinAddress(existing, `signing_certificate_${addressPart(props.vault.vaultName)}_${addressPart(props.name)}`);
-      this.keyId = keyIdOf(existing.id);
+      this.keyId = keyIdOf(existing.secretId);
       this.certificateData = existing.certificateDataBase64;
       return;
     }
@@ -96,7 +98,7 @@ export class SigningCertificate extends Construct {
       dependsOn: props.vault.writeAccess,
     });
     pinAddress(this.resource, `signing_certificate_${addressPart(props.vault.vaultName)}_${addressPart(props.name)}`);
-    this.keyId = keyIdOf(this.resource.id);
+    this.keyId = keyIdOf(this.resource.secretId);
     this.certificateData = this.resource.certificateDataBase64;
   }
 
@@ -106,7 +108,12 @@ export class SigningCertificate extends Construct {
   }
 }
 
-/** `.../certificates/<name>/<version>` -> `.../keys/<name>/<version>`: a certificate's key has its name and version. */
-function keyIdOf(certificateId: string): string {
-  return Fn.replace(certificateId, "/certificates/", "/keys/");
+/**
+ * `.../secrets/<name>/<version>` -> `.../keys/<name>/<version>`: a certificate's key and secret
+ * have its name and version. From `secret_id`, not `id`: azurerm's read sets `secret_id` and
+ * `certificate_data` from the latest version but never refreshes `id` (key_vault_certificate_resource.go
+ * at v4.81.0, :750-773), so after a renewal `id` would still name the old version.
+ */
+function keyIdOf(secretId: string): string {
+  return Fn.replace(secretId, "/secrets/", "/keys/");
 }

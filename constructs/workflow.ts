@@ -428,6 +428,7 @@ export class Workflow {
               ? {
                   image: `{{.Values.REGISTRY_FROM_URL}}${a.baseImage.repository}:${a.baseImage.tag}`,
                   repository: `{{.Values.REGISTRY_FROM_URL}}${a.baseImage.repository}`,
+                  target: `${a.baseImage.repository}:${a.baseImage.tag}`,
                   toolsImage,
                 }
               : undefined,

@@ -17,7 +17,15 @@ export interface AppTaskOptions {
    * certificate (task value GATE_CERTIFICATE) with `toolsImage`, and build on that very image.
    * @default - no verification (signing off: nothing signs the base images)
    */
-  readonly verifyBase?: { readonly image: string; readonly repository: string; readonly toolsImage: string };
+  readonly verifyBase?: {
+    /** `<registry>/<repository>:<tag>`, as the Dockerfile's FROM names it. */
+    readonly image: string;
+    /** `<registry>/<repository>`. */
+    readonly repository: string;
+    /** `<repository>:<tag>`: what the gate signed it as (its user metadata `io.acr-gate.target`). */
+    readonly target: string;
+    readonly toolsImage: string;
+  };
 }
 
 export function appTaskDefinition(o: AppTaskOptions): TaskDefinition {
@@ -49,7 +57,7 @@ export function appTaskDefinition(o: AppTaskOptions): TaskDefinition {
           image: v.toolsImage,
           shell: "bash",
           script: verifyBaseScript(),
-          env: { BASE: v.image, BASE_REPO: v.repository, GATE_CERTIFICATE: "{{.Values.GATE_CERTIFICATE}}" },
+          env: { BASE: v.image, BASE_REPO: v.repository, TARGET: v.target, GATE_CERTIFICATE: "{{.Values.GATE_CERTIFICATE}}" },
           when: ["pull-base"],
           timeout: 300,
         }),

@@ -744,6 +744,11 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
     fail(ctx, ["signing", "signerImage"], signing.signerImage, "cannot be set with signing.signerContext, which makes acr-gate build the signer image; choose one");
   }
   if (typeof signing.signerImage === "string" && valid("imageReference", signing.signerImage)) {
+    // Gates pull it with their run's access, app tasks with their base-artifacts access: both reach only base artifacts.
+    const base = str(rec(c.baseArtifactsRegistry).name);
+    if (signing.enabled === true && base !== undefined && !signing.signerImage.toLowerCase().startsWith(`${base.toLowerCase()}.azurecr.io/`)) {
+      fail(ctx, ["signing", "signerImage"], signing.signerImage, `must be in the base-artifacts registry (${base.toLowerCase()}.azurecr.io/...): the gates and the app tasks pull it with access to that registry only`);
+    }
     const withoutHost = signing.signerImage.replace(/^[^/]*[.:][^/]*\//, "");
     if (!/:[\w][\w.-]*(@|$)|@sha256:/.test(withoutHost) || /:latest(@|$)/.test(withoutHost)) {
       fail(ctx, ["signing", "signerImage"], signing.signerImage, "must be pinned to a version tag or a digest (not latest): it holds the signing tool");

@@ -64,22 +64,24 @@ function requireDigestRef(file: string, repoVar: string, what: string): string[]
 }
 
 /**
- * Writes the digest reference (`repo@sha256:...`) the local Docker engine recorded for image
- * `$imageVar` of repository `$repoVar` into `file` (no Go template: `docker image inspect` JSON).
+ * The digest a `docker pull` ("Digest: sha256:...") or `docker push` ("<tag>: digest: sha256:...
+ * size: ...") printed into `$out`: the manifest that very transfer moved, not one of the image's
+ * other names (`docker image inspect` lists RepoDigests sorted, not by what was pushed).
  */
-function recordDigest(imageVar: string, repoVar: string, file: string): string {
-  return `docker image inspect "$${imageVar}" | grep -o "\\"$${repoVar}@sha256:[0-9a-f]*\\"" | head -n 1 | tr -d "\\"" > ${file}`;
-}
+const DIGEST_OF_OUT = `"$(printf "%s" "$out" | grep -o "[Dd]igest. sha256.[0-9a-f]\\{64\\}" | tail -n 1 | grep -o "sha256.[0-9a-f]*")"`;
+
+/** The image id (config digest) of local image `$var`, from `docker image inspect` JSON (no Go template). */
+const imageId = (v: string) => `"$(docker image inspect "$${v}" 2>/dev/null | grep -o "\\"Id\\". *\\"sha256.[0-9a-f]*\\"" | head -n 1 | grep -o "sha256.[0-9a-f]*")"`;
 
 /**
  * The notation trust store and policy for the gate's certificate, from its public part in
  * `$GATE_CERTIFICATE` (base64 DER, as Key Vault gives it): strict verification, only that
- * certificate trusted, for any repository (each verify names one digest). Written into the step's
- * own container (the image's notation config directory), so each verify step sets it up itself.
+ * certificate trusted, only for the repository in `$scopeVar`. Written into the step's own
+ * container (the image's notation config directory), so each verify step sets it up itself.
  */
-export function trustSetup(): string[] {
+export function trustSetup(scopeVar: string): string[] {
   const policy =
-    '{\\"version\\":\\"1.0\\",\\"trustPolicies\\":[{\\"name\\":\\"acr-gate\\",\\"registryScopes\\":[\\"*\\"],' +
+    '{\\"version\\":\\"1.0\\",\\"trustPolicies\\":[{\\"name\\":\\"acr-gate\\",\\"registryScopes\\":[\\"$' + scopeVar + '\\"],' +
     `\\"signatureVerification\\":{\\"level\\":\\"strict\\"},\\"trustStores\\":[\\"${TRUST_STORE}\\"],\\"trustedIdentities\\":[\\"*\\"]}]}`;
   return [
     `t="$(mktemp -d)"`,
@@ -91,25 +93,41 @@ export function trustSetup(): string[] {
   ];
 }
 
+/**
+ * The signature's user metadata naming what the gate promoted it as (`<repository>:<tag>` in
+ * `$TARGET`): a verifier that asks for it refuses a digest the gate signed for another image
+ * (a leaked push credential re-tagging one signed digest as another base image).
+ */
+const TARGET_METADATA = `--user-metadata "${"io.acr-gate.target"}=$TARGET"`;
+
 // --- App tasks: verify before use --------------------------------------------------------------
 
-/** Env: BASE (`<login server>/<repo>:<tag>`), BASE_REPO. Pulls the base image; records its digest. */
+/** Env: BASE (`<login server>/<repo>:<tag>`), BASE_REPO. Pulls the base image; records the digest pulled. */
 export function pullBaseScript(): string[] {
-  return ["set -eu", `mkdir -p ${RUN_STATE}`, `docker pull "$BASE"`, recordDigest("BASE", "BASE_REPO", `${RUN_STATE}/base.ref`)];
+  return [
+    "set -eu",
+    `mkdir -p ${RUN_STATE}`,
+    `out="$(docker pull "$BASE")"`,
+    `echo "$out"`,
+    `d=${DIGEST_OF_OUT}`,
+    `if [ -z "$d" ]; then echo "acr-gate - docker pull printed no digest for $BASE" >&2; exit 1; fi`,
+    `echo "$BASE_REPO@$d" > ${RUN_STATE}/base.ref`,
+  ];
 }
 
 /**
- * Env: BASE, BASE_REPO, GATE_CERTIFICATE. Verifies the digest pullBaseScript recorded, the very
- * image now in the local engine under BASE, which the build then uses (acb builds with the classic
- * builder and no --pull, so the local image is the base). No valid signature: the step fails.
+ * Env: BASE_REPO, TARGET, GATE_CERTIFICATE. Verifies the digest pullBaseScript recorded, signed by
+ * the gate for this very base image (TARGET), the image now in the local engine under BASE, which
+ * the build then uses (acb builds with the classic builder and no --pull, so the local image is
+ * the base). No valid signature: the step fails.
  */
 export function verifyBaseScript(): string[] {
   return [
     "set -eu",
     ...requireDigestRef(`${RUN_STATE}/base.ref`, "BASE_REPO", "the base image"),
-    ...trustSetup(),
-    `notation verify "$ref"`,
-    `echo "acr-gate - building on $ref, signed by the gate"`,
+    ...trustSetup("BASE_REPO"),
+    `notation verify ${TARGET_METADATA} "$ref"`,
+    `echo "acr-gate - building on $ref, signed by the gate as $TARGET"`,
   ];
 }
 
@@ -120,45 +138,60 @@ const UNCHANGED = `${RUN_STATE}/promoted.ref`;
 const UNIQUE_REF = `${RUN_STATE}/unique.ref`;
 const skipIfUnchanged = `if [ -s ${UNCHANGED} ]; then echo "acr-gate - unchanged, no new tag"; exit 0; fi`;
 
+/** Where the evidence files are, relative paths for oras (it refuses absolute ones). */
+export const EVIDENCE_DIR = "/acb/home";
+export const EVIDENCE_FILES = { sbom: "sbom.cdx.json", report: "trivy-report.json", dbMetadata: "trivy-cache/db/metadata.json" } as const;
+
 /**
  * Env: SRC, STABLE, STABLE_REPO. Pulls what the stable tag names now and compares image ids (the
- * config digest: the same content whatever manifest carries it); equal, it records the stable
- * digest as unchanged. Not found (a first run) or not readable counts as changed: promote.
+ * config digest: the same content whatever manifest carries it); equal, it records the digest
+ * pulled as unchanged. Not found (a first run) or not readable counts as changed: promote.
  */
 export function comparePromotedScript(): string[] {
   return [
     "set -eu",
     `mkdir -p ${RUN_STATE}`,
     `rm -f ${UNCHANGED}`,
-    `src="$(docker images -q --no-trunc "$SRC")"`,
-    `if [ -n "$src" ] && docker pull -q "$STABLE" > /dev/null 2>&1 && [ "$(docker images -q --no-trunc "$STABLE")" = "$src" ]; then ${recordDigest("STABLE", "STABLE_REPO", UNCHANGED)}; fi`,
-    `if [ -s ${UNCHANGED} ]; then echo "acr-gate - $STABLE already is $src"; else echo "acr-gate - $STABLE is not $src, promoting"; fi`,
+    `src=${imageId("SRC")}`,
+    `if [ -n "$src" ] && out="$(docker pull "$STABLE" 2>&1)" && [ ${imageId("STABLE")} = "$src" ]; then d=${DIGEST_OF_OUT}; if [ -n "$d" ]; then echo "$STABLE_REPO@$d" > ${UNCHANGED}; fi; fi`,
+    `if [ -s ${UNCHANGED} ]; then echo "acr-gate - $STABLE already is $src"; else echo "acr-gate - $STABLE is not [$src], promoting"; fi`,
   ];
 }
 
 /**
- * Env: GATE_CERTIFICATE, and with evidence, nothing more. An unchanged stable digest still counts
- * as changed unless the gate's current certificate verifies it and (with `evidence`) its SBOM
- * and report are attached: a renewed certificate or an older promotion get signed and evidenced
- * again, under a new unique tag.
+ * Env: GATE_CERTIFICATE, STABLE_REPO, TARGET. An unchanged stable digest still counts as changed
+ * unless the gate's current certificate verifies it as TARGET and (with `evidence`) its SBOM and
+ * report are attached: a renewed certificate or an older promotion get signed and evidenced again,
+ * under a new unique tag.
  */
 export function verifyPromotedScript(evidence: boolean): string[] {
   const check = [
-    `notation verify "$ref" > /dev/null`,
-    ...(evidence ? Object.values(EVIDENCE_TYPES).map((type) => `oras discover --artifact-type ${type} "$ref" | grep -q sha256`) : []),
+    `notation verify ${TARGET_METADATA} "$ref" > /dev/null`,
+    ...(evidence
+      ? Object.values(EVIDENCE_TYPES).map((type) => `oras discover --format json --artifact-type ${type} "$ref" | grep -q "\\"artifactType\\". *\\"${type}\\""`)
+      : []),
   ].join(" && ");
   return [
     "set -eu",
     `if [ ! -s ${UNCHANGED} ]; then exit 0; fi`,
-    `ref="$(cat ${UNCHANGED})"`,
-    ...trustSetup(),
+    ...requireDigestRef(UNCHANGED, "STABLE_REPO", "the stable tag"),
+    ...trustSetup("STABLE_REPO"),
     `if ${check}; then echo "acr-gate - $ref is signed${evidence ? " and evidenced" : ""}, nothing to promote"; else echo "acr-gate - $ref lacks the current signature${evidence ? " or evidence" : ""}, promoting again"; rm -f ${UNCHANGED}; fi`,
   ];
 }
 
-/** Env: SRC, UNIQUE, UNIQUE_REPO. Tags and pushes the unique tag (unless unchanged); records its digest. */
+/** Env: SRC, UNIQUE, UNIQUE_REPO. Tags and pushes the unique tag (unless unchanged); records the digest pushed. */
 export function promoteUniqueScript(): string[] {
-  return ["set -eu", skipIfUnchanged, `docker tag "$SRC" "$UNIQUE"`, `docker push "$UNIQUE"`, recordDigest("UNIQUE", "UNIQUE_REPO", UNIQUE_REF), `test -s ${UNIQUE_REF}`];
+  return [
+    "set -eu",
+    skipIfUnchanged,
+    `docker tag "$SRC" "$UNIQUE"`,
+    `out="$(docker push "$UNIQUE")"`,
+    `echo "$out"`,
+    `d=${DIGEST_OF_OUT}`,
+    `if [ -z "$d" ]; then echo "acr-gate - docker push printed no digest for $UNIQUE" >&2; exit 1; fi`,
+    `echo "$UNIQUE_REPO@$d" > ${UNIQUE_REF}`,
+  ];
 }
 
 /** Env: SRC, STABLE, and without signing UNIQUE: pushes the unique tag, then moves the stable one (unless unchanged). */
@@ -175,9 +208,9 @@ export function promoteScript(withUnique: boolean): string[] {
 const NOTATION_SIGN =
   'notation sign --signature-format cose --id "$SIGNING_KEY_ID" --plugin azure-kv --plugin-config self_signed=true --plugin-config credential_type=managedid';
 
-/** Env: SIGNING_KEY_ID, UNIQUE_REPO. Signs the digest the unique tag was pushed as (unless unchanged). */
+/** Env: SIGNING_KEY_ID, UNIQUE_REPO, TARGET. Signs the digest the unique tag was pushed as, as TARGET (unless unchanged). */
 export function signScript(): string[] {
-  return ["set -eu", skipIfUnchanged, ...requireDigestRef(UNIQUE_REF, "UNIQUE_REPO", "the unique tag"), `${NOTATION_SIGN} "$ref"`];
+  return ["set -eu", skipIfUnchanged, ...requireDigestRef(UNIQUE_REF, "UNIQUE_REPO", "the unique tag"), `${NOTATION_SIGN} ${TARGET_METADATA} "$ref"`];
 }
 
 /**
@@ -185,24 +218,40 @@ export function signScript(): string[] {
  * and the Trivy report (with the vulnerability database's metadata) to the promoted digest as OCI
  * referrers, annotated with how the gate scanned, and signs each (unless unchanged).
  */
-export function attachEvidenceScript(dir: string, files: { sbom: string; report: string; dbMetadata: string }): string[] {
+export function attachEvidenceScript(): string[] {
+  const files = EVIDENCE_FILES;
   const annotations =
     '--annotation "dev.acr-gate.scanner=$SCANNER" --annotation "dev.acr-gate.scan.mode=$SCAN_MODE" ' +
     '--annotation "dev.acr-gate.scan.fail-on=$FAIL_ON" --annotation "dev.acr-gate.scan.ignore-unfixed=$IGNORE_UNFIXED"';
-  const attach = (type: string, parts: string) =>
-    [
-      `out="$(oras attach --artifact-type ${type} ${annotations} "$ref" ${parts})"`,
-      `echo "$out"`,
-      `dg="$(printf "%s" "$out" | sed -n "s/^Digest. //p" | tail -n 1)"`,
-      `case "$dg" in sha256:*) ;; *) echo "acr-gate - oras printed no digest for ${type}" >&2; exit 1;; esac`,
-      `${NOTATION_SIGN} "$UNIQUE_REPO@$dg"`,
-    ];
+  const attach = (type: string, parts: string) => [
+    `out="$(oras attach --artifact-type ${type} ${annotations} "$ref" ${parts})"`,
+    `echo "$out"`,
+    `d=${DIGEST_OF_OUT}`,
+    `if [ -z "$d" ]; then echo "acr-gate - oras printed no digest for ${type}" >&2; exit 1; fi`,
+    `${NOTATION_SIGN} "$UNIQUE_REPO@$d"`,
+  ];
   return [
     "set -eu",
     skipIfUnchanged,
     ...requireDigestRef(UNIQUE_REF, "UNIQUE_REPO", "the unique tag"),
-    `cd ${dir}`,
+    `cd ${EVIDENCE_DIR}`,
     ...attach(EVIDENCE_TYPES.sbom, `${files.sbom}:application/vnd.cyclonedx+json`),
     ...attach(EVIDENCE_TYPES.report, `${files.report}:application/json ${files.dbMetadata}:application/json`),
   ];
+}
+
+/** Every script acr-gate writes, as its task files carry it: what `npm run check-tasks` compares each script step with. */
+export function allScripts(): string[] {
+  return [
+    pullBaseScript(),
+    verifyBaseScript(),
+    comparePromotedScript(),
+    verifyPromotedScript(true),
+    verifyPromotedScript(false),
+    promoteUniqueScript(),
+    promoteScript(true),
+    promoteScript(false),
+    signScript(),
+    attachEvidenceScript(),
+  ].map((lines) => lines.join("; "));
 }

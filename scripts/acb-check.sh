@@ -51,7 +51,7 @@ source "$ACR_REPO_ROOT/scripts/lib-synth.sh"
 
 # --- arguments: [--config C] FILE ... --------------------------------------------------------
 entries=()        # "WHERE|CONFIG|FILE" for lib-acb.cjs
-need_dist=0
+
 config=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -62,7 +62,7 @@ while [[ $# -gt 0 ]]; do
         [[ -f "$config" ]] || acr_die "--config $config: no such file"
         config="$(cd "$(dirname "$config")" && pwd)/$(basename "$config")"
       fi
-      need_dist=1 ;;
+      ;;
     -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
     -*) acr_die "unknown option $1 (see the top of $0)" ;;
     *)
@@ -114,8 +114,10 @@ if [[ ${#entries[@]} == 0 ]]; then
     if [[ "$label" == default ]]; then cfg=default; else cfg="$ACR_REPO_ROOT/examples/$label.yaml"; fi
     entries+=("$label/$(basename "$(dirname "$file")")|$cfg|$file")
   done
-elif [[ $need_dist == 1 ]]; then
-  acr_build_app   # --config is read with the app's own loader (dist/lib/config.js)
+else
+  # --config is read with the app's own loader (dist/lib/config.js), and every script step is
+  # compared with what dist/lib/run-scripts.js writes.
+  acr_build_app
 fi
 
 # --- the starter test context (examples/gate-test): acb's own Dockerfile scan, with the build

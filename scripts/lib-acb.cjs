@@ -443,6 +443,13 @@ function checkTask(ctx, t) {
     }
   }
   const scripts = ids.filter((id) => one(id).script !== undefined);
+  // Each script must be one acr-gate writes, byte for byte (lib/run-scripts.ts, through dist/):
+  // the graph checks below cannot see a `|| true` or a weakened trust policy inside one.
+  const known = knownScripts();
+  for (const id of scripts) {
+    if (id === 'check-signer') continue; // the signer task's tool check, not a run-time decision
+    if (!known.has(one(id).script)) problems.push(`step ${id}: its script is not one lib/run-scripts.ts writes (changed by hand, or dist/ is stale)`);
+  }
   const scriptPushes = scripts.filter((id) => isDocker(one(id)) && one(id).pushes.length > 0);
   const pushes = [...ids.filter((id) => isDocker(one(id)) && one(id).args[0] === 'push'), ...scriptPushes];
   const deploys = ids.filter((id) => one(id).args[0] === 'container' && one(id).args[1] === 'create');
@@ -453,7 +460,7 @@ function checkTask(ctx, t) {
 
   if (deploys.length) {
     result.kind = 'app';
-    checkApp(ctx, t, { result, values, registry, secrets, steps, byId, ancestors, runs, deploys, pushes, builds, scripts, problems, notes, expectSigning: expect.signing });
+    checkApp(ctx, t, { result, values, registry, secrets, steps, byId, ancestors, runs, deploys, pushes, builds, scripts, problems, notes, expectSigning: expect.signing, expectBase: expect.apps.get(t.name) });
   } else if (pushes.length && (pulls.length || saves.length || scans.length)) {
     result.kind = 'gate';
     checkGate(ctx, t, { result, steps, byId, ancestors, runs, builds, saves, scans, evidenceScans, pushes, scriptPushes, scripts, rawValues: (t.encoded_step && t.encoded_step.values) || {}, started, doneAt, problems, notes, expect: expect.gates.get(t.name), expectSigning: expect.signing });
@@ -556,6 +563,17 @@ function checkGate(ctx, t, g) {
   );
 }
 
+let knownCache;
+/** The scripts lib/run-scripts.ts writes, from the compiled app. */
+function knownScripts() {
+  if (!knownCache) {
+    const dist = path.join(ROOT, 'dist', 'lib', 'run-scripts.js');
+    if (!fs.existsSync(dist)) throw new Error(`${dist} does not exist (npm run build): needed to compare the task files' scripts`);
+    knownCache = new Set(require(dist).allScripts());
+  }
+  return knownCache;
+}
+
 /** Files a script writes (`> FILE`) and reads (`-s FILE`, `cat FILE`). */
 const writes = (script) => [...script.matchAll(/> (\/acb\/home\/[\w./-]+)/g)].map((m) => m[1]);
 const reads = (script) => [...script.matchAll(/(?:-s|cat) (\/acb\/home\/[\w./-]+)/g)].map((m) => m[1]);
@@ -564,7 +582,7 @@ function checkPromotion(g) {
   const { ancestors, runs, scriptPushes, scripts, evidenceScans, problems, expect, expectSigning, rawValues } = g;
   const one = (id) => runs.get(id)[0];
   const writers = (file) => scripts.filter((id) => writes(one(id).script).includes(file));
-  const compare = scripts.filter((id) => /docker pull -q "\$STABLE"/.test(one(id).script));
+  const compare = scripts.filter((id) => /docker pull "\$STABLE"/.test(one(id).script));
   if (scriptPushes.length && compare.length !== 1) problems.push(`${compare.length} steps compare the stable tag with the source (want 1)`);
   for (const p of scriptPushes) {
     const m = /if \[ -s (\S+) \]; then [^;]*; exit 0; fi/.exec(one(p).script);
@@ -576,10 +594,11 @@ function checkPromotion(g) {
   const stable = scriptPushes.filter((p) => one(p).pushes.some((img) => !img.endsWith(`-${RUN_ID}`)));
   const signs = scripts.filter((id) => /notation sign /.test(one(id).script) && !/oras attach /.test(one(id).script));
   const attaches = scripts.filter((id) => /oras attach /.test(one(id).script));
-  if (expectSigning) {
+  if (expectSigning === true) {
     if (!signs.length) problems.push('signing is on (config), but no step signs');
     const key = rawValues.SIGNING_KEY_ID;
-    if (!key || !/^\$\{replace\(.*\.id, "\/certificates\/", "\/keys\/"\)\}$/.test(key)) problems.push(`SIGNING_KEY_ID ${JSON.stringify(key)} is not the versioned key id of the certificate`);
+    // From secret_id: azurerm refreshes it (and certificate_data) to the latest version, never id.
+    if (!key || !/^\$\{replace\((?:data\.)?azurerm_key_vault_certificate\.[\w-]+\.secret_id, "\/secrets\/", "\/keys\/"\)\}$/.test(key)) problems.push(`SIGNING_KEY_ID ${JSON.stringify(key)} is not the versioned key id of the certificate's latest version (from its secret_id)`);
     for (const p of stable) for (const sgn of signs) if (!ancestors(p).has(sgn)) problems.push(`${p} moves the stable tag without waiting for ${sgn}`);
     if (expect && expect.scan) {
       if (!attaches.length) problems.push('signing and a scan are on, but no step attaches the evidence');
@@ -591,10 +610,10 @@ function checkPromotion(g) {
           const file = out && out.replace(/^\/acb\/home\//, '');
           if (!file || !one(a).script.includes(` ${file}:`)) problems.push(`${a} does not attach ${out}, which ${e} writes`);
         }
-        if (!/notation sign [^;]*"\$UNIQUE_REPO@\$dg"/.test(one(a).script)) problems.push(`${a} does not sign what it attaches`);
+        if (!/notation sign [^;]*"\$UNIQUE_REPO@\$d"/.test(one(a).script)) problems.push(`${a} does not sign what it attaches`);
       }
     }
-  } else if (signs.length) problems.push(`${signs.join(', ')} sign, but signing is off`);
+  } else if (expectSigning === false && signs.length) problems.push(`${signs.join(', ')} sign, but signing is off (config)`);
   g.result.promotion = `compare ${compare.join(', ') || 'none'}${signs.length ? `; sign ${signs.join(', ')}` : ''}${attaches.length ? `; evidence ${attaches.join(', ')}` : ''}`;
 }
 
@@ -691,9 +710,17 @@ function checkApp(ctx, t, a) {
 function checkVerifyBeforeUse(a) {
   const { ancestors, runs, builds, scripts, problems, expectSigning } = a;
   const one = (id) => runs.get(id)[0];
-  const verifies = scripts.filter((id) => /notation verify "\$ref"/.test(one(id).script));
-  if (expectSigning && !verifies.length) problems.push('signing is on (config), but the app builds without verifying its base image');
-  if (!expectSigning && verifies.length) problems.push(`${verifies.join(', ')} verify, but signing is off`);
+  const verifies = scripts.filter((id) => /notation verify [^;]*"\$ref"/.test(one(id).script));
+  if (expectSigning === true && !verifies.length) problems.push('signing is on (config), but the app builds without verifying its base image');
+  if (expectSigning === false && verifies.length) problems.push(`${verifies.join(', ')} verify, but signing is off (config)`);
+  // The config's base image: what the app must pull, verify and have been signed as.
+  const base = a.expectBase;
+  for (const v of verifies) {
+    if (base && !(String(one(v).envMap.BASE).endsWith(`/${base}`) && one(v).envMap.TARGET === base)) {
+      problems.push(`${v} verifies ${one(v).envMap.BASE} as ${one(v).envMap.TARGET}, but the config's baseImage is ${base}`);
+    }
+    if (!/notation verify --user-metadata "io\.acr-gate\.target=\$TARGET" "\$ref"/.test(one(v).script)) problems.push(`${v} does not require the gate's io.acr-gate.target for its digest`);
+  }
   for (const v of verifies) {
     const files = reads(one(v).script);
     const pulls = scripts.filter((id) => /docker pull "\$BASE"/.test(one(id).script) && writes(one(id).script).some((f) => files.includes(f)));
@@ -716,7 +743,8 @@ function checkVerifyBeforeUse(a) {
 
 function expectations(config) {
   const gates = new Map();
-  if (!config) return { gates, source: undefined, signing: undefined };
+  const apps = new Map();
+  if (!config) return { gates, apps, source: undefined, signing: undefined };
   const dist = path.join(ROOT, 'dist', 'lib', 'config.js');
   if (!fs.existsSync(dist)) throw new Error(`${dist} does not exist (npm run build): needed to read ${config}`);
   const { loadConfig } = require(dist);
@@ -729,7 +757,8 @@ function expectations(config) {
       allowUnvalidated: !!gi.allowUnvalidated,
     });
   }
-  return { gates, source: config, signing: !!(c.signing && c.signing.enabled) };
+  for (const a of c.apps || []) apps.set(a.taskName, `${a.baseImage.repository}:${a.baseImage.tag}`);
+  return { gates, apps, source: config, signing: !!(c.signing && c.signing.enabled) };
 }
 
 function main(argv) {
