@@ -92,3 +92,12 @@ describe("the starter test context (examples/gate-test/), as a gate runs it", ()
     expect(r.stderr).toMatch(/^acr-gate test: FAIL: neither node nor python3 in the image/m);
   });
 });
+
+test("the GitHub token's scopes are said one way: in getting-started's two places and in the variable's description", () => {
+  const guide = fs.readFileSync(path.join(__dirname, "..", "help", "getting-started.md"), "utf8");
+  expect(guide).not.toMatch(/read access to the task repositories/);
+  expect(guide).toMatch(/`repo` and `admin:repo_hook`\s+scopes/);
+  expect(guide).toMatch(/TF_VAR_github_token=<the token of "Before you start": repo and admin:repo_hook/);
+  const { tf } = require("./helpers").synth();
+  expect(tf.variable.github_token.description).toMatch(/repo and admin:repo_hook, or fine-grained Contents read and Webhooks read and write/);
+});

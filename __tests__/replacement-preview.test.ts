@@ -580,3 +580,19 @@ describe("the compiled CLI (dist/app/diff-cli.js)", () => {
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
   });
 });
+
+describe("variables", () => {
+  const withVar = (variable: object) => ({
+    terraform: { required_providers: { azurerm: { source: "azurerm", version: "4.81.0" } } },
+    variable: { token: variable },
+    resource: { azurerm_key_vault_secret: { s: { name: "s", key_vault_id: "kv", value: "${var.token}" } } },
+  });
+  test("a new description is documentation: nothing that reads the variable changes", () => {
+    const p = previewReplacements(withVar({ type: "string", sensitive: true, description: "old words" }), withVar({ type: "string", sensitive: true, description: "new words" }));
+    expect(p.changes).toEqual([]);
+  });
+  test("a new type, nullability or default is a change of what every reference sees", () => {
+    const p = previewReplacements(withVar({ type: "string" }), withVar({ type: "string", default: "x" }));
+    expect(p.changes.map((c) => [c.address, c.reasons[0]])).toEqual([["azurerm_key_vault_secret.s", "value references var.token (declaration changed)"]]);
+  });
+});

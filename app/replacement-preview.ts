@@ -420,7 +420,14 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
       const [kind, name] = ref.target.split(".");
       const key = kind === "var" ? "variable" : "locals";
       if (kind === "var" && options.changedVariables?.includes(name)) return { changed: true, deferred: false, what: "value changed" };
-      return same(section(oldObj, key, name), section(newObj, key, name))
+      // A variable's description (and other documentation) does not change what it evaluates to.
+      const decl = (tf: Obj) => {
+        const d = section(tf, key, name);
+        if (kind !== "var" || !isObj(d)) return d;
+        const { description: _description, ...rest } = d as Obj;
+        return rest;
+      };
+      return same(decl(oldObj), decl(newObj))
         ? UNCHANGED
         : { changed: true, deferred: false, what: kind === "var" ? "declaration changed" : "changed" };
     }

@@ -136,7 +136,7 @@ export class Workflow {
       type: "string",
       sensitive: true,
       nullable: false,
-      description: "GitHub personal access token with read access to the task repositories (--git-access-token)",
+      description: "GitHub token for the task repositories (--git-access-token): classic scopes repo and admin:repo_hook, or fine-grained Contents read and Webhooks read and write (ACR creates the commit webhooks)",
     }).stringValue;
   }
 
