@@ -57,11 +57,15 @@ test("the types are inferred from the schema: a resolved config has every defaul
 });
 
 /** Keys of the JSON Schema, as help/configuration.md names them in each table. */
+/** An optional key's schema without the `null` it also accepts (YAML's `key:` left empty). */
+const unwrap = (v: any): any => (v?.anyOf && v.anyOf.some((x: any) => x.type === "null") ? v.anyOf.find((x: any) => x.type !== "null") : v);
+
 function keysOf(node: any, prefix = "", stopAt: string[] = []): Map<string, unknown> {
   const out = new Map<string, unknown>();
-  for (const [k, v] of Object.entries<any>(node.properties ?? {})) {
+  for (const [k, v] of Object.entries<any>(unwrap(node).properties ?? {})) {
     const key = `${prefix}${k}`;
-    const sub = v.anyOf ? v.anyOf.find((x: any) => x.properties) ?? v : v;
+    const u = unwrap(v);
+    const sub = u.anyOf ? u.anyOf.find((x: any) => x.properties) ?? u : u;
     if (sub.type === "object" && sub.properties && !stopAt.includes(key)) {
       for (const [kk, vv] of keysOf(sub, `${key}.`, stopAt)) out.set(kk, vv);
     } else out.set(sub.type === "array" && sub.items?.properties ? `${key}[]` : key, v.default);
@@ -90,12 +94,12 @@ function documented(section: string): Map<string, string> {
 
 describe("help/configuration.md documents exactly the schema's keys and defaults", () => {
   const props = schema.properties;
-  const registryKeys = keysOf(props.baseArtifactsRegistry);
+  const registryKeys = keysOf(unwrap(props.baseArtifactsRegistry));
   const sections: [string, Map<string, unknown>][] = [
     ["## Keys", keysOf(schema, "", ["publicRegistry", "baseArtifactsRegistry"])],
     ["### A registry", registryKeys],
-    ["### A gated image", keysOf(props.gatedImages.items)],
-    ["### An app", keysOf(props.apps.items)],
+    ["### A gated image", keysOf(unwrap(props.gatedImages).items)],
+    ["### An app", keysOf(unwrap(props.apps).items)],
   ];
 
   test.each(sections)("%s", (section, keys) => {
@@ -112,6 +116,6 @@ describe("help/configuration.md documents exactly the schema's keys and defaults
   });
 
   test("the registry keys apply to the team registries too, except taskCredential", () => {
-    expect([...keysOf(props.teamRegistries.items).keys()].sort()).toEqual([...registryKeys.keys()].sort());
+    expect([...keysOf(unwrap(props.teamRegistries).items).keys()].sort()).toEqual([...registryKeys.keys()].sort());
   });
 });

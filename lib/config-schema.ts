@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 import { Token } from "cdktf";
-import { checkName, RuleName, RULES } from "./rules";
+import { checkName, NameRule, RuleName, RULES } from "./rules";
 import { AZURE_LOCATIONS } from "./azure-regions";
 import { addressPart } from "./principal";
 import { CACHE_NAMESPACE, CACHE_REFRESH_TIMER, cachedRepository } from "./artifact-cache";
@@ -91,14 +91,27 @@ const requiredOr = (message: string) => (iss: Issue) => (iss.input === undefined
  * A string that must satisfy one of the naming rules of lib/rules.ts. The rule's pattern goes into
  * the JSON Schema too (editors check it as you type); its extra checks live only here.
  */
-function named(rule: RuleName, description: string) {
+function named(rule: RuleName, description: string, field: { patterns?: string[]; notPatterns?: string[] } = {}) {
   return z
     .string({ error: requiredOr("must be a non-empty string") })
     .superRefine((v, ctx) => {
       const problem = checkName(rule, v);
       if (problem) ctx.addIssue({ code: "custom", message: problem, input: v });
     })
-    .meta({ description, pattern: RULES[rule].pattern.source, ...(rule === "location" ? { enum: [...AZURE_LOCATIONS] } : {}) });
+    .meta({ description, ...ruleJsonSchema(rule, field), ...(rule === "location" ? { enum: [...AZURE_LOCATIONS] } : {}) });
+}
+
+/** A naming rule as JSON Schema keywords: its pattern, and what its extra checks say that a schema can (lib/rules.ts). */
+function ruleJsonSchema(rule: RuleName, field: { patterns?: string[]; notPatterns?: string[] } = {}): Record<string, unknown> {
+  const r = RULES[rule] as NameRule;
+  const patterns = [...(r.schema?.patterns ?? []), ...(field.patterns ?? [])];
+  const notPatterns = [...(r.schema?.notPatterns ?? []), ...(field.notPatterns ?? [])];
+  const all = [...patterns.map((p) => ({ pattern: p })), ...notPatterns.map((p) => ({ not: { pattern: p } }))];
+  return {
+    pattern: r.schema?.pattern ?? r.pattern.source,
+    ...(r.schema?.maxLength !== undefined ? { maxLength: r.schema.maxLength } : {}),
+    ...(all.length ? { allOf: all } : {}),
+  };
 }
 
 function int(min: number, max: number, fallback: number, description: string) {
@@ -220,7 +233,11 @@ const gatedImageSchema = strict(
         mode: oneOf(["enforce", "report"] as const, "enforce", "`enforce` blocks promotion on findings at failOn or above; `report` only logs them"),
         failOn: oneOf(SEVERITIES, "HIGH", "Lowest severity that counts (that severity and above)"),
         ignoreUnfixed: bool(true, "Ignore findings without a fixed version"),
-        image: named("imageReference", "Scanner image, pinned to a version tag or digest (never `latest`)").default(DEFAULT_SCANNER_IMAGE),
+        image: named("imageReference", "Scanner image, pinned to a version tag or digest (never `latest`); never Trivy 0.69.4-0.69.6 (malicious releases, help/security.md)", {
+          // The cross-field check's pin and compromised-release rules (below), for editors.
+          patterns: ["^(?:[^/]*[.:][^/]*/)?[^:@]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*(?:@|$)|@sha256:)"],
+          notPatterns: [":latest(?:@|$)", "(?:^|/)[Tt][Rr][Ii][Vv][Yy]:[Vv]?0\\.69\\.[456](?:-[A-Za-z0-9]+)?(?:@|$)"],
+        }).default(DEFAULT_SCANNER_IMAGE),
         timeoutSeconds: int(60, 3600, 900, "Seconds the scan may run"),
       },
       "The vulnerability scan",
@@ -283,9 +300,14 @@ const shape = {
     "The azurerm provider version the JSON pins and is written for; only versions CI validates. 5.x differs from 4.x in one attribute acr-gate writes (a geo-replica's routing), so choose it here rather than by editing the pin (help/versions.md)",
   ),
   tags: z
-    .record(z.string(), z.string({ error: "must be a string" }))
+    .record(z.string(), z.string({ error: "must be a string" }).meta(ruleJsonSchema("tagValue")))
     .default({})
-    .meta({ description: "Tags on every resource besides `managed-by: acr-gate` (container groups get none: `az container create` drops them)" }),
+    .meta({
+      description: "Tags on every resource besides `managed-by: acr-gate` (container groups get none: `az container create` drops them)",
+      // What the cross-field check below says of one mapping, for editors: 49 (acr-gate adds the 50th), Azure's name and value rules.
+      maxProperties: 49,
+      propertyNames: { ...ruleJsonSchema("tagKey"), allOf: [...((ruleJsonSchema("tagKey").allOf as unknown[]) ?? []), { not: { pattern: "^[Mm][Aa][Nn][Aa][Gg][Ee][Dd]-[Bb][Yy]$" } }] },
+    }),
   protection: strict(
     {
       locks: bool(true, "CanNotDelete lock on each durable resource group (registries, vault)"),
@@ -338,7 +360,7 @@ const shape = {
     "The simulated public registry (required when upstream.source is simulated)",
   ).optional(),
   baseArtifactsRegistry: registrySchema,
-  teamRegistries: list(teamRegistrySchema, "One registry per team, at least one", "must list at least one team registry"),
+  teamRegistries: list(teamRegistrySchema, "One registry per team, at least one", "must list at least one team registry").meta({ minItems: 1 }),
   keyVault: strict(
     {
       name: named("keyVault", "Vault name: 3-24 letters, digits and hyphens, globally unique"),
@@ -366,7 +388,7 @@ const shape = {
       minimum: 0,
       maximum: 100000,
     }),
-  gatedImages: list(gatedImageSchema, "Gated public images, at least one", "must list at least one gated image"),
+  gatedImages: list(gatedImageSchema, "Gated public images, at least one", "must list at least one gated image").meta({ minItems: 1 }),
   apps: list(appSchema, "Apps").default([]),
   firstRun: bool(true, "Run each task once on creation, upstream first (base image tracking starts only after a run)"),
   deployers: list(

@@ -24,7 +24,32 @@ export interface NameRule {
   readonly description: string;
   /** Extra checks a single regex cannot express clearly; returns why the value fails. */
   readonly extra?: (value: string) => string | undefined;
+  /**
+   * What the JSON Schema (acr-gate.schema.json) says of `extra`, where a JSON Schema can: the
+   * value must match every one of `patterns`, none of `notPatterns`, and be at most `maxLength`
+   * long. `pattern` replaces the rule's own pattern there (a stricter one, for editors only).
+   * __tests__/schema-corpus.test.ts holds the schema and the CLI to the same verdicts.
+   */
+  readonly schema?: { readonly pattern?: string; readonly patterns?: readonly string[]; readonly notPatterns?: readonly string[]; readonly maxLength?: number };
 }
+
+/** `(?:^|/)..(?:/|$)`-style segments, for the JSON Schema of path-like rules. */
+const DOT_SEGMENT = "(?:^|/)\\.\\.?(?:/|$)";
+/** A case-insensitive prefix as a pattern (JSON Schema patterns have no flags). */
+const anyCase = (word: string) => `^${[...word].map((ch) => `[${ch.toUpperCase()}${ch.toLowerCase()}]`).join("")}`;
+/** One cron field of [min, max] as a pattern: `*`, `*\/n`, or a list of `a`, `a-b`, `a-b/n`, `a/n` (ranges' order aside). */
+function cronFieldPattern(value: string, maxStep: string): string {
+  const step = `(?:/(?:${maxStep}))`;
+  const item = `(?:${value})(?:-(?:${value}))?${step}?`;
+  return `(?:\\*${step}?|${item}(?:,${item})*)`;
+}
+const CRON_SCHEMA = [
+  cronFieldPattern("[0-5]?[0-9]", "[1-9]|[1-5][0-9]"),
+  cronFieldPattern("[01]?[0-9]|2[0-3]", "[1-9]|1[0-9]|2[0-3]"),
+  cronFieldPattern("0?[1-9]|[12][0-9]|3[01]", "[1-9]|[12][0-9]|3[01]"),
+  cronFieldPattern("0?[1-9]|1[0-2]", "[1-9]|1[0-2]"),
+  cronFieldPattern("0?[0-6]", "[1-6]"),
+].join(" ");
 
 // OCI distribution spec path component; a repository is one or more joined by '/'.
 const COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
@@ -82,6 +107,7 @@ export const RULES = {
     pattern: /^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/,
     description: "3-24 letters, digits and hyphens, starting with a letter, ending with a letter or digit, no '--'",
     extra: (v: string) => (v.includes("--") ? "contains '--'" : undefined),
+    schema: { notPatterns: ["--"] },
   },
   resourceGroup: {
     what: "resource group name",
@@ -126,6 +152,7 @@ export const RULES = {
     pattern: new RegExp(`^${REPOSITORY}$`),
     description: "lowercase path components of letters and digits separated by '.', '_', '__' or '-', joined by '/'",
     extra: (v: string) => (v.length > 255 ? "is longer than 255 characters" : undefined),
+    schema: { maxLength: 255 },
   },
   /** An app's image repository in its team registry: one lowercase path component. */
   appName: {
@@ -133,6 +160,7 @@ export const RULES = {
     pattern: /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/,
     description: "a lowercase image repository name of letters and digits separated by single '.', '_' or '-', at most 50 characters",
     extra: (v: string) => (v.length > 50 ? "is longer than 50 characters" : undefined),
+    schema: { maxLength: 50 },
   },
   tag: {
     what: "image tag",
@@ -145,6 +173,7 @@ export const RULES = {
     pattern: new RegExp(`^${REPOSITORY}:${TAG}$`),
     description: "'repository:tag', e.g. 'node:15-alpine' (lowercase repository, no registry host, no digest)",
     extra: (v: string) => (/^[^/]*[.:][^/]*\//.test(v) || v.startsWith("localhost/") ? "names a registry host" : undefined),
+    schema: { notPatterns: ["^[^/]*[.:][^/]*/", "^localhost/"] },
   },
   /** A full reference an engine pulls: `[registry/]repository[:tag][@sha256:digest]`. */
   imageReference: {
@@ -152,6 +181,7 @@ export const RULES = {
     pattern: new RegExp(`^(?:${HOST}/)?${REPOSITORY}(?::${TAG})?(?:@${DIGEST})?$`),
     description: "'[registry/]repository[:tag][@sha256:<64 hex>]', e.g. 'mcr.microsoft.com/azuredocs/aci-helloworld:latest'",
     extra: (v: string) => portProblem(v) ?? (v.length > 512 ? "is longer than 512 characters" : undefined),
+    schema: { maxLength: 512, notPatterns: ["^[^/]*:(?:0+|[0-9]{6,}|[7-9][0-9]{4}|6[6-9][0-9]{3}|65[6-9][0-9]{2}|655[4-9][0-9]|6553[6-9])/"] },
   },
   location: {
     what: "Azure location",
@@ -174,6 +204,7 @@ export const RULES = {
     description:
       "'https://github.com/<owner>/<repository>.git', optionally followed by '#<branch>' or '#<branch>:<folder>' (letters, digits, '.', '_', '-'; no user name, password, port or query; other hosts would receive the GitHub token)",
     extra: (v: string) => dotSegment(v.replace(/^https:\/\/[^/]+/, "").replace(/\.git(?=#|$)/, "")) ?? (v.length > 512 ? "is longer than 512 characters" : undefined),
+    schema: { maxLength: 512, notPatterns: ["[/:#]\\.\\.?(?:[/:#]|\\.git(?:#|$)|$)"] },
   },
   /** A file inside a Git context: relative, no '..', nothing a shell or `docker build` would read as an option. */
   relativePath: {
@@ -181,12 +212,14 @@ export const RULES = {
     pattern: /^(?!-)[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/,
     description: "a relative path of letters, digits, '.', '_', '-' and '/' (no leading '/' or '-', no '..' segment)",
     extra: (v: string) => dotSegment(v) ?? (v.length > 255 ? "is longer than 255 characters" : undefined),
+    schema: { maxLength: 255, notPatterns: [DOT_SEGMENT] },
   },
   cron: {
     what: "timer schedule",
     pattern: /^\S+(?: \S+){4}$/,
     description:
       "a five-field cron expression in UTC (minute 0-59, hour 0-23, day of month 1-31, month 1-12, day of week 0-6; each '*', '*/n', 'a', 'a-b', 'a-b/n' or a list), e.g. '0 3 * * *'",
+    schema: { pattern: `^${CRON_SCHEMA}$` },
     extra: (v: string) => {
       const fields = v.split(" ");
       for (let i = 0; i < CRON_FIELDS.length; i++) {
@@ -204,6 +237,7 @@ export const RULES = {
     description: "1-512 characters without '<', '>', '%', '&', '\\', '?' or '/', not starting with 'microsoft', 'azure' or 'windows'",
     extra: (v: string) =>
       /^(microsoft|azure|windows)/i.test(v) ? "uses a prefix Azure reserves" : v !== v.trim() ? "has leading or trailing spaces" : undefined,
+    schema: { notPatterns: [anyCase("microsoft"), anyCase("azure"), anyCase("windows"), "^\\s", "\\s$"] },
   },
   tagValue: {
     what: "tag value",
@@ -231,6 +265,7 @@ export const RULES = {
     pattern: SAFE_PATH,
     description: "letters, digits, '.', '_', '-' and '/' (no leading '/', no '..' segment), at most 1024 characters",
     extra: (v: string) => dotSegment(v) ?? (v.length > 1024 ? "is longer than 1024 characters" : undefined),
+    schema: { maxLength: 1024, notPatterns: [DOT_SEGMENT] },
   },
   /**
    * A local state path, relative to the stack directory (cdktf.out/stacks/<stack>/): it must climb
@@ -264,6 +299,10 @@ export const RULES = {
       if (!/(?:^|, ?)C=[A-Z]{2}(?:,|$)/.test(v)) return "has a C that is not a two-letter country code";
       return undefined;
     },
+    schema: {
+      patterns: ["(?:^|, ?)O=", "(?:^|, ?)ST=", "(?:^|, ?)C=[A-Z]{2}(?:,|$)"],
+      notPatterns: ["CN", "O", "OU", "L", "ST", "C"].map((k) => `(?:^|, ?)${k}=.*, ?${k}=`),
+    },
   },
   // https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftoperationalinsights
   logWorkspace: {
@@ -290,6 +329,7 @@ export const RULES = {
     pattern: /^[a-z][a-z0-9_]{0,39}$/,
     description: "1-40 lowercase letters, digits and single underscores between them, starting with a letter",
     extra: (v: string) => (/__|_$/.test(v) ? "has '__' or ends in '_'" : undefined),
+    schema: { notPatterns: ["__", "_$"] },
   },
   // Part of state file and blob names, which some file systems compare case-insensitively.
   environment: {
