@@ -7,4 +7,6 @@ module.exports = {
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022" } }] },
   setupFilesAfterEnv: ["<rootDir>/__tests__/setup.js"],
   testTimeout: 60000,
+  // The default reporter, and one that says at the end which tests were skipped for a missing tool.
+  reporters: ["default", "<rootDir>/__tests__/support/skip-reporter.js"],
 };

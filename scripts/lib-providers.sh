@@ -147,6 +147,8 @@ acr_build_gomod() {
   bindir="$ACR_BUILD_DIR/bin-$type-$ver"
   rm -rf "$bindir"; mkdir -p "$bindir"
   : >"$log"
+  # Never quietly: a provider build takes long and a lot of disk, and a mirror avoids it.
+  acr_warn "no provider mirror holds terraform-provider-$type $ver ($(acr_mirrors | paste -sd' ' -)): building it from source with Go, which takes 10-30 minutes and several GB on the first run (cached in $ACR_CACHE_MIRROR afterwards). To skip the build, point ACR_GATE_TF_MIRROR at a provider mirror (\`terraform providers mirror\`, help/getting-started.md \"Without access to the Terraform registry\"); ACR_GATE_STRICT_PROVIDERS=1 fails instead of building."
   acr_log "building terraform-provider-$type $ver from $modver with $("$go" version) (log: $log) ..."
   if ! (cd "$ACR_BUILD_DIR" && GOWORK=off GOFLAGS=-buildvcs=false GOBIN="$bindir" \
         acr_timed "$log" "$go" install -trimpath -ldflags="$ldflags" "$modver"); then

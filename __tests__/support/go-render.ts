@@ -127,6 +127,7 @@ function toolsRequired(): boolean {
 export function requireTool(name: string, available: boolean): boolean {
   if (available) return true;
   if (toolsRequired()) throw new Error(`${name} is required here (CI or ACR_GATE_REQUIRE_TOOLS=1) but is not available`);
-  console.warn(`${name} is not available: skipping the tests that need it (set ACR_GATE_REQUIRE_TOOLS=1 to make this an error)`);
+  // The prefix is what support/skip-reporter.js lists at the end of the run.
+  console.warn(`acr-gate: tool missing: ${name} is not available, so the tests that need it are skipped`);
   return false;
 }
