@@ -1,12 +1,35 @@
-/** @type {import('jest').Config} */
-module.exports = {
+/**
+ * Two projects, so that `npm test` gives feedback while working (about 30 s on 2 cores) and the
+ * rest runs where it is worth its time:
+ * - unit: everything in-process, and the CLI as a process;
+ * - engines (`npm run test:engines`, and CI): the tests that run Azure's task engine (acb), real
+ *   terraform against the provider mirror, a Go toolchain, or the fuzzer's 600 configs.
+ * `npm run test:all` runs both.
+ */
+const ENGINES = ["acb-check", "mirror", "go-render", "versions", "fuzz-config"];
+
+const common = {
   testEnvironment: "node",
-  roots: ["<rootDir>/__tests__"],
-  testMatch: ["**/*.test.ts"],
   // swc strips types only; `npm test` type-checks the whole project with tsc first.
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022" } }] },
   setupFilesAfterEnv: ["<rootDir>/__tests__/setup.js"],
+  roots: ["<rootDir>/__tests__"],
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  // jest's default is one worker per core but one: on 2 cores, one. The tests are CPU-bound.
+  maxWorkers: 2,
   testTimeout: 60000,
   // The default reporter, and one that says at the end which tests were skipped for a missing tool.
   reporters: ["default", "<rootDir>/__tests__/support/skip-reporter.js"],
+  projects: [
+    {
+      ...common,
+      displayName: "unit",
+      testMatch: ["**/*.test.ts"],
+      testPathIgnorePatterns: ENGINES.map((e) => `/__tests__/${e}\\.test\\.ts$`),
+    },
+    { ...common, displayName: "engines", testMatch: ENGINES.map((e) => `**/__tests__/${e}.test.ts`) },
+  ],
 };

@@ -464,8 +464,8 @@ function main() {
 
   // Targets -------------------------------------------------------------------------------------
   say("Targets");
-  say(target("default config within 2x the floor", ours.wall.median <= 2 * floor.wall.median,
-    `ours/floor = ${(ours.wall.median / floor.wall.median).toFixed(2)}x (<= 2x)`));
+  say(target("default config within 1.4x the floor", ours.wall.median <= 1.4 * floor.wall.median,
+    `ours/floor = ${(ours.wall.median / floor.wall.median).toFixed(2)}x (<= 1.4x; CPU ${ours.cpu && floor.cpu ? (ours.cpu.median / floor.cpu.median).toFixed(2) : "n/a"}x)`));
   const tpl = results.template && results.template.wall ? results.template : null;
   say(target("template >= 15x slower than ours", tpl ? tpl.wall.median / ours.wall.median >= 15 : null,
     tpl ? `template/ours = ${(tpl.wall.median / ours.wall.median).toFixed(1)}x (>= 15x)` : "template not measured"));
@@ -486,9 +486,10 @@ function main() {
     process.stderr.write("bench: npm test (once)\n");
     const npm = process.platform === "win32" ? "npm.cmd" : "npm";
     const t = measure(npm, ["test", "--silent"], { timeoutMs: 1800000 });
-    results.npmTest = { wall: t.wall, rss: t.rss, cpu: t.cpu, status: t.status };
-    say(`npm test (once, warm install): ${f2(t.wall)} s, exit ${t.status}${t.status === 0 ? "" : " (tests failed or not ready; not counted as a bench error)"}`);
+    results.npmTest = { wall: t.wall, rss: t.rss, cpu: t.cpu, status: t.status, loadavgBefore: os.loadavg()[0] };
+    say(`npm test (once, warm install, load ${os.loadavg()[0].toFixed(2)}): ${f2(t.wall)} s, exit ${t.status}${t.status === 0 ? "" : " (tests failed or not ready; not counted as a bench error)"}`);
     if (t.status !== 0) say(`  ${`${t.stderr}\n${t.stdout}`.trim().split("\n").slice(-5).join("\n  ")}`);
+    say(target("npm test within 30 s", t.status === 0 ? t.wall <= 30 : null, `${f2(t.wall)} s (the unit project; npm run test:engines runs the rest)`));
   }
 
   const load1 = os.loadavg();
