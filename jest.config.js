@@ -6,7 +6,7 @@
  *   terraform against the provider mirror, a Go toolchain, or the fuzzer's 600 configs.
  * `npm run test:all` runs both.
  */
-const ENGINES = ["acb-check", "mirror", "go-render", "versions", "fuzz-config"];
+const ENGINES = ["acb-check", "mirror", "go-render", "versions", "fuzz-config", "ci-example"];
 
 const common = {
   testEnvironment: "node",

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+/**
+ * `terraform show -json plan.tfplan | node scripts/redact-plan.cjs > plan.json`: the plan's JSON
+ * without its secrets, to keep as a CI artifact (examples/ci/acr-gate-plan.yml, help/ci.md).
+ *
+ * `terraform show -json` prints sensitive values in clear (the Git token, Docker Hub credentials,
+ * token passwords). Terraform marks where they are: `sensitive_values` beside each resource's
+ * `values`, `before_sensitive`/`after_sensitive` beside each change, `sensitive` on outputs, and
+ * `sensitive` on variable declarations. Each marked value becomes the string "(sensitive)"; the
+ * rest is kept as it is. A plan JSON it does not recognise is refused (exit 1), not passed through.
+ */
+const REDACTED = "(sensitive)";
+
+/** `value` with every part `mask` marks true replaced; mask mirrors value's shape (objects, lists). */
+function redact(value, mask) {
+  if (mask === true) return value === null || value === undefined ? value : REDACTED;
+  if (!mask || typeof mask !== "object" || value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map((v, i) => redact(v, Array.isArray(mask) ? mask[i] : undefined));
+  const out = {};
+  for (const [k, v] of Object.entries(value)) out[k] = redact(v, mask[k]);
+  return out;
+}
+
+/** A module of planned_values or prior_state.values: resources, outputs, child modules. */
+function redactModule(m) {
+  if (!m || typeof m !== "object") return m;
+  for (const r of m.resources || []) {
+    if (r.values) r.values = redact(r.values, r.sensitive_values);
+  }
+  for (const c of m.child_modules || []) redactModule(c);
+  return m;
+}
+
+function redactValues(v) {
+  if (!v || typeof v !== "object") return v;
+  for (const o of Object.values(v.outputs || {})) if (o && o.sensitive) o.value = redact(o.value, true);
+  redactModule(v.root_module);
+  return v;
+}
+
+function redactPlan(plan) {
+  if (!plan || typeof plan !== "object" || typeof plan.format_version !== "string" || !("resource_changes" in plan || "planned_values" in plan)) {
+    throw new Error("not the JSON of a Terraform plan (terraform show -json <plan file>)");
+  }
+  // Variables: sensitive declarations, in the root module and any child module's call.
+  const declared = (plan.configuration && plan.configuration.root_module && plan.configuration.root_module.variables) || {};
+  for (const [name, v] of Object.entries(plan.variables || {})) {
+    if (declared[name] && declared[name].sensitive) v.value = redact(v.value, true);
+  }
+  redactValues(plan.planned_values);
+  if (plan.prior_state) redactValues(plan.prior_state.values);
+  for (const rc of plan.resource_changes || []) {
+    const c = rc.change || {};
+    c.before = redact(c.before, c.before_sensitive);
+    c.after = redact(c.after, c.after_sensitive);
+  }
+  for (const oc of Object.values(plan.output_changes || {})) {
+    oc.before = redact(oc.before, oc.before_sensitive);
+    oc.after = redact(oc.after, oc.after_sensitive);
+  }
+  for (const d of plan.resource_drift || []) {
+    const c = d.change || {};
+    c.before = redact(c.before, c.before_sensitive);
+    c.after = redact(c.after, c.after_sensitive);
+  }
+  return plan;
+}
+
+module.exports = { redactPlan, REDACTED };
+
+if (require.main === module) {
+  let text = "";
+  process.stdin.setEncoding("utf8");
+  process.stdin.on("data", (d) => (text += d));
+  process.stdin.on("end", () => {
+    try {
+      process.stdout.write(`${JSON.stringify(redactPlan(JSON.parse(text)), null, 2)}\n`);
+    } catch (e) {
+      process.stderr.write(`redact-plan: ${e.message}\n`);
+      process.exitCode = 1;
+    }
+  });
+}
