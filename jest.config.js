@@ -3,10 +3,11 @@
  * rest runs where it is worth its time:
  * - unit: everything in-process, and the CLI as a process;
  * - engines (`npm run test:engines`, and CI): the tests that run Azure's task engine (acb), real
- *   terraform against the provider mirror, a Go toolchain, or the fuzzer's 600 configs.
+ *   terraform against the provider mirror, a Go toolchain, the fuzzer's 600 configs, the CI
+ *   pipeline's offline steps, or cdktf with its (5x slower) creation traces on.
  * `npm run test:all` runs both.
  */
-const ENGINES = ["acb-check", "mirror", "go-render", "versions", "fuzz-config", "ci-example"];
+const ENGINES = ["acb-check", "mirror", "go-render", "versions", "fuzz-config", "ci-example", "cdktf-tuning"];
 
 const common = {
   testEnvironment: "node",
