@@ -41,7 +41,7 @@ describe("what the pipeline may do", () => {
     expect(steps.map((s) => s.name ?? s.uses.split("@")[0])).toEqual([
       "actions/checkout",
       "actions/setup-node",
-      "Install",
+      "Install and build",
       "Check the config",
       "Synthesize this branch",
       "Synthesize the target branch",
@@ -54,6 +54,17 @@ describe("what the pipeline may do", () => {
     expect(step("What Terraform would replace (fails on durable content)").run).toMatch(/npm run --silent diff -- [\s\S]* --json --fail-on-durable --fail-on-refused/);
     expect(step("terraform plan").run).toMatch(/terraform show -json .* \| node "\$GITHUB_WORKSPACE\/scripts\/redact-plan\.cjs"/);
     expect(step("Keep the preview and the plan").if).toBe("always()");
+    expect(workflow.defaults).toEqual({ run: { shell: "bash" } });
+  });
+
+  test("acr-gate runs from dist/: every checkout that runs npx acr-gate builds after npm ci", () => {
+    // dist/ is not in git, and npm ci builds nothing: `npx acr-gate` would find no dist/main.js.
+    const scripts = steps.filter((s) => s.run).map((s) => s.run as string);
+    const all = scripts.join("\n");
+    expect((all.match(/npm ci /g) ?? []).length).toBe((all.match(/npm run build/g) ?? []).length);
+    for (const run of scripts.filter((r) => r.includes("npm ci "))) expect(run.indexOf("npm run build")).toBeGreaterThan(run.indexOf("npm ci "));
+    const gitignore = fs.readFileSync(path.join(repo, ".gitignore"), "utf8");
+    expect(gitignore).toMatch(/^\/?dist\/?$/m);
   });
 });
 
@@ -69,7 +80,7 @@ describe("the diff step, run offline as the pipeline runs it", () => {
       };
       write(path.join(dir, "runner", "base-out", "stacks", "acr-gate", "cdk.tf.json"), base);
       write(path.join(dir, "work", "cdktf.out", "stacks", "acr-gate", "cdk.tf.json"), head);
-      // As GitHub runs a `run:` step: bash --noprofile --norc -eo pipefail.
+      // As GitHub runs a `run:` step with `shell: bash`: bash --noprofile --norc -eo pipefail.
       const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script], {
         cwd: path.join(dir, "work"),
         env: { PATH: process.env.PATH, RUNNER_TEMP: path.join(dir, "runner"), STACK: "acr-gate" },
@@ -90,6 +101,22 @@ describe("the diff step, run offline as the pipeline runs it", () => {
     expect(r.diff.changes.filter((c: any) => c.action === "update").length).toBeGreaterThan(0);
   });
 
+  test("a target branch without the stack: the step says so and passes (the first pull request)", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-ci-first-"));
+    try {
+      fs.mkdirSync(path.join(dir, "work"));
+      const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script], {
+        cwd: path.join(dir, "work"),
+        env: { PATH: process.env.PATH, RUNNER_TEMP: path.join(dir, "runner"), STACK: "acr-gate" },
+        encoding: "utf8",
+      });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain("::notice::no acr-gate stack on the target branch");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("a change that replaces a registry fails the step (exit 2), and the preview still says why", () => {
     const renamed = yaml("").resource; // the same stack with one registry renamed by hand below
     const head = { ...synth().tf, resource: JSON.parse(JSON.stringify(renamed).replace(/"name":"contoso"/, '"name":"contosonew"')) };
@@ -102,33 +129,66 @@ describe("the diff step, run offline as the pipeline runs it", () => {
 const tf = spawnSync("terraform", ["version"], { encoding: "utf8" });
 const haveTerraform = requireTool("terraform", !tf.error && tf.status === 0);
 
-(haveTerraform ? test : test.skip)("redact-plan: a real plan's JSON holds the secret in clear; redacted, it holds it nowhere, and the rest stays", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-redact-"));
-  try {
-    fs.writeFileSync(
-      path.join(dir, "main.tf"),
-      'variable "token" {\n  type      = string\n  sensitive = true\n}\nresource "terraform_data" "secret" {\n  input = { value = var.token, name = "visible" }\n}\noutput "o" {\n  value     = terraform_data.secret.input\n  sensitive = true\n}\n',
-    );
-    const env = { PATH: process.env.PATH, HOME: dir, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_VAR_token: "canary-8c1f-not-for-artifacts" };
-    const t = (...args: string[]) => spawnSync("terraform", [...args, "-no-color"], { cwd: dir, env, encoding: "utf8" });
-    expect(t("init", "-input=false").status).toBe(0);
-    expect(t("plan", "-input=false", "-out", "p.tfplan").status).toBe(0);
-    const raw = spawnSync("terraform", ["show", "-json", "p.tfplan"], { cwd: dir, env, encoding: "utf8" }).stdout;
-    expect(raw).toContain("canary-8c1f-not-for-artifacts");
-    const r = spawnSync(process.execPath, [path.join(repo, "scripts", "redact-plan.cjs")], { input: raw, encoding: "utf8" });
-    expect(r.status).toBe(0);
-    expect(r.stdout).not.toContain("canary-8c1f-not-for-artifacts");
-    const plan = JSON.parse(r.stdout);
-    expect(plan.variables.token.value).toBe("(sensitive)");
-    expect(plan.resource_changes[0].change.after.input).toEqual({ name: "visible", value: "(sensitive)" });
-    // Not a plan: refused, nothing passed through.
-    const bad = spawnSync(process.execPath, [path.join(repo, "scripts", "redact-plan.cjs")], { input: '{"token":"x"}', encoding: "utf8" });
-    expect(bad.status).toBe(1);
-    expect(bad.stdout).toBe("");
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+(haveTerraform ? test : test.skip)(
+  "redact-plan: a real plan over a real state holds the secrets in clear; redacted, it holds them nowhere, and the rest stays",
+  () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-redact-"));
+    try {
+      // The shapes acr-gate's stacks have: a sensitive variable, a secret-derived digest in a
+      // terraform_data (secret_github_token_revision), nested values, a sensitive default, an output.
+      fs.writeFileSync(
+        path.join(dir, "main.tf"),
+        `variable "token" {
+  type      = string
+  sensitive = true
+}
+variable "fallback" {
+  type      = string
+  sensitive = true
+  default   = "canary-default-9e2"
+}
+resource "terraform_data" "revision" {
+  input = { value_sha1 = sha1(var.token) }
+}
+resource "terraform_data" "nested" {
+  input = { name = "visible", list = [var.token, "plain"], obj = { inner = var.fallback } }
+}
+output "o" {
+  value     = terraform_data.nested.input
+  sensitive = true
+}
+`,
+      );
+      const base = { PATH: process.env.PATH, HOME: dir, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1" };
+      const t = (token: string, ...args: string[]) =>
+        spawnSync("terraform", [...args, "-no-color"], { cwd: dir, env: { ...base, TF_VAR_token: token }, encoding: "utf8" });
+      const OLD = "canary-old-4d1c";
+      const NEW = "canary-new-77ab";
+      const sha1 = (s: string) => require("crypto").createHash("sha1").update(s).digest("hex");
+      expect(t(OLD, "init", "-input=false").status).toBe(0);
+      expect(t(OLD, "apply", "-auto-approve", "-input=false").status).toBe(0);
+      expect(t(NEW, "plan", "-input=false", "-out", "p.tfplan").status).toBe(0);
+      const raw = spawnSync("terraform", ["show", "-json", "p.tfplan"], { cwd: dir, env: base, encoding: "utf8" }).stdout;
+      const secrets = [OLD, NEW, "canary-default-9e2", sha1(OLD), sha1(NEW)];
+      // Unredacted, the plan's JSON carries them: the test would catch a redaction that did nothing.
+      for (const x of [OLD, NEW, "canary-default-9e2", sha1(OLD)]) expect(raw).toContain(x);
+      const r = spawnSync(process.execPath, [path.join(repo, "scripts", "redact-plan.cjs")], { input: raw, encoding: "utf8" });
+      expect(r.status).toBe(0);
+      for (const x of secrets) expect(r.stdout).not.toContain(x);
+      const plan = JSON.parse(r.stdout);
+      expect(plan.variables.token.value).toBe("(sensitive)");
+      const nested = plan.resource_changes.find((c: any) => c.address === "terraform_data.nested");
+      expect(nested.change.after.input).toEqual({ name: "visible", list: ["(sensitive)", "plain"], obj: { inner: "(sensitive)" } });
+      // Not a plan: refused, nothing passed through.
+      const bad = spawnSync(process.execPath, [path.join(repo, "scripts", "redact-plan.cjs")], { input: '{"token":"x"}', encoding: "utf8" });
+      expect(bad.status).toBe(1);
+      expect(bad.stdout).toBe("");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  60_000,
+);
 
 const go = spawnSync("go", ["version"], { encoding: "utf8" });
 (requireTool("go (to build actionlint)", !go.error && go.status === 0) ? test : test.skip)(

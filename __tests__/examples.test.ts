@@ -85,7 +85,7 @@ describe("the starter test context (examples/gate-test/), as a gate runs it", ()
 
   test("an image with neither node nor python3 fails the test, and so the promotion", () => {
     const bin = fs.mkdtempSync(path.join(require("os").tmpdir(), "acr-gate-starter-"));
-    for (const tool of ["uname", "grep", "cut", "tr", "cat"]) fs.symlinkSync(`/usr/bin/${tool}`.replace(/^\/usr\/bin\/(uname|cat)$/, (m) => (fs.existsSync(m) ? m : m.replace("/usr", ""))), path.join(bin, tool));
+    for (const tool of ["uname", "grep", "cut", "tr", "cat", "getconf"]) fs.symlinkSync(`/usr/bin/${tool}`.replace(/^\/usr\/bin\/(uname|cat)$/, (m) => (fs.existsSync(m) ? m : m.replace("/usr", ""))), path.join(bin, tool));
     const r = spawnSync("/bin/sh", [script], { encoding: "utf8", env: { PATH: bin } });
     fs.rmSync(bin, { recursive: true, force: true });
     expect(r.status).toBe(1);

@@ -391,6 +391,42 @@ describe("Terraform's working state survives a re-synth", () => {
     expect(tree(out)).toEqual(before);
     expect(fs.readdirSync(path.dirname(out))).toEqual(["out"]);
   });
+
+  test("a removed stack's workspace states (terraform.tfstate.d/) refuse the synth too, with or without the cdktf CLI", () => {
+    const out = path.join(world(), "out");
+    synthesize(config, out);
+    const ws = path.join(out, "stacks", "acr-gate", "terraform.tfstate.d", "dev");
+    fs.mkdirSync(ws, { recursive: true });
+    fs.writeFileSync(path.join(ws, "terraform.tfstate"), "{}");
+    const before = tree(out);
+    for (const cli of [undefined, "true"]) {
+      const saved = process.env.CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS;
+      if (cli === undefined) delete process.env.CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS;
+      else process.env.CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS = cli;
+      try {
+        expect(() => synthesize({ ...config, stackName: "renamed" }, out)).toThrow('holds Terraform state for stack "acr-gate" (stacks/acr-gate/terraform.tfstate.d/)');
+      } finally {
+        if (saved === undefined) delete process.env.CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS;
+        else process.env.CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS = saved;
+      }
+      expect(tree(out)).toEqual(before);
+    }
+  });
+
+  test("under the cdktf CLI, a removed stack's .terraform/ is not moved into its placeholder", () => {
+    const out = path.join(world(), "out");
+    synthesize(config, out);
+    fs.mkdirSync(path.join(out, "stacks", "acr-gate", ".terraform", "providers"), { recursive: true });
+    process.env.CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS = "true";
+    try {
+      synthesize({ ...config, stackName: "renamed" }, out);
+    } finally {
+      delete process.env.CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS;
+    }
+    expect(fs.readdirSync(path.join(out, "stacks")).sort()).toEqual(["acr-gate", "renamed"]);
+    // The placeholder is empty: the CLI removes it, and nothing of the old stack is inside.
+    expect(fs.readdirSync(path.join(out, "stacks", "acr-gate"))).toEqual([]);
+  });
 });
 
 describe("a running terraform keeps its working directory", () => {

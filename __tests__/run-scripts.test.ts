@@ -213,3 +213,19 @@ describe("verify before use (app tasks)", () => {
     expect(r.calls.filter((l) => l.startsWith("notation verify"))).toEqual([]);
   });
 });
+
+describe("what the scripts do when a tool prints no digest", () => {
+  const APP = "task_signteam_hello_world";
+  test("pull-base fails with its own message, not a bare exit of the shell", () => {
+    const r = run(stepOf(signed, APP, "pull-base"), { STUB_DIGEST: "none" }, freshHome());
+    expect(r.status).toBe(1);
+    expect(r.out).toContain("acr-gate - docker pull printed no digest for signbaseartifacts.azurecr.io/node:15-alpine");
+  });
+  test("compare-promoted: the same image but no digest counts as changed (promote), and the step succeeds", () => {
+    const home = freshHome();
+    const r = run(stepOf(plain, "task_contosobaseartifacts_base_import_node", "compare-promoted"), { STUB_STABLE_EXISTS: "1", STUB_SRC_ID: D1, STUB_STABLE_ID: D1, STUB_DIGEST: "none" }, home);
+    expect(r.status).toBe(0);
+    expect(fs.existsSync(path.join(home, "acr-gate", "promoted.ref"))).toBe(false);
+    expect(r.out).toContain("is not [");
+  });
+});

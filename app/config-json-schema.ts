@@ -23,7 +23,7 @@ export const SCHEMA_ID = "urn:acr-gate:config-schema:1";
  * syntax, control characters, line breaks and bidirectional-text controls. (Its Unicode-normal-form
  * rule has no pattern: acr-gate alone checks it.)
  */
-const UNTRUSTED_TEXT = "\\$\\{|%\\{|\\{\\{|\\}\\}|[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069]";
+const UNTRUSTED_TEXT = "\\$\\{|%\\{|\\{\\{|\\}\\}|[$#&]\\{TfToken\\[|[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069]";
 
 /** `key:` with nothing after it is YAML's null, which acr-gate reads as "not set": optional keys accept it. */
 function nullableOptionals(node: unknown): void {

@@ -199,8 +199,13 @@ export function replaceOutput(staging: string, target: string, ops: Partial<FsOp
   }
 
   carryStateInto(target, staging, o);
+  const placeholders = new Set<string>();
   if (options.placeholdersForRemovedStacks) {
-    for (const stack of stackDirs(target)) if (lstat(path.join(staging, "stacks", stack)) === undefined) o.mkdirp(path.join(staging, "stacks", stack));
+    for (const stack of stackDirs(target)) {
+      if (lstat(path.join(staging, "stacks", stack)) !== undefined) continue;
+      o.mkdirp(path.join(staging, "stacks", stack));
+      placeholders.add(stack);
+    }
   }
 
   const aside = siblingName(target, "old");
@@ -227,7 +232,7 @@ export function replaceOutput(staging: string, target: string, ops: Partial<FsOp
     );
   };
   try {
-    moveTerraformDirs(aside, target, o);
+    moveTerraformDirs(aside, target, o, placeholders);
   } catch (e) {
     keep("carrying stacks/*/.terraform/ over", e);
   }
@@ -269,10 +274,13 @@ function carryStateInto(old: string, staging: string, o: FsOps): void {
     const files = fs.readdirSync(from, { withFileTypes: true }).filter((e) => e.isFile() && isCopiedState(e.name));
     if (!lstat(to)?.isDirectory()) {
       // Removing the old output would delete this state with nowhere to carry it: refuse instead.
-      const state = files.filter((e) => e.name !== ".terraform.lock.hcl");
+      const state = files.filter((e) => e.name !== ".terraform.lock.hcl").map((e) => e.name);
+      // Workspace states (terraform workspace new ...) live in a directory of their own.
+      const workspaces = path.join(from, "terraform.tfstate.d");
+      if (lstat(workspaces)?.isDirectory() && fs.readdirSync(workspaces).length > 0) state.push("terraform.tfstate.d/");
       if (state.length > 0) {
         throw new OutdirError(
-          `the output in "${old}" holds Terraform state for stack "${stack}" (stacks/${stack}/${state[0].name}), ` +
+          `the output in "${old}" holds Terraform state for stack "${stack}" (stacks/${stack}/${state[0]}), ` +
             `which this synth no longer produces: move that state somewhere safe, or synthesize into another directory.`,
         );
       }
@@ -285,10 +293,11 @@ function carryStateInto(old: string, staging: string, o: FsOps): void {
   }
 }
 
-function moveTerraformDirs(old: string, target: string, o: FsOps): void {
+function moveTerraformDirs(old: string, target: string, o: FsOps, placeholders: ReadonlySet<string>): void {
   for (const stack of stackDirs(old)) {
     const to = path.join(target, "stacks", stack);
-    if (!lstat(to)?.isDirectory()) continue; // a stack this synth no longer has: its .terraform/ goes
+    // A stack this synth no longer has (or its placeholder for the cdktf CLI): its .terraform/ goes.
+    if (placeholders.has(stack) || !lstat(to)?.isDirectory()) continue;
     for (const name of MOVED_STATE) {
       const src = path.join(old, "stacks", stack, name);
       if (lstat(src) !== undefined && lstat(path.join(to, name)) === undefined) o.rename(src, path.join(to, name));

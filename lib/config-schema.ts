@@ -72,7 +72,12 @@ export function walkUntrustedText(
       // `__proto__` would set the prototype, not a key, where a later step copies the mapping.
       const problem = k === "__proto__" ? "is a reserved name" : untrustedTextProblem(k);
       if (problem) report([...path, k], undefined, `the key ${problem}`);
-      if (v === null) continue;
+      // `key:` with nothing after it is "not set": kept as undefined, so that a misspelled key
+      // left empty is still an unknown key, and a tag without a value is still refused.
+      if (v === null) {
+        Object.defineProperty(out, k, { value: undefined, enumerable: true, writable: true, configurable: true });
+        continue;
+      }
       Object.defineProperty(out, k, { value: walkUntrustedText(v, report, [...path, k], depth + 1), enumerable: true, writable: true, configurable: true });
     }
     return out;
@@ -91,6 +96,9 @@ const requiredOr = (message: string) => (iss: Issue) => (iss.input === undefined
  * A string that must satisfy one of the naming rules of lib/rules.ts. The rule's pattern goes into
  * the JSON Schema too (editors check it as you type); its extra checks live only here.
  */
+/** A tag or a digest after the repository (a registry host's port aside): the pin rule of scan.image and signing.signerImage. */
+const PINNED_IMAGE = "^(?:[^/]*[.:][^/]*/)?[^:@]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*(?:@|$)|@sha256:)";
+
 function named(rule: RuleName, description: string, field: { patterns?: string[]; notPatterns?: string[] } = {}) {
   return z
     .string({ error: requiredOr("must be a non-empty string") })
@@ -179,11 +187,15 @@ export const DEFAULT_INITIAL_IMAGE = "mcr.microsoft.com/azuredocs/aci-helloworld
 export const SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW"] as const;
 
 const registryShape = {
-  name: named("registry", "Registry name: 5-50 letters and digits, globally unique in Azure; names of all registries must differ"),
+  name: named("registry", "Registry name: 5-50 letters and digits, globally unique in Azure; names of all registries must differ; not `dockerhub` (acr-gate's own secret names)", {
+    notPatterns: ["^[Dd][Oo][Cc][Kk][Ee][Rr][Hh][Uu][Bb]$"],
+  }),
   resourceGroup: named("resourceGroup", "Its resource group (default `<name>-rg`), locked when protection.locks").optional(),
   zoneRedundancy: bool(true, "Premium zone redundancy; changing it later replaces the registry, so choose at creation (false in a region without zones)"),
   dedicatedDataEndpoints: bool(true, "Serve layers from `<name>.<location>.data.azurecr.io`, so a client firewall can allow exactly this registry"),
-  replicaLocations: list(named("location", "An Azure region"), "Regions to geo-replicate to (each costs a Premium registry); not the registry's own location, no repeats").default([]),
+  replicaLocations: list(named("location", "An Azure region"), "Regions to geo-replicate to (each costs a Premium registry); not the registry's own location, no repeats")
+    .meta({ uniqueItems: true })
+    .default([]),
   untaggedRetentionDays: int(1, 365, 7, "Days untagged manifests are kept; tagged images (every promoted rollback tag) are never purged"),
   taskCredential: oneOf(
     ["keyVaultToken", "identity"] as const,
@@ -216,7 +228,9 @@ const simulatedImageSchema = strict(
 const gatedImageSchema = strict(
   {
     source: named("imageTag", "`repository:tag` at the upstream, e.g. `node:15-alpine`; no registry host, no digest"),
-    target: named("imageTag", "`repository:tag` it is promoted to in base artifacts (default: the source's, without `library/`)").optional(),
+    target: named("imageTag", "`repository:tag` it is promoted to in base artifacts (default: the source's, without `library/`); a tag of at most 100 characters (the rollback tag adds `-<run id>`)", {
+      notPatterns: [":[^:]{101,}$"],
+    }).optional(),
     taskName: named("task", "Gate task name (default `base-import-<target repository>`)").optional(),
     test: strict(
       {
@@ -235,7 +249,7 @@ const gatedImageSchema = strict(
         ignoreUnfixed: bool(true, "Ignore findings without a fixed version"),
         image: named("imageReference", "Scanner image, pinned to a version tag or digest (never `latest`); never Trivy 0.69.4-0.69.6 (malicious releases, help/security.md)", {
           // The cross-field check's pin and compromised-release rules (below), for editors.
-          patterns: ["^(?:[^/]*[.:][^/]*/)?[^:@]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*(?:@|$)|@sha256:)"],
+          patterns: [PINNED_IMAGE],
           notPatterns: [":latest(?:@|$)", "(?:^|/)[Tt][Rr][Ii][Vv][Yy]:[Vv]?0\\.69\\.[456](?:-[A-Za-z0-9]+)?(?:@|$)"],
         }).default(DEFAULT_SCANNER_IMAGE),
         timeoutSeconds: int(60, 3600, 900, "Seconds the scan may run"),
@@ -250,7 +264,14 @@ const gatedImageSchema = strict(
     allowUnvalidated: bool(false, "Must be true to promote with neither a test nor an enforcing scan"),
   },
   "A public image imported through the gate",
-);
+).meta({
+  description: "A public image imported through the gate",
+  // For editors, the cross-field rule below: the test is on unless `test.enabled: false`, and then needs its context.
+  anyOf: [
+    { properties: { test: { type: "object", properties: { enabled: { const: false } }, required: ["enabled"] } }, required: ["test"] },
+    { properties: { test: { type: "object", required: ["context"] } }, required: ["test"] },
+  ],
+});
 
 const appSchema = strict(
   {
@@ -306,7 +327,7 @@ const shape = {
       description: "Tags on every resource besides `managed-by: acr-gate` (container groups get none: `az container create` drops them)",
       // What the cross-field check below says of one mapping, for editors: 49 (acr-gate adds the 50th), Azure's name and value rules.
       maxProperties: 49,
-      propertyNames: { ...ruleJsonSchema("tagKey"), allOf: [...((ruleJsonSchema("tagKey").allOf as unknown[]) ?? []), { not: { pattern: "^[Mm][Aa][Nn][Aa][Gg][Ee][Dd]-[Bb][Yy]$" } }] },
+      propertyNames: { ...ruleJsonSchema("tagKey"), allOf: [...((ruleJsonSchema("tagKey").allOf as unknown[]) ?? []), { not: { pattern: "^[Mm][Aa][Nn][Aa][Gg][Ee][Dd]-[Bb][Yy]$" } }, { not: { pattern: "^__proto__$" } }] },
     }),
   protection: strict(
     {
@@ -370,7 +391,9 @@ const shape = {
       allowedIpRanges: list(
         named("ipv4Range", "IPv4 address or CIDR"),
         "Not supported: ACR task agents read the vault from addresses that are not fixed and are not a Key Vault trusted service, so a vault firewall would break every task; must be empty",
-      ).default([]),
+      )
+        .meta({ maxItems: 0 })
+        .default([]),
     },
     "The Key Vault holding tokens and the Git token",
   ),
@@ -416,7 +439,9 @@ const shape = {
   signing: strict(
     {
       enabled: bool(false, "Sign every promoted image with Notation and a Key Vault certificate, by the gate's own identity (help/signing.md)"),
-      certificateName: named("keyVaultCertificate", "The signing certificate's name in the vault").default("acr-gate-signing"),
+      certificateName: named("keyVaultCertificate", "The signing certificate's name in the vault; not `github-token` or `registry-*` (Key Vault keeps a certificate's secret under its name)", {
+        notPatterns: ["^[Gg][Ii][Tt][Hh][Uu][Bb]-[Tt][Oo][Kk][Ee][Nn]$", "^[Rr][Ee][Gg][Ii][Ss][Tt][Rr][Yy]-"],
+      }).default("acr-gate-signing"),
       existingCertificate: bool(false, "Use the certificate of that name already in the vault (it must meet Notation's rules) instead of creating a self-signed one"),
       subject: named("certificateSubject", "Subject of the self-signed certificate, what verifiers trust (default `CN=<baseArtifactsRegistry.name>.azurecr.io,O=acr-gate,ST=Washington,C=US`: set your organization's)").optional(),
       validityMonths: int(1, 120, 12, "Validity of the self-signed certificate; Key Vault renews it 30 days before expiry"),
@@ -427,6 +452,7 @@ const shape = {
       signerImage: named(
         "imageReference",
         "Or an image you built and keep from help/signer/Dockerfile: notation with the azure-kv plugin, oras, bash, base64 and openssl; pinned by tag or digest, in the base-artifacts registry (gates and app tasks pull it there); it must exist before the gates' first runs",
+        { patterns: [PINNED_IMAGE], notPatterns: [":latest(?:@|$)"] },
       ).optional(),
     },
     "Signed promotions (off by default)",

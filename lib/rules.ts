@@ -39,7 +39,7 @@ const DOT_SEGMENT = "(?:^|/)\\.\\.?(?:/|$)";
 const anyCase = (word: string) => `^${[...word].map((ch) => `[${ch.toUpperCase()}${ch.toLowerCase()}]`).join("")}`;
 /** One cron field of [min, max] as a pattern: `*`, `*\/n`, or a list of `a`, `a-b`, `a-b/n`, `a/n` (ranges' order aside). */
 function cronFieldPattern(value: string, maxStep: string): string {
-  const step = `(?:/(?:${maxStep}))`;
+  const step = `(?:/0?(?:${maxStep}))`;
   const item = `(?:${value})(?:-(?:${value}))?${step}?`;
   return `(?:\\*${step}?|${item}(?:,${item})*)`;
 }
@@ -204,7 +204,9 @@ export const RULES = {
     description:
       "'https://github.com/<owner>/<repository>.git', optionally followed by '#<branch>' or '#<branch>:<folder>' (letters, digits, '.', '_', '-'; no user name, password, port or query; other hosts would receive the GitHub token)",
     extra: (v: string) => dotSegment(v.replace(/^https:\/\/[^/]+/, "").replace(/\.git(?=#|$)/, "")) ?? (v.length > 512 ? "is longer than 512 characters" : undefined),
-    schema: { maxLength: 512, notPatterns: ["[/:#]\\.\\.?(?:[/:#]|\\.git(?:#|$)|$)"] },
+    // A '.' or '..' segment of the path, or a repository named so (`/x/..git`); only the first
+    // `.git` before '#' or the end is the suffix, as in `extra`.
+    schema: { maxLength: 512, notPatterns: ["[/:#]\\.\\.?(?:[/:#]|$)", "^https://[^/]+/[^/#]+/\\.\\.?\\.git(?:#|$)"] },
   },
   /** A file inside a Git context: relative, no '..', nothing a shell or `docker build` would read as an option. */
   relativePath: {

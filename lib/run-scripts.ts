@@ -66,12 +66,14 @@ function requireDigestRef(file: string, repoVar: string, what: string): string[]
 /**
  * The digest a `docker pull` ("Digest: sha256:...") or `docker push` ("<tag>: digest: sha256:...
  * size: ...") printed into `$out`: the manifest that very transfer moved, not one of the image's
- * other names (`docker image inspect` lists RepoDigests sorted, not by what was pushed).
+ * other names (`docker image inspect` lists RepoDigests sorted, not by what was pushed). Empty when
+ * there is none (`|| true`: under `set -e` a failed substitution would end the step before the
+ * step's own message says why).
  */
-const DIGEST_OF_OUT = `"$(printf "%s" "$out" | grep -o "[Dd]igest. sha256.[0-9a-f]\\{64\\}" | tail -n 1 | grep -o "sha256.[0-9a-f]*")"`;
+const DIGEST_OF_OUT = `"$(printf "%s" "$out" | grep -o "[Dd]igest. sha256.[0-9a-f]\\{64\\}" | tail -n 1 | grep -o "sha256.[0-9a-f]*" || true)"`;
 
 /** The image id (config digest) of local image `$var`, from `docker image inspect` JSON (no Go template). */
-const imageId = (v: string) => `"$(docker image inspect "$${v}" 2>/dev/null | grep -o "\\"Id\\". *\\"sha256.[0-9a-f]*\\"" | head -n 1 | grep -o "sha256.[0-9a-f]*")"`;
+const imageId = (v: string) => `"$(docker image inspect "$${v}" 2>/dev/null | grep -o "\\"Id\\". *\\"sha256.[0-9a-f]*\\"" | head -n 1 | grep -o "sha256.[0-9a-f]*" || true)"`;
 
 /**
  * The notation trust store and policy for the gate's certificate, from its public part in

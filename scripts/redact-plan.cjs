@@ -7,7 +7,10 @@
  * token passwords). Terraform marks where they are: `sensitive_values` beside each resource's
  * `values`, `before_sensitive`/`after_sensitive` beside each change, `sensitive` on outputs, and
  * `sensitive` on variable declarations. Each marked value becomes the string "(sensitive)"; the
- * rest is kept as it is. A plan JSON it does not recognise is refused (exit 1), not passed through.
+ * rest is kept as it is. Two places Terraform does not mark are masked too: a sensitive
+ * variable's default in `configuration`, and a `terraform_data` resource's `output`, which copies
+ * its `input` (a digest of a secret there, acr-gate's `*_revision` records, stays marked in
+ * `input` but not in `output`). A plan JSON it does not recognise is refused (exit 1).
  */
 const REDACTED = "(sensitive)";
 
@@ -22,10 +25,16 @@ function redact(value, mask) {
 }
 
 /** A module of planned_values or prior_state.values: resources, outputs, child modules. */
+/** Terraform marks a terraform_data's input, never the output that copies it: mask both alike. */
+function withOutputMask(type, mask) {
+  if (type !== "terraform_data" || !mask || typeof mask !== "object" || mask.input === undefined || mask.input === false) return mask;
+  return { ...mask, output: mask.input };
+}
+
 function redactModule(m) {
   if (!m || typeof m !== "object") return m;
   for (const r of m.resources || []) {
-    if (r.values) r.values = redact(r.values, r.sensitive_values);
+    if (r.values) r.values = redact(r.values, withOutputMask(r.type, r.sensitive_values));
   }
   for (const c of m.child_modules || []) redactModule(c);
   return m;
@@ -51,8 +60,8 @@ function redactPlan(plan) {
   if (plan.prior_state) redactValues(plan.prior_state.values);
   for (const rc of plan.resource_changes || []) {
     const c = rc.change || {};
-    c.before = redact(c.before, c.before_sensitive);
-    c.after = redact(c.after, c.after_sensitive);
+    c.before = redact(c.before, withOutputMask(rc.type, c.before_sensitive));
+    c.after = redact(c.after, withOutputMask(rc.type, c.after_sensitive));
   }
   for (const oc of Object.values(plan.output_changes || {})) {
     oc.before = redact(oc.before, oc.before_sensitive);
@@ -60,9 +69,16 @@ function redactPlan(plan) {
   }
   for (const d of plan.resource_drift || []) {
     const c = d.change || {};
-    c.before = redact(c.before, c.before_sensitive);
-    c.after = redact(c.after, c.after_sensitive);
+    c.before = redact(c.before, withOutputMask(d.type, c.before_sensitive));
+    c.after = redact(c.after, withOutputMask(d.type, c.after_sensitive));
   }
+  // A sensitive variable's default is written out in the configuration, unmarked.
+  const redactDefaults = (mod) => {
+    if (!mod || typeof mod !== "object") return;
+    for (const v of Object.values(mod.variables || {})) if (v && v.sensitive && "default" in v) v.default = redact(v.default, true);
+    for (const call of Object.values(mod.module_calls || {})) redactDefaults(call && call.module);
+  };
+  redactDefaults(plan.configuration && plan.configuration.root_module);
   return plan;
 }
 

@@ -7,9 +7,12 @@ set -eu
 fail() { echo "acr-gate test: FAIL: $*" >&2; exit 1; }
 pass() { echo "acr-gate test: ok: $*"; }
 
-# 1. The image starts and is the platform we build for.
-[ "$(uname -m)" = "x86_64" ] || fail "architecture $(uname -m), want x86_64 (ACR Tasks build linux/amd64)"
-pass "runs on $(uname -s) $(uname -m)"
+# 1. The image starts and is the platform we build for (64-bit x86: `uname -m` says x86_64 for
+#    i386 userlands too, so the word size is checked as well where getconf exists).
+arch="$(uname -m 2>/dev/null || echo unknown)"
+[ "$arch" = "x86_64" ] || fail "architecture ${arch}, want x86_64 (ACR Tasks build linux/amd64)"
+if command -v getconf > /dev/null 2>&1; then [ "$(getconf LONG_BIT)" = "64" ] || fail "a 32-bit userland on x86_64"; fi
+pass "runs on $(uname -s) $arch"
 if [ -r /etc/os-release ]; then pass "$(grep '^PRETTY_NAME=' /etc/os-release | cut -d= -f2- | tr -d '"')"; fi
 
 # 2. What the apps need from it. The walkthrough's apps are Node.js: the runtime starts, loads its
