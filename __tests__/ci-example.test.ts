@@ -101,20 +101,32 @@ describe("the diff step, run offline as the pipeline runs it", () => {
     expect(r.diff.changes.filter((c: any) => c.action === "update").length).toBeGreaterThan(0);
   });
 
-  test("a target branch without the stack: the step says so and passes (the first pull request)", () => {
+  /** The step with nothing synthesized for the target branch, or another stack than STACK there. */
+  const runWithBase = (baseStacks: string[] | undefined) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-ci-first-"));
     try {
       fs.mkdirSync(path.join(dir, "work"));
-      const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script], {
+      for (const st of baseStacks ?? []) fs.mkdirSync(path.join(dir, "runner", "base-out", "stacks", st), { recursive: true });
+      return spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script], {
         cwd: path.join(dir, "work"),
         env: { PATH: process.env.PATH, RUNNER_TEMP: path.join(dir, "runner"), STACK: "acr-gate" },
         encoding: "utf8",
       });
-      expect(r.status).toBe(0);
-      expect(r.stdout).toContain("::notice::no acr-gate stack on the target branch");
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  };
+
+  test("a target branch without acr-gate (the first pull request): the step says so and passes", () => {
+    const r = runWithBase(undefined);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("::notice::the target branch has no acr-gate config");
+  });
+
+  test("a target branch whose stack has another name: the check is not skipped, the step fails and names what it found", () => {
+    const r = runWithBase(["gate-old"]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("::error::the target branch synthesized no stack acr-gate (it has: gate-old );");
   });
 
   test("a change that replaces a registry fails the step (exit 2), and the preview still says why", () => {
@@ -179,6 +191,14 @@ output "o" {
       expect(plan.variables.token.value).toBe("(sensitive)");
       const nested = plan.resource_changes.find((c: any) => c.address === "terraform_data.nested");
       expect(nested.change.after.input).toEqual({ name: "visible", list: ["(sensitive)", "plain"], obj: { inner: "(sensitive)" } });
+      // A mask Terraform puts on a terraform_data's output itself is kept, beside the input's.
+      const { redactPlan } = require("../scripts/redact-plan.cjs");
+      const merged = redactPlan({
+        format_version: "1.2",
+        planned_values: { root_module: { resources: [{ type: "terraform_data", values: { input: { k: "x" }, output: { a: "canary-own-mask" } }, sensitive_values: { input: {}, output: { a: true } } }] } },
+        resource_changes: [],
+      });
+      expect(JSON.stringify(merged)).not.toContain("canary-own-mask");
       // Not a plan: refused, nothing passed through.
       const bad = spawnSync(process.execPath, [path.join(repo, "scripts", "redact-plan.cjs")], { input: '{"token":"x"}', encoding: "utf8" });
       expect(bad.status).toBe(1);

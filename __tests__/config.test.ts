@@ -125,6 +125,7 @@ describe("values and references", () => {
     ["app in an unknown team", (c: any) => (c.apps[0].registry = "fabrikam"), 'apps[0].registry: "fabrikam" must name one of teamRegistries (contoso)'],
     ["app on an ungated base image", (c: any) => (c.apps[0].baseImage = "python:3.12-slim"), 'apps[0].baseImage: "python:3.12-slim" must be the target of a gated image (node:15-alpine)'],
     ["duplicate registry names", (c: any) => ((c.teamRegistries[0].name = "publicregistry"), (c.apps[0].registry = "publicregistry")), 'teamRegistries[0].name: "publicregistry" is also the registry name at publicRegistry.name; registry names must differ'],
+    ["a tag written without a value", (c: any) => (c.tags = { team: null }), 'tags.team: has no value; write team: "" for an empty one'],
     ["two apps with one task name in a team registry", (c: any) => c.apps.push({ ...c.apps[0], name: "other-app", taskName: c.apps[0].taskName ?? "hello-world", aci: { name: "other-aci" } }), "task names in team registry contoso must differ"],
     ["app in a durable group", (c: any) => (c.apps[0].aci.resourceGroup = "contoso-rg"), 'apps[0].aci.resourceGroup: "contoso-rg" is the resource group of teamRegistries[0]: durable content (registries, key vault) must not share a group with an app'],
     ["absolute backend path", (c: any) => (c.backend = { type: "local", path: "/home/me/state.tfstate" }), 'backend.path: "/home/me/state.tfstate" is not a valid local state path: must be \'../../../<name>.tfstate\''],

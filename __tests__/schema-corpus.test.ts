@@ -132,6 +132,7 @@ const variants: [string, (c: Config) => void, "accept" | "refuse"][] = [
   // ... and the schema accepted these, which the CLI refuses.
   ["an unpinned signer image, signing off", (c) => (c.signing = { signerImage: "contosobaseartifacts.azurecr.io/tools/notation:latest" }), "refuse"],
   ["a signer image without a tag", (c) => (c.signing = { signerImage: "contosobaseartifacts.azurecr.io/tools/notation" }), "refuse"],
+  ["a signer image on base artifacts' :443", (c) => (c.signing = { enabled: true, subject: "CN=x,O=o,ST=s,C=US", signerImage: `contosobaseartifacts.azurecr.io:443/tools/n${PIN}` }), "accept"],
   ["a registry named dockerhub", (c) => (c.teamRegistries[0].name = "DockerHub"), "refuse"],
   ["a certificate named github-token", (c) => (c.signing = { certificateName: "github-token" }), "refuse"],
   ["a certificate named Registry-x", (c) => (c.signing = { certificateName: "Registry-x" }), "refuse"],

@@ -47,7 +47,8 @@ export function untrustedTextProblem(s: string): string | undefined {
 
 /**
  * Applies {@link untrustedTextProblem} to every string and key of the parsed file and returns a
- * copy without null-valued keys (YAML's `key:` with nothing after it means "not set"). `report`
+ * copy in which null-valued keys hold undefined (YAML's `key:` with nothing after it means "not
+ * set", while the key itself is still checked: a misspelled one is refused). `report`
  * receives each problem with its path, and the refused value (a key's problem names the key).
  */
 export function walkUntrustedText(
@@ -794,7 +795,8 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
   if (typeof signing.signerImage === "string" && valid("imageReference", signing.signerImage)) {
     // Gates pull it with their run's access, app tasks with their base-artifacts access: both reach only base artifacts.
     const base = str(rec(c.baseArtifactsRegistry).name);
-    if (signing.enabled === true && base !== undefined && !signing.signerImage.toLowerCase().startsWith(`${base.toLowerCase()}.azurecr.io/`)) {
+    // `<name>.azurecr.io:443/...` is the same registry.
+    if (signing.enabled === true && base !== undefined && !signing.signerImage.toLowerCase().replace(/^([^/]+):443\//, "$1/").startsWith(`${base.toLowerCase()}.azurecr.io/`)) {
       fail(ctx, ["signing", "signerImage"], signing.signerImage, `must be in the base-artifacts registry (${base.toLowerCase()}.azurecr.io/...): the gates and the app tasks pull it with access to that registry only`);
     }
     const withoutHost = signing.signerImage.replace(/^[^/]*[.:][^/]*\//, "");

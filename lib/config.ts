@@ -314,6 +314,10 @@ function formatIssue(issue: { code: string; path: PropertyKey[]; message: string
   if (issue.code === "unrecognized_keys") {
     return (issue.keys ?? []).map((k) => `${formatPath([...issue.path, k])}: ${rule}`);
   }
+  // A tag written without a value (`team:`): the key is there, its value is not.
+  if (issue.input === undefined && issue.path[0] === "tags" && issue.path.length === 2) {
+    return [`${formatPath(issue.path)}: has no value; write ${printable(String(issue.path[1]), false)}: "" for an empty one`];
+  }
   // A missing value has nothing to show: the rule first, then that it is missing.
   if (issue.input === undefined) return [`${formatPath(issue.path)}: ${rule} (it is missing)`];
   return [`${formatPath(issue.path)}: ${describeValue(issue.input)} ${rule}`];

@@ -25,10 +25,24 @@ function redact(value, mask) {
 }
 
 /** A module of planned_values or prior_state.values: resources, outputs, child modules. */
-/** Terraform marks a terraform_data's input, never the output that copies it: mask both alike. */
+/** Two masks as one: a part marked in either stays marked. */
+function union(a, b) {
+  if (a === true || b === true) return true;
+  if (!a || typeof a !== "object") return b;
+  if (!b || typeof b !== "object") return a;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    const n = Math.max(Array.isArray(a) ? a.length : 0, Array.isArray(b) ? b.length : 0);
+    return Array.from({ length: n }, (_, i) => union(Array.isArray(a) ? a[i] : undefined, Array.isArray(b) ? b[i] : undefined));
+  }
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = union(a[k], v);
+  return out;
+}
+
+/** Terraform marks a terraform_data's input, never the output that copies it: the output gets both masks. */
 function withOutputMask(type, mask) {
   if (type !== "terraform_data" || !mask || typeof mask !== "object" || mask.input === undefined || mask.input === false) return mask;
-  return { ...mask, output: mask.input };
+  return { ...mask, output: union(mask.output, mask.input) };
 }
 
 function redactModule(m) {
@@ -82,7 +96,7 @@ function redactPlan(plan) {
   return plan;
 }
 
-module.exports = { redactPlan, REDACTED };
+module.exports = { redactPlan, REDACTED, union };
 
 if (require.main === module) {
   let text = "";
