@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 import { Token } from "cdktf";
-import { checkName, NameRule, RuleName, RULES } from "./rules";
+import { anyCase, checkName, NameRule, RuleName, RULES } from "./rules";
 import { AZURE_LOCATIONS } from "./azure-regions";
 import { addressPart } from "./principal";
 import { CACHE_NAMESPACE, CACHE_REFRESH_TIMER, cachedRepository } from "./artifact-cache";
@@ -189,7 +189,7 @@ export const SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW"] as const;
 
 const registryShape = {
   name: named("registry", "Registry name: 5-50 letters and digits, globally unique in Azure; names of all registries must differ; not `dockerhub` (acr-gate's own secret names)", {
-    notPatterns: ["^[Dd][Oo][Cc][Kk][Ee][Rr][Hh][Uu][Bb]$"],
+    notPatterns: [`${anyCase("dockerhub")}$`],
   }),
   resourceGroup: named("resourceGroup", "Its resource group (default `<name>-rg`), locked when protection.locks").optional(),
   zoneRedundancy: bool(true, "Premium zone redundancy; changing it later replaces the registry, so choose at creation (false in a region without zones)"),
@@ -328,7 +328,7 @@ const shape = {
       description: "Tags on every resource besides `managed-by: acr-gate` (container groups get none: `az container create` drops them)",
       // What the cross-field check below says of one mapping, for editors: 49 (acr-gate adds the 50th), Azure's name and value rules.
       maxProperties: 49,
-      propertyNames: { ...ruleJsonSchema("tagKey"), allOf: [...((ruleJsonSchema("tagKey").allOf as unknown[]) ?? []), { not: { pattern: "^[Mm][Aa][Nn][Aa][Gg][Ee][Dd]-[Bb][Yy]$" } }, { not: { pattern: "^__proto__$" } }] },
+      propertyNames: ruleJsonSchema("tagKey", { notPatterns: [`${anyCase("managed-by")}$`, "^__proto__$"] }),
     }),
   protection: strict(
     {
@@ -441,7 +441,7 @@ const shape = {
     {
       enabled: bool(false, "Sign every promoted image with Notation and a Key Vault certificate, by the gate's own identity (help/signing.md)"),
       certificateName: named("keyVaultCertificate", "The signing certificate's name in the vault; not `github-token` or `registry-*` (Key Vault keeps a certificate's secret under its name)", {
-        notPatterns: ["^[Gg][Ii][Tt][Hh][Uu][Bb]-[Tt][Oo][Kk][Ee][Nn]$", "^[Rr][Ee][Gg][Ii][Ss][Tt][Rr][Yy]-"],
+        notPatterns: [`${anyCase("github-token")}$`, anyCase("registry-")],
       }).default("acr-gate-signing"),
       existingCertificate: bool(false, "Use the certificate of that name already in the vault (it must meet Notation's rules) instead of creating a self-signed one"),
       subject: named("certificateSubject", "Subject of the self-signed certificate, what verifiers trust (default `CN=<baseArtifactsRegistry.name>.azurecr.io,O=acr-gate,ST=Washington,C=US`: set your organization's)").optional(),

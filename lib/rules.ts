@@ -35,8 +35,9 @@ export interface NameRule {
 
 /** `(?:^|/)..(?:/|$)`-style segments, for the JSON Schema of path-like rules. */
 const DOT_SEGMENT = "(?:^|/)\\.\\.?(?:/|$)";
-/** A case-insensitive prefix as a pattern (JSON Schema patterns have no flags). */
-const anyCase = (word: string) => `^${[...word].map((ch) => `[${ch.toUpperCase()}${ch.toLowerCase()}]`).join("")}`;
+/** A case-insensitive prefix as a pattern (JSON Schema patterns have no flags); non-letters stand for themselves. */
+export const anyCase = (word: string) =>
+  `^${[...word].map((ch) => (/[a-z]/i.test(ch) ? `[${ch.toUpperCase()}${ch.toLowerCase()}]` : ch.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))).join("")}`;
 /** One cron field of [min, max] as a pattern: `*`, `*\/n`, or a list of `a`, `a-b`, `a-b/n`, `a/n` (ranges' order aside). */
 function cronFieldPattern(value: string, maxStep: string): string {
   const step = `(?:/0?(?:${maxStep}))`;
