@@ -7,7 +7,7 @@
  *   pipeline's offline steps, or cdktf with its (5x slower) creation traces on.
  * `npm run test:all` runs both.
  */
-const ENGINES = ["acb-check", "mirror", "go-render", "versions", "fuzz-config", "ci-example", "cdktf-tuning"];
+const ENGINES = ["acb-check", "mirror", "go-render", "versions", "fuzz-config", "ci-example", "cdktf-tuning", "startup"];
 
 const common = {
   testEnvironment: "node",

@@ -8,6 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, DEFAULT_CONFIG_YAML, parseConfig, printable, readConfigFile } from "../lib/config";
+import { byText } from "../lib/order";
 import { synthesize, synthesizeInMemory } from "./synth";
 import { OutdirError, resolveOutdir } from "./outdir";
 import { durableAddresses } from "./replacement-preview";
@@ -51,6 +52,7 @@ const KNOWN_ENV = [
   "ACR_GATE_TOFU_VERSION",
   "ACR_GATE_PYTHON",
   "ACR_GATE_ACB",
+  "ACR_GATE_COMPILE_CACHE",
 ];
 
 interface Options {
@@ -110,7 +112,7 @@ function summary(stacks: Map<string, Record<string, any>>, outdir: string | unde
     const types = Object.entries<Record<string, unknown>>(tf.resource ?? {}).map(([t, r]) => [t, Object.keys(r).length] as const);
     const total = types.reduce((n, [, c]) => n + c, 0);
     const counts = types
-      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .sort((a, b) => b[1] - a[1] || byText(a[0], b[0]))
       .map(([t, c]) => `${c} ${t.replace(/^azurerm_/, "")}`)
       .join(", ");
     lines.push(`  stack ${name}: ${total} resources (${counts})`);
@@ -126,7 +128,7 @@ function summary(stacks: Map<string, Record<string, any>>, outdir: string | unde
       .join(", ");
     lines.push(`    durable, never replaced by a config change: ${durableText || "none"}`);
     const variables = Object.entries<Record<string, any>>(tf.variable ?? {})
-      .sort(([a, x], [b, y]) => Number(x.default !== undefined) - Number(y.default !== undefined) || a.localeCompare(b))
+      .sort(([a, x], [b, y]) => Number(x.default !== undefined) - Number(y.default !== undefined) || byText(a, b))
       .map(([v, d]) => `${v} (${d.default === undefined ? "required" : "optional"}${d.sensitive ? ", sensitive" : ""})`);
     lines.push(`    variables: ${variables.join(", ")} (pass secrets as TF_VAR_<name> in the environment)`);
     const backend = tf.terraform?.backend ?? {};

@@ -8,6 +8,7 @@
  * RegistryTask, because a file step's task file lives in Git); container groups and the task that
  * deploys each (its `ACI` value).
  */
+import { byText } from "../lib/order";
 
 type Obj = Record<string, any>;
 
@@ -103,10 +104,10 @@ export function renderWorkflow(stacks: readonly { name: string; tf: Obj }[]): st
     depth.set(t, d);
     return d;
   };
-  tasks.sort((a, b) => depthOf(a) - depthOf(b) || a.name.localeCompare(b.name));
+  tasks.sort((a, b) => depthOf(a) - depthOf(b) || byText(a.name, b.name));
   const registryOrder = [...registries.keys()].sort((a, b) => {
     const first = (r: string) => Math.min(Infinity, ...tasks.filter((t) => t.registry === r).map((t) => depthOf(t)));
-    return first(a) - first(b) || registries.get(a)!.name.localeCompare(registries.get(b)!.name);
+    return first(a) - first(b) || byText(registries.get(a)!.name, registries.get(b)!.name);
   });
 
   const lines = ["flowchart LR"];

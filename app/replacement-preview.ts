@@ -50,6 +50,7 @@ import {
   UPDATE_REFUSED,
 } from "./provider-facts";
 import { LOCK_BLOCKS_DELETE, lockedBy, PLACEMENT_ATTRIBUTES } from "../lib/lock-cover";
+import { byText } from "../lib/order";
 
 export type Action = "create" | "delete" | "update" | "replace" | "unknown";
 
@@ -789,7 +790,7 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
         ? 0
         : 1
       : ({ unknown: 2, update: 3, create: 4, delete: 5 } as Record<string, number>)[c.action];
-  changes.sort((a, b) => order(a) - order(b) || a.address.localeCompare(b.address));
+  changes.sort((a, b) => order(a) - order(b) || byText(a.address, b.address));
 
   if (changes.some((c) => c.nextApply)) {
     notes.add(
@@ -838,7 +839,7 @@ export function previewReplacements(oldTf: object, newTf: object, options: Previ
     },
     dataSources: [...dataChanged.entries()]
       .map(([address, d]) => ({ address, reason: d.reason }))
-      .sort((a, b) => a.address.localeCompare(b.address)),
+      .sort((a, b) => byText(a.address, b.address)),
     unknownTypes,
     notes: [...notes],
   };

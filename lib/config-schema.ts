@@ -15,6 +15,11 @@ import { addressPart } from "./principal";
 import { CACHE_NAMESPACE, CACHE_REFRESH_TIMER, cachedRepository } from "./artifact-cache";
 import { AZURERM_VERSIONS, DEFAULT_AZURERM_VERSION } from "./provider-versions";
 
+// A config is parsed once per process: zod's generated fast path for objects (code built and
+// compiled with new Function on the first parse) costs more than that one parse gains, about 4 ms
+// of the default synth (help/performance.md). The results are the same either way.
+z.config({ jitless: true });
+
 // ---------------------------------------------------------------------------------------------
 // The rule every string of the file obeys, whatever field it is in: config text stays data. It runs
 // on the parsed file before the fields' own rules (lib/config.ts), over every string and every key,

@@ -5,7 +5,9 @@
  * timed by the bench (wall) and by GNU time (peak RSS, CPU seconds).
  *
  *   1. floor     node -e "require('cdktf')"
- *   2. ours      node dist/main.js, default config
+ *   2. ours      node dist/main.js, default config, its compile cache warm (runs interleaved with the
+ *                floor's); then, for what they tell: ours with an empty compile cache every run (a
+ *                first run), and cdktf loaded with acr-gate's deferred modules (app/deferred-modules.ts)
  *   3. template  the default config the `cdktf init --template=typescript` way: ts-node (type-checked,
  *                template tsconfig) running our TypeScript sources, plus `import * as azurerm from
  *                "@cdktf/provider-azurerm"` (the root import). ts-node is installed into a temp dir.
@@ -152,6 +154,28 @@ function summarize(samples) {
   };
 }
 
+/**
+ * Runs each of `cases` ([label, once, check]) warmup + runs times, alternating between them, so a
+ * change of load during the series weighs on all of them alike. Returns one summary per case.
+ */
+function interleaved(runs, warmup, cases) {
+  process.stderr.write(`bench: ${cases.map((c) => c[0]).join(" / ")} `);
+  const samples = cases.map(() => []);
+  for (let i = 0; i < warmup + runs; i++) {
+    cases.forEach(([label, once, check], k) => {
+      const r = once(i < warmup ? `w${i}` : String(i - warmup));
+      if (r.status !== 0) throw fail(label, r);
+      if (i >= warmup) {
+        if (check) check(r, i - warmup);
+        samples[k].push(r);
+      }
+    });
+    process.stderr.write(i < warmup ? "w" : ".");
+  }
+  process.stderr.write("\n");
+  return samples.map(summarize);
+}
+
 /** Runs `once` warmup + runs times; `check` validates each run (throws). */
 function series(label, runs, warmup, once, check) {
   process.stderr.write(`bench: ${label} `);
@@ -192,9 +216,12 @@ function synthCheck(outdir, expected = 1) {
   };
 }
 
-function runOurs(outdir, configFile) {
+/** The compile cache of the bench's runs (app/compile-cache.ts): its own, so no earlier run counts. */
+const COMPILE_CACHE = path.join(TMP, "compile-cache");
+
+function runOurs(outdir, configFile, cacheDir = COMPILE_CACHE) {
   fs.rmSync(outdir, { recursive: true, force: true });
-  const env = childEnv({ CDKTF_OUTDIR: outdir, ...(configFile ? { ACR_GATE_CONFIG: configFile } : {}) });
+  const env = childEnv({ CDKTF_OUTDIR: outdir, ACR_GATE_COMPILE_CACHE: cacheDir, ...(configFile ? { ACR_GATE_CONFIG: configFile } : {}) });
   return measure(process.execPath, [path.join(REPO, "dist", "main.js")], { env });
 }
 
@@ -329,7 +356,7 @@ function line(label, s) {
   const w = s.wall;
   const rss = s.rss ? `${fmb(s.rss.median)} MB (max ${fmb(s.rss.max)})` : "n/a (no /usr/bin/time)";
   const cpu = s.cpu ? `${f2(s.cpu.median)} s` : "n/a";
-  return `  ${label.padEnd(34)} ${f2(w.median).padStart(6)} s  [${f2(w.min)} .. ${f2(w.max)}]  n=${s.runs}  rss ${rss}  cpu ${cpu}`;
+  return `  ${label.padEnd(40)} ${f2(w.median).padStart(6)} s  [${f2(w.min)} .. ${f2(w.max)}]  n=${s.runs}  rss ${rss}  cpu ${cpu}`;
 }
 const targets = [];
 function target(name, ok, detail) {
@@ -375,15 +402,27 @@ function main() {
   const results = { machine, options: { RUNS, TEMPLATE_RUNS, SCALE_RUNS, SIZES, WITH_TESTS }, tmp: KEEP ? TMP : undefined };
 
   // 1-2 -----------------------------------------------------------------------------------------
-  const floor = series("floor", RUNS, 1, () => measure(process.execPath, ["-e", "require('cdktf')"]));
   const oursDir = path.join(TMP, "ours");
-  const ours = series("ours (default config)", RUNS, 1, () => runOurs(oursDir), synthCheck(oursDir));
+  const [floor, ours] = interleaved(RUNS, 1, [
+    ["floor", () => measure(process.execPath, ["-e", "require('cdktf')"])],
+    ["ours (default config)", () => runOurs(oursDir), synthCheck(oursDir)],
+  ]);
+  const cold = series("ours, empty compile cache", RUNS, 0, (i) => runOurs(oursDir, undefined, path.join(TMP, `cold-cache-${i}`)), synthCheck(oursDir));
+  const deferrals = JSON.stringify(path.join(REPO, "dist", "app", "deferred-modules.js"));
+  const lean = series("cdktf, deferred modules", RUNS, 1, () =>
+    measure(process.execPath, ["-e", `require(${deferrals}).deferUnusedModules(); require('cdktf')`]));
   results.floor = floor;
   results.ours = ours;
+  results.oursColdCache = cold;
+  results.cdktfDeferred = lean;
   say("1-2. Floor and our synth (default config)");
   say(line(`floor   node -e "require('cdktf')"`, floor));
   say(line("ours    node dist/main.js", ours));
   say(`  ours / floor = ${(ours.wall.median / floor.wall.median).toFixed(2)}x   ours - floor = ${f2(ours.wall.median - floor.wall.median)} s`);
+  say("  for comparison (help/performance.md):");
+  say(line("ours, empty compile cache each run", cold));
+  say(line("cdktf with acr-gate's deferred modules", lean));
+  say(`  first run / floor = ${(cold.wall.median / floor.wall.median).toFixed(2)}x   ours / that cdktf = ${(ours.wall.median / lean.wall.median).toFixed(2)}x`);
   say();
 
   // 3 -------------------------------------------------------------------------------------------
