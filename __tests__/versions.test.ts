@@ -193,9 +193,10 @@ describe("upgrading a stack deployed with azurerm 4.55.0", () => {
       ["create", "azurerm_role_definition.subscription_reader_role_contoso", false],
       ["create", "terraform_data.environment", false],
     ]);
+    // By address, in code-unit order (lib/order.ts): "." sorts before "_".
     expect(p.changes.filter((c) => c.action === "update").map((c) => [c.address, c.reasons[0]])).toEqual([
-      ["azurerm_container_registry_task.task_contosobaseartifacts_base_import_node", "encoded_step.task_content changed"],
       ...["registry_contoso", "registry_contosobaseartifacts", "registry_publicregistry"].map((n) => [`azurerm_container_registry.${n}`, "role_assignment_mode added"]),
+      ["azurerm_container_registry_task.task_contosobaseartifacts_base_import_node", "encoded_step.task_content changed"],
     ]);
     expect(p.notes).toContain("azurerm moves from 4.55.0 to 4.81.0: run `terraform init -upgrade` before the plan (help/versions.md)");
     expect(p.notes).toContain("the ForceNew facts of azurerm 4.55.0 and 4.81.0 agree on every resource type in these files");
