@@ -14,6 +14,7 @@ import { OutdirError, resolveOutdir } from "./outdir";
 import { durableAddresses } from "./replacement-preview";
 import { migrationPlan, migrationScript } from "./migration";
 import { teamBackend } from "../constructs/workflow";
+import { COMPILE_CACHE_ENV, compileCacheSettingProblem } from "./compile-cache";
 
 export interface Io {
   out(text: string): void;
@@ -96,6 +97,9 @@ function distance(a: string, b: string): number {
 }
 
 function checkEnvironment(env: NodeJS.ProcessEnv): void {
+  // main.ts read it before anything else (and left the cache off for a bad value); said here.
+  const cache = compileCacheSettingProblem(env[COMPILE_CACHE_ENV]);
+  if (cache) throw new UsageError(`${COMPILE_CACHE_ENV}: ${printable(env[COMPILE_CACHE_ENV] ?? "")} ${cache}`);
   const unknown = Object.keys(env).filter((k) => /^ACR_?GATE/i.test(k) && !KNOWN_ENV.includes(k));
   if (unknown.length === 0) return;
   const hint = (k: string) => {

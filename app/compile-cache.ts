@@ -1,6 +1,6 @@
 /**
  * A V8 code cache for the modules the command loads, so that a repeated synth does not parse the
- * same 4 MB of JavaScript again (the provider bindings alone are 3 MB): about 50 ms of the default
+ * same 4 MB of JavaScript again (the provider bindings alone are 3 MB): about 40 ms of the default
  * synth on a 2-core machine (help/performance.md).
  *
  * Node 22.1 and later have this built in (`module.enableCompileCache`), and it is used there.
@@ -8,22 +8,25 @@
  * `vm.Script` with the cached data of an earlier run, and at exit the data of every module compiled
  * afresh is written, functions compiled lazily during the run included.
  *
- * Safe by construction:
- * - An entry is used only for the source it was made from: it starts with that source's CRC-32 and
- *   length, as Node's own cache keys its entries (npm gives every installed file the same mtime, so
- *   size and time would not do). V8 itself refuses data of another V8 version or other flags
- *   (`cachedDataRejected`), and the entry is then written anew. The entry's name includes Node's
- *   version, the architecture and the flags, so two Node versions or flag sets do not overwrite
- *   each other; it is one entry per module file, replaced when the file changes.
- * - Entries are written to a temporary name and renamed: concurrent runs (jest, two operators)
- *   never read a half-written entry.
+ * Safe by construction (help/security.md, "The compile cache"):
+ * - An entry is used only for the source it was made from, and only if its data is whole: it starts
+ *   with that source's CRC-32 and length (as Node's own cache keys its entries; npm gives every
+ *   installed file the same mtime, so size and time would not do) and the CRC-32 of the data (V8
+ *   on Node 20 does not check its own: a damaged entry could run other code or crash). V8 still
+ *   refuses data of another V8 version or other flags (`cachedDataRejected`), and the entry is then
+ *   written anew. The entry's name includes Node's version, the architecture and the flags, so two
+ *   Node versions or flag sets do not overwrite each other; one entry per module file, replaced
+ *   when the file changes.
+ * - The directory is created at start, private (0700), and used only if it is this user's and no
+ *   one else can write it; each entry is opened and used only if this user owns it. Entries are
+ *   written to a temporary name and renamed: concurrent runs never read a half-written entry.
  * - Any failure (a read-only install, a full disk) leaves the cache out; the command never fails
  *   for it. A module it cannot compile the same way as Node (one that uses `import()` or
  *   `import.meta`, ES module syntax, a syntax error) is left to Node, and so is every module when
- *   Node runs with a flag that changes compiling (source maps, policies, loaders).
- * - The cache lives in `node_modules/.cache/acr-gate/compile` (beside the modules it caches: whoever
- *   can write it can already change the modules). `ACR_GATE_COMPILE_CACHE=off` turns it off;
- *   another value names the directory.
+ *   Node runs with a flag or a preload that changes compiling (source maps, policies, loaders,
+ *   coverage, `-r` hooks) or under CI (a one-shot run after `npm ci`, which only pays for writing).
+ * - `ACR_GATE_COMPILE_CACHE=off` turns it off; an absolute path names the directory (app/cli.ts
+ *   refuses any other value).
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -46,24 +49,39 @@ interface Loader {
   _resolveLookupPaths(request: string, parent: LoaderModule): string[] | null;
   _extensions: unknown;
   _cache: unknown;
-  enableCompileCache?: (dir?: string) => unknown;
+  enableCompileCache?: (dir?: string) => { status?: number; message?: string } | undefined;
+  constants?: { compileCacheStatus?: Record<string, number> };
 }
 const loader = Module as unknown as Loader;
 
-/** The environment variable: `off` (or `0`) disables the cache; another value is its directory. */
+/** The environment variable: `off` (or `0`, `false`, `no`) disables the cache; an absolute path is its directory. */
 export const COMPILE_CACHE_ENV = "ACR_GATE_COMPILE_CACHE";
+const OFF_VALUES = ["off", "0", "false", "no"];
+
+/** Why a value of {@link COMPILE_CACHE_ENV} is not one, or undefined (app/cli.ts refuses it). */
+export function compileCacheSettingProblem(value: string | undefined): string | undefined {
+  if (value === undefined || OFF_VALUES.includes(value.toLowerCase()) || path.isAbsolute(value)) return undefined;
+  return "must be off or an absolute directory path";
+}
 
 /**
- * The hash an entry carries of its source: CRC-32, as Node's own cache (src/compile_cache.cc), with
- * the source's length beside it; SHA-1 where zlib has no crc32 (Node before 20.15).
+ * The hashes an entry carries: CRC-32 (Node's own cache uses it too) with the source's length, or
+ * SHA-1 where zlib has no crc32 (Node before 20.15).
  */
-const crc32 = (zlib as { crc32?: (data: string) => number }).crc32;
-const HASH_BYTES = crc32 ? 8 : 20;
+const crc32 = (zlib as { crc32?: (data: string | Buffer) => number }).crc32;
+const SOURCE_HASH = crc32 ? 8 : 20;
+const DATA_HASH = crc32 ? 4 : 20;
 function sourceHash(content: string): Buffer {
   if (!crc32) return crypto.createHash("sha1").update(content).digest();
-  const b = Buffer.alloc(8);
+  const b = Buffer.alloc(SOURCE_HASH);
   b.writeUInt32LE(crc32(content), 0);
   b.writeUInt32LE(content.length, 4);
+  return b;
+}
+function dataHash(data: Buffer): Buffer {
+  if (!crc32) return crypto.createHash("sha1").update(data).digest();
+  const b = Buffer.alloc(DATA_HASH);
+  b.writeUInt32LE(crc32(data), 0);
   return b;
 }
 
@@ -82,23 +100,20 @@ export interface CompileCacheState {
 
 let state: CompileCacheState | undefined;
 
-/** The default directory: `.cache/acr-gate/compile` in the node_modules that holds cdktf. */
-function defaultDir(): string {
-  return path.join(path.dirname(path.dirname(require.resolve("cdktf/package.json"))), ".cache", "acr-gate", "compile");
-}
-
 /**
  * Node flags under which a module compiled through vm.Script behaves as Node would compile it: heap
- * and stack sizes, profiling, tracing, warnings, preloads. Any other flag (source maps, policies,
- * loaders, module detection, a debugger pausing on the first line) leaves compiling to Node.
+ * and stack sizes, CPU and heap profiles, warnings. Any other flag (source maps, policies, loaders,
+ * preloads that may hook compiling, module detection, a debugger pausing on the first line), and
+ * any quoting, leaves compiling to Node.
  */
 const HARMLESS_FLAG =
-  /^(-r|--(max-old-space-size|max-semi-space-size|stack-size|no-warnings|no-deprecation|trace-warnings|trace-deprecation|trace-uncaught|cpu-prof(-dir|-name|-interval)?|heap-prof(-dir|-name|-interval)?|title|unhandled-rejections|dns-result-order|use-openssl-ca|use-bundled-ca|openssl-legacy-provider|require|inspect|inspect-port))(=.*)?$/;
+  /^--(max-old-space-size|max-semi-space-size|stack-size|no-warnings|no-deprecation|trace-warnings|trace-deprecation|trace-uncaught|cpu-prof(-dir|-name|-interval)?|heap-prof(-dir|-name|-interval)?|title|unhandled-rejections|dns-result-order|use-openssl-ca|use-bundled-ca|openssl-legacy-provider)(=[^"'\\\s]*)?$/;
 
 /** Whether the vm cache may compile modules under these flags (the command's, and NODE_OPTIONS'). */
 export function vmCacheAllowed(execArgv: readonly string[], nodeOptions = ""): boolean {
-  // Values given as separate arguments (`-r ./x.js`) are not flags.
-  const flags = [...execArgv, ...nodeOptions.split(/\s+/)].filter((f) => f.startsWith("-"));
+  // Node unquotes NODE_OPTIONS ('"--enable-source-maps"' is that flag): any quote or escape, no cache.
+  if (/["'\\]/.test(nodeOptions)) return false;
+  const flags = [...execArgv, ...nodeOptions.split(/\s+/).filter((f) => f !== "")];
   return flags.every((f) => HARMLESS_FLAG.test(f));
 }
 
@@ -110,45 +125,95 @@ export function enableCompileCache(env: NodeJS.ProcessEnv = process.env): Compil
   if (state) return state;
   const off = (why: string) => (state = { mode: "off", why, hits: 0, misses: 0, passed: 0 });
   const setting = env[COMPILE_CACHE_ENV];
-  if (setting === "off" || setting === "0") return off(`${COMPILE_CACHE_ENV}=${setting}`);
+  if (setting !== undefined && OFF_VALUES.includes(setting.toLowerCase())) return off(`${COMPILE_CACHE_ENV}=${setting}`);
+  if (compileCacheSettingProblem(setting)) return off(`${COMPILE_CACHE_ENV} ${compileCacheSettingProblem(setting)}`);
+  // A CI job runs once after `npm ci`: it would only pay for writing the cache. A directory named
+  // in the variable (a CI cache restored between jobs) is used.
+  if (setting === undefined && env.CI !== undefined && env.CI !== "" && env.CI !== "false") return off("CI is set");
+  if (env.NODE_V8_COVERAGE) return off("NODE_V8_COVERAGE is set (coverage needs Node's own compile)");
   let dir: string;
   try {
-    dir = setting ? path.resolve(setting) : defaultDir();
-  } catch {
-    return off("no node_modules holding cdktf");
+    dir = setting ?? defaultDir();
+  } catch (e) {
+    return off(e instanceof Error ? e.message : String(e));
   }
+  // Created now, not at exit, and checked once it exists: no one else can put a directory there
+  // between the check and the first entry read.
+  const foreign = privateDirectory(dir);
+  if (foreign) return off(foreign);
   if (typeof loader.enableCompileCache === "function") {
     try {
-      loader.enableCompileCache(dir);
+      const r = loader.enableCompileCache(dir);
+      const failed = loader.constants?.compileCacheStatus?.FAILED;
+      if (r && failed !== undefined && r.status === failed) return off(`Node's compile cache failed: ${r.message ?? "no reason given"}`);
       return (state = { mode: "builtin", dir, hits: 0, misses: 0, passed: 0 });
     } catch (e) {
       return off(`Node's compile cache failed: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  if (!vmCacheAllowed(process.execArgv, env.NODE_OPTIONS)) return off("Node runs with a flag that changes how modules compile");
-  const foreign = foreignDirectory(dir);
-  if (foreign) return off(foreign);
+  if (!vmCacheAllowed(process.execArgv, env.NODE_OPTIONS)) return off("Node runs with a flag that may change how modules compile");
   return (state = installVmCache(dir));
 }
 
 /**
- * An entry is code: a directory someone else can write (a shared /tmp path in the variable) would
- * let them run theirs. A missing directory is created at exit, private to this user. (On Windows
- * the mode bits mean nothing and the owner is not reported: there the default directory inside the
- * project's node_modules is as private as the modules themselves.)
+ * The default directory: `.cache/acr-gate/compile` in the node_modules that holds cdktf, if that
+ * node_modules is this user's (a shared or root-owned install gets no cache, and `sudo acr-gate`
+ * leaves no root-owned directory in a user's project).
  */
-function foreignDirectory(dir: string): string | undefined {
+function defaultDir(): string {
+  const nodeModules = path.dirname(path.dirname(require.resolve("cdktf/package.json")));
+  if (process.platform !== "win32" && process.getuid !== undefined && fs.statSync(nodeModules).uid !== process.getuid()) {
+    throw new Error(`${nodeModules} belongs to another user`);
+  }
+  return path.join(nodeModules, ".cache", "acr-gate", "compile");
+}
+
+/**
+ * Creates the directory if missing (0700), and says why it may not be used: an entry is code, so a
+ * directory someone else owns or can write would let them run theirs. (On Windows mode bits mean
+ * nothing and owners are not reported: there only the default place, inside the project's own
+ * node_modules, is as private as the modules themselves.)
+ */
+function privateDirectory(dir: string): string | undefined {
   let st: fs.Stats;
   try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     st = fs.statSync(dir);
-  } catch {
-    return undefined;
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (e) {
+    return `${dir} cannot be used: ${e instanceof Error ? e.message : String(e)}`;
   }
   if (!st.isDirectory()) return `${dir} is not a directory`;
   if (process.platform === "win32" || process.getuid === undefined) return undefined;
   if (st.uid !== process.getuid()) return `${dir} belongs to another user`;
   if ((st.mode & 0o022) !== 0) return `${dir} is writable by others`;
   return undefined;
+}
+
+/** An entry's bytes, if it exists and this user owns it. */
+function readEntry(file: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "r");
+  } catch {
+    return undefined; // no entry yet
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || (process.getuid !== undefined && process.platform !== "win32" && st.uid !== process.getuid())) return undefined;
+    const b = Buffer.allocUnsafe(st.size);
+    let at = 0;
+    while (at < st.size) {
+      const n = fs.readSync(fd, b, at, st.size - at, at);
+      if (n === 0) break;
+      at += n;
+    }
+    return at === st.size ? b : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** Node 20: compile CommonJS modules through vm.Script with cached data. */
@@ -162,6 +227,8 @@ function installVmCache(dir: string): CompileCacheState {
     .slice(0, 12);
   const pending: { script: vm.Script; file: string; hash: Buffer }[] = [];
   const original = loader.prototype._compile;
+  // Errors on a module's first line keep their column: the wrapper is on that line.
+  const prefix = loader.wrap("").indexOf("{") + 2;
 
   loader.prototype._compile = function (this: LoaderModule, content: string, filename: string, format?: string) {
     // Left to Node: ES modules, and what vm.Script would compile differently (import() needs a
@@ -173,17 +240,16 @@ function installVmCache(dir: string): CompileCacheState {
     const hash = sourceHash(content);
     const file = path.join(dir, `${flavour}-${crypto.createHash("sha1").update(filename).digest("hex")}.bin`);
     let cachedData: Buffer | undefined;
-    try {
-      const entry = fs.readFileSync(file);
-      if (entry.length > HASH_BYTES && hash.equals(entry.subarray(0, HASH_BYTES))) cachedData = entry.subarray(HASH_BYTES);
-    } catch {
-      // no entry yet
+    const entry = readEntry(file);
+    if (entry && entry.length > SOURCE_HASH + DATA_HASH && hash.equals(entry.subarray(0, SOURCE_HASH))) {
+      const data = entry.subarray(SOURCE_HASH + DATA_HASH);
+      if (dataHash(data).equals(entry.subarray(SOURCE_HASH, SOURCE_HASH + DATA_HASH))) cachedData = data;
     }
     // V8 parses a #! line only at the very start of a script, not inside the wrapper.
     const source = content.startsWith("#!") ? `//${content.slice(2)}` : content;
     let script: vm.Script;
     try {
-      script = new vm.Script(loader.wrap(source), { filename, cachedData });
+      script = new vm.Script(loader.wrap(source), { filename, cachedData, columnOffset: -prefix });
     } catch {
       // A syntax error (or ES module syntax): Node compiles it and reports it its own way.
       s.passed++;
@@ -200,16 +266,11 @@ function installVmCache(dir: string): CompileCacheState {
 
   // At exit the data includes the functions compiled during the run, not only the top level.
   process.once("exit", () => {
-    if (pending.length === 0) return;
-    try {
-      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    } catch {
-      return; // a cache that cannot be written is no cache; the synth is done either way
-    }
     for (const { script, file, hash } of pending) {
       const tmp = `${file}.${process.pid}.tmp`;
       try {
-        fs.writeFileSync(tmp, Buffer.concat([hash, script.createCachedData()]), { mode: 0o600 });
+        const data = script.createCachedData();
+        fs.writeFileSync(tmp, Buffer.concat([hash, dataHash(data), data]), { mode: 0o600, flag: "wx" });
         fs.renameSync(tmp, file);
       } catch {
         try {
@@ -217,6 +278,7 @@ function installVmCache(dir: string): CompileCacheState {
         } catch {
           // nothing more to do at exit
         }
+        return; // a cache that cannot be written is no cache; the synth is done either way
       }
     }
   });
@@ -225,9 +287,20 @@ function installVmCache(dir: string): CompileCacheState {
 
 /** The `require` Node gives a module (lib/internal/modules/helpers.js makeRequireFunction). */
 function makeRequire(mod: LoaderModule): NodeJS.Require {
+  const string = (what: string, v: unknown) => {
+    if (typeof v !== "string") {
+      throw Object.assign(new TypeError(`The "${what}" argument must be of type string. Received ${typeof v}`), { code: "ERR_INVALID_ARG_TYPE" });
+    }
+  };
   const require = ((id: string) => mod.require(id)) as NodeJS.Require;
-  const resolve = ((request: string, options?: unknown) => loader._resolveFilename(request, mod, false, options)) as NodeJS.RequireResolve;
-  resolve.paths = (request: string) => loader._resolveLookupPaths(request, mod);
+  const resolve = ((request: string, options?: unknown) => {
+    string("request", request);
+    return loader._resolveFilename(request, mod, false, options);
+  }) as NodeJS.RequireResolve;
+  resolve.paths = (request: string) => {
+    string("request", request);
+    return loader._resolveLookupPaths(request, mod);
+  };
   require.resolve = resolve;
   require.main = process.mainModule;
   require.extensions = loader._extensions as NodeJS.RequireExtensions;

@@ -73,6 +73,10 @@ export function deferUnusedModules(modules: readonly DeferredModule[] = DEFERRED
       apply: (_t, thisArg, args) => Reflect.apply(load(), thisArg, args),
       get: (_t, key) => (dep.esModule && key === "__esModule" && !status.loaded ? true : Reflect.get(load(), key)),
       has: (_t, key) => Reflect.has(load(), key),
+      // Writes (a test's stub, a patch) go to the real module, where reads find them.
+      set: (_t, key, value) => Reflect.set(load(), key, value),
+      defineProperty: (_t, key, d) => Reflect.defineProperty(load(), key, { ...d, configurable: true }),
+      deleteProperty: (_t, key) => Reflect.deleteProperty(load(), key),
       ownKeys: () => Reflect.ownKeys(load()).filter((k) => k !== "prototype" || dep.shape === "object"),
       getOwnPropertyDescriptor: (_t, key) => {
         const d = Reflect.getOwnPropertyDescriptor(load(), key);
