@@ -151,6 +151,29 @@ describe("The compile cache (app/compile-cache.ts)", () => {
     }
   });
 
+  vmTest("an entry that is a link or a FIFO is neither followed nor waited on, and is replaced by a file", () => {
+    if (process.platform === "win32") return;
+    const dir = fs.mkdtempSync(path.join(tmp, "special-"));
+    const cache = path.join(dir, "cache");
+    const env = { ACR_GATE_COMPILE_CACHE: cache };
+    fs.writeFileSync(path.join(dir, "mod.js"), "module.exports = 5;\n");
+    const file = driver(dir, "./mod.js");
+    runDriver(file, env);
+    const [name] = fs.readdirSync(cache);
+    const entry = path.join(cache, name);
+    const target = path.join(dir, "elsewhere.bin");
+    fs.renameSync(entry, target);
+    fs.symlinkSync(target, entry);
+    expect(runDriver(file, env)).toMatchObject({ value: 5, state: { hits: 0, misses: 1 } });
+    expect(fs.lstatSync(entry).isFile()).toBe(true);
+    fs.rmSync(entry);
+    expect(spawnSync("mkfifo", [entry]).status).toBe(0);
+    // A FIFO opened for reading would wait for a writer forever.
+    const r = spawnSync(process.execPath, [file], { env: { PATH: process.env.PATH ?? "", ...env }, encoding: "utf8", timeout: 20000 });
+    expect([r.status, r.signal]).toEqual([0, null]);
+    expect(fs.lstatSync(entry).isFile()).toBe(true);
+  });
+
   test("the directory is made (0700) before any module is read from it, so no one can put one there first", () => {
     const dir = fs.mkdtempSync(path.join(tmp, "early-"));
     const cache = path.join(dir, "not-yet", "cache");

@@ -194,7 +194,8 @@ function privateDirectory(dir: string): string | undefined {
 function readEntry(file: string): Buffer | undefined {
   let fd: number;
   try {
-    fd = fs.openSync(file, "r");
+    // Not through a link, and never waiting on a FIFO (fstat then says it is no file).
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0));
   } catch {
     return undefined; // no entry yet
   }
