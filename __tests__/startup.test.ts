@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import Module from "module";
-import { vmCacheAllowed } from "../app/compile-cache";
+import { compileCacheSettingProblem, vmCacheAllowed } from "../app/compile-cache";
 
 // Node 22.1 and later have a compile cache of their own, which app/compile-cache.ts uses instead of
 // its vm one: the tests of the vm one (its entries, counts and refusals) run on Node 20 only.
@@ -196,6 +196,8 @@ describe("The compile cache (app/compile-cache.ts)", () => {
     const env = { ACR_GATE_COMPILE_CACHE: path.join(dir, "cache") };
     fs.writeFileSync(path.join(dir, "dynamic.js"), 'module.exports = () => import("node:path").then((p) => p.sep);\n');
     expect(runDriver(driver(dir, "./dynamic.js"), env)).toMatchObject({ value: path.sep, state: { mode: "vm", passed: 1, misses: 0 } });
+    fs.writeFileSync(path.join(dir, "commented.js"), 'module.exports = () => import /* a comment */ ("node:path").then((p) => p.sep);\n');
+    expect(runDriver(driver(dir, "./commented.js"), env)).toMatchObject({ value: path.sep, state: { passed: 1, misses: 0 } });
     fs.writeFileSync(path.join(dir, "broken.js"), "module.exports = ;\n");
     const broken = runDriver(driver(dir, "./broken.js"), env);
     expect(broken.value).toBe("SyntaxError: Unexpected token ';'");
@@ -217,8 +219,12 @@ describe("The compile cache (app/compile-cache.ts)", () => {
     // Node unquotes NODE_OPTIONS: a quoted flag is still that flag.
     expect(runDriver(file, { ACR_GATE_COMPILE_CACHE: cache, NODE_OPTIONS: '"--enable-source-maps"' }).state.mode).toBe("off");
     expect(runDriver(file, { ACR_GATE_COMPILE_CACHE: cache, NODE_V8_COVERAGE: path.join(dir, "coverage") }).state.mode).toBe("off");
-    // CI runs once after npm ci: off by default there, on where the variable names a directory.
+    // A run that will not use a cache makes no directory.
+    expect(fs.existsSync(cache)).toBe(false);
+    // CI runs once after npm ci: off by default there (CI as most services set it, TF_BUILD as
+    // Azure Pipelines does), on where the variable names a directory.
     expect(runDriver(file, { CI: "true" }).state).toMatchObject({ mode: "off", why: "CI is set" });
+    expect(runDriver(file, { TF_BUILD: "True" }).state).toMatchObject({ mode: "off", why: "CI is set" });
     expect(runDriver(file, { CI: "true", ACR_GATE_COMPILE_CACHE: cache }).state.mode).toBe("vm");
     // Heap sizes and profiling change nothing about compiling.
     expect(runDriver(file, { ACR_GATE_COMPILE_CACHE: cache, NODE_OPTIONS: "--max-old-space-size=4096" }).state.mode).toBe("vm");
@@ -228,6 +234,18 @@ describe("The compile cache (app/compile-cache.ts)", () => {
       fs.chmodSync(shared, 0o777);
       expect(runDriver(file, { ACR_GATE_COMPILE_CACHE: shared }).state).toMatchObject({ mode: "off", why: `${shared} is writable by others` });
       expect(fs.readdirSync(shared)).toEqual([]);
+      // Below a directory others can change (who could swap the cache after the check): off;
+      // below a sticky one (as /tmp): on, by the real path of a link.
+      expect(runDriver(file, { ACR_GATE_COMPILE_CACHE: path.join(shared, "cache") }).state).toMatchObject({
+        mode: "off",
+        why: `${path.join(shared, "cache")} is below ${fs.realpathSync(shared)}, which another user can change`,
+      });
+      const sticky = path.join(dir, "sticky");
+      fs.mkdirSync(sticky);
+      fs.chmodSync(sticky, 0o1777);
+      fs.mkdirSync(path.join(sticky, "cache"), { mode: 0o700 });
+      fs.symlinkSync(path.join(sticky, "cache"), path.join(dir, "link"));
+      expect(runDriver(file, { ACR_GATE_COMPILE_CACHE: path.join(dir, "link") }).state).toMatchObject({ mode: "vm", dir: fs.realpathSync(path.join(sticky, "cache")) });
     }
   });
 
@@ -248,6 +266,9 @@ describe("The compile cache (app/compile-cache.ts)", () => {
       expect([flag, vmCacheAllowed([], `--no-warnings ${flag}`)]).toEqual([flag, false]);
     }
     expect(vmCacheAllowed([], '"--enable-source-maps"')).toBe(false);
+    expect(compileCacheSettingProblem("")).toBeUndefined();
+    expect(compileCacheSettingProblem("/abs/dir")).toBeUndefined();
+    expect(compileCacheSettingProblem("rel/dir")).toBe("must be off or an absolute directory path");
     expect(vmCacheAllowed([], "--title=a\\ b")).toBe(false);
   });
 

@@ -60,7 +60,7 @@ const OFF_VALUES = ["off", "0", "false", "no"];
 
 /** Why a value of {@link COMPILE_CACHE_ENV} is not one, or undefined (app/cli.ts refuses it). */
 export function compileCacheSettingProblem(value: string | undefined): string | undefined {
-  if (value === undefined || OFF_VALUES.includes(value.toLowerCase()) || path.isAbsolute(value)) return undefined;
+  if (!value || OFF_VALUES.includes(value.toLowerCase()) || path.isAbsolute(value)) return undefined;
   return "must be off or an absolute directory path";
 }
 
@@ -124,26 +124,32 @@ export function vmCacheAllowed(execArgv: readonly string[], nodeOptions = ""): b
 export function enableCompileCache(env: NodeJS.ProcessEnv = process.env): CompileCacheState {
   if (state) return state;
   const off = (why: string) => (state = { mode: "off", why, hits: 0, misses: 0, passed: 0 });
-  const setting = env[COMPILE_CACHE_ENV];
+  // Empty is unset (an empty expression in a CI template).
+  const setting = env[COMPILE_CACHE_ENV] || undefined;
   if (setting !== undefined && OFF_VALUES.includes(setting.toLowerCase())) return off(`${COMPILE_CACHE_ENV}=${setting}`);
   if (compileCacheSettingProblem(setting)) return off(`${COMPILE_CACHE_ENV} ${compileCacheSettingProblem(setting)}`);
   // A CI job runs once after `npm ci`: it would only pay for writing the cache. A directory named
-  // in the variable (a CI cache restored between jobs) is used.
-  if (setting === undefined && env.CI !== undefined && env.CI !== "" && env.CI !== "false") return off("CI is set");
+  // in the variable (a CI cache restored between jobs) is used. CI as most services set it (any
+  // value but empty or "false"), TF_BUILD as Azure Pipelines does.
+  if (setting === undefined && ((env.CI !== undefined && env.CI !== "" && env.CI !== "false") || env.TF_BUILD)) return off("CI is set");
   if (env.NODE_V8_COVERAGE) return off("NODE_V8_COVERAGE is set (coverage needs Node's own compile)");
+  const builtin = typeof loader.enableCompileCache === "function";
+  // Checked before anything is created: a run that will not use a cache makes no directory.
+  if (!builtin && !vmCacheAllowed(process.execArgv, env.NODE_OPTIONS)) return off("Node runs with a flag that may change how modules compile");
   let dir: string;
   try {
     dir = setting ?? defaultDir();
   } catch (e) {
     return off(e instanceof Error ? e.message : String(e));
   }
-  // Created now, not at exit, and checked once it exists: no one else can put a directory there
-  // between the check and the first entry read.
-  const foreign = privateDirectory(dir);
-  if (foreign) return off(foreign);
-  if (typeof loader.enableCompileCache === "function") {
+  // Created now, not at exit, checked once it exists, and used by its real path: no one else can
+  // put a directory there, or redirect a link, between the check and the first entry read.
+  const checked = privateDirectory(dir, setting !== undefined);
+  if ("why" in checked) return off(checked.why);
+  dir = checked.real;
+  if (builtin) {
     try {
-      const r = loader.enableCompileCache(dir);
+      const r = loader.enableCompileCache!(dir);
       const failed = loader.constants?.compileCacheStatus?.FAILED;
       if (r && failed !== undefined && r.status === failed) return off(`Node's compile cache failed: ${r.message ?? "no reason given"}`);
       return (state = { mode: "builtin", dir, hits: 0, misses: 0, passed: 0 });
@@ -151,7 +157,6 @@ export function enableCompileCache(env: NodeJS.ProcessEnv = process.env): Compil
       return off(`Node's compile cache failed: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  if (!vmCacheAllowed(process.execArgv, env.NODE_OPTIONS)) return off("Node runs with a flag that may change how modules compile");
   return (state = installVmCache(dir));
 }
 
@@ -169,26 +174,43 @@ function defaultDir(): string {
 }
 
 /**
- * Creates the directory if missing (0700), and says why it may not be used: an entry is code, so a
- * directory someone else owns or can write would let them run theirs. (On Windows mode bits mean
- * nothing and owners are not reported: there only the default place, inside the project's own
- * node_modules, is as private as the modules themselves.)
+ * Creates the directory if missing (0700), and returns its real path, or why it may not be used:
+ * an entry is code, so a directory someone else owns or can write, or (for a directory named in
+ * the variable) one below a directory someone else can change (who could swap it after the check;
+ * a sticky directory such as /tmp is fine), would let them run theirs. (On Windows mode bits mean nothing and owners are not
+ * reported: there only the default place, inside the project's own node_modules, is as private as
+ * the modules themselves.)
  */
-function privateDirectory(dir: string): string | undefined {
+function privateDirectory(dir: string, checkAncestors: boolean): { real: string } | { why: string } {
+  let real: string;
   let st: fs.Stats;
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    st = fs.statSync(dir);
-    fs.accessSync(dir, fs.constants.W_OK);
+    real = fs.realpathSync(dir);
+    st = fs.statSync(real);
+    fs.accessSync(real, fs.constants.W_OK);
   } catch (e) {
-    return `${dir} cannot be used: ${e instanceof Error ? e.message : String(e)}`;
+    return { why: `${dir} cannot be used: ${e instanceof Error ? e.message : String(e)}` };
   }
-  if (!st.isDirectory()) return `${dir} is not a directory`;
-  if (process.platform === "win32" || process.getuid === undefined) return undefined;
-  if (st.uid !== process.getuid()) return `${dir} belongs to another user`;
-  if ((st.mode & 0o022) !== 0) return `${dir} is writable by others`;
-  return undefined;
+  if (!st.isDirectory()) return { why: `${dir} is not a directory` };
+  if (process.platform === "win32" || process.getuid === undefined) return { real };
+  const uid = process.getuid();
+  if (st.uid !== uid) return { why: `${dir} belongs to another user` };
+  if ((st.mode & 0o022) !== 0) return { why: `${dir} is writable by others` };
+  // The default place is inside node_modules: whoever can change the directories above it can
+  // already change the modules. A directory named in the variable can be anywhere.
+  for (let up = path.dirname(real); checkAncestors; up = path.dirname(up)) {
+    const a = fs.statSync(up);
+    if ((a.uid !== uid && a.uid !== 0) || ((a.mode & 0o022) !== 0 && (a.mode & 0o1000) === 0)) {
+      return { why: `${dir} is below ${up}, which another user can change` };
+    }
+    if (path.dirname(up) === up) break;
+  }
+  return { real };
 }
+
+/** Entries larger than this are not read (the largest module's, the container group's bindings, is about 0.6 MB). */
+const MAX_ENTRY_BYTES = 32 * 1024 * 1024;
 
 /** An entry's bytes, if it exists and this user owns it. */
 function readEntry(file: string): Buffer | undefined {
@@ -201,7 +223,8 @@ function readEntry(file: string): Buffer | undefined {
   }
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile() || (process.getuid !== undefined && process.platform !== "win32" && st.uid !== process.getuid())) return undefined;
+    if (!st.isFile() || st.size > MAX_ENTRY_BYTES) return undefined;
+    if (process.getuid !== undefined && process.platform !== "win32" && st.uid !== process.getuid()) return undefined;
     const b = Buffer.allocUnsafe(st.size);
     let at = 0;
     while (at < st.size) {
@@ -234,7 +257,7 @@ function installVmCache(dir: string): CompileCacheState {
   loader.prototype._compile = function (this: LoaderModule, content: string, filename: string, format?: string) {
     // Left to Node: ES modules, and what vm.Script would compile differently (import() needs a
     // loader callback vm.Script does not have).
-    if (format === "module" || !/\.c?js$/.test(filename) || (content.includes("import") && /\bimport\s*[(.]/.test(content))) {
+    if (format === "module" || !/\.c?js$/.test(filename) || (content.includes("import") && /\bimport\s*(?:[(.]|\/[*/])/.test(content))) {
       s.passed++;
       return original.call(this, content, filename, format);
     }
@@ -268,7 +291,8 @@ function installVmCache(dir: string): CompileCacheState {
   // At exit the data includes the functions compiled during the run, not only the top level.
   process.once("exit", () => {
     for (const { script, file, hash } of pending) {
-      const tmp = `${file}.${process.pid}.tmp`;
+      // pid and random: a container's pid 1 leaves the same pid behind run after run.
+      const tmp = `${file}.${process.pid}-${crypto.randomBytes(4).toString("hex")}.tmp`;
       try {
         const data = script.createCachedData();
         fs.writeFileSync(tmp, Buffer.concat([hash, dataHash(data), data]), { mode: 0o600, flag: "wx" });
