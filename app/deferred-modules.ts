@@ -60,9 +60,10 @@ export function deferUnusedModules(modules: readonly DeferredModule[] = DEFERRED
     let real: unknown;
     const load = (): any => {
       if (!status.loaded) {
-        status.loaded = true;
         delete require.cache[file];
         real = require(file);
+        // Only once it loaded: a load that threw is tried again on the next use.
+        status.loaded = true;
       }
       return real;
     };
