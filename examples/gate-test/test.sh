@@ -38,3 +38,20 @@ elif command -v python3 > /dev/null 2>&1; then
 else
   fail "neither node nor python3 in the image: write the test for what this image is for"
 fi
+
+# 3. What the image says about itself (optional): each line NAME=value1|value2 of expect.env,
+#    beside this script in the test context, names the values the image's environment may have
+#    (an upstream that changes BACKGROUND_COLOR, NODE_VERSION or JAVA_VERSION unannounced fails).
+if [ -r /acr-gate/expect.env ]; then
+  while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in ''|'#'*) continue ;; esac
+    name="${line%%=*}"
+    allowed="${line#*=}"
+    case "$name" in ''|*[!A-Za-z0-9_]*) fail "expect.env: [$line] is not NAME=value1|value2" ;; esac
+    value="$(env | sed -n "s/^$name=//p" | head -n 1)"
+    case "|$allowed|" in
+      *"|$value|"*) pass "$name=$value" ;;
+      *) fail "$name is [$value], allowed: $allowed" ;;
+    esac
+  done < /acr-gate/expect.env
+fi

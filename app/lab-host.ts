@@ -1,0 +1,257 @@
+/**
+ * The lab's private machine inside this one (help/lab.md): a Docker daemon and one local OCI
+ * registry per registry of the config, in namespaces of their own, which nothing outside can
+ * reach and which reach nothing outside.
+ *
+ * One `unshare --net --mount --pid --fork --mount-proc` process holds them all:
+ * - net: a namespace with only loopback, so no step, build or scan can reach another host;
+ * - mount: /run and the daemon's data on tmpfs in a private mount namespace, so the daemon's
+ *   socket (/var/run/docker.sock, where acb mounts it into every step) never meets a daemon of
+ *   the machine's, and every image, container, volume and overlay mount is gone with it;
+ * - pid: the holder's shell is PID 1 there; when it exits the kernel ends every process inside
+ *   (dockerd, containerd, the registries, acb and each step's container).
+ * The shell waits on its standard input, a pipe from this process: the lab closing it, or dying
+ * in any way (SIGKILL included), ends the namespace. Nothing is left but an empty directory.
+ */
+import { spawn, spawnSync, ChildProcess, SpawnSyncReturns } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+export class LabError extends Error {}
+
+/** What the lab needs on the machine, and the Debian package each comes from. */
+export const HOST_PACKAGES: Readonly<Record<string, string>> = {
+  dockerd: "docker.io",
+  docker: "docker.io",
+  "docker-registry": "docker-registry",
+  busybox: "busybox-static",
+  unshare: "util-linux",
+  nsenter: "util-linux",
+  ip: "iproute2",
+};
+
+const which = (cmd: string): string | undefined => {
+  for (const dir of (process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":").concat(["/usr/sbin", "/sbin"])) {
+    const p = path.join(dir, cmd);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+};
+
+/**
+ * Installs what is missing with apt (root only), or says exactly what to install. `busybox` must
+ * be the static build: its applets are the shell and tools of the images the lab builds.
+ */
+export function ensureHostTools(log: (s: string) => void): Record<string, string> {
+  const missing = () => Object.keys(HOST_PACKAGES).filter((c) => !which(c) || (c === "busybox" && !isStatic(which(c)!)));
+  let gone = missing();
+  if (gone.length) {
+    const pkgs = [...new Set(gone.map((c) => HOST_PACKAGES[c]))];
+    if (process.getuid?.() !== 0) throw new LabError(`the lab needs ${gone.join(", ")}: run as root, or install the Debian packages ${pkgs.join(" ")}`);
+    if (!which("apt-get")) throw new LabError(`the lab needs ${gone.join(", ")} and there is no apt-get here: install ${pkgs.join(" ")} (Debian names)`);
+    log(`installing ${pkgs.join(" ")} with apt-get (missing: ${gone.join(", ")})`);
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    for (const args of [["update", "-qq"], ["install", "-y", "-qq", "--no-install-recommends", ...pkgs]]) {
+      const r = spawnSync("apt-get", args, { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+      if (r.status !== 0) throw new LabError(`apt-get ${args[0]} failed (exit ${r.status}): ${tail(r.stderr || r.stdout, 5)}`);
+    }
+    gone = missing();
+    if (gone.length) throw new LabError(`still missing after apt-get: ${gone.join(", ")}`);
+  }
+  return Object.fromEntries(Object.keys(HOST_PACKAGES).map((c) => [c, which(c)!]));
+}
+
+function isStatic(file: string): boolean {
+  const r = spawnSync("ldd", [file], { encoding: "utf8" });
+  return r.status !== 0 || /not a dynamic executable|statically linked/.test(r.stdout + r.stderr);
+}
+
+export function tail(text: string | undefined, lines: number): string {
+  return (text ?? "").trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+export interface RegistrySpec {
+  /** The login server it stands in for (`contoso.azurecr.io`, `docker.io`). */
+  readonly stands: string;
+  /** `localhost:<port>` inside the lab: plain HTTP, which docker, notation and oras each allow for localhost without a flag. */
+  readonly address: string;
+}
+
+export interface RunResult {
+  readonly status: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The running lab: run commands inside with {@link exec}; {@link stop} (or this process ending) ends it. */
+export class LabHost {
+  private holder?: ChildProcess;
+  private initPid?: number;
+  private readonly mountPoint: string;
+  private stopped = false;
+
+  private constructor(
+    readonly logDir: string,
+    readonly registries: readonly RegistrySpec[],
+  ) {
+    this.mountPoint = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-lab-"));
+  }
+
+  /**
+   * Starts the namespaces, the daemon and the registries, and waits until each answers.
+   * Every registry of `stands` gets localhost:5000, 5001, ... in that order.
+   */
+  static async start(o: { logDir: string; stands: readonly string[]; log: (s: string) => void }): Promise<LabHost> {
+    const registries = o.stands.map((stands, i) => ({ stands, address: `localhost:${5000 + i}` }));
+    const host = new LabHost(o.logDir, registries);
+    try {
+      await host.boot(o.log);
+    } catch (e) {
+      host.stop();
+      throw e;
+    }
+    return host;
+  }
+
+  private async boot(log: (s: string) => void): Promise<void> {
+    fs.mkdirSync(this.logDir, { recursive: true });
+    const data = this.mountPoint;
+    const registryConfigs = this.registries.map((r, i) => {
+      const port = r.address.split(":")[1];
+      // CNCF distribution: one registry per login server, storage on the namespace's tmpfs.
+      const yml = `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${data}/registry-${i}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`;
+      const f = path.join(this.logDir, `registry-${i}.yml`);
+      fs.writeFileSync(f, yml);
+      return f;
+    });
+    fs.writeFileSync(path.join(this.logDir, "daemon.json"), "{}\n");
+    const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    const script = [
+      "set -u",
+      "ip link set lo up",
+      "mount -t tmpfs -o mode=0755 tmpfs /run",
+      `mount -t tmpfs -o mode=0700 tmpfs ${q(data)}`,
+      "mkdir -p /run/acr-gate-lab",
+      // Its own config file: a daemon.json of the machine's (hosts, proxies, mirrors) must not apply.
+      `dockerd --config-file ${q(path.join(this.logDir, "daemon.json"))} --data-root ${q(data + "/docker")} --exec-root /run/acr-gate-lab/docker ` +
+        "--pidfile /run/acr-gate-lab/dockerd.pid -H unix:///var/run/docker.sock --iptables=false --ip6tables=false --bridge=none " +
+        `--ip-masq=false --userland-proxy=false --storage-driver overlay2 > ${q(path.join(this.logDir, "dockerd.log"))} 2>&1 &`,
+      "dockerd=$!",
+      ...registryConfigs.map((c, i) => `docker-registry serve ${q(c)} > ${q(path.join(this.logDir, `registry-${i}.log`))} 2>&1 &`),
+      "echo ready",
+      // Until the lab closes this pipe or dies; then the daemon may stop its containers.
+      "while read -r _; do :; done",
+      'kill -TERM "$dockerd" 2>/dev/null',
+      "for i in $(seq 1 100); do kill -0 \"$dockerd\" 2>/dev/null || break; sleep 0.1; done",
+      "exit 0",
+    ].join("\n");
+    const holder = spawn("unshare", ["--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "sh", "-c", script], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    this.holder = holder;
+    let err = "";
+    holder.stderr!.on("data", (d) => (err += d));
+    const ready = await new Promise<boolean>((resolve) => {
+      let out = "";
+      holder.stdout!.on("data", (d) => {
+        out += d;
+        if (out.includes("ready")) resolve(true);
+      });
+      holder.on("exit", () => resolve(false));
+    });
+    if (!ready) throw new LabError(`the lab's namespaces did not start (unshare needs root): ${tail(err, 5)}`);
+    const kids = fs.readFileSync(`/proc/${holder.pid}/task/${holder.pid}/children`, "utf8").trim().split(/\s+/);
+    this.initPid = Number(kids[0]);
+    if (!this.initPid) throw new LabError("the lab's namespace holder has no child");
+    // The daemon and every registry answer within 60 s, or the lab stops with their logs.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const d = this.exec(["docker", "version", "--format", "{{.Server.Version}}"]);
+      const regs = this.registries.map((r) => this.exec(["busybox", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${r.address.split(":")[1]}/v2/`]).status === 0);
+      if (d.status === 0 && regs.every(Boolean)) {
+        log(`daemon ${d.stdout.trim()} and ${regs.length} registries up (loopback only)`);
+        return;
+      }
+      if (Date.now() > deadline || holder.exitCode !== null) {
+        const which = d.status !== 0 ? `dockerd (log: ${tail(fs.readFileSync(path.join(this.logDir, "dockerd.log"), "utf8"), 5)})` : "a registry";
+        throw new LabError(`${which} did not start within 60 s`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /** The address of the local registry standing in for `loginServer`. */
+  address(loginServer: string): string {
+    const r = this.registries.find((x) => x.stands === loginServer);
+    if (!r) throw new LabError(`no local registry stands in for ${loginServer}`);
+    return r.address;
+  }
+
+  /** Runs `argv` inside the lab's namespaces (network, mounts, processes). */
+  exec(argv: readonly string[], o: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): RunResult {
+    if (!this.initPid || this.stopped) throw new LabError("the lab is not running");
+    const r: SpawnSyncReturns<string> = spawnSync("nsenter", ["-t", String(this.initPid), "-m", "-n", "-p", "--", ...argv], {
+      input: o.input,
+      encoding: "utf8",
+      timeout: o.timeoutMs,
+      killSignal: "SIGKILL",
+      env: o.env ?? process.env,
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    return { status: r.status, signal: r.signal, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+  }
+
+  /** Like {@link exec}, failing with the command's last lines. */
+  must(argv: readonly string[], o: { input?: string | Buffer; timeoutMs?: number } = {}): string {
+    const r = this.exec(argv, o);
+    if (r.status !== 0) throw new LabError(`${argv.slice(0, 3).join(" ")} failed (${r.signal ?? `exit ${r.status}`}): ${tail(r.stderr || r.stdout, 8)}`);
+    return r.stdout;
+  }
+
+  /** The same as {@link exec}, but not blocking this process: acb runs, which the lab times. */
+  spawn(argv: readonly string[]): ChildProcess {
+    if (!this.initPid || this.stopped) throw new LabError("the lab is not running");
+    return spawn("nsenter", ["-t", String(this.initPid), "-m", "-n", "-p", "--", ...argv], { stdio: ["ignore", "pipe", "pipe"] });
+  }
+
+  /** Ends the namespaces (the daemon first, gently, for up to 10 s); idempotent. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    const h = this.holder;
+    if (h && h.exitCode === null && h.signalCode === null) {
+      h.stdin?.end();
+      // The holder exits once dockerd has stopped; unshare then ends PID 1 and with it the rest.
+      const until = Date.now() + 15_000;
+      while (Date.now() < until && isAlive(h.pid!)) spawnSync("sleep", ["0.1"]);
+      if (this.initPid && isAlive(this.initPid)) {
+        try {
+          process.kill(this.initPid, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+      }
+    }
+    try {
+      fs.rmdirSync(this.mountPoint);
+    } catch {
+      /* still mounted in a namespace that is ending: empty either way */
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}

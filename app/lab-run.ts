@@ -1,0 +1,387 @@
+/**
+ * One lab: the daemon and registries (lab-host.ts), the images (lab-images.ts), and the runs of
+ * the synthesized tasks on ACR's own engine, acb, without `--dry-run` (help/lab.md).
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { LabError, LabHost, tail } from "./lab-host";
+import { dpkgStatus, importImage, LabToolPaths, osFiles, REPO_ROOT } from "./lab-images";
+import { LabTask, prepare, StandIn, taskFileText, triggeredBy } from "./lab-tasks";
+import { withoutSecrets } from "./task-inputs";
+
+export interface StepRecord {
+  id: string;
+  status: "succeeded" | "failed" | "skipped";
+  ran: "real" | "stand-in";
+  seconds: number;
+}
+
+export interface RunRecord {
+  task: string;
+  trigger: string;
+  status: "succeeded" | "failed";
+  seconds: number;
+  steps: StepRecord[];
+  /** Not in the report file: for messages and checks. */
+  runId: string;
+  log: string;
+  /** Images whose digest this run changed (`<login server>/<repo>:<tag>`). */
+  pushed: string[];
+  /** What `az` was asked (the stand-in's record), one argument list per call. */
+  az: string[][];
+}
+
+/** Registry contents by the name of what each local registry stands in for: repository => tag => digest. */
+export type RegistryContents = Record<string, Record<string, Record<string, string>>>;
+
+/** The advisory the lab's vulnerability database holds (the `vulnerable` scenario's package carries it). */
+export const LAB_ADVISORY = {
+  id: "ACR-GATE-LAB-2026-0001",
+  package: "acr-gate-lab-vulnerable",
+  installed: "1.0.0",
+  fixedVersion: "1.0.1",
+  severity: "CRITICAL",
+} as const;
+
+/** The alias acb resolves `az` to (`acb exec --dry-run` prints it): the lab's recording stand-in carries its name. */
+const AZ_IMAGE_PATTERN = /mcr\.microsoft\.com\/acr\/azure-cli:[A-Za-z0-9._-]+/g;
+const AZ_MARK = "acr-gate-lab az:";
+
+/** A sh script that stands in for `az`: records its arguments (base64, one per line) and succeeds. */
+const AZ_STAND_IN = `#!/bin/sh
+# acr-gate lab: a stand-in for the Azure CLI. It records its arguments and succeeds; nothing reaches Azure.
+printf '%s' "${AZ_MARK} " >&2
+for a in "$@"; do printf '%s' "$a" | base64 -w0 >&2; printf ' ' >&2; done
+echo >&2
+`;
+
+export interface LabOptions {
+  readonly host: LabHost;
+  readonly tools: LabToolPaths;
+  readonly work: string;
+  readonly tasks: readonly LabTask[];
+  /** Login server => local address (every registry of the config and every upstream host). */
+  readonly registries: ReadonlyMap<string, string>;
+  /** Task name => local context directory. */
+  readonly contexts: ReadonlyMap<string, string>;
+  readonly log: (s: string) => void;
+}
+
+export class Lab {
+  readonly standIns = new Map<string, StandIn>();
+  readonly runs: RunRecord[] = [];
+  private seq = 0;
+  private pinned = new Map<string, string>();
+  private trivyDb?: string;
+
+  constructor(readonly o: LabOptions) {}
+
+  private standIn(s: StandIn): void {
+    this.standIns.set(s.what, s);
+  }
+
+  /** Builds every image acb and the tasks need, and the stand-in upstream images; dry-runs every task first. */
+  setUp(upstreamImages: readonly string[], scannerImages: readonly string[]): void {
+    const { host, tools, work } = this.o;
+    const t0 = Date.now();
+    const docker = spawnSync("sh", ["-c", "command -v docker"], { encoding: "utf8" }).stdout.trim();
+    importImage(host, work, "bash:latest", { bins: { "/bin/bash": "/bin/bash" } });
+    importImage(host, work, "docker:latest", { bins: { "/usr/local/bin/docker": docker }, changes: ['ENTRYPOINT ["docker"]'] });
+    importImage(host, work, "acb:latest", { bins: { "/usr/local/bin/acb": tools.acb }, changes: ['ENTRYPOINT ["acb"]'] });
+    this.standIn({ what: "the images bash, docker and acb that acb starts", why: "built by the lab from this machine's bash, Debian's docker CLI and the same acb binary (ACR's agents pull them)" });
+    // az: every name acb resolves the alias to.
+    const azImages = new Set<string>();
+    for (const t of this.o.tasks) {
+      if (!("text" in t.taskFile)) continue;
+      const file = path.join(work, "dry-run.yaml");
+      fs.writeFileSync(file, withoutSecrets(t.taskFile.text, (id) => id));
+      const dry = host.exec([tools.acb, "exec", "--dry-run", "-f", file, "--registry", "lab.invalid", "--id", "dry"]);
+      for (const m of (dry.stdout + dry.stderr).matchAll(AZ_IMAGE_PATTERN)) azImages.add(m[0]);
+    }
+    for (const image of azImages) importImage(host, work, image, { files: { "usr/local/bin/az": AZ_STAND_IN }, changes: ['ENTRYPOINT ["/bin/sh", "/usr/local/bin/az"]'] });
+    if (azImages.size) this.standIn({ what: `az (${[...azImages].join(", ")})`, why: "no Azure here: a stand-in that records its arguments (the deploy's az container create) and succeeds; the lab runs the deployed image itself" });
+    // The scanner, pinned by digest in the task: the same version built from source.
+    for (const ref of scannerImages) {
+      const m = /^(?:[^/]+\/)*[^/]*trivy:v?(\d+\.\d+\.\d+)(@sha256:[0-9a-f]{64})?$/.exec(ref);
+      if (!m) throw new LabError(`scanner image ${ref}: the lab builds Trivy only (a tag trivy:<version>); give the gate Trivy, or run your scanner's gate in Azure`);
+      if (`v${m[1]}` !== tools.trivyVersion) throw new LabError(`scanner image ${ref}: the lab has Trivy ${tools.trivyVersion} (LAB_TOOLS in app/lab-images.ts)`);
+      const local = ref.replace(/@sha256:[0-9a-f]{64}$/, "");
+      importImage(host, work, local, { bins: { "/usr/local/bin/trivy": tools.trivy }, changes: ['ENTRYPOINT ["trivy"]'] });
+      if (local !== ref) this.pinned.set(ref, local);
+    }
+    // The public images the config gates or builds on, stood in by one small Node image.
+    for (const image of upstreamImages) this.pushBase(image, {});
+    this.o.log(`images built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+
+  /**
+   * Builds the stand-in public base image (this machine's Node binary and libraries, busybox,
+   * Debian's release files, a dpkg status) and pushes it as `image` (a local address).
+   */
+  pushBase(image: string, o: { packages?: Record<string, string>; env?: Record<string, string> }): void {
+    importImage(this.o.host, this.o.work, image, {
+      bins: { "/usr/local/bin/node": this.o.tools.node },
+      files: { ...osFiles(), "var/lib/dpkg/status": dpkgStatus({ "acr-gate-lab-base": "1.0.0", ...o.packages }) },
+      changes: ["ENV PATH=/usr/local/bin:/usr/bin:/bin", ...Object.entries(o.env ?? {}).map(([k, v]) => `ENV ${k}=${v}`), 'CMD ["node"]'],
+    });
+    this.o.host.must(["docker", "push", image], { timeoutMs: 300_000 });
+    this.standIn({ what: `the public image ${image.replace(/^localhost:\d+\//, "")}`, why: "no public registry here: a small image of this machine's Node.js and busybox under that name, in the lab's registry for its host" });
+  }
+
+  /** The lab's vulnerability database (Trivy's own format, written by lab/trivy-db), holding {@link LAB_ADVISORY}. */
+  private trivyDatabase(): string {
+    if (this.trivyDb) return this.trivyDb;
+    const dir = path.join(this.o.work, "trivy-cache");
+    const advisories = path.join(this.o.work, "advisories.json");
+    const debian = (osFiles()["etc/debian_version"] ?? "12").trim().split(".")[0];
+    fs.writeFileSync(
+      advisories,
+      JSON.stringify({
+        advisories: [
+          {
+            id: LAB_ADVISORY.id,
+            os: `debian ${debian}`,
+            package: LAB_ADVISORY.package,
+            fixedVersion: LAB_ADVISORY.fixedVersion,
+            severity: LAB_ADVISORY.severity,
+            title: "acr-gate lab: a critical advisory in a stand-in package",
+            description: "Written by the acr-gate lab into its own vulnerability database; no such package exists.",
+          },
+        ],
+      }),
+    );
+    const r = spawnSync(this.o.tools.trivydb, ["--out", dir, "--advisories", advisories], { encoding: "utf8" });
+    if (r.status !== 0) throw new LabError(`writing the lab's vulnerability database failed: ${tail(r.stderr || r.stdout, 5)}`);
+    this.standIn({ what: "Trivy's vulnerability database", why: `not reachable here: a database in Trivy's own format written by the lab (lab/trivy-db), with one advisory, ${LAB_ADVISORY.id}; put in each gate run's home volume, where the scan would download it` });
+    this.trivyDb = dir;
+    return dir;
+  }
+
+  /** Runs one task on acb for real; returns what happened. Never throws for a failed run. */
+  async run(task: LabTask, trigger: string, o: { context?: string } = {}): Promise<RunRecord> {
+    const { host, tools } = this.o;
+    const runId = `lab${++this.seq}`;
+    const dir = path.join(this.o.work, "runs", `${runId}-${task.name}`);
+    fs.mkdirSync(dir, { recursive: true });
+    const contextDir = o.context ?? this.o.contexts.get(task.name);
+    const text = taskFileText(task, contextDir);
+    const prepared = prepare(task, text, { registries: this.o.registries, secret: (id) => `lab-secret-${id}`, pinned: this.pinned });
+    for (const s of prepared.standIns) this.standIn(s);
+    fs.writeFileSync(path.join(dir, "task.yaml"), prepared.taskFile);
+    fs.writeFileSync(path.join(dir, "values.yaml"), YAML.stringify(prepared.values));
+    if (task.context && !contextDir) throw new LabError(`task ${task.name}: its context ${task.context} is a Git repository; give a local copy with --context ${task.name}=<dir>`);
+    // A fresh agent: its own workspace with the context in it, and an empty home volume.
+    const ws = `lab-ws-${runId}`;
+    host.must(["docker", "volume", "rm", "-f", "home"]);
+    host.must(["docker", "volume", "create", "home"]);
+    host.must(["docker", "volume", "create", ws]);
+    const copies: string[] = [];
+    const mounts: string[] = ["-v", `${ws}:/workspace`, "-v", "home:/acb/home"];
+    if (contextDir) {
+      mounts.push("-v", `${path.resolve(contextDir)}:/context:ro`);
+      copies.push("cp -a /context/. /workspace/");
+    }
+    if (/--cache-dir \/acb\/home\/trivy-cache/.test(prepared.taskFile)) {
+      mounts.push("-v", `${this.trivyDatabase()}:/trivy:ro`);
+      copies.push("mkdir -p /acb/home/trivy-cache && cp -a /trivy/db /acb/home/trivy-cache/");
+    }
+    if (copies.length) host.must(["docker", "run", "--rm", "--network", "none", ...mounts, "--entrypoint", "/bin/sh", "bash:latest", "-c", copies.join(" && ")]);
+    const registry = this.o.registries.get(task.registry);
+    if (!registry) throw new LabError(`task ${task.name}: no local registry for ${task.registry}`);
+    const before = this.contents();
+    const t0 = Date.now();
+    const acb = host.spawn([tools.acb, "exec", "-f", path.join(dir, "task.yaml"), "--values", path.join(dir, "values.yaml"), "--registry", registry, "--id", runId, "--homevol", ws, "--network", "host", "--name", task.name]);
+    let log = "";
+    acb.stdout!.on("data", (d) => (log += d));
+    acb.stderr!.on("data", (d) => (log += d));
+    const timer = setTimeout(() => acb.kill("SIGKILL"), task.timeoutSeconds * 1000);
+    const code = await new Promise<number | null>((resolve) => acb.on("close", (c) => resolve(c)));
+    clearTimeout(timer);
+    const seconds = (Date.now() - t0) / 1000;
+    fs.writeFileSync(path.join(dir, "acb.log"), log);
+    host.exec(["docker", "volume", "rm", "-f", ws]);
+    const after = this.contents();
+    const pushed: string[] = [];
+    for (const [reg, repos] of Object.entries(after)) {
+      for (const [repo, tags] of Object.entries(repos)) {
+        for (const [tag, digest] of Object.entries(tags)) if (before[reg]?.[repo]?.[tag] !== digest) pushed.push(`${reg}/${repo}:${tag}`);
+      }
+    }
+    const record: RunRecord = {
+      task: task.name,
+      trigger,
+      status: code === 0 ? "succeeded" : "failed",
+      seconds: round(seconds),
+      steps: steps(log, prepared.taskFile),
+      runId,
+      log,
+      pushed,
+      az: azCalls(log),
+    };
+    this.runs.push(record);
+    this.o.log(`run ${runId} ${task.name} (${trigger}): ${record.status} in ${record.seconds} s${pushed.length ? `, pushed ${pushed.join(", ")}` : ""}`);
+    return record;
+  }
+
+  /**
+   * Runs `task`, then every task its pushes trigger (ACR's base image trigger, emulated in order),
+   * and deploys what the app tasks asked `az container create` to deploy.
+   */
+  async cascade(task: LabTask, trigger: string, o: { context?: string; seen?: Set<string> } = {}): Promise<RunRecord[]> {
+    const seen = o.seen ?? new Set<string>();
+    seen.add(task.name);
+    const r = await this.run(task, trigger, { context: o.context });
+    const out = [r];
+    if (r.status === "succeeded") {
+      for (const call of r.az) if (call[0] === "container" && call[1] === "create") this.deploy(call);
+      for (const image of r.pushed) {
+        for (const next of triggeredBy(this.o.tasks, image)) {
+          if (next.name === task.name) continue;
+          out.push(...(await this.cascade(next, `base image update: ${image} (emulated)`, { seen })));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Runs every task not run yet, in first-run order (Terraform's schedule_run_now at apply), each with its cascade. */
+  async firstRuns(): Promise<RunRecord[]> {
+    const seen = new Set<string>();
+    const out: RunRecord[] = [];
+    for (const t of this.o.tasks) {
+      if (seen.has(t.name)) continue;
+      out.push(...(await this.cascade(t, t.role === "upstream" ? "commit (emulated)" : "first run at apply (schedule_run_now, emulated)", { seen })));
+    }
+    return out;
+  }
+
+  /** Every repository, tag and digest of every local registry, by the login server each stands in for. */
+  contents(): RegistryContents {
+    const script = `
+      const http = require("http");
+      const get = (host, p, accept) => new Promise((ok, ko) => {
+        const req = http.request({ host: "127.0.0.1", port: host.split(":")[1], path: p, method: accept ? "HEAD" : "GET",
+          headers: accept ? { Accept: accept } : {} }, (res) => { let b = ""; res.on("data", (d) => (b += d)); res.on("end", () => ok({ res, b })); });
+        req.on("error", ko); req.end();
+      });
+      const ACCEPT = ["application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.distribution.manifest.list.v2+json"].join(", ");
+      (async () => {
+        const out = {};
+        for (const [name, host] of JSON.parse(process.argv[1])) {
+          const repos = JSON.parse((await get(host, "/v2/_catalog")).b).repositories || [];
+          out[name] = {};
+          for (const repo of repos) {
+            const tags = JSON.parse((await get(host, "/v2/" + repo + "/tags/list")).b).tags || [];
+            if (!tags.length) continue;
+            out[name][repo] = {};
+            for (const tag of tags.sort()) out[name][repo][tag] = (await get(host, "/v2/" + repo + "/manifests/" + tag, ACCEPT)).res.headers["docker-content-digest"];
+          }
+        }
+        process.stdout.write(JSON.stringify(out));
+      })().catch((e) => { console.error(e.message); process.exit(1); });`;
+    const out = this.o.host.must([process.execPath, "-e", script, JSON.stringify([...this.o.registries])]);
+    return JSON.parse(out);
+  }
+
+  /** Copies a manifest within a registry (what `az acr import --force` does server-side): the same digest under `to`. */
+  copyTag(registryAddress: string, repo: string, from: string, to: string): void {
+    const script = `
+      const http = require("http");
+      const host = "127.0.0.1", port = process.argv[1].split(":")[1], repo = process.argv[2];
+      const ACCEPT = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.index.v1+json";
+      http.get({ host, port, path: "/v2/" + repo + "/manifests/" + process.argv[3], headers: { Accept: ACCEPT } }, (res) => {
+        const chunks = []; res.on("data", (d) => chunks.push(d));
+        res.on("end", () => {
+          if (res.statusCode !== 200) { console.error("GET " + res.statusCode); process.exit(1); }
+          const req = http.request({ host, port, method: "PUT", path: "/v2/" + repo + "/manifests/" + process.argv[4], headers: { "Content-Type": res.headers["content-type"] } }, (r2) => {
+            r2.resume(); r2.on("end", () => process.exit(r2.statusCode === 201 ? 0 : 1));
+          });
+          req.end(Buffer.concat(chunks));
+        });
+      });`;
+    this.o.host.must([process.execPath, "-e", script, registryAddress, repo, from, to]);
+  }
+
+  /** What the deploy asked for, done locally: the image runs (no network but its own loopback) and answers HTTP. */
+  private deployed = new Map<string, { image: string; container: string; port: number }>();
+
+  private deploy(args: string[]): void {
+    const opt = (name: string) => {
+      const i = args.indexOf(name);
+      return i >= 0 ? args[i + 1] : undefined;
+    };
+    const name = opt("--name");
+    const image = opt("--image");
+    if (!name || !image) throw new LabError(`az container create without --name or --image: ${args.join(" ")}`);
+    const container = `lab-aci-${name}`;
+    const port = Number((opt("--ports") ?? "80").split(/\s+/)[0]);
+    this.o.host.exec(["docker", "rm", "-f", container]);
+    this.o.host.must(["docker", "run", "-d", "--name", container, "--network", "none", image]);
+    this.deployed.set(name, { image, container, port });
+    this.standIn({ what: `Azure Container Instances (${name})`, why: "no Azure here: the image the task deployed runs in the lab's daemon, with only its own loopback, and is asked over HTTP there" });
+  }
+
+  /** Each deployed app: its image and the first 500 characters of its HTTP answer (waits up to 15 s for it to listen). */
+  apps(): Record<string, { image: string; answer: string }> {
+    const out: Record<string, { image: string; answer: string }> = {};
+    for (const [name, d] of this.deployed) {
+      const pid = this.o.host.must(["docker", "inspect", "--format", "{{.State.Pid}}", d.container]).trim();
+      const script = `
+        const http = require("http"); const until = Date.now() + 15000;
+        const go = () => http.get({ host: "127.0.0.1", port: ${d.port}, path: "/" }, (res) => {
+          let b = ""; res.on("data", (c) => (b += c)); res.on("end", () => { process.stdout.write(b.slice(0, 500)); });
+        }).on("error", (e) => { if (Date.now() < until) setTimeout(go, 200); else { console.error(e.message); process.exit(1); } });
+        go();`;
+      const r = pid && pid !== "0" ? this.o.host.exec(["nsenter", "-t", pid, "-n", process.execPath, "-e", script], { timeoutMs: 20_000 }) : undefined;
+      const logs = this.o.host.exec(["docker", "logs", "--tail", "5", d.container]);
+      out[name] = { image: d.image, answer: r && r.status === 0 ? r.stdout : `(no answer: ${tail(r?.stderr || logs.stdout + logs.stderr, 3)})` };
+    }
+    return out;
+  }
+}
+
+/** The step records acb printed ("Step ID: x marked as successful (elapsed time in seconds: n)"), in the task file's order. */
+function steps(log: string, taskFile: string): StepRecord[] {
+  const doc = YAML.parse(taskFile) as { steps?: { id?: string; cmd?: string }[] };
+  const order = (doc.steps ?? []).map((s, i) => ({ id: s.id ?? `acb_step_${i}`, cmd: s.cmd ?? "" }));
+  const seen = new Map<string, { status: StepRecord["status"]; seconds: number }>();
+  for (const m of log.matchAll(/Step ID: (\S+) marked as (\w+) \(elapsed time in seconds: ([\d.]+)\)/g)) {
+    const status = m[2] === "successful" ? "succeeded" : m[2] === "failed" ? "failed" : "skipped";
+    seen.set(m[1], { status, seconds: round(Number(m[3])) });
+  }
+  return order.map(({ id, cmd }) => ({
+    id,
+    status: seen.get(id)?.status ?? "skipped",
+    ran: /^(az|mcr\.microsoft\.com\/acr\/azure-cli:)/.test(cmd) ? "stand-in" : "real",
+    seconds: seen.get(id)?.seconds ?? 0,
+  }));
+}
+
+function azCalls(log: string): string[][] {
+  const out: string[][] = [];
+  for (const line of log.split("\n")) {
+    const i = line.indexOf(AZ_MARK);
+    if (i < 0) continue;
+    out.push(line.slice(i + AZ_MARK.length).trim().split(/\s+/).filter(Boolean).map((b) => Buffer.from(b, "base64").toString("utf8")));
+  }
+  return out;
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+/** The lab's own fixtures (lab/contexts/): the walkthrough's sample repositories and the starter test context with an allowed colour list. */
+export function fixtureContext(name: "base-image-node" | "hello-world" | "gate-test", into: string, edit?: (files: Map<string, string>) => void): string {
+  fs.mkdirSync(into, { recursive: true });
+  const files = new Map<string, string>();
+  const add = (dir: string) => {
+    for (const f of fs.readdirSync(dir)) files.set(f, fs.readFileSync(path.join(dir, f), "utf8"));
+  };
+  if (name === "gate-test") add(path.join(REPO_ROOT, "examples", "gate-test"));
+  add(path.join(REPO_ROOT, "lab", "contexts", name));
+  edit?.(files);
+  for (const [f, text] of files) fs.writeFileSync(path.join(into, f), text, { mode: f.endsWith(".sh") ? 0o755 : 0o644 });
+  return into;
+}

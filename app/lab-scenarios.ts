@@ -1,0 +1,259 @@
+/**
+ * The lab's scenarios (help/lab.md): each starts a fresh lab, drives the synthesized tasks through
+ * a piece of the walkthrough, and checks what a user would look at: runs, tags, the app's answer.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { Lab, LAB_ADVISORY, RegistryContents, RunRecord } from "./lab-run";
+import type { LabTask } from "./lab-tasks";
+
+export interface Check {
+  what: string;
+  ok: boolean;
+  detail?: string;
+}
+
+/** What a scenario gets: a lab with the config's tasks set up, and its own copies of the contexts. */
+export interface ScenarioContext {
+  readonly lab: Lab;
+  readonly tasks: readonly LabTask[];
+  /** Task name => its context directory in this scenario (the lab's fixtures unless --context). */
+  readonly contexts: Map<string, string>;
+  /** True where the task's context is the lab's own fixture (the scenario may edit it). */
+  readonly fixture: (task: LabTask) => boolean;
+  /** Local address of the registry standing in for a login server. */
+  readonly address: (loginServer: string) => string;
+  readonly log: (s: string) => void;
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly summary: string;
+  /** The config it runs on: as given, or a variant (the gates' scan set to enforce, ...). */
+  readonly variant?: "enforce-critical" | "report";
+  readonly run: (c: ScenarioContext) => Promise<Check[]>;
+}
+
+const check = (what: string, ok: boolean, detail?: string): Check => ({ what, ok, ...(detail && !ok ? { detail } : {}) });
+
+const gates = (c: ScenarioContext) => c.tasks.filter((t) => t.role === "gate");
+const upstreams = (c: ScenarioContext) => c.tasks.filter((t) => t.role === "upstream");
+/** `<login server>/<repo>:<tag>` => [login server, repo, tag]. */
+function split(image: string): [string, string, string] {
+  const slash = image.indexOf("/");
+  const colon = image.lastIndexOf(":");
+  return [image.slice(0, slash), image.slice(slash + 1, colon), image.slice(colon + 1)];
+}
+
+function tagsOf(contents: RegistryContents, image: string): Record<string, string> {
+  const [server, repo] = split(image);
+  return contents[server]?.[repo] ?? {};
+}
+
+/** The runs succeeded, each gate promoted a stable and a unique tag of one digest, the apps answer. */
+function promoted(c: ScenarioContext, runs: RunRecord[], contents: RegistryContents): Check[] {
+  const out: Check[] = [];
+  for (const r of runs) out.push(check(`run ${r.runId} of ${r.task} succeeded`, r.status === "succeeded", failure(r)));
+  for (const g of gates(c)) {
+    const run = runs.find((r) => r.task === g.name);
+    if (!run || !g.builds) {
+      out.push(check(`gate ${g.name} ran`, false, "no run of it"));
+      continue;
+    }
+    const [, , tag] = split(g.builds);
+    const tags = tagsOf(contents, g.builds);
+    const stable = tags[tag];
+    const unique = tags[`${tag}-${run.runId}`];
+    out.push(check(`gate ${g.name} promoted ${g.builds} and its unique tag ${tag}-${run.runId}, one digest`, !!stable && stable === unique, `stable ${stable}, unique ${unique}`));
+  }
+  return out;
+}
+
+function answers(c: ScenarioContext, colour: string): Check[] {
+  const apps = c.lab.apps();
+  const out: Check[] = [];
+  for (const t of c.tasks.filter((x) => x.role === "app")) {
+    const a = apps[t.values.ACI ?? t.name];
+    if (!c.fixture(t)) out.push(check(`app ${t.name} answers over HTTP`, !!a && !a.answer.startsWith("(no answer"), a?.answer));
+    else out.push(check(`app ${t.name} says ${colour}`, !!a && a.answer.includes(`BACKGROUND_COLOR ${colour}`), a ? a.answer : "not deployed"));
+  }
+  return out;
+}
+
+/** What failed in a run: the step, and the last lines of its log. */
+export function failure(r: RunRecord): string | undefined {
+  if (r.status === "succeeded") return undefined;
+  const step = r.steps.find((s) => s.status === "failed");
+  const lines = r.log.trimEnd().split("\n");
+  const at = step ? lines.findIndex((l) => l.includes(`Executing step ID: ${step.id}.`)) : -1;
+  const end = step ? lines.findIndex((l, i) => i > at && /Executing step ID: |Step ID: .* marked as/.test(l)) : -1;
+  const stepLines = at >= 0 ? lines.slice(at, end > at ? end : undefined) : lines;
+  return `task ${r.task}, run ${r.runId}, step ${step?.id ?? "(none reported)"}: ${stepLines.slice(-12).join("\n")}`;
+}
+
+/** Rewrites the upstream fixture's Dockerfile (the simulated public image's source). */
+function editUpstream(c: ScenarioContext, edit: (dockerfile: string, dir: string) => string): LabTask[] {
+  const edited: LabTask[] = [];
+  for (const u of upstreams(c)) {
+    if (!c.fixture(u)) continue;
+    const dir = c.contexts.get(u.name)!;
+    const f = path.join(dir, "Dockerfile");
+    fs.writeFileSync(f, edit(fs.readFileSync(f, "utf8"), dir));
+    edited.push(u);
+  }
+  return edited;
+}
+
+const colour = (to: string) => (d: string) => d.replace(/^ENV BACKGROUND_COLOR .*$/m, `ENV BACKGROUND_COLOR ${to}`);
+
+/** The upstream changes: a commit to the simulated public image's repository (or, without one, the public image itself). */
+async function upstreamChange(c: ScenarioContext, what: string, edit: (d: string, dir: string) => string, o: { env?: Record<string, string>; packages?: Record<string, string> }): Promise<RunRecord[]> {
+  const changed = editUpstream(c, edit);
+  const runs: RunRecord[] = [];
+  for (const u of changed) runs.push(...(await c.lab.cascade(u, `commit: ${what} (emulated)`)));
+  if (changed.length === 0) {
+    // Docker Hub or the cache: the public image itself changes; the gates run on it (their base image trigger).
+    for (const g of gates(c)) {
+      if (!g.from) continue;
+      const [server, repo, tag] = split(g.from);
+      c.lab.pushBase(`${c.address(server)}/${repo}:${tag}`, o);
+      runs.push(...(await c.lab.cascade(g, `base image update: ${g.from}, ${what} (emulated)`)));
+    }
+  }
+  return runs;
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: "walkthrough",
+    summary: "the simulated public node:15-alpine (DeepSkyBlue) is built; each gate imports, tests, scans and promotes it; the app builds on the promoted base and says DeepSkyBlue",
+    run: async (c) => {
+      const runs = await c.lab.firstRuns();
+      return [...promoted(c, runs, c.lab.contents()), ...answers(c, "DeepSkyBlue")];
+    },
+  },
+  {
+    name: "questionable",
+    summary: "the upstream's BACKGROUND_COLOR changes to Orange; the gate's test refuses it, nothing is promoted, the app still says DeepSkyBlue",
+    run: async (c) => {
+      const first = await c.lab.firstRuns();
+      const before = c.lab.contents();
+      const runs = await upstreamChange(c, "BACKGROUND_COLOR Orange", colour("Orange"), { env: { BACKGROUND_COLOR: "Orange" } });
+      const after = c.lab.contents();
+      const out = promoted(c, first, before);
+      for (const g of gates(c)) {
+        const run = runs.find((r) => r.task === g.name);
+        const test = run?.steps.find((s) => s.id === "functional-test");
+        out.push(check(`gate ${g.name} ran on the change and failed its functional test`, run?.status === "failed" && test?.status === "failed", run ? failure(run) ?? "it succeeded" : "it did not run"));
+        out.push(check(`nothing promoted to ${g.builds}`, JSON.stringify(tagsOf(before, g.builds!)) === JSON.stringify(tagsOf(after, g.builds!))));
+      }
+      out.push(check("no app task ran on the change", !runs.some((r) => c.tasks.find((t) => t.name === r.task)?.role === "app")));
+      return [...out, ...answers(c, "DeepSkyBlue")];
+    },
+  },
+  {
+    name: "vulnerable",
+    variant: "enforce-critical",
+    summary: `the upstream gains a package with a CRITICAL advisory (${LAB_ADVISORY.id}, in the lab's Trivy database); with scan.mode enforce and failOn CRITICAL the gate refuses it and promotes nothing`,
+    run: async (c) => {
+      const first = await c.lab.firstRuns();
+      const before = c.lab.contents();
+      const runs = await upstreamChange(c, `package ${LAB_ADVISORY.package} ${LAB_ADVISORY.installed}`, vulnerable, { packages: { [LAB_ADVISORY.package]: LAB_ADVISORY.installed } });
+      const after = c.lab.contents();
+      const out = promoted(c, first, before);
+      for (const g of gates(c)) {
+        const run = runs.find((r) => r.task === g.name);
+        const scan = run?.steps.find((s) => s.id === "vulnerability-scan");
+        out.push(check(`gate ${g.name} failed its vulnerability scan`, run?.status === "failed" && scan?.status === "failed", run ? failure(run) ?? "it succeeded" : "it did not run"));
+        out.push(check(`the scan names ${LAB_ADVISORY.id}`, !!run && scanLog(run).includes(LAB_ADVISORY.id)));
+        out.push(check(`nothing promoted to ${g.builds}`, JSON.stringify(tagsOf(before, g.builds!)) === JSON.stringify(tagsOf(after, g.builds!))));
+      }
+      return [...out, ...answers(c, "DeepSkyBlue")];
+    },
+  },
+  {
+    name: "vulnerable-report",
+    variant: "report",
+    summary: `the same upstream change with scan.mode report: the gate promotes it and its scan names ${LAB_ADVISORY.id}`,
+    run: async (c) => {
+      const first = await c.lab.firstRuns();
+      const runs = await upstreamChange(c, `package ${LAB_ADVISORY.package} ${LAB_ADVISORY.installed}`, vulnerable, { packages: { [LAB_ADVISORY.package]: LAB_ADVISORY.installed } });
+      const out = promoted(c, first, c.lab.contents());
+      for (const g of gates(c)) {
+        const run = runs.find((r) => r.task === g.name);
+        out.push(check(`gate ${g.name} promoted the change`, run?.status === "succeeded", run ? failure(run) : "it did not run"));
+        out.push(check(`its scan names ${LAB_ADVISORY.id}`, !!run && scanLog(run).includes(LAB_ADVISORY.id)));
+      }
+      return out;
+    },
+  },
+  {
+    name: "unchanged",
+    summary: "the gate runs again on an unchanged upstream: no new tag, no new evidence, and at most a third of the first gate run's seconds",
+    run: async (c) => {
+      const first = await c.lab.firstRuns();
+      const before = c.lab.contents();
+      const out = promoted(c, first, before);
+      for (const g of gates(c)) {
+        const firstRun = first.find((r) => r.task === g.name)!;
+        const again = await c.lab.cascade(g, "manual run, upstream unchanged");
+        const run = again[0];
+        out.push(check(`gate ${g.name} succeeded again`, run.status === "succeeded", failure(run)));
+        out.push(check("no tag moved and none was added", JSON.stringify(before) === JSON.stringify(c.lab.contents())));
+        out.push(check("nothing downstream ran", again.length === 1));
+        out.push(
+          check(
+            `the run took at most a third of the first gate run (${run.seconds} s against ${firstRun?.seconds} s)`,
+            !!firstRun && run.seconds * 3 <= firstRun.seconds,
+            `steps: ${run.steps.map((s) => `${s.id} ${s.status} ${s.seconds} s`).join(", ")}`,
+          ),
+        );
+      }
+      return out;
+    },
+  },
+  {
+    name: "rollback",
+    summary: "an allowed upstream change (Green) is promoted and the app rebuilt on it; help/rollback.md's procedure puts the previous base back and the app rebuilds on it (DeepSkyBlue)",
+    run: async (c) => {
+      const first = await c.lab.firstRuns();
+      const out = promoted(c, first, c.lab.contents());
+      const green = await upstreamChange(c, "BACKGROUND_COLOR Green", colour("Green"), { env: { BACKGROUND_COLOR: "Green" } });
+      out.push(...green.map((r) => check(`run ${r.runId} of ${r.task} succeeded`, r.status === "succeeded", failure(r))));
+      out.push(...answers(c, "Green"));
+      for (const g of gates(c)) {
+        const [server, repo, tag] = split(g.builds!);
+        const firstRun = first.find((r) => r.task === g.name)!;
+        // help/rollback.md: 1. list the unique tags; 2. point the stable tag at the previous one (az acr import --force: a manifest copy);
+        const tags = tagsOf(c.lab.contents(), g.builds!);
+        const previous = `${tag}-${firstRun.runId}`;
+        out.push(check(`the unique tag ${previous} of the first promotion is listed`, previous in tags));
+        c.lab.copyTag(c.address(server), repo, previous, tag);
+        // 3. the digest.
+        const now = tagsOf(c.lab.contents(), g.builds!);
+        out.push(check(`${g.builds} names the digest of ${previous} again`, now[tag] === tags[previous], `${now[tag]} against ${tags[previous]}`));
+        // Moving the stable tag fires the apps' base image trigger.
+        for (const app of c.tasks.filter((t) => t.baseImageTrigger && t.from === g.builds)) {
+          const runs = await c.lab.cascade(app, `base image update: ${g.builds} (rollback, emulated)`);
+          out.push(...runs.map((r) => check(`run ${r.runId} of ${r.task} succeeded`, r.status === "succeeded", failure(r))));
+        }
+      }
+      c.lab.standIns.set("az acr import --force (help/rollback.md, step 2)", { what: "az acr import --force (help/rollback.md, step 2)", why: "no Azure here: the same server-side copy of the unique tag's manifest onto the stable tag, through the registry's API (same digest)" });
+      return [...out, ...answers(c, "DeepSkyBlue")];
+    },
+  },
+];
+
+function vulnerable(dockerfile: string, dir: string): string {
+  fs.writeFileSync(path.join(dir, "acr-gate-lab-dpkg-status"), `Package: ${LAB_ADVISORY.package}\nStatus: install ok installed\nPriority: optional\nSection: misc\nMaintainer: acr-gate lab <lab@acr-gate.invalid>\nArchitecture: amd64\nVersion: ${LAB_ADVISORY.installed}\nDescription: stand-in package with a CRITICAL advisory in the lab's database\n`);
+  return `${dockerfile.trimEnd()}\nCOPY acr-gate-lab-dpkg-status /var/lib/dpkg/status\n`;
+}
+
+/** The log of a run's vulnerability-scan step. */
+function scanLog(r: RunRecord): string {
+  const lines = r.log.split("\n");
+  const at = lines.findIndex((l) => l.includes("Executing step ID: vulnerability-scan."));
+  if (at < 0) return "";
+  const end = lines.findIndex((l, i) => i > at && l.includes("Executing step ID: "));
+  return lines.slice(at, end > at ? end : undefined).join("\n");
+}

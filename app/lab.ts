@@ -1,0 +1,294 @@
+/**
+ * `npm run lab`: the synthesized task files run for real on ACR's own engine, against local
+ * registries, inside a private network namespace (help/lab.md).
+ *
+ * Exit codes: 0 every scenario passed; 1 a scenario failed, or the lab could not start; 2 bad
+ * usage or a config that fails `acr-gate --check` (before anything starts).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { ConfigError, DEFAULT_CONFIG_YAML, parseConfig, printable, readConfigFile } from "../lib/config";
+import { synthesizeInMemory } from "./synth";
+import { ensureHostTools, LabError, LabHost } from "./lab-host";
+import { labCacheDir, labTools, REPO_ROOT } from "./lab-images";
+import { fixtureContext, Lab } from "./lab-run";
+import { labTasks, LabTask } from "./lab-tasks";
+import { Check, failure, Scenario, SCENARIOS } from "./lab-scenarios";
+
+export const LAB_USAGE = `Usage: npm run lab -- [--config <file>] [--scenario <name> ...] [--context <task>=<dir> ...] [--out <dir>] [--keep]
+
+Runs the config's synthesized ACR task files for real (acb, a Docker daemon and local registries in a
+private network namespace) through the scenarios, and writes <out>/report.json (help/lab.md).
+
+  --config <file>        the config (default: $ACR_GATE_CONFIG, else the walkthrough's default config)
+  --scenario <name>      run only this scenario (repeatable): ${SCENARIOS.map((s) => s.name).join(", ")}
+  --context <task>=<dir> the local checkout of a task's Git context (a gate's test context, an app),
+                         instead of the lab's fixtures
+  --out <dir>            where report.json and the runs' logs go (default: lab.out)
+  --keep                 keep each run's task file, values and acb log under <out>/runs/
+
+Needs root (namespaces), Debian's docker.io and docker-registry (installed when missing), Go (builds
+the pinned Trivy once into ~/.cache/acr-gate/lab), and acb ($ACR_GATE_ACB or ../shared/tools/acb/acb).
+`;
+
+interface Options {
+  config?: string;
+  scenarios: string[];
+  contexts: Map<string, string>;
+  out: string;
+  keep: boolean;
+  help: boolean;
+}
+
+class UsageError extends Error {}
+
+function parseArgs(argv: readonly string[]): Options {
+  const o: Options = { scenarios: [], contexts: new Map(), out: "lab.out", keep: false, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [flag, inline] = arg.startsWith("--") && arg.includes("=") && !arg.startsWith("--context=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || (inline === undefined && v.startsWith("--"))) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    if (flag === "--help" || flag === "-h") o.help = true;
+    else if (flag === "--keep") o.keep = true;
+    else if (flag === "--config") o.config = value();
+    else if (flag === "--out") o.out = value();
+    else if (flag === "--scenario") {
+      const s = value();
+      if (!SCENARIOS.some((x) => x.name === s)) throw new UsageError(`--scenario ${printable(s)}: not one of ${SCENARIOS.map((x) => x.name).join(", ")}`);
+      o.scenarios.push(s);
+    } else if (flag === "--context" || flag.startsWith("--context=")) {
+      const v = flag.startsWith("--context=") ? flag.slice("--context=".length) : value();
+      const eq = v.indexOf("=");
+      if (eq <= 0) throw new UsageError(`--context ${printable(v)}: write <task>=<dir>`);
+      const dir = v.slice(eq + 1);
+      if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--context ${printable(v)}: ${printable(dir)} is not a directory`);
+      o.contexts.set(v.slice(0, eq), path.resolve(dir));
+    } else throw new UsageError(`unknown ${arg.startsWith("-") ? "option" : "argument"} ${printable(arg)}`);
+  }
+  return o;
+}
+
+/** The config's text for a scenario: as given, or with every gate's scan set as the scenario needs. */
+function variantText(text: string, variant: Scenario["variant"]): string {
+  if (!variant) return text;
+  const doc = YAML.parse(text) ?? {};
+  for (const g of doc.gatedImages ?? []) {
+    g.scan = variant === "report" ? { ...g.scan, mode: "report" } : { ...g.scan, mode: "enforce", failOn: "CRITICAL" };
+  }
+  return YAML.stringify(doc);
+}
+
+/** The login servers and upstream hosts the tasks name: each gets a local registry. */
+function hostsOf(tasks: readonly LabTask[]): string[] {
+  const hosts = new Set<string>();
+  for (const t of tasks) {
+    hosts.add(t.registry);
+    for (const v of Object.values(t.values)) {
+      const m = /^([a-z0-9.-]+\.[a-z]{2,}(?::\d+)?)\//i.exec(v);
+      if (m) hosts.add(m[1].toLowerCase());
+    }
+    for (const image of [t.from, t.builds]) if (image) hosts.add(image.split("/")[0]);
+  }
+  return [...hosts].sort();
+}
+
+/** The public images the lab stands in: what the first tasks build on and nothing of the config builds. */
+function upstreamImages(tasks: readonly LabTask[]): string[] {
+  const built = new Set(tasks.map((t) => t.builds).filter(Boolean));
+  const out = new Set<string>();
+  for (const t of tasks) {
+    if (t.role === "upstream" && t.builds) out.add(`${t.values.REGISTRY_FROM_URL ?? ""}${t.builds.slice(t.builds.indexOf("/") + 1)}`);
+    else if (t.from && !built.has(t.from)) out.add(t.from);
+  }
+  return [...out].filter((i) => i.includes("/"));
+}
+
+function scannerImages(tasks: readonly LabTask[]): string[] {
+  const out = new Set<string>();
+  for (const t of tasks) {
+    if (!("text" in t.taskFile)) continue;
+    for (const m of t.taskFile.text.matchAll(/^\s*cmd: "?(\S*trivy\S*) image /gm)) out.add(m[1]);
+  }
+  return [...out];
+}
+
+export interface LabReport {
+  scenarios: {
+    name: string;
+    runs: { task: string; trigger: string; status: string; seconds: number; steps: { id: string; status: string; ran: string; seconds: number }[] }[];
+    registries: Record<string, Record<string, Record<string, string>>>;
+    apps: Record<string, { image: string; answer: string }>;
+    checks: Check[];
+    passed: boolean;
+  }[];
+  standIns: { what: string; why: string }[];
+}
+
+/** Our output directory: new, empty, or one the lab wrote (its marker), never anything else. */
+function prepareOut(out: string): void {
+  const marker = path.join(out, ".acr-gate-lab-output");
+  if (fs.existsSync(out)) {
+    const entries = fs.readdirSync(out);
+    if (entries.length && !entries.includes(".acr-gate-lab-output")) throw new LabError(`--out ${printable(out)}: not empty and not written by the lab; name a new directory`);
+    fs.rmSync(path.join(out, "runs"), { recursive: true, force: true });
+  }
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(marker, "written by npm run lab (acr-gate); replaced on the next run\n");
+}
+
+export async function runLab(argv: readonly string[], env: NodeJS.ProcessEnv, io: { out(s: string): void; err(s: string): void }): Promise<number> {
+  let o: Options;
+  try {
+    o = parseArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.err(`lab: ${e.message}\n\n${LAB_USAGE}`);
+    return 2;
+  }
+  if (o.help) {
+    io.out(LAB_USAGE);
+    return 0;
+  }
+  const log = (s: string) => io.err(`lab: ${s}\n`);
+  // The config is checked before anything starts, with the messages of acr-gate --check.
+  const file = o.config ?? env.ACR_GATE_CONFIG;
+  const chosen = SCENARIOS.filter((s) => o.scenarios.length === 0 || o.scenarios.includes(s.name));
+  const prepared: { scenario: Scenario; tasks: LabTask[] }[] = [];
+  try {
+    const text = file === undefined ? DEFAULT_CONFIG_YAML : readConfigFile(file, "--config");
+    const source = file === undefined ? "default config" : file;
+    for (const scenario of chosen) {
+      const config = parseConfig(variantText(text, scenario.variant), source);
+      prepared.push({ scenario, tasks: labTasks(synthesizeInMemory(config)) });
+    }
+  } catch (e) {
+    io.err(`lab: ${e instanceof ConfigError ? e.message : `acr-gate: ${(e as Error).message}`}\n`);
+    return 2;
+  }
+  for (const name of o.contexts.keys()) {
+    if (!prepared.some((p) => p.tasks.some((t) => t.name === name))) {
+      io.err(`lab: --context ${printable(name)}: the config has no task of that name\n`);
+      return 2;
+    }
+  }
+
+  let host: LabHost | undefined;
+  const stopOnSignal = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping the lab`);
+    host?.stop();
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.on("SIGINT", stopOnSignal);
+  process.on("SIGTERM", stopOnSignal);
+  const report: LabReport = { scenarios: [], standIns: [] };
+  const standIns = new Map<string, { what: string; why: string }>();
+  let steps = { real: 0, standIn: 0 };
+  let failed = 0;
+  try {
+    prepareOut(o.out);
+    const tools0 = ensureHostTools(log);
+    void tools0;
+    const tools = labTools({
+      cache: labCacheDir(env),
+      acb: env.ACR_GATE_ACB ?? path.join(REPO_ROOT, "..", "shared", "tools", "acb", "acb"),
+      signing: false,
+      log,
+    });
+    for (const { scenario, tasks } of prepared) {
+      log(`scenario ${scenario.name}: ${scenario.summary}`);
+      const work = fs.mkdtempSync(path.join(path.resolve(o.out), `.work-${scenario.name}-`));
+      const registries = new Map<string, string>();
+      try {
+        host = await LabHost.start({ logDir: path.join(work, "daemon"), stands: hostsOf(tasks), log });
+        for (const r of host.registries) registries.set(r.stands, r.address);
+        const contexts = new Map<string, string>();
+        const fixtures = new Set<string>();
+        for (const t of tasks) {
+          const given = o.contexts.get(t.name);
+          if (given) contexts.set(t.name, given);
+          else if (t.context || t.role === "upstream") {
+            const kind = t.role === "upstream" ? "base-image-node" : t.role === "gate" ? "gate-test" : "hello-world";
+            contexts.set(t.name, fixtureContext(kind, path.join(work, "contexts", t.name)));
+            fixtures.add(t.name);
+          }
+        }
+        const lab = new Lab({ host, tools, work, tasks, registries, contexts, log });
+        lab.setUp(upstreamImages(tasks).map((i) => swapHost(i, registries)), scannerImages(tasks));
+        let checks: Check[];
+        try {
+          checks = await scenario.run({ lab, tasks, contexts, fixture: (t) => fixtures.has(t.name), address: (s) => registries.get(s)!, log });
+        } catch (e) {
+          checks = [{ what: "the scenario ran to its end", ok: false, detail: (e as Error).message }];
+        }
+        const passed = checks.every((c) => c.ok);
+        if (!passed) failed++;
+        for (const c of checks) log(`  ${c.ok ? "ok" : "FAILED"}: ${c.what}${c.ok || !c.detail ? "" : `\n      ${c.detail.split("\n").join("\n      ")}`}`);
+        const apps = safe(() => lab.apps(), {});
+        const byName = Object.fromEntries([...registries].map(([server, addr]) => [addr, server.replace(/\.azurecr\.io$/, "")]));
+        const contents = safe(() => lab.contents(), {});
+        report.scenarios.push({
+          name: scenario.name,
+          runs: lab.runs.map((r) => ({ task: r.task, trigger: r.trigger, status: r.status, seconds: r.seconds, steps: r.steps })),
+          registries: Object.fromEntries(Object.entries(contents).map(([server, repos]) => [byName[registries.get(server)!] ?? server, repos])),
+          apps,
+          checks,
+          passed,
+        });
+        for (const r of lab.runs) for (const s of r.steps) if (s.status !== "skipped") s.ran === "real" ? steps.real++ : steps.standIn++;
+        for (const r of lab.runs) if (r.status === "failed" && !checks.some((c) => c.ok && c.what.includes(r.runId))) void failure(r);
+        for (const [k, v] of lab.standIns) standIns.set(k, v);
+        if (o.keep) fs.cpSync(path.join(work, "runs"), path.join(o.out, "runs", scenario.name), { recursive: true });
+      } finally {
+        host?.stop();
+        host = undefined;
+        fs.rmSync(work, { recursive: true, force: true });
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof LabError)) throw e;
+    io.err(`lab: ${e.message}\n`);
+    return 1;
+  } finally {
+    process.off("SIGINT", stopOnSignal);
+    process.off("SIGTERM", stopOnSignal);
+  }
+  report.standIns = [...standIns.values()];
+  const tmp = path.join(o.out, `.report-${process.pid}.json`);
+  fs.writeFileSync(tmp, JSON.stringify(report, null, 2) + "\n");
+  fs.renameSync(tmp, path.join(o.out, "report.json"));
+  const runs = report.scenarios.reduce((n, s) => n + s.runs.length, 0);
+  const failedRuns = report.scenarios.reduce((n, s) => n + s.runs.filter((r) => r.status === "failed").length, 0);
+  io.out(`lab: report ${path.join(o.out, "report.json")}; ${report.scenarios.length - failed} of ${report.scenarios.length} scenarios passed\n`);
+  io.out(`lab: ${runs} runs, ${steps.real} steps real, ${steps.standIn} stood in, ${failedRuns} failed\n`);
+  return failed ? 1 : 0;
+}
+
+function swapHost(image: string, registries: ReadonlyMap<string, string>): string {
+  const host = image.split("/")[0];
+  const local = registries.get(host);
+  if (!local) throw new LabError(`no local registry for ${host} (image ${image})`);
+  return local + image.slice(host.length);
+}
+
+function safe<T>(f: () => T, fallback: T): T {
+  try {
+    return f();
+  } catch {
+    return fallback;
+  }
+}
+
+if (require.main === module) {
+  runLab(process.argv.slice(2), process.env, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }).then(
+    (code) => (process.exitCode = code),
+    (e) => {
+      process.stderr.write(`lab: ${(e as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

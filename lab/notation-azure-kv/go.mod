@@ -1,0 +1,3 @@
+module acr-gate.local/lab/notationkv
+
+go 1.22
