@@ -87,9 +87,9 @@ export class Lab {
     const { host, tools, work } = this.o;
     const t0 = Date.now();
     const docker = spawnSync("sh", ["-c", "command -v docker"], { encoding: "utf8" }).stdout.trim();
-    importImage(host, work, "bash:latest", { bins: { "/bin/bash": "/bin/bash" } });
-    importImage(host, work, "docker:latest", { bins: { "/usr/local/bin/docker": docker }, changes: ['ENTRYPOINT ["docker"]'] });
-    importImage(host, work, "acb:latest", { bins: { "/usr/local/bin/acb": tools.acb }, changes: ['ENTRYPOINT ["acb"]'] });
+    this.tool("bash:latest", { bins: { "/bin/bash": "/bin/bash" } });
+    this.tool("docker:latest", { bins: { "/usr/local/bin/docker": docker }, changes: ['ENTRYPOINT ["docker"]'] });
+    this.tool("acb:latest", { bins: { "/usr/local/bin/acb": tools.acb }, changes: ['ENTRYPOINT ["acb"]'] });
     this.standIn({ what: "the images bash, docker and acb that acb starts", why: "built by the lab from this machine's bash, Debian's docker CLI and the same acb binary (ACR's agents pull them)" });
     // az: every name acb resolves the alias to.
     const azImages = new Set<string>();
@@ -100,7 +100,7 @@ export class Lab {
       const dry = host.exec([tools.acb, "exec", "--dry-run", "-f", file, "--registry", "lab.invalid", "--id", "dry"]);
       for (const m of (dry.stdout + dry.stderr).matchAll(AZ_IMAGE_PATTERN)) azImages.add(m[0]);
     }
-    for (const image of azImages) importImage(host, work, image, { files: { "usr/local/bin/az": AZ_STAND_IN }, changes: ['ENTRYPOINT ["/bin/sh", "/usr/local/bin/az"]'] });
+    for (const image of azImages) this.tool(image, { files: { "usr/local/bin/az": AZ_STAND_IN }, changes: ['ENTRYPOINT ["/bin/sh", "/usr/local/bin/az"]'] });
     if (azImages.size) this.standIn({ what: `az (${[...azImages].join(", ")})`, why: "no Azure here: a stand-in that records its arguments (the deploy's az container create) and succeeds; the lab runs the deployed image itself" });
     // The scanner, pinned by digest in the task: the same version built from source.
     for (const ref of scannerImages) {
@@ -108,7 +108,7 @@ export class Lab {
       if (!m) throw new LabError(`scanner image ${ref}: the lab builds Trivy only (a tag trivy:<version>); give the gate Trivy, or run your scanner's gate in Azure`);
       if (`v${m[1]}` !== tools.trivyVersion) throw new LabError(`scanner image ${ref}: the lab has Trivy ${tools.trivyVersion} (LAB_TOOLS in app/lab-images.ts)`);
       const local = ref.replace(/@sha256:[0-9a-f]{64}$/, "");
-      importImage(host, work, local, { bins: { "/usr/local/bin/trivy": tools.trivy }, changes: ['ENTRYPOINT ["trivy"]'] });
+      this.tool(local, { bins: { "/usr/local/bin/trivy": tools.trivy }, changes: ['ENTRYPOINT ["trivy"]'] });
       if (local !== ref) this.pinned.set(ref, local);
     }
     // The public images the config gates or builds on, stood in by one small Node image.
@@ -159,6 +159,21 @@ export class Lab {
     return dir;
   }
 
+  /** The images the lab built for acb and the tasks' tools: the rest is an earlier run's. */
+  private readonly toolImages = new Set<string>();
+
+  private freshAgent(): void {
+    // By name: an image a deployed app runs on stays (untagged), as it would on Container Instances.
+    const names = this.o.host.must(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]).trim().split("\n");
+    const drop = names.filter((n) => n && !n.includes("<none>") && !this.toolImages.has(n));
+    if (drop.length) this.o.host.exec(["docker", "image", "rm", "-f", ...drop]);
+  }
+
+  private tool(name: string, spec: Parameters<typeof importImage>[3]): void {
+    importImage(this.o.host, this.o.work, name, spec);
+    this.toolImages.add(name.includes(":") ? name : `${name}:latest`);
+  }
+
   /** Runs one task on acb for real; returns what happened. Never throws for a failed run. */
   async run(task: LabTask, trigger: string, o: { context?: string } = {}): Promise<RunRecord> {
     const { host, tools } = this.o;
@@ -172,7 +187,9 @@ export class Lab {
     fs.writeFileSync(path.join(dir, "task.yaml"), prepared.taskFile);
     fs.writeFileSync(path.join(dir, "values.yaml"), YAML.stringify(prepared.values));
     if (task.context && !contextDir) throw new LabError(`task ${task.name}: its context ${task.context} is a Git repository; give a local copy with --context ${task.name}=<dir>`);
-    // A fresh agent: its own workspace with the context in it, and an empty home volume.
+    // A fresh agent, as ACR gives every run: no image of an earlier run in the daemon (a build
+    // FROM the stable tag pulls what it names now), an empty home volume, its own workspace.
+    this.freshAgent();
     const ws = `lab-ws-${runId}`;
     host.must(["docker", "volume", "rm", "-f", "home"]);
     host.must(["docker", "volume", "create", "home"]);
@@ -343,21 +360,38 @@ export class Lab {
   }
 }
 
-/** The step records acb printed ("Step ID: x marked as successful (elapsed time in seconds: n)"), in the task file's order. */
+/**
+ * The step records of a run, in the task file's order, from acb's log: "Step ID: x marked as
+ * successful (elapsed time in seconds: n)" where the run got that far; else what each step's
+ * container did ("Successfully executed container: x", "Container failed during run: x", "failed
+ * to run step ID: x"), timed by the log's stamps. A step that never started was skipped.
+ */
 function steps(log: string, taskFile: string): StepRecord[] {
   const doc = YAML.parse(taskFile) as { steps?: { id?: string; cmd?: string }[] };
   const order = (doc.steps ?? []).map((s, i) => ({ id: s.id ?? `acb_step_${i}`, cmd: s.cmd ?? "" }));
-  const seen = new Map<string, { status: StepRecord["status"]; seconds: number }>();
+  const marked = new Map<string, { status: StepRecord["status"]; seconds: number }>();
   for (const m of log.matchAll(/Step ID: (\S+) marked as (\w+) \(elapsed time in seconds: ([\d.]+)\)/g)) {
-    const status = m[2] === "successful" ? "succeeded" : m[2] === "failed" ? "failed" : "skipped";
-    seen.set(m[1], { status, seconds: round(Number(m[3])) });
+    marked.set(m[1], { status: m[2] === "successful" ? "succeeded" : m[2] === "failed" ? "failed" : "skipped", seconds: round(Number(m[3])) });
   }
-  return order.map(({ id, cmd }) => ({
-    id,
-    status: seen.get(id)?.status ?? "skipped",
-    ran: /^(az|mcr\.microsoft\.com\/acr\/azure-cli:)/.test(cmd) ? "stand-in" : "real",
-    seconds: seen.get(id)?.seconds ?? 0,
-  }));
+  const stamp = (line: string) => Date.parse(line.slice(0, 19).replace(/\//g, "-").replace(" ", "T") + "Z");
+  const started = new Map<string, number>();
+  const ended = new Map<string, { ok: boolean; at: number }>();
+  for (const line of log.split("\n")) {
+    let m: RegExpExecArray | null;
+    if ((m = /Executing step ID: (\S+)\. /.exec(line))) started.set(m[1], stamp(line));
+    else if ((m = /Successfully executed container: (\S+)$/.exec(line))) ended.set(m[1], { ok: true, at: stamp(line) });
+    else if ((m = /(?:Container failed during run: (\S+)\.|failed to run step ID: (\S+?):)/.exec(line))) ended.set(m[1] ?? m[2], { ok: false, at: stamp(line) });
+  }
+  return order.map(({ id, cmd }) => {
+    const ran: StepRecord["ran"] = /^(az|mcr\.microsoft\.com\/acr\/azure-cli:)/.test(cmd) ? "stand-in" : "real";
+    const m = marked.get(id);
+    if (m) return { id, status: m.status, ran, seconds: m.seconds };
+    const s = started.get(id);
+    if (s === undefined) return { id, status: "skipped", ran, seconds: 0 };
+    const e = ended.get(id);
+    // Started and never ended: the run was stopped around it (another step failed, or a timeout).
+    return { id, status: e?.ok ? "succeeded" : "failed", ran, seconds: e ? round((e.at - s) / 1000) : 0 };
+  });
 }
 
 function azCalls(log: string): string[][] {

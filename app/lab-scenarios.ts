@@ -177,8 +177,8 @@ export const SCENARIOS: readonly Scenario[] = [
     summary: `the same upstream change with scan.mode report: the gate promotes it and its scan names ${LAB_ADVISORY.id}`,
     run: async (c) => {
       const first = await c.lab.firstRuns();
-      const runs = await upstreamChange(c, `package ${LAB_ADVISORY.package} ${LAB_ADVISORY.installed}`, vulnerable, { packages: { [LAB_ADVISORY.package]: LAB_ADVISORY.installed } });
       const out = promoted(c, first, c.lab.contents());
+      const runs = await upstreamChange(c, `package ${LAB_ADVISORY.package} ${LAB_ADVISORY.installed}`, vulnerable, { packages: { [LAB_ADVISORY.package]: LAB_ADVISORY.installed } });
       for (const g of gates(c)) {
         const run = runs.find((r) => r.task === g.name);
         out.push(check(`gate ${g.name} promoted the change`, run?.status === "succeeded", run ? failure(run) : "it did not run"));
