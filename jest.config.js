@@ -4,10 +4,11 @@
  * - unit: everything in-process, and the CLI as a process;
  * - engines (`npm run test:engines`, and CI): the tests that run Azure's task engine (acb), real
  *   terraform against the provider mirror, a Go toolchain, the fuzzer's 600 configs, the CI
- *   pipeline's offline steps, or cdktf with its (5x slower) creation traces on.
+ *   pipeline's offline steps, cdktf with its (5x slower) creation traces on, or the lab (npm run
+ *   lab: every scenario on acb for real, several minutes).
  * `npm run test:all` runs both.
  */
-const ENGINES = ["acb-check", "mirror", "go-render", "versions", "fuzz-config", "ci-example", "cdktf-tuning", "startup"];
+const ENGINES = ["acb-check", "mirror", "go-render", "versions", "fuzz-config", "ci-example", "cdktf-tuning", "startup", "lab"];
 
 const common = {
   testEnvironment: "node",

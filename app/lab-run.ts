@@ -111,9 +111,58 @@ export class Lab {
       this.tool(local, { bins: { "/usr/local/bin/trivy": tools.trivy }, changes: ['ENTRYPOINT ["trivy"]'] });
       if (local !== ref) this.pinned.set(ref, local);
     }
+    // Signing: the signer image the build-signer task would build from help/signer/Dockerfile
+    // (which downloads notation, its Key Vault plugin and oras), built here from the same versions
+    // with the lab's stand-in of the plugin and a key pair of the lab's.
+    const signer = this.o.tasks.find((t) => t.role === "signer");
+    if (signer?.builds) this.buildSigner(signer.builds);
     // The public images the config gates or builds on, stood in by one small Node image.
     for (const image of upstreamImages) this.pushBase(image, {});
     this.o.log(`images built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+
+  /** The signing key pair (key id as `notation sign --id` takes it, the certificate as base64 DER) and the signer image's local name. */
+  signing?: { keyId: string; certificate: string; image: string };
+
+  private buildSigner(builds: string): void {
+    const { tools, work } = this.o;
+    if (!tools.notation || !tools.oras || !tools.notationKv) throw new LabError("signing: the lab's notation, oras and plugin stand-in are missing (labTools with signing)");
+    const keys = path.join(work, "signing");
+    const g = spawnSync(tools.notationKv, ["--generate", keys, "--key-type", "rsa-3072"], { encoding: "utf8" });
+    if (g.status !== 0) throw new LabError(`the lab's signing key: ${tail(g.stderr, 3)}`);
+    const image = this.swap(builds);
+    const openssl = spawnSync("sh", ["-c", "command -v openssl"], { encoding: "utf8" }).stdout.trim();
+    if (!openssl) throw new LabError("signing: openssl is not installed (Debian package openssl)");
+    importImage(this.o.host, work, image, {
+      bins: { "/usr/local/bin/notation": tools.notation, "/usr/local/bin/oras": tools.oras, "/opt/notation/plugins/azure-kv/notation-azure-kv": tools.notationKv, "/bin/bash": "/bin/bash", "/usr/bin/openssl": openssl },
+      files: { "etc/acr-gate-lab/signing/key.pem": fs.readFileSync(path.join(keys, "key.pem")), "etc/acr-gate-lab/signing/cert.der": fs.readFileSync(path.join(keys, "cert.der")) },
+      changes: ["ENV XDG_CONFIG_HOME=/opt", "ENV PATH=/usr/local/bin:/usr/bin:/bin", 'ENTRYPOINT ["/usr/local/bin/notation"]'],
+    });
+    this.o.host.must(["docker", "push", image], { timeoutMs: 300_000 });
+    this.toolImages.add(image);
+    this.signing = {
+      keyId: "https://lab-vault.vault.azure.net/keys/acr-gate-signing/lab",
+      certificate: fs.readFileSync(path.join(keys, "cert.b64"), "utf8").trim(),
+      image,
+    };
+    this.standIn({
+      what: `the signer image ${builds} (build-signer task)`,
+      why: "help/signer/Dockerfile downloads notation, its Key Vault plugin and oras from GitHub: the lab builds the same notation and oras versions from the Go module proxy, with its stand-in of the plugin (a local key, lab/notation-azure-kv), and does not run the build-signer task",
+    });
+  }
+
+  /** An image name with its registry's login server replaced by the lab's local registry. */
+  swap(image: string): string {
+    const host = image.split("/")[0];
+    const local = this.o.registries.get(host);
+    if (!local) throw new LabError(`no local registry for ${host} (image ${image})`);
+    return local + image.slice(host.length);
+  }
+
+  /** Runs notation or oras of the signer image (its key, its plugin stand-in) against the lab's registries. */
+  signerTool(tool: "notation" | "oras", args: string[]): string {
+    if (!this.signing) throw new LabError("no signer image in this config");
+    return this.o.host.must(["docker", "run", "--rm", "--network", "host", "--entrypoint", `/usr/local/bin/${tool}`, this.signing.image, ...args], { timeoutMs: 120_000 });
   }
 
   /**
@@ -182,7 +231,7 @@ export class Lab {
     fs.mkdirSync(dir, { recursive: true });
     const contextDir = o.context ?? this.o.contexts.get(task.name);
     const text = taskFileText(task, contextDir);
-    const prepared = prepare(task, text, { registries: this.o.registries, secret: (id) => `lab-secret-${id}`, pinned: this.pinned });
+    const prepared = prepare(task, text, { registries: this.o.registries, secret: (id) => `lab-secret-${id}`, pinned: this.pinned, signing: this.signing });
     for (const s of prepared.standIns) this.standIn(s);
     fs.writeFileSync(path.join(dir, "task.yaml"), prepared.taskFile);
     fs.writeFileSync(path.join(dir, "values.yaml"), YAML.stringify(prepared.values));
@@ -268,7 +317,8 @@ export class Lab {
     const seen = new Set<string>();
     const out: RunRecord[] = [];
     for (const t of this.o.tasks) {
-      if (seen.has(t.name)) continue;
+      // The signer image is the lab's own build (buildSigner).
+      if (seen.has(t.name) || t.role === "signer") continue;
       out.push(...(await this.cascade(t, t.role === "upstream" ? "commit (emulated)" : "first run at apply (schedule_run_now, emulated)", { seen })));
     }
     return out;

@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Lab, LAB_ADVISORY, RegistryContents, RunRecord } from "./lab-run";
 import type { LabTask } from "./lab-tasks";
+import { EVIDENCE_TYPES, trustSetup } from "../lib/run-scripts";
 
 export interface Check {
   what: string;
@@ -30,7 +31,7 @@ export interface Scenario {
   readonly name: string;
   readonly summary: string;
   /** The config it runs on: as given, or a variant (the gates' scan set to enforce, ...). */
-  readonly variant?: "enforce-critical" | "report";
+  readonly variant?: "enforce-critical" | "report" | "signing";
   readonly run: (c: ScenarioContext) => Promise<Check[]>;
 }
 
@@ -242,7 +243,83 @@ export const SCENARIOS: readonly Scenario[] = [
       return [...out, ...answers(c, "DeepSkyBlue")];
     },
   },
+  {
+    name: "signed",
+    variant: "signing",
+    summary:
+      "signing on: the gate signs what it promotes with Notation (a local key standing in for Key Vault) and attaches its SBOM and scan report as signed referrers; the app verifies before it builds, and refuses a base pushed unsigned and one signed as another image; an unchanged upstream is not signed again",
+    run: async (c) => {
+      const first = await c.lab.firstRuns();
+      const contents = c.lab.contents();
+      const out = promoted(c, first, contents);
+      const lab = c.lab;
+      for (const g of gates(c)) {
+        const run = first.find((r) => r.task === g.name);
+        for (const id of ["promote-unique", "sign", "attach-evidence", "promote"]) {
+          out.push(check(`gate ${g.name}: step ${id} succeeded`, run?.steps.find((s) => s.id === id)?.status === "succeeded", run && failure(run)));
+        }
+        const [server, repo, tag] = split(g.builds!);
+        const ref = `${c.address(server)}/${repo}@${tagsOf(contents, g.builds!)[tag]}`;
+        // What a consumer sees on the stable tag's digest: oras lists its referrers, notation verifies its signature.
+        const types = discover(c, ref);
+        for (const type of ["application/vnd.cncf.notary.signature", EVIDENCE_TYPES.sbom, EVIDENCE_TYPES.report]) {
+          out.push(check(`${g.builds} has a referrer of type ${type}`, types.includes(type), `referrers: ${types.join(", ")}`));
+        }
+        out.push(check(`notation verifies ${g.builds} as ${repo}:${tag}, signed with the gate's certificate`, verify(c, ref, `${c.address(server)}/${repo}`, `${repo}:${tag}`).ok));
+        out.push(check(`and refuses it as another image (other:1)`, !verify(c, ref, `${c.address(server)}/${repo}`, "other:1").ok));
+
+        // Unchanged upstream: no new tag, no new signature or evidence (the referrers' tag would move).
+        const before = lab.contents();
+        const again = await lab.cascade(g, "manual run, upstream unchanged");
+        out.push(check(`gate ${g.name} on an unchanged upstream succeeded`, again[0].status === "succeeded", failure(again[0])));
+        out.push(check("and signed nothing, attached nothing, tagged nothing", JSON.stringify(before) === JSON.stringify(lab.contents())));
+
+        for (const app of c.tasks.filter((t) => t.role === "app" && t.from === g.builds)) {
+          const verified = first.find((r) => r.task === app.name);
+          out.push(check(`app ${app.name} verified its base before it built`, verified?.steps.find((s) => s.id === "verify-base")?.status === "succeeded", verified && failure(verified)));
+          const stable = `${c.address(server)}/${repo}:${tag}`;
+          // An image pushed to the stable tag past the gate, unsigned.
+          lab.pushBase(stable, { env: { BACKGROUND_COLOR: "Unsigned" } });
+          const unsigned = await lab.cascade(app, `base image update: ${g.builds} (pushed unsigned, emulated)`);
+          out.push(refused(app.name, unsigned[0], "pushed unsigned"));
+          // One signed with the gate's key, but as another image.
+          lab.pushBase(stable, { env: { BACKGROUND_COLOR: "Other" } });
+          const digest = tagsOf(lab.contents(), g.builds!)[tag];
+          lab.signerTool("notation", ["sign", "--signature-format", "cose", "--id", lab.signing!.keyId, "--plugin", "azure-kv", "--plugin-config", "self_signed=true", "--user-metadata", "io.acr-gate.target=other:1", `${c.address(server)}/${repo}@${digest}`]);
+          // The signature itself is good (the gate's key, the gate's trust store): only what it was signed as differs.
+          out.push(check("that image verifies as other:1", verify(c, `${c.address(server)}/${repo}@${digest}`, `${c.address(server)}/${repo}`, "other:1").ok));
+          const other = await lab.cascade(app, `base image update: ${g.builds} (signed as other:1, emulated)`);
+          out.push(refused(app.name, other[0], "signed for another image"));
+        }
+      }
+      return [...out, ...answers(c, "DeepSkyBlue")];
+    },
+  },
 ];
+
+function refused(app: string, r: RunRecord, why: string): Check {
+  const verify = r.steps.find((s) => s.id === "verify-base");
+  const build = r.steps.find((s) => s.id === "build-app");
+  return check(`app ${app} refused a base ${why}: verify-base failed, nothing built`, r.status === "failed" && verify?.status === "failed" && build?.status === "skipped", failure(r) ?? "it succeeded");
+}
+
+/** The artifact types of a digest's referrers (oras discover, in the signer image). */
+function discover(c: ScenarioContext, ref: string): string[] {
+  const json = JSON.parse(c.lab.signerTool("oras", ["discover", "--format", "json", ref]));
+  const list: { artifactType?: string }[] = json.manifests ?? json.referrers ?? [];
+  return list.map((m) => m.artifactType ?? "");
+}
+
+/** notation verify in the signer image, with the trust store and policy the app tasks' verify step writes (lib/run-scripts.ts). */
+function verify(c: ScenarioContext, ref: string, repo: string, target: string): { ok: boolean } {
+  const script = [...trustSetup("BASE_REPO"), `notation verify --user-metadata "io.acr-gate.target=$TARGET" "$REF"`].join("; ");
+  const r = c.lab.o.host.exec([
+    "docker", "run", "--rm", "--network", "host", "--entrypoint", "/bin/bash",
+    "-e", `GATE_CERTIFICATE=${c.lab.signing!.certificate}`, "-e", `BASE_REPO=${repo}`, "-e", `TARGET=${target}`, "-e", `REF=${ref}`,
+    c.lab.signing!.image, "-c", `set -eu; ${script}`,
+  ]);
+  return { ok: r.status === 0 };
+}
 
 function vulnerable(dockerfile: string, dir: string): string {
   fs.writeFileSync(path.join(dir, "acr-gate-lab-dpkg-status"), `Package: ${LAB_ADVISORY.package}\nStatus: install ok installed\nPriority: optional\nSection: misc\nMaintainer: acr-gate lab <lab@acr-gate.invalid>\nArchitecture: amd64\nVersion: ${LAB_ADVISORY.installed}\nDescription: stand-in package with a CRITICAL advisory in the lab's database\n`);

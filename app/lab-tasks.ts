@@ -7,7 +7,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { Tf, withoutSecrets } from "./task-inputs";
 
-export type TaskRole = "upstream" | "gate" | "app" | "other";
+/** upstream: the simulated public image's build; signer: the build of the signer image (signing). */
+export type TaskRole = "upstream" | "gate" | "app" | "signer" | "other";
 
 export interface LabTask {
   readonly stack: string;
@@ -20,6 +21,8 @@ export interface LabTask {
   readonly taskFile: { readonly text: string } | { readonly path: string };
   /** Task values, Terraform's expressions resolved from the JSON where it can, stood in where only Azure knows. */
   readonly values: Readonly<Record<string, string>>;
+  /** The values as the JSON has them (Terraform expressions unresolved): what only Azure knows is found here. */
+  readonly rawValues: Readonly<Record<string, string>>;
   /** The Git context URL, or undefined. */
   readonly context?: string;
   /** The image whose update starts this task (tag `acr-gate-from`), and the one it builds (`acr-gate-builds`). */
@@ -46,7 +49,9 @@ export function labTasks(stacks: ReadonlyMap<string, Record<string, any>>): LabT
           ? "gate"
           : text && /\n\s*- id: deploy-aci\n/.test(text)
             ? "app"
-            : "other";
+            : text && /\n\s*- id: build-signer\n/.test(text)
+              ? "signer"
+              : "other";
       tasks.push({
         stack,
         address,
@@ -55,6 +60,7 @@ export function labTasks(stacks: ReadonlyMap<string, Record<string, any>>): LabT
         role,
         taskFile: text !== undefined ? { text } : { path: String(t.file_step?.task_file_path ?? "acr-task.yaml") },
         values,
+        rawValues: { ...(step?.values ?? {}) },
         context: step?.context_path ? tf.str(step.context_path) : undefined,
         from: t.tags?.["acr-gate-from"],
         builds: t.tags?.["acr-gate-builds"],
@@ -99,7 +105,11 @@ export interface PreparedTask {
  * upstream hosts → the lab's registries; Key Vault secrets → local values; images pinned by
  * digest → the local build of the same name and tag (`pinned`: what the lab built).
  */
-export function prepare(task: LabTask, text: string, o: { registries: ReadonlyMap<string, string>; secret: (id: string) => string; pinned: ReadonlyMap<string, string> }): PreparedTask {
+export function prepare(
+  task: LabTask,
+  text: string,
+  o: { registries: ReadonlyMap<string, string>; secret: (id: string) => string; pinned: ReadonlyMap<string, string>; signing?: { keyId: string; certificate: string } },
+): PreparedTask {
   const standIns: StandIn[] = [];
   let file = withoutSecrets(text, (id) => {
     standIns.push({ what: `Key Vault secret ${id} of task ${task.name}`, why: "no Key Vault here: a local value of the lab's" });
@@ -120,7 +130,18 @@ export function prepare(task: LabTask, text: string, o: { registries: ReadonlyMa
     return s;
   };
   file = swap(file);
-  const values = Object.fromEntries(Object.entries(task.values).map(([k, v]) => [k, swap(v)]));
+  const values = Object.fromEntries(
+    Object.entries(task.values).map(([k, v]) => {
+      // The signing certificate's key id and public part live in Key Vault: the lab's own key pair stands in.
+      const raw = task.rawValues[k] ?? "";
+      const cert = /azurerm_key_vault_certificate\.[A-Za-z0-9_-]+\.(certificate_data_base64|secret_id)\b/.exec(raw);
+      if (cert && o.signing) {
+        standIns.push({ what: `the signing certificate in Key Vault (task value ${k} of ${task.name})`, why: "no Key Vault here: a key pair the lab makes for its run, used by its stand-in of the notation azure-kv plugin (lab/notation-azure-kv)" });
+        return [k, cert[1] === "secret_id" ? o.signing.keyId : o.signing.certificate];
+      }
+      return [k, swap(v)];
+    }),
+  );
   return { taskFile: file, values, standIns };
 }
 

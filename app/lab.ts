@@ -27,6 +27,8 @@ private network namespace) through the scenarios, and writes <out>/report.json (
                          instead of the lab's fixtures
   --out <dir>            where report.json and the runs' logs go (default: lab.out)
   --keep                 keep each run's task file, values and acb log under <out>/runs/
+  --prepare              install and build what the lab needs (Debian packages, the pinned tools in
+                         its cache), and stop there
 
 Needs root (namespaces), Debian's docker.io and docker-registry (installed when missing), Go (builds
 the pinned Trivy once into ~/.cache/acr-gate/lab), and acb ($ACR_GATE_ACB or ../shared/tools/acb/acb).
@@ -38,13 +40,14 @@ interface Options {
   contexts: Map<string, string>;
   out: string;
   keep: boolean;
+  prepare: boolean;
   help: boolean;
 }
 
 class UsageError extends Error {}
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { scenarios: [], contexts: new Map(), out: "lab.out", keep: false, help: false };
+  const o: Options = { scenarios: [], contexts: new Map(), out: "lab.out", keep: false, prepare: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [flag, inline] = arg.startsWith("--") && arg.includes("=") && !arg.startsWith("--context=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
@@ -54,7 +57,8 @@ function parseArgs(argv: readonly string[]): Options {
       return v;
     };
     if (flag === "--help" || flag === "-h") o.help = true;
-    else if (flag === "--keep") o.keep = true;
+    else if (flag === "--keep" && inline === undefined) o.keep = true;
+    else if (flag === "--prepare" && inline === undefined) o.prepare = true;
     else if (flag === "--config") o.config = value();
     else if (flag === "--out") o.out = value();
     else if (flag === "--scenario") {
@@ -67,6 +71,8 @@ function parseArgs(argv: readonly string[]): Options {
       if (eq <= 0) throw new UsageError(`--context ${printable(v)}: write <task>=<dir>`);
       const dir = v.slice(eq + 1);
       if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--context ${printable(v)}: ${printable(dir)} is not a directory`);
+      // The directory is bind-mounted (docker -v <dir>:/context:ro): a ':' or ',' would change what is mounted.
+      if (/[:,\n]/.test(path.resolve(dir))) throw new UsageError(`--context ${printable(v)}: the directory's path may not hold ':' or ',' (it is mounted into a container)`);
       o.contexts.set(v.slice(0, eq), path.resolve(dir));
     } else throw new UsageError(`unknown ${arg.startsWith("-") ? "option" : "argument"} ${printable(arg)}`);
   }
@@ -77,6 +83,17 @@ function parseArgs(argv: readonly string[]): Options {
 function variantText(text: string, variant: Scenario["variant"]): string {
   if (!variant) return text;
   const doc = YAML.parse(text) ?? {};
+  if (variant === "signing") {
+    // Signing on, as help/signing.md sets it (the lab builds the signer image itself).
+    const base = doc.baseArtifactsRegistry?.name ?? "contosobaseartifacts";
+    doc.signing = {
+      subject: `CN=${base}.azurecr.io,O=acr-gate lab,ST=Lab,C=US`,
+      signerContext: "https://github.com/your-github-org/acr-gate-signer.git#main:help/signer",
+      ...doc.signing,
+      enabled: true,
+    };
+    return YAML.stringify(doc);
+  }
   for (const g of doc.gatedImages ?? []) {
     g.scan = variant === "report" ? { ...g.scan, mode: "report" } : { ...g.scan, mode: "enforce", failOn: "CRITICAL" };
   }
@@ -177,10 +194,24 @@ export async function runLab(argv: readonly string[], env: NodeJS.ProcessEnv, io
     }
   }
 
+  if (o.prepare) {
+    try {
+      ensureHostTools(log);
+      const t = labTools({ cache: labCacheDir(env), acb: acbPath(env), signing: true, log });
+      io.out(`lab: ready (${Object.values(t).filter((v) => v.startsWith("/")).length} tools in ${labCacheDir(env)} and on this machine)\n`);
+      return 0;
+    } catch (e) {
+      if (!(e instanceof LabError)) throw e;
+      io.err(`lab: ${e.message}\n`);
+      return 1;
+    }
+  }
   let host: LabHost | undefined;
+  let work: string | undefined;
   const stopOnSignal = (signal: NodeJS.Signals) => {
     log(`${signal}: stopping the lab`);
     host?.stop();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
     process.exit(signal === "SIGINT" ? 130 : 143);
   };
   process.on("SIGINT", stopOnSignal);
@@ -191,17 +222,12 @@ export async function runLab(argv: readonly string[], env: NodeJS.ProcessEnv, io
   let failed = 0;
   try {
     prepareOut(o.out);
-    const tools0 = ensureHostTools(log);
-    void tools0;
-    const tools = labTools({
-      cache: labCacheDir(env),
-      acb: env.ACR_GATE_ACB ?? path.join(REPO_ROOT, "..", "shared", "tools", "acb", "acb"),
-      signing: false,
-      log,
-    });
+    ensureHostTools(log);
+    const signing = prepared.some((p) => p.tasks.some((t) => t.role === "signer"));
+    const tools = labTools({ cache: labCacheDir(env), acb: acbPath(env), signing, log });
     for (const { scenario, tasks } of prepared) {
       log(`scenario ${scenario.name}: ${scenario.summary}`);
-      const work = fs.mkdtempSync(path.join(path.resolve(o.out), `.work-${scenario.name}-`));
+      work = fs.mkdtempSync(path.join(path.resolve(o.out), `.work-${scenario.name}-`));
       const registries = new Map<string, string>();
       try {
         host = await LabHost.start({ logDir: path.join(work, "daemon"), stands: hostsOf(tasks), log });
@@ -211,14 +237,14 @@ export async function runLab(argv: readonly string[], env: NodeJS.ProcessEnv, io
         for (const t of tasks) {
           const given = o.contexts.get(t.name);
           if (given) contexts.set(t.name, given);
-          else if (t.context || t.role === "upstream") {
+          else if ((t.context || t.role === "upstream") && t.role !== "signer") {
             const kind = t.role === "upstream" ? "base-image-node" : t.role === "gate" ? "gate-test" : "hello-world";
             contexts.set(t.name, fixtureContext(kind, path.join(work, "contexts", t.name)));
             fixtures.add(t.name);
           }
         }
         const lab = new Lab({ host, tools, work, tasks, registries, contexts, log });
-        lab.setUp(upstreamImages(tasks).map((i) => swapHost(i, registries)), scannerImages(tasks));
+        lab.setUp(upstreamImages(tasks).map((i) => lab.swap(i)), scannerImages(tasks));
         let checks: Check[];
         try {
           checks = await scenario.run({ lab, tasks, contexts, fixture: (t) => fixtures.has(t.name), address: (s) => registries.get(s)!, log });
@@ -247,6 +273,7 @@ export async function runLab(argv: readonly string[], env: NodeJS.ProcessEnv, io
         host?.stop();
         host = undefined;
         fs.rmSync(work, { recursive: true, force: true });
+        work = undefined;
       }
     }
   } catch (e) {
@@ -268,11 +295,9 @@ export async function runLab(argv: readonly string[], env: NodeJS.ProcessEnv, io
   return failed ? 1 : 0;
 }
 
-function swapHost(image: string, registries: ReadonlyMap<string, string>): string {
-  const host = image.split("/")[0];
-  const local = registries.get(host);
-  if (!local) throw new LabError(`no local registry for ${host} (image ${image})`);
-  return local + image.slice(host.length);
+/** acb: $ACR_GATE_ACB, else ../shared/tools/acb/acb beside the repository (help/lab.md, "acb"). */
+function acbPath(env: NodeJS.ProcessEnv): string {
+  return env.ACR_GATE_ACB ?? path.join(REPO_ROOT, "..", "shared", "tools", "acb", "acb");
 }
 
 function safe<T>(f: () => T, fallback: T): T {

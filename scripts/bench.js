@@ -13,6 +13,9 @@
  *                "@cdktf/provider-azurerm"` (the root import). ts-node is installed into a temp dir.
  *   4. scale     generated configs with N gated images + N apps + ceil(N/10) team registries, in
  *                both layouts: single (one stack) and split (a platform stack + a stack per team).
+ *   5. lab       the default config's task runs on acb for real (npm run lab, scenario unchanged):
+ *                the gate's seconds for a changed upstream (its first promotion) and an unchanged
+ *                one, and the app's build-and-deploy run; as root with acb only (help/lab.md).
  *
  * Targets are printed as PASS/MISS and never fail the process; it exits 1 only when something errors.
  * Writes the figures as JSON under bench/results/<timestamp>.json. See help/performance.md.
@@ -24,6 +27,7 @@
  *          --sizes=1,10,...  scale sizes (default 1,10,100,500)
  *          --layouts=single,split  layouts of the scale series (default both)
  *          --keep            keep the temp dir (configs, outputs, template project)
+ *          --lab=off         skip the lab's figures (default: on where it can run: root and acb)
  *
  * Plain Node.js (CommonJS), no dependencies beyond the app's own.
  */
@@ -49,7 +53,7 @@ const opt = (name, fallback) => {
   if (a === undefined) return fallback;
   return a.includes("=") ? a.slice(a.indexOf("=") + 1) : true;
 };
-const known = ["with-tests", "runs", "template-runs", "scale-runs", "sizes", "layouts", "keep", "help"];
+const known = ["with-tests", "runs", "template-runs", "scale-runs", "sizes", "layouts", "keep", "lab", "help"];
 for (const a of args) {
   if (!known.includes(a.replace(/^--/, "").split("=")[0])) {
     console.error(`bench: unknown option ${a} (known: ${known.map((k) => `--${k}`).join(" ")})`);
@@ -513,6 +517,18 @@ function main() {
   }
   say();
 
+  // The lab -------------------------------------------------------------------------------------
+  const lab = labFigures();
+  results.lab = lab;
+  say("Lab (npm run lab -- --scenario unchanged: the default config's tasks on acb, for real)");
+  if (lab.skipped) say(`  skipped: ${lab.skipped}`);
+  else {
+    say(`  gate, changed upstream (first promotion): ${f2(lab.gateChanged)} s`);
+    say(`  gate, unchanged upstream:                 ${f2(lab.gateUnchanged)} s (${(lab.gateUnchanged / lab.gateChanged).toFixed(2)} of it)`);
+    say(`  app build and deploy:                     ${f2(lab.app)} s`);
+  }
+  say();
+
   // Targets -------------------------------------------------------------------------------------
   say("Targets");
   say(target("default config within 1.4x the floor", ours.wall.median <= 1.4 * floor.wall.median,
@@ -529,6 +545,8 @@ function main() {
     say(target(`500 gated images + 500 apps under 1 GB (${layout})`, s500 && s500.rss ? s500.rss.max < 1000 * MB : null,
       s500 && s500.rss ? `max ${fmb(s500.rss.max)} MB` : "not measured"));
   }
+  say(target("the gate on an unchanged upstream within a third of a changed one (lab)", lab.skipped ? null : lab.gateUnchanged * 3 <= lab.gateChanged,
+    lab.skipped ? lab.skipped : `${f2(lab.gateUnchanged)} s against ${f2(lab.gateChanged)} s`));
   results.targets = targets;
 
   if (npmTest) {
@@ -550,6 +568,21 @@ function main() {
   say(`load average at end ${results.machine.loadavgEnd.join(" ")}`);
   say(`wrote ${path.relative(REPO, file)}`);
   return errored ? 1 : 0;
+}
+
+/** The lab's run seconds: its unchanged scenario runs the gate on a changed upstream, then on the same one again. */
+function labFigures() {
+  if (opt("lab", "on") === "off") return { skipped: "--lab=off" };
+  const acb = process.env.ACR_GATE_ACB || path.join(REPO, "..", "shared", "tools", "acb", "acb");
+  if (process.getuid && process.getuid() !== 0) return { skipped: "not root (the lab makes namespaces)" };
+  if (!fs.existsSync(acb)) return { skipped: `no acb at ${acb}` };
+  const out = path.join(TMP, "lab.out");
+  const r = spawnSync(process.execPath, [path.join(REPO, "dist", "app", "lab.js"), "--scenario", "unchanged", "--out", out], { encoding: "utf8", timeout: 1800000 });
+  if (r.status !== 0) return { skipped: `the lab failed (exit ${r.status}): ${`${r.stderr}`.trim().split("\n").slice(-3).join(" / ")}` };
+  const runs = JSON.parse(fs.readFileSync(path.join(out, "report.json"), "utf8")).scenarios[0].runs;
+  const gates = runs.filter((x) => x.task === "base-import-node");
+  const app = runs.find((x) => x.task === "hello-world");
+  return { gateChanged: gates[0].seconds, gateUnchanged: gates[1].seconds, app: app.seconds, runs };
 }
 
 let code = 1;
