@@ -69,7 +69,8 @@ describe("the starter test context (examples/gate-test/), as a gate runs it", ()
 
   test("the Dockerfile builds FROM the SOURCE_IMAGE build argument the gate passes, and runs the test as its command", () => {
     const docker = fs.readFileSync(path.join(dir, "Dockerfile"), "utf8").split("\n").filter((l) => l.trim() && !l.startsWith("#"));
-    expect(docker).toEqual(["ARG SOURCE_IMAGE", "FROM ${SOURCE_IMAGE}", "COPY test.sh /acr-gate/test.sh", 'CMD ["/bin/sh", "/acr-gate/test.sh"]']);
+    // expect.env (optional, test.sh step 3) comes along where the context has one: a pattern copies what exists.
+    expect(docker).toEqual(["ARG SOURCE_IMAGE", "FROM ${SOURCE_IMAGE}", "COPY test.sh expect.en[v] /acr-gate/", 'CMD ["/bin/sh", "/acr-gate/test.sh"]']);
     const sandbox = fs.readFileSync(path.join(__dirname, "..", "examples", "sandbox.yaml"), "utf8");
     expect(sandbox).toContain('test: { context: "https://github.com/your-github-org/acr-gate.git#main:examples/gate-test" }');
   });
@@ -81,6 +82,27 @@ describe("the starter test context (examples/gate-test/), as a gate runs it", ()
     expect(r.stdout).toMatch(/^acr-gate test: ok: runs on Linux x86_64$/m);
     expect(r.stdout).toMatch(/^acr-gate test: ok: node v\d+/m);
     expect(r.stdout).toMatch(/^acr-gate test: ok: node serves HTTP$/m);
+  });
+
+  test("expect.env beside it: the image's environment must hold one of the allowed values (the lab's questionable upstream)", () => {
+    const ctx = fs.mkdtempSync(path.join(require("os").tmpdir(), "acr-gate-starter-"));
+    fs.copyFileSync(script, path.join(ctx, "test.sh"));
+    fs.writeFileSync(path.join(ctx, "expect.env"), "# allowed\nBACKGROUND_COLOR=DeepSkyBlue|Green\n\nNODE_VERSION=15-alpine");
+    const run = (env: Record<string, string>) =>
+      spawnSync("sh", [path.join(ctx, "test.sh")], { encoding: "utf8", env: { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, NODE_VERSION: "15-alpine", ...env } });
+    const green = run({ BACKGROUND_COLOR: "Green" });
+    expect(green.status).toBe(0);
+    expect(green.stdout).toMatch(/^acr-gate test: ok: BACKGROUND_COLOR=Green$/m);
+    expect(green.stdout).toMatch(/^acr-gate test: ok: NODE_VERSION=15-alpine$/m);
+    const orange = run({ BACKGROUND_COLOR: "Orange" });
+    expect(orange.status).toBe(1);
+    expect(orange.stderr).toMatch(/^acr-gate test: FAIL: BACKGROUND_COLOR is \[Orange\], allowed: DeepSkyBlue\|Green$/m);
+    // Unset is not allowed either, and a part of an allowed value is not one.
+    expect(run({}).status).toBe(1);
+    expect(run({ BACKGROUND_COLOR: "Deep" }).status).toBe(1);
+    fs.writeFileSync(path.join(ctx, "expect.env"), "BACKGROUND COLOR=x\n");
+    expect(run({ BACKGROUND_COLOR: "x" }).stderr).toMatch(/expect.env: \[BACKGROUND COLOR=x\] is not NAME=value1\|value2/);
+    fs.rmSync(ctx, { recursive: true, force: true });
   });
 
   test("an image with neither node nor python3 fails the test, and so the promotion", () => {

@@ -45,6 +45,9 @@ export const LAB_ADVISORY = {
   severity: "CRITICAL",
 } as const;
 
+/** What the stand-in public images say of themselves (the walkthrough's base-image-node sets the same). */
+const PUBLIC_IMAGE_ENV = { NODE_VERSION: "15-alpine", BACKGROUND_COLOR: "DeepSkyBlue" };
+
 /** The alias acb resolves `az` to (`acb exec --dry-run` prints it): the lab's recording stand-in carries its name. */
 const AZ_IMAGE_PATTERN = /mcr\.microsoft\.com\/acr\/azure-cli:[A-Za-z0-9._-]+/g;
 const AZ_MARK = "acr-gate-lab az:";
@@ -82,7 +85,7 @@ export class Lab {
     this.standIns.set(s.what, s);
   }
 
-  /** Builds every image acb and the tasks need, and the stand-in upstream images; dry-runs every task first. */
+  /** Builds every image acb and the tasks need, and the stand-in upstream images (by their names in the config); dry-runs every task first. */
   setUp(upstreamImages: readonly string[], scannerImages: readonly string[]): void {
     const { host, tools, work } = this.o;
     const t0 = Date.now();
@@ -117,7 +120,13 @@ export class Lab {
     const signer = this.o.tasks.find((t) => t.role === "signer");
     if (signer?.builds) this.buildSigner(signer.builds);
     // The public images the config gates or builds on, stood in by one small Node image.
-    for (const image of upstreamImages) this.pushBase(image, {});
+    for (const image of upstreamImages) {
+      this.pushBase(this.swap(image), {});
+      // Behind a registry of the config: the artifact cache's repository, which pulls through on first use.
+      if (image.split("/")[0].endsWith(".azurecr.io")) {
+        this.standIn({ what: `the artifact cache's pull of ${image}`, why: "no Docker Hub here: the stand-in public image is put in the cached repository itself, where the cache rule would pull it through" });
+      }
+    }
     this.o.log(`images built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
 
@@ -173,7 +182,8 @@ export class Lab {
     importImage(this.o.host, this.o.work, image, {
       bins: { "/usr/local/bin/node": this.o.tools.node },
       files: { ...osFiles(), "var/lib/dpkg/status": dpkgStatus({ "acr-gate-lab-base": "1.0.0", ...o.packages }) },
-      changes: ["ENV PATH=/usr/local/bin:/usr/bin:/bin", ...Object.entries(o.env ?? {}).map(([k, v]) => `ENV ${k}=${v}`), 'CMD ["node"]'],
+      // The walkthrough's colour and version, as its simulated public image says them: the fixtures' checks then hold in every upstream mode.
+      changes: ["ENV PATH=/usr/local/bin:/usr/bin:/bin", ...Object.entries({ ...PUBLIC_IMAGE_ENV, ...o.env }).map(([k, v]) => `ENV ${k}=${v}`), 'CMD ["node"]'],
     });
     this.o.host.must(["docker", "push", image], { timeoutMs: 300_000 });
     this.standIn({ what: `the public image ${image.replace(/^localhost:\d+\//, "")}`, why: "no public registry here: a small image of this machine's Node.js and busybox under that name, in the lab's registry for its host" });

@@ -244,7 +244,7 @@ export async function runLab(argv: readonly string[], env: NodeJS.ProcessEnv, io
           }
         }
         const lab = new Lab({ host, tools, work, tasks, registries, contexts, log });
-        lab.setUp(upstreamImages(tasks).map((i) => lab.swap(i)), scannerImages(tasks));
+        lab.setUp(upstreamImages(tasks), scannerImages(tasks));
         let checks: Check[];
         try {
           checks = await scenario.run({ lab, tasks, contexts, fixture: (t) => fixtures.has(t.name), address: (s) => registries.get(s)!, log });

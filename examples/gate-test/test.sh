@@ -42,7 +42,8 @@ fi
 # 3. What the image says about itself (optional): each line NAME=value1|value2 of expect.env,
 #    beside this script in the test context, names the values the image's environment may have
 #    (an upstream that changes BACKGROUND_COLOR, NODE_VERSION or JAVA_VERSION unannounced fails).
-if [ -r /acr-gate/expect.env ]; then
+expect="$(dirname "$0")/expect.env"
+if [ -r "$expect" ]; then
   while IFS= read -r line || [ -n "$line" ]; do
     case "$line" in ''|'#'*) continue ;; esac
     name="${line%%=*}"
@@ -53,5 +54,5 @@ if [ -r /acr-gate/expect.env ]; then
       *"|$value|"*) pass "$name=$value" ;;
       *) fail "$name is [$value], allowed: $allowed" ;;
     esac
-  done < /acr-gate/expect.env
+  done < "$expect"
 fi
