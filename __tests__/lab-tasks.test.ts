@@ -7,6 +7,8 @@
 import { parseConfig, DEFAULT_CONFIG_YAML } from "../lib/config";
 import { synthesizeInMemory } from "../app/synth";
 import { labTasks, LabTask, prepare, triggeredBy } from "../app/lab-tasks";
+import { scannerProblem } from "../app/lab-run";
+import { DEFAULT_SCANNER_IMAGE } from "../lib/config-schema";
 
 const tasksOf = (yaml: string) => labTasks(synthesizeInMemory(parseConfig(yaml, "test")));
 
@@ -105,4 +107,11 @@ describe("signing: the signer image's build is the lab's, not a task run", () =>
       expect(tasks.find((t) => t.name === name)!.rawValues.GATE_CERTIFICATE).toMatch(/azurerm_key_vault_certificate\.[a-z0-9_]+\.certificate_data_base64/);
     }
   });
+});
+
+test("the scanners the lab can stand in: Trivy of its pinned version, by tag with or without a digest", () => {
+  expect(scannerProblem(DEFAULT_SCANNER_IMAGE)).toBeUndefined();
+  expect(scannerProblem("myregistry.azurecr.io/tools/trivy:0.58.1")).toBeUndefined();
+  expect(scannerProblem("ghcr.io/aquasecurity/trivy:0.57.0")).toMatch(/the lab has Trivy v0\.58\.1/);
+  expect(scannerProblem("quay.io/example/grype:0.80.0@sha256:" + "a".repeat(64))).toMatch(/builds Trivy only/);
 });

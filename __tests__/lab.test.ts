@@ -131,6 +131,7 @@ describeLab("every scenario, for real (npm run lab)", () => {
     const validate = new Ajv2020({ allErrors: true, strict: true }).compile(JSON.parse(fs.readFileSync(path.join(ROOT, "help", "lab-report.schema.json"), "utf8")));
     expect(validate(report) ? [] : validate.errors).toEqual([]);
     expect(report.scenarios.map((s) => s.name)).toEqual(["walkthrough", "questionable", "vulnerable", "vulnerable-report", "unchanged", "rollback", "signed"]);
+    expect(Object.keys(report.tools)).toEqual(expect.arrayContaining(["acb", "dockerd", "docker-registry", "trivy", "notation", "oras"]));
   });
 
   test("every stand-in is listed with why", () => {
@@ -231,6 +232,20 @@ describeLab("every scenario, for real (npm run lab)", () => {
       expect(scenario("rollback").apps["hello-world-aci"].answer).toMatch(/BACKGROUND_COLOR DeepSkyBlue/);
     });
   });
+});
+
+describeLab("the walkthrough on other upstreams and layouts: Docker Hub, the artifact cache, the split layout", () => {
+  test.each(["dockerhub", "artifact-cache", "split"])("examples/%s.yaml: every run succeeds and every app answers in DeepSkyBlue", (example) => {
+    const out = path.join(tmp(), "lab.out");
+    const r = lab(["--config", path.join(ROOT, "examples", `${example}.yaml`), "--scenario", "walkthrough", "--out", out], 900_000);
+    const rep: LabReport = JSON.parse(fs.readFileSync(path.join(out, "report.json"), "utf8"));
+    const s = rep.scenarios[0];
+    expect(s.runs.filter((x) => x.status !== "succeeded").map((x) => x.task)).toEqual([]);
+    expect(s.runs.some((x) => x.steps.some((st) => st.id === "vulnerability-scan" && st.status === "succeeded"))).toBe(true);
+    expect(Object.keys(s.apps).length).toBeGreaterThan(0);
+    for (const app of Object.values(s.apps)) expect(app.answer).toMatch(/BACKGROUND_COLOR DeepSkyBlue/);
+    expect(r.status).toBe(0);
+  }, 900_000);
 });
 
 describeLab("a lab stopped halfway leaves nothing behind, and the next one starts clean", () => {

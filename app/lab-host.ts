@@ -30,6 +30,7 @@ export const HOST_PACKAGES: Readonly<Record<string, string>> = {
   nsenter: "util-linux",
   ip: "iproute2",
   openssl: "openssl",
+  pkill: "procps",
 };
 
 const which = (cmd: string): string | undefined => {
@@ -73,6 +74,17 @@ function isStatic(file: string): boolean {
   return r.status !== 0 || /not a dynamic executable|statically linked/.test(r.stdout + r.stderr);
 }
 
+/**
+ * The environment of everything the lab starts: the docker CLI (the lab's, acb's) talks to the
+ * lab's daemon and no other (no DOCKER_HOST or context of the user's, no config of theirs), and
+ * nothing is told of a proxy (there is none inside; a daemon would try it).
+ */
+export function labEnv(dockerConfig: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^(DOCKER_|BUILDKIT_)|_proxy$/i.test(k)) env[k] = v;
+  return { ...env, DOCKER_HOST: "unix:///var/run/docker.sock", DOCKER_CONFIG: dockerConfig };
+}
+
 export function tail(text: string | undefined, lines: number): string {
   return (text ?? "").trimEnd().split("\n").slice(-lines).join("\n");
 }
@@ -97,6 +109,12 @@ export class LabHost {
   private initPid?: number;
   private readonly mountPoint: string;
   private stopped = false;
+  private get dockerConfig(): string {
+    return path.join(this.logDir, "docker-config");
+  }
+  private get env(): NodeJS.ProcessEnv {
+    return labEnv(this.dockerConfig);
+  }
   private get shutdown(): string {
     return path.join(this.logDir, "shutdown.sh");
   }
@@ -173,8 +191,10 @@ export class LabHost {
       `sh ${q(this.shutdown)}`,
       "exit 0",
     ].join("\n");
+    fs.mkdirSync(this.dockerConfig, { recursive: true });
     const holder = spawn("unshare", ["--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "sh", "-c", script], {
       stdio: ["pipe", "pipe", "pipe"],
+      env: this.env,
     });
     this.holder = holder;
     let err = "";
@@ -216,14 +236,14 @@ export class LabHost {
   }
 
   /** Runs `argv` inside the lab's namespaces (network, mounts, processes). */
-  exec(argv: readonly string[], o: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): RunResult {
+  exec(argv: readonly string[], o: { input?: string | Buffer; timeoutMs?: number } = {}): RunResult {
     if (!this.initPid || this.stopped) throw new LabError("the lab is not running");
     const r: SpawnSyncReturns<string> = spawnSync("nsenter", ["-t", String(this.initPid), "-m", "-n", "-p", "--", ...argv], {
       input: o.input,
       encoding: "utf8",
       timeout: o.timeoutMs,
       killSignal: "SIGKILL",
-      env: o.env ?? process.env,
+      env: this.env,
       maxBuffer: 256 * 1024 * 1024,
     });
     return { status: r.status, signal: r.signal, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
@@ -239,7 +259,7 @@ export class LabHost {
   /** The same as {@link exec}, but not blocking this process: acb runs, which the lab times. */
   spawn(argv: readonly string[]): ChildProcess {
     if (!this.initPid || this.stopped) throw new LabError("the lab is not running");
-    return spawn("nsenter", ["-t", String(this.initPid), "-m", "-n", "-p", "--", ...argv], { stdio: ["ignore", "pipe", "pipe"] });
+    return spawn("nsenter", ["-t", String(this.initPid), "-m", "-n", "-p", "--", ...argv], { stdio: ["ignore", "pipe", "pipe"], env: this.env });
   }
 
   /**
@@ -250,7 +270,7 @@ export class LabHost {
   stop(): void {
     if (this.stopped) return;
     if (this.initPid && isAlive(this.initPid)) {
-      spawnSync("nsenter", ["-t", String(this.initPid), "-m", "-n", "-p", "--", "sh", this.shutdown], { timeout: 30_000, stdio: "ignore" });
+      spawnSync("nsenter", ["-t", String(this.initPid), "-m", "-n", "-p", "--", "sh", this.shutdown], { timeout: 30_000, stdio: "ignore", env: this.env });
     }
     this.stopped = true;
     for (const pid of [this.initPid, this.holder?.pid]) {

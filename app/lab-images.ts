@@ -121,8 +121,6 @@ function nodeBinary(cache: string, log: Log): string {
 export interface LabToolPaths {
   readonly acb: string;
   readonly trivy: string;
-  /** `v0.58.1`: the scanner images the lab can stand in. */
-  readonly trivyVersion: string;
   readonly trivydb: string;
   readonly node: string;
   readonly oras?: string;
@@ -137,7 +135,6 @@ export function labTools(o: { cache: string; acb: string; signing: boolean; log:
   return {
     acb: o.acb,
     trivy: goTool(o.cache, LAB_TOOLS.trivy, "trivy", o.log),
-    trivyVersion: LAB_TOOLS.trivy.version,
     trivydb: labProgram(o.cache, "trivy-db", "trivydb", o.log),
     node: nodeBinary(o.cache, o.log),
     ...(o.signing

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { LabError, LabHost, tail } from "./lab-host";
-import { dpkgStatus, importImage, LabToolPaths, osFiles, REPO_ROOT } from "./lab-images";
+import { dpkgStatus, importImage, LAB_TOOLS, LabToolPaths, osFiles, REPO_ROOT } from "./lab-images";
 import { LabTask, prepare, StandIn, taskFileText, triggeredBy } from "./lab-tasks";
 import { withoutSecrets } from "./task-inputs";
 
@@ -44,6 +44,14 @@ export const LAB_ADVISORY = {
   fixedVersion: "1.0.1",
   severity: "CRITICAL",
 } as const;
+
+/** Why the lab cannot stand in a gate's scanner image (it builds the Trivy version of LAB_TOOLS), or undefined. */
+export function scannerProblem(ref: string): string | undefined {
+  const m = /^(?:[^/]+\/)*[^/]*trivy:v?(\d+\.\d+\.\d+)(@sha256:[0-9a-f]{64})?$/.exec(ref);
+  if (!m) return `scanner image ${ref}: the lab builds Trivy only (an image trivy:<version>); rehearse this gate with Trivy, or in Azure`;
+  if (`v${m[1]}` !== LAB_TOOLS.trivy.version) return `scanner image ${ref}: the lab has Trivy ${LAB_TOOLS.trivy.version} (LAB_TOOLS in app/lab-images.ts)`;
+  return undefined;
+}
 
 /** What the stand-in public images say of themselves (the walkthrough's base-image-node sets the same). */
 const PUBLIC_IMAGE_ENV = { NODE_VERSION: "15-alpine", BACKGROUND_COLOR: "DeepSkyBlue" };
@@ -107,9 +115,8 @@ export class Lab {
     if (azImages.size) this.standIn({ what: `az (${[...azImages].join(", ")})`, why: "no Azure here: a stand-in that records its arguments (the deploy's az container create) and succeeds; the lab runs the deployed image itself" });
     // The scanner, pinned by digest in the task: the same version built from source.
     for (const ref of scannerImages) {
-      const m = /^(?:[^/]+\/)*[^/]*trivy:v?(\d+\.\d+\.\d+)(@sha256:[0-9a-f]{64})?$/.exec(ref);
-      if (!m) throw new LabError(`scanner image ${ref}: the lab builds Trivy only (a tag trivy:<version>); give the gate Trivy, or run your scanner's gate in Azure`);
-      if (`v${m[1]}` !== tools.trivyVersion) throw new LabError(`scanner image ${ref}: the lab has Trivy ${tools.trivyVersion} (LAB_TOOLS in app/lab-images.ts)`);
+      const problem = scannerProblem(ref);
+      if (problem) throw new LabError(problem);
       const local = ref.replace(/@sha256:[0-9a-f]{64}$/, "");
       this.tool(local, { bins: { "/usr/local/bin/trivy": tools.trivy }, changes: ['ENTRYPOINT ["trivy"]'] });
       if (local !== ref) this.pinned.set(ref, local);
@@ -272,9 +279,18 @@ export class Lab {
     let log = "";
     acb.stdout!.on("data", (d) => (log += d));
     acb.stderr!.on("data", (d) => (log += d));
-    const timer = setTimeout(() => acb.kill("SIGKILL"), task.timeoutSeconds * 1000);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      // The task's own timeout (timeout_in_seconds), as ACR ends a run: acb and its steps' containers, not the deployed apps.
+      timedOut = true;
+      host.exec(["pkill", "-KILL", "-x", "acb"]);
+      const ids = host.exec(["docker", "ps", "-q", "--filter", "volume=home"]).stdout.trim().split("\n").filter(Boolean);
+      if (ids.length) host.exec(["docker", "rm", "-f", ...ids]);
+      acb.kill("SIGKILL");
+    }, task.timeoutSeconds * 1000);
     const code = await new Promise<number | null>((resolve) => acb.on("close", (c) => resolve(c)));
     clearTimeout(timer);
+    if (timedOut) log += `\nacr-gate lab: the run passed its timeout_in_seconds (${task.timeoutSeconds}) and was ended\n`;
     const seconds = (Date.now() - t0) / 1000;
     fs.writeFileSync(path.join(dir, "acb.log"), log);
     host.exec(["docker", "volume", "rm", "-f", ws]);
@@ -288,7 +304,7 @@ export class Lab {
     const record: RunRecord = {
       task: task.name,
       trigger,
-      status: code === 0 ? "succeeded" : "failed",
+      status: code === 0 && !timedOut ? "succeeded" : "failed",
       seconds: round(seconds),
       steps: steps(log, prepared.taskFile),
       runId,
@@ -348,7 +364,7 @@ export class Lab {
       (async () => {
         const out = {};
         for (const [name, host] of JSON.parse(process.argv[1])) {
-          const repos = JSON.parse((await get(host, "/v2/_catalog")).b).repositories || [];
+          const repos = JSON.parse((await get(host, "/v2/_catalog?n=1000")).b).repositories || [];
           out[name] = {};
           for (const repo of repos) {
             const tags = JSON.parse((await get(host, "/v2/" + repo + "/tags/list")).b).tags || [];
@@ -433,14 +449,21 @@ function steps(log: string, taskFile: string): StepRecord[] {
   for (const m of log.matchAll(/Step ID: (\S+) marked as (\w+) \(elapsed time in seconds: ([\d.]+)\)/g)) {
     marked.set(m[1], { status: m[2] === "successful" ? "succeeded" : m[2] === "failed" ? "failed" : "skipped", seconds: round(Number(m[3])) });
   }
-  const stamp = (line: string) => Date.parse(line.slice(0, 19).replace(/\//g, "-").replace(" ", "T") + "Z");
+  // acb's stamp, wherever a step's last output (without its newline) left it on the line.
+  const stamp = (line: string) => {
+    const m = /(\d{4})\/(\d\d)\/(\d\d) (\d\d:\d\d:\d\d)/.exec(line);
+    return m ? Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}Z`) : NaN;
+  };
   const started = new Map<string, number>();
   const ended = new Map<string, { ok: boolean; at: number }>();
   for (const line of log.split("\n")) {
     let m: RegExpExecArray | null;
     if ((m = /Executing step ID: (\S+)\. /.exec(line))) started.set(m[1], stamp(line));
     else if ((m = /Successfully executed container: (\S+)$/.exec(line))) ended.set(m[1], { ok: true, at: stamp(line) });
-    else if ((m = /(?:Container failed during run: (\S+)\.|failed to run step ID: (\S+?):)/.exec(line))) ended.set(m[1] ?? m[2], { ok: false, at: stamp(line) });
+    else if ((m = /(?:Container failed during run: (\S+)\.|failed to run step ID: (\S+?):)/.exec(line))) {
+      // Both lines may come for one step; the first has the stamp.
+      if (!ended.has(m[1] ?? m[2])) ended.set(m[1] ?? m[2], { ok: false, at: stamp(line) });
+    }
   }
   return order.map(({ id, cmd }) => {
     const ran: StepRecord["ran"] = /^(az|mcr\.microsoft\.com\/acr\/azure-cli:)/.test(cmd) ? "stand-in" : "real";
@@ -450,7 +473,8 @@ function steps(log: string, taskFile: string): StepRecord[] {
     if (s === undefined) return { id, status: "skipped", ran, seconds: 0 };
     const e = ended.get(id);
     // Started and never ended: the run was stopped around it (another step failed, or a timeout).
-    return { id, status: e?.ok ? "succeeded" : "failed", ran, seconds: e ? round((e.at - s) / 1000) : 0 };
+    const seconds = e ? (e.at - s) / 1000 : 0;
+    return { id, status: e?.ok ? "succeeded" : "failed", ran, seconds: Number.isFinite(seconds) ? round(seconds) : 0 };
   });
 }
 

@@ -5,14 +5,15 @@
  * Exit codes: 0 every scenario passed; 1 a scenario failed, or the lab could not start; 2 bad
  * usage or a config that fails `acr-gate --check` (before anything starts).
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { ConfigError, DEFAULT_CONFIG_YAML, parseConfig, printable, readConfigFile } from "../lib/config";
 import { synthesizeInMemory } from "./synth";
 import { ensureHostTools, LabError, LabHost } from "./lab-host";
-import { labCacheDir, labTools, REPO_ROOT } from "./lab-images";
-import { fixtureContext, Lab } from "./lab-run";
+import { LAB_TOOLS, labCacheDir, labTools, LabToolPaths, REPO_ROOT } from "./lab-images";
+import { fixtureContext, Lab, scannerProblem } from "./lab-run";
 import { labTasks, LabTask } from "./lab-tasks";
 import { Check, failure, Scenario, SCENARIOS } from "./lab-scenarios";
 
@@ -144,6 +145,8 @@ export interface LabReport {
     passed: boolean;
   }[];
   standIns: { what: string; why: string }[];
+  /** What ran, and which version of it. */
+  tools: Record<string, string>;
 }
 
 /** Our output directory: new, empty, or one the lab wrote (its marker), never anything else. */
@@ -152,7 +155,8 @@ function prepareOut(out: string): void {
   if (fs.existsSync(out)) {
     const entries = fs.readdirSync(out);
     if (entries.length && !entries.includes(".acr-gate-lab-output")) throw new LabError(`--out ${printable(out)}: not empty and not written by the lab; name a new directory`);
-    fs.rmSync(path.join(out, "runs"), { recursive: true, force: true });
+    // Ours only: the runs' logs, and a work directory a killed run may have left.
+    for (const e of entries) if (e === "runs" || e.startsWith(".work-") || e.startsWith(".report-")) fs.rmSync(path.join(out, e), { recursive: true, force: true });
   }
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(marker, "written by npm run lab (acr-gate); replaced on the next run\n");
@@ -187,6 +191,11 @@ export async function runLab(argv: readonly string[], env: NodeJS.ProcessEnv, io
     io.err(`lab: ${e instanceof ConfigError ? e.message : `acr-gate: ${(e as Error).message}`}\n`);
     return 2;
   }
+  const scanners = [...new Set(prepared.flatMap((p) => scannerImages(p.tasks)))].map(scannerProblem).filter(Boolean);
+  if (scanners.length) {
+    io.err(`lab: ${scanners.join("\nlab: ")}\n`);
+    return 2;
+  }
   for (const name of o.contexts.keys()) {
     if (!prepared.some((p) => p.tasks.some((t) => t.name === name))) {
       io.err(`lab: --context ${printable(name)}: the config has no task of that name\n`);
@@ -216,7 +225,7 @@ export async function runLab(argv: readonly string[], env: NodeJS.ProcessEnv, io
   };
   process.on("SIGINT", stopOnSignal);
   process.on("SIGTERM", stopOnSignal);
-  const report: LabReport = { scenarios: [], standIns: [] };
+  const report: LabReport = { scenarios: [], standIns: [], tools: {} };
   const standIns = new Map<string, { what: string; why: string }>();
   let steps = { real: 0, standIn: 0 };
   let failed = 0;
@@ -225,6 +234,7 @@ export async function runLab(argv: readonly string[], env: NodeJS.ProcessEnv, io
     ensureHostTools(log);
     const signing = prepared.some((p) => p.tasks.some((t) => t.role === "signer"));
     const tools = labTools({ cache: labCacheDir(env), acb: acbPath(env), signing, log });
+    report.tools = toolVersions(tools);
     for (const { scenario, tasks } of prepared) {
       log(`scenario ${scenario.name}: ${scenario.summary}`);
       work = fs.mkdtempSync(path.join(path.resolve(o.out), `.work-${scenario.name}-`));
@@ -237,7 +247,7 @@ export async function runLab(argv: readonly string[], env: NodeJS.ProcessEnv, io
         for (const t of tasks) {
           const given = o.contexts.get(t.name);
           if (given) contexts.set(t.name, given);
-          else if ((t.context || t.role === "upstream") && t.role !== "signer") {
+          else if (t.role === "upstream" || (t.context && (t.role === "gate" || t.role === "app"))) {
             const kind = t.role === "upstream" ? "base-image-node" : t.role === "gate" ? "gate-test" : "hello-world";
             contexts.set(t.name, fixtureContext(kind, path.join(work, "contexts", t.name)));
             fixtures.add(t.name);
@@ -253,7 +263,8 @@ export async function runLab(argv: readonly string[], env: NodeJS.ProcessEnv, io
         }
         const passed = checks.every((c) => c.ok);
         if (!passed) failed++;
-        for (const c of checks) log(`  ${c.ok ? "ok" : "FAILED"}: ${c.what}${c.ok || !c.detail ? "" : `\n      ${c.detail.split("\n").join("\n      ")}`}`);
+        // Details quote step logs and apps' answers: their control characters are not the terminal's.
+        for (const c of checks) log(`  ${c.ok ? "ok" : "FAILED"}: ${c.what}${c.ok || !c.detail ? "" : `\n      ${printableLines(c.detail).split("\n").join("\n      ")}`}`);
         const apps = safe(() => lab.apps(), {});
         const byName = Object.fromEntries([...registries].map(([server, addr]) => [addr, server.replace(/\.azurecr\.io$/, "")]));
         const contents = safe(() => lab.contents(), {});
@@ -298,6 +309,23 @@ export async function runLab(argv: readonly string[], env: NodeJS.ProcessEnv, io
 /** acb: $ACR_GATE_ACB, else ../shared/tools/acb/acb beside the repository (help/lab.md, "acb"). */
 function acbPath(env: NodeJS.ProcessEnv): string {
   return env.ACR_GATE_ACB ?? path.join(REPO_ROOT, "..", "shared", "tools", "acb", "acb");
+}
+
+/** The first line each tool says of its version (Debian's packages, acb, and the lab's pinned builds). */
+function toolVersions(tools: LabToolPaths): Record<string, string> {
+  const v = (cmd: string, ...args: string[]) => (spawnSync(cmd, args, { encoding: "utf8" }).stdout ?? "").trim().split("\n")[0] ?? "";
+  return {
+    acb: v(tools.acb, "--version"),
+    dockerd: v("dockerd", "--version"),
+    "docker-registry": v("docker-registry", "--version"),
+    trivy: LAB_TOOLS.trivy.version,
+    ...(tools.notation ? { notation: LAB_TOOLS.notation.version, oras: LAB_TOOLS.oras.version } : {}),
+    node: LAB_TOOLS.node.version,
+  };
+}
+
+function printableLines(text: string): string {
+  return text.replace(/\x1b\[[0-9;]*m/g, "").replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "?");
 }
 
 function safe<T>(f: () => T, fallback: T): T {
