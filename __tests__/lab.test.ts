@@ -25,7 +25,14 @@ const haveLab = requireTool("the lab (root, unshare, acb)", usable);
 const describeLab = haveLab ? describe : describe.skip;
 
 const LAST_LINE = /^lab: (\d+) runs, (\d+) steps real, (\d+) stood in, (\d+) failed$/m;
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-lab-test-"));
+const made: string[] = [];
+const tmp = () => {
+  made.push(fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-lab-test-")));
+  return made[made.length - 1];
+};
+afterAll(() => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
 
 function lab(args: string[], timeout = 1_500_000) {
   const r = spawnSync(process.execPath, [LAB, ...args], { cwd: ROOT, encoding: "utf8", timeout, env: { ...process.env, CHECKPOINT_DISABLE: "1" } });
@@ -217,6 +224,35 @@ describeLab("every scenario, for real (npm run lab)", () => {
       expect(again.seconds * 3).toBeLessThanOrEqual(first.seconds);
       expect(Object.keys(tags("unchanged", "contosobaseartifacts", "node")).sort()).toEqual(["15-alpine", expect.stringMatching(/^15-alpine-lab\d+$/)].sort());
       expect(scenario("unchanged").runs.map((r) => r.task)).toEqual(["node-public", "base-import-node", "hello-world", "base-import-node"]);
+    });
+  });
+
+  describe("signed: the gate signs and attaches evidence, the app verifies before it builds", () => {
+    test("the gate pushed the unique tag, signed it, attached its evidence, then moved the stable tag", () => {
+      const gate = run("signed", "base-import-node", 0);
+      const done = gate.steps.filter((s) => s.status === "succeeded").map((s) => s.id);
+      expect(done).toEqual(expect.arrayContaining(["promote-unique", "sign", "evidence-sbom", "evidence-report", "attach-evidence", "promote"]));
+      // Referrers, with no referrers API in the local registry: notation's and oras's fallback tags sha256-<digest>.
+      const t = tags("signed", "contosobaseartifacts", "node");
+      expect(Object.keys(t).filter((k) => /^sha256-[0-9a-f]{64}$/.test(k)).length).toBeGreaterThanOrEqual(3);
+    });
+
+    test("the app's verify step passed; a base pushed unsigned and one signed as another image were refused before any build", () => {
+      const apps = scenario("signed").runs.filter((r) => r.task === "hello-world");
+      expect(apps.map((r) => r.status)).toEqual(["succeeded", "failed", "failed"]);
+      expect(apps[0].steps.find((s) => s.id === "verify-base")!.status).toBe("succeeded");
+      for (const r of apps.slice(1)) {
+        expect(r.steps.find((s) => s.id === "verify-base")!.status).toBe("failed");
+        expect(r.steps.find((s) => s.id === "build-app")!.status).toBe("skipped");
+      }
+      expect(apps.map((r) => r.trigger)).toEqual([expect.stringMatching(/^base image update/), expect.stringMatching(/pushed unsigned/), expect.stringMatching(/signed as other:1/)]);
+      expect(scenario("signed").apps["hello-world-aci"].answer).toMatch(/BACKGROUND_COLOR DeepSkyBlue/);
+    });
+
+    test("an unchanged upstream signs, attaches and tags nothing", () => {
+      const again = run("signed", "base-import-node", 1);
+      expect(again.status).toBe("succeeded");
+      expect(scenario("signed").checks.find((c) => c.what === "and signed nothing, attached nothing, tagged nothing")!.ok).toBe(true);
     });
   });
 
