@@ -217,11 +217,9 @@ describeLab("every scenario, for real (npm run lab)", () => {
   });
 
   describe("unchanged: the gate on an unchanged upstream", () => {
-    test("no tag moves, nothing downstream runs, and it takes at most a third of the first gate run", () => {
-      const first = run("unchanged", "base-import-node", 0);
+    test("no tag moves and nothing downstream runs (its seconds are a figure: npm run bench, help/lab.md)", () => {
       const again = run("unchanged", "base-import-node", 1);
       expect(again.status).toBe("succeeded");
-      expect(again.seconds * 3).toBeLessThanOrEqual(first.seconds);
       expect(Object.keys(tags("unchanged", "contosobaseartifacts", "node")).sort()).toEqual(["15-alpine", expect.stringMatching(/^15-alpine-lab\d+$/)].sort());
       expect(scenario("unchanged").runs.map((r) => r.task)).toEqual(["node-public", "base-import-node", "hello-world", "base-import-node"]);
     });

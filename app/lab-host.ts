@@ -10,8 +10,9 @@
  *   the machine's, and every image, container, volume and overlay mount is gone with it;
  * - pid: the holder's shell is PID 1 there; when it exits the kernel ends every process inside
  *   (dockerd, containerd, the registries, acb and each step's container).
- * The shell waits on its standard input, a pipe from this process: the lab closing it, or dying
- * in any way (SIGKILL included), ends the namespace. Nothing is left but an empty directory.
+ * The shell waits on its standard input, a pipe from this process: the lab dying in any way
+ * (SIGKILL included) ends the namespace, after the same way down as stop(): containers, the
+ * daemon, cgroups, the tmpfs mount point and the lab's work directory.
  */
 import { spawn, spawnSync, ChildProcess, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
@@ -19,6 +20,21 @@ import * as os from "os";
 import * as path from "path";
 
 export class LabError extends Error {}
+
+/**
+ * A signal (SIGINT, SIGTERM) ended a command of the lab's: the whole process group got it (a
+ * terminal's Ctrl-C). Thrown through everything, to the lab's own way down (app/lab.ts).
+ */
+export class LabInterrupted extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`interrupted by ${signal}`);
+  }
+}
+
+/** Throws {@link LabInterrupted} when a child of ours died of SIGINT or SIGTERM. */
+export function checkInterrupted(signal: NodeJS.Signals | null): void {
+  if (signal === "SIGINT" || signal === "SIGTERM") throw new LabInterrupted(signal);
+}
 
 /** What the lab needs on the machine, and the Debian package each comes from. */
 export const HOST_PACKAGES: Readonly<Record<string, string>> = {
@@ -118,35 +134,42 @@ export class LabHost {
   private get shutdown(): string {
     return path.join(this.logDir, "shutdown.sh");
   }
-  /** The daemon's containers go under a cgroup named for this lab, never the machine's "docker". */
+  /**
+   * The daemon's containers go under a cgroup named for this lab, never the machine's "docker";
+   * relative, so under the daemon's own cgroup (the caller's limits hold for them too).
+   */
   private get cgroup(): string {
-    return `/${path.basename(this.mountPoint).replace(/[^A-Za-z0-9-]/g, "")}`;
+    return path.basename(this.mountPoint).replace(/[^A-Za-z0-9-]/g, "");
   }
 
   private constructor(
     readonly logDir: string,
     readonly registries: readonly RegistrySpec[],
+    private readonly abandon: string,
   ) {
     this.mountPoint = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-lab-"));
   }
 
   /**
-   * Starts the namespaces, the daemon and the registries, and waits until each answers.
-   * Every registry of `stands` gets localhost:5000, 5001, ... in that order.
+   * A lab not yet started: {@link boot} starts it, {@link stop} ends it (also while it boots).
+   * Every registry of `stands` gets localhost:5000, 5001, ... in that order. `abandon`: what the
+   * namespace removes by itself if this process dies (the lab's work directory).
    */
-  static async start(o: { logDir: string; stands: readonly string[]; log: (s: string) => void }): Promise<LabHost> {
-    const registries = o.stands.map((stands, i) => ({ stands, address: `localhost:${5000 + i}` }));
-    const host = new LabHost(o.logDir, registries);
-    try {
-      await host.boot(o.log);
-    } catch (e) {
-      host.stop();
-      throw e;
-    }
-    return host;
+  static create(o: { logDir: string; stands: readonly string[]; abandon: string }): LabHost {
+    return new LabHost(o.logDir, o.stands.map((stands, i) => ({ stands, address: `localhost:${5000 + i}` })), o.abandon);
   }
 
-  private async boot(log: (s: string) => void): Promise<void> {
+  /** Starts the namespaces, the daemon and the registries, and waits until each answers. */
+  async boot(log: (s: string) => void): Promise<void> {
+    try {
+      await this.start(log);
+    } catch (e) {
+      this.stop();
+      throw e;
+    }
+  }
+
+  private async start(log: (s: string) => void): Promise<void> {
     fs.mkdirSync(this.logDir, { recursive: true });
     const data = this.mountPoint;
     const registryConfigs = this.registries.map((r, i) => {
@@ -167,34 +190,43 @@ export class LabHost {
         'ids="$(docker ps -aq 2>/dev/null)"; [ -z "$ids" ] || docker rm -f $ids > /dev/null 2>&1',
         'pid="$(cat /run/acr-gate-lab/dockerd.pid 2>/dev/null)"',
         'if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null; for i in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done; fi',
-        `for d in /sys/fs/cgroup/*${this.cgroup} /sys/fs/cgroup/*/*${this.cgroup}; do [ -d "$d" ] && rmdir "$d"/* "$d" 2>/dev/null; done`,
+        // Under the daemon's own cgroup (the caller's limits hold), v1 or v2: children first.
+        `find /sys/fs/cgroup -depth -type d -path '*/${this.cgroup}*' -exec rmdir {} + 2>/dev/null`,
         "exit 0",
       ].join("\n") + "\n",
     );
     const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
     const cgroup = this.cgroup;
     const script = [
-      "set -u",
+      "set -eu",
       "ip link set lo up",
       "mount -t tmpfs -o mode=0755 tmpfs /run",
+      // The daemon's socket goes to /var/run (= /run): it must be this namespace's own tmpfs, never the machine's.
+      '[ "$(stat -f -c %T /run)" = tmpfs ] || { echo "acr-gate lab: /run is not the namespace\'s own tmpfs" >&2; exit 1; }',
       `mount -t tmpfs -o mode=0700 tmpfs ${q(data)}`,
+      // dockerd writes its key.json into /etc/docker (Debian's docker.io ships the directory): the namespace's own.
+      "if [ -d /etc/docker ]; then mount -t tmpfs -o mode=0755 tmpfs /etc/docker; fi",
       "mkdir -p /run/acr-gate-lab",
       // Its own config file: a daemon.json of the machine's (hosts, proxies, mirrors) must not apply.
       `dockerd --config-file ${q(path.join(this.logDir, "daemon.json"))} --data-root ${q(data + "/docker")} --exec-root /run/acr-gate-lab/docker ` +
         `--pidfile /run/acr-gate-lab/dockerd.pid -H unix:///var/run/docker.sock --cgroup-parent ${cgroup} --iptables=false --ip6tables=false --bridge=none ` +
         `--ip-masq=false --userland-proxy=false --storage-driver overlay2 > ${q(path.join(this.logDir, "dockerd.log"))} 2>&1 &`,
-      "dockerd=$!",
       ...registryConfigs.map((c, i) => `docker-registry serve ${q(c)} > ${q(path.join(this.logDir, `registry-${i}.log`))} 2>&1 &`),
       "echo ready",
-      // Until the lab closes this pipe or dies; then the daemon may stop its containers.
+      // Until the lab closes this pipe or dies. Here, it died: the way down, then what it would have removed.
       "while read -r _; do :; done",
+      "set +e",
       `sh ${q(this.shutdown)}`,
+      `umount -l ${q(data)}; rmdir ${q(data)}; rm -rf ${q(this.abandon)}`,
       "exit 0",
     ].join("\n");
     fs.mkdirSync(this.dockerConfig, { recursive: true });
+    // Its own process group: a terminal's Ctrl-C (the whole group) reaches this process, which
+    // stops the lab in order, not the holder, which would end it without its way down.
     const holder = spawn("unshare", ["--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "sh", "-c", script], {
       stdio: ["pipe", "pipe", "pipe"],
       env: this.env,
+      detached: true,
     });
     this.holder = holder;
     let err = "";
@@ -228,24 +260,19 @@ export class LabHost {
     }
   }
 
-  /** The address of the local registry standing in for `loginServer`. */
-  address(loginServer: string): string {
-    const r = this.registries.find((x) => x.stands === loginServer);
-    if (!r) throw new LabError(`no local registry stands in for ${loginServer}`);
-    return r.address;
-  }
-
   /** Runs `argv` inside the lab's namespaces (network, mounts, processes). */
   exec(argv: readonly string[], o: { input?: string | Buffer; timeoutMs?: number } = {}): RunResult {
     if (!this.initPid || this.stopped) throw new LabError("the lab is not running");
     const r: SpawnSyncReturns<string> = spawnSync("nsenter", ["-t", String(this.initPid), "-m", "-n", "-p", "--", ...argv], {
       input: o.input,
       encoding: "utf8",
-      timeout: o.timeoutMs,
+      // Nothing inside may block the lab (and its signal handling) for long.
+      timeout: o.timeoutMs ?? 600_000,
       killSignal: "SIGKILL",
       env: this.env,
       maxBuffer: 256 * 1024 * 1024,
     });
+    checkInterrupted(r.signal);
     return { status: r.status, signal: r.signal, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
   }
 
@@ -273,16 +300,24 @@ export class LabHost {
       spawnSync("nsenter", ["-t", String(this.initPid), "-m", "-n", "-p", "--", "sh", this.shutdown], { timeout: 30_000, stdio: "ignore", env: this.env });
     }
     this.stopped = true;
-    for (const pid of [this.initPid, this.holder?.pid]) {
-      if (!pid) continue;
+    // PID 1 of the namespace: the kernel then ends every process inside, and only once they are
+    // gone is it reaped by unshare, which then exits: waiting for unshare waits for all of them.
+    if (this.initPid) {
       try {
-        process.kill(pid, "SIGKILL");
+        process.kill(this.initPid, "SIGKILL");
       } catch {
         /* gone */
       }
     }
     const until = Date.now() + 10_000;
-    while (Date.now() < until && [this.initPid, this.holder?.pid].some((p) => p && isAlive(p))) spawnSync("sleep", ["0.05"]);
+    while (Date.now() < until && this.holder?.pid && isAlive(this.holder.pid)) spawnSync("sleep", ["0.05"]);
+    if (this.holder?.pid && isAlive(this.holder.pid)) {
+      try {
+        process.kill(this.holder.pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
     this.holder?.stdin?.destroy();
     try {
       fs.rmdirSync(this.mountPoint);

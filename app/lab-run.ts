@@ -6,7 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { LabError, LabHost, tail } from "./lab-host";
+import { checkInterrupted, LabError, LabHost, tail } from "./lab-host";
 import { dpkgStatus, importImage, LAB_TOOLS, LabToolPaths, osFiles, REPO_ROOT } from "./lab-images";
 import { LabTask, prepare, StandIn, taskFileText, triggeredBy } from "./lab-tasks";
 import { withoutSecrets } from "./task-inputs";
@@ -101,7 +101,9 @@ export class Lab {
     this.tool("bash:latest", { bins: { "/bin/bash": "/bin/bash" } });
     this.tool("docker:latest", { bins: { "/usr/local/bin/docker": docker }, changes: ['ENTRYPOINT ["docker"]'] });
     this.tool("acb:latest", { bins: { "/usr/local/bin/acb": tools.acb }, changes: ['ENTRYPOINT ["acb"]'] });
-    this.standIn({ what: "the images bash, docker and acb that acb starts", why: "built by the lab from this machine's bash, Debian's docker CLI and the same acb binary (ACR's agents pull them)" });
+    this.standIn({ what: "the images bash, docker and acb that acb starts", why: `built by the lab from this machine's bash, its docker CLI (${docker}) and the same acb binary (ACR's agents pull them)` });
+    this.standIn({ what: "acb's network acb_default_network (a bridge)", why: "acb runs with --network host: the namespace's loopback, where the registries are" });
+    this.standIn({ what: "the tasks' registry credentials (registry_credential: tokens in Key Vault, the task's identity)", why: "the lab's registries take anonymous pulls and pushes; who may pull what stays unproven here" });
     // az: every name acb resolves the alias to.
     const azImages = new Set<string>();
     for (const t of this.o.tasks) {
@@ -228,11 +230,16 @@ export class Lab {
   /** The images the lab built for acb and the tasks' tools: the rest is an earlier run's. */
   private readonly toolImages = new Set<string>();
 
+  /**
+   * Nothing of an earlier run stays in the daemon: every image but the lab's tools and the
+   * deployed apps' own copies (which share no layer with anything, see deploy) is removed, layers
+   * included, so a run pulls what it uses as a new agent would.
+   */
   private freshAgent(): void {
-    // By name: an image a deployed app runs on stays (untagged), as it would on Container Instances.
     const names = this.o.host.must(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]).trim().split("\n");
-    const drop = names.filter((n) => n && !n.includes("<none>") && !this.toolImages.has(n));
+    const drop = names.filter((n) => n && !n.includes("<none>") && !this.toolImages.has(n) && !n.startsWith("lab-aci/"));
     if (drop.length) this.o.host.exec(["docker", "image", "rm", "-f", ...drop]);
+    this.o.host.exec(["docker", "image", "prune", "-f"]);
   }
 
   private tool(name: string, spec: Parameters<typeof importImage>[3]): void {
@@ -288,7 +295,8 @@ export class Lab {
       if (ids.length) host.exec(["docker", "rm", "-f", ...ids]);
       acb.kill("SIGKILL");
     }, task.timeoutSeconds * 1000);
-    const code = await new Promise<number | null>((resolve) => acb.on("close", (c) => resolve(c)));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => acb.on("close", (c, sig) => resolve([c, sig])));
+    if (!timedOut) checkInterrupted(signal);
     clearTimeout(timer);
     if (timedOut) log += `\nacr-gate lab: the run passed its timeout_in_seconds (${task.timeoutSeconds}) and was ended\n`;
     const seconds = (Date.now() - t0) / 1000;
@@ -411,10 +419,28 @@ export class Lab {
     if (!name || !image) throw new LabError(`az container create without --name or --image: ${args.join(" ")}`);
     const container = `lab-aci-${name}`;
     const port = Number((opt("--ports") ?? "80").split(/\s+/)[0]);
-    this.o.host.exec(["docker", "rm", "-f", container]);
-    this.o.host.must(["docker", "run", "-d", "--name", container, "--network", "none", image]);
+    const host = this.o.host;
+    // Container Instances pulls the image onto its own host: here a copy flattened into one
+    // layer (export, import), so that the running app holds no layer of the base images and the
+    // next run's agent starts without them. Its configuration goes with it.
+    const config = JSON.parse(host.must(["docker", "image", "inspect", "--format", "{{json .Config}}", image])) as {
+      Env?: string[]; Cmd?: string[] | null; Entrypoint?: string[] | null; WorkingDir?: string; User?: string;
+    };
+    const copy = `lab-aci/${name}:${image.split(":").pop()}`;
+    const tar = path.join(this.o.work, `aci-${name}.tar`);
+    const created = host.must(["docker", "create", image]).trim();
+    host.must(["docker", "export", "-o", tar, created]);
+    host.exec(["docker", "rm", "-f", created]);
+    host.must(["docker", "import", ...(config.Entrypoint ? ["--change", `ENTRYPOINT ${JSON.stringify(config.Entrypoint)}`] : []), ...(config.Cmd ? ["--change", `CMD ${JSON.stringify(config.Cmd)}`] : []), tar, copy]);
+    fs.rmSync(tar, { force: true });
+    host.exec(["docker", "rm", "-f", container]);
+    const run = [...(config.Env ?? []).flatMap((e) => ["-e", e]), ...(config.WorkingDir ? ["-w", config.WorkingDir] : []), ...(config.User ? ["-u", config.User] : [])];
+    host.must(["docker", "run", "-d", "--name", container, "--network", "none", ...run, copy]);
+    for (const old of host.must(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", `lab-aci/${name}`]).trim().split("\n")) {
+      if (old && old !== copy) host.exec(["docker", "image", "rm", old]);
+    }
     this.deployed.set(name, { image, container, port });
-    this.standIn({ what: `Azure Container Instances (${name})`, why: "no Azure here: the image the task deployed runs in the lab's daemon, with only its own loopback, and is asked over HTTP there" });
+    this.standIn({ what: `Azure Container Instances (${name})`, why: "no Azure here: the image the task deployed runs in the lab's daemon (a copy in one layer), with only its own loopback, and is asked over HTTP there" });
   }
 
   /** Each deployed app: its image and the first 500 characters of its HTTP answer (waits up to 15 s for it to listen). */
@@ -443,8 +469,14 @@ export class Lab {
  * to run step ID: x"), timed by the log's stamps. A step that never started was skipped.
  */
 function steps(log: string, taskFile: string): StepRecord[] {
-  const doc = YAML.parse(taskFile) as { steps?: { id?: string; cmd?: string }[] };
-  const order = (doc.steps ?? []).map((s, i) => ({ id: s.id ?? `acb_step_${i}`, cmd: s.cmd ?? "" }));
+  let order: { id: string; cmd: string }[];
+  try {
+    const doc = YAML.parse(taskFile) as { steps?: { id?: string; cmd?: string }[] };
+    order = (doc.steps ?? []).map((s, i) => ({ id: s.id ?? `acb_step_${i}`, cmd: s.cmd ?? "" }));
+  } catch {
+    // A task file that is YAML only once rendered (a user's, with a template in a plain scalar): the steps acb started, in order.
+    order = [...new Set([...log.matchAll(/Executing step ID: (\S+)\. /g)].map((m) => m[1]))].map((id) => ({ id, cmd: "" }));
+  }
   const marked = new Map<string, { status: StepRecord["status"]; seconds: number }>();
   for (const m of log.matchAll(/Step ID: (\S+) marked as (\w+) \(elapsed time in seconds: ([\d.]+)\)/g)) {
     marked.set(m[1], { status: m[2] === "successful" ? "succeeded" : m[2] === "failed" ? "failed" : "skipped", seconds: round(Number(m[3])) });
@@ -490,16 +522,40 @@ function azCalls(log: string): string[][] {
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-/** The lab's own fixtures (lab/contexts/): the walkthrough's sample repositories and the starter test context with an allowed colour list. */
-export function fixtureContext(name: "base-image-node" | "hello-world" | "gate-test", into: string, edit?: (files: Map<string, string>) => void): string {
-  fs.mkdirSync(into, { recursive: true });
+/**
+ * The lab's own fixture of a task's context (lab/contexts/: the walkthrough's sample repositories,
+ * and examples/gate-test with an allowed-colour list), made for the task: the image the upstream
+ * builds, the base image and port of the app, the Dockerfile path of the gate's test build.
+ */
+export function fixtureContext(task: LabTask, into: string): string {
   const files = new Map<string, string>();
   const add = (dir: string) => {
     for (const f of fs.readdirSync(dir)) files.set(f, fs.readFileSync(path.join(dir, f), "utf8"));
   };
-  if (name === "gate-test") add(path.join(REPO_ROOT, "examples", "gate-test"));
-  add(path.join(REPO_ROOT, "lab", "contexts", name));
-  edit?.(files);
-  for (const [f, text] of files) fs.writeFileSync(path.join(into, f), text, { mode: f.endsWith(".sh") ? 0o755 : 0o644 });
+  const repoTag = (image: string | undefined) => (image ? image.slice(image.indexOf("/") + 1) : undefined);
+  const text = "text" in task.taskFile ? task.taskFile.text : "";
+  const walkthrough = "node:15-alpine";
+  if (task.role === "upstream") {
+    add(path.join(REPO_ROOT, "lab", "contexts", "base-image-node"));
+    const built = repoTag(task.builds) ?? walkthrough;
+    for (const [f, t] of files) files.set(f, t.split(walkthrough).join(built));
+  } else if (task.role === "gate") {
+    add(path.join(REPO_ROOT, "examples", "gate-test"));
+    add(path.join(REPO_ROOT, "lab", "contexts", "gate-test"));
+    const dockerfile = /build: -f (\S+) /.exec(text)?.[1];
+    if (dockerfile && dockerfile !== "Dockerfile") files.set(dockerfile, files.get("Dockerfile")!);
+  } else {
+    add(path.join(REPO_ROOT, "lab", "contexts", "hello-world"));
+    const base = repoTag(task.from) ?? walkthrough;
+    const port = /--ports (\d+)/.exec(text)?.[1] ?? "80";
+    const d = files.get("Dockerfile")!.split(walkthrough).join(base).replace(/^EXPOSE 80$/m, `ENV PORT ${port}\nEXPOSE ${port}`);
+    files.set("Dockerfile", d);
+  }
+  for (const [f, t] of files) {
+    const dst = path.join(into, f);
+    if (!dst.startsWith(into + path.sep)) throw new LabError(`task ${task.name}: its Dockerfile path ${f} leaves the context`);
+    fs.mkdirSync(path.dirname(dst), { recursive: true });
+    fs.writeFileSync(dst, t, { mode: f.endsWith(".sh") ? 0o755 : 0o644 });
+  }
   return into;
 }

@@ -9,15 +9,15 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { ConfigError, DEFAULT_CONFIG_YAML, parseConfig, printable, readConfigFile } from "../lib/config";
+import { ConfigError, DEFAULT_CONFIG_YAML, escapeControls, parseConfig, printable, readConfigFile } from "../lib/config";
 import { synthesizeInMemory } from "./synth";
-import { ensureHostTools, LabError, LabHost } from "./lab-host";
+import { ensureHostTools, LabError, LabHost, LabInterrupted } from "./lab-host";
 import { LAB_TOOLS, labCacheDir, labTools, LabToolPaths, REPO_ROOT } from "./lab-images";
 import { fixtureContext, Lab, scannerProblem } from "./lab-run";
 import { labTasks, LabTask } from "./lab-tasks";
-import { Check, failure, Scenario, SCENARIOS } from "./lab-scenarios";
+import { Check, Scenario, SCENARIOS } from "./lab-scenarios";
 
-export const LAB_USAGE = `Usage: npm run lab -- [--config <file>] [--scenario <name> ...] [--context <task>=<dir> ...] [--out <dir>] [--keep]
+export const LAB_USAGE = `Usage: npm run lab -- [--config <file>] [--scenario <name> ...] [--context <task>=<dir> ...] [--out <dir>] [--keep] [--prepare]
 
 Runs the config's synthesized ACR task files for real (acb, a Docker daemon and local registries in a
 private network namespace) through the scenarios, and writes <out>/report.json (help/lab.md).
@@ -80,17 +80,22 @@ function parseArgs(argv: readonly string[]): Options {
   return o;
 }
 
-/** The config's text for a scenario: as given, or with every gate's scan set as the scenario needs. */
+/**
+ * The config's text for a scenario: as given, or with every gate's scan set as the scenario needs,
+ * or with signing on. Only ever applied to a config that passed the checks as given.
+ */
 function variantText(text: string, variant: Scenario["variant"]): string {
   if (!variant) return text;
   const doc = YAML.parse(text) ?? {};
   if (variant === "signing") {
-    // Signing on, as help/signing.md sets it (the lab builds the signer image itself).
+    // Signing on, as help/signing.md sets it; what the config says of signing stays.
+    const given = doc.signing ?? {};
+    if (given.enabled === true) return text;
     const base = doc.baseArtifactsRegistry?.name ?? "contosobaseartifacts";
     doc.signing = {
-      subject: `CN=${base}.azurecr.io,O=acr-gate lab,ST=Lab,C=US`,
-      signerContext: "https://github.com/your-github-org/acr-gate-signer.git#main:help/signer",
-      ...doc.signing,
+      ...(given.existingCertificate ? {} : { subject: `CN=${base}.azurecr.io,O=acr-gate lab,ST=Lab,C=US` }),
+      ...(given.signerImage ? {} : { signerContext: "https://github.com/your-github-org/acr-gate-signer.git#main:help/signer" }),
+      ...given,
       enabled: true,
     };
     return YAML.stringify(doc);
@@ -126,11 +131,13 @@ function upstreamImages(tasks: readonly LabTask[]): string[] {
   return [...out].filter((i) => i.includes("/"));
 }
 
+/** The image of each gate's vulnerability-scan step, whatever it is named. */
 function scannerImages(tasks: readonly LabTask[]): string[] {
   const out = new Set<string>();
   for (const t of tasks) {
-    if (!("text" in t.taskFile)) continue;
-    for (const m of t.taskFile.text.matchAll(/^\s*cmd: "?(\S*trivy\S*) image /gm)) out.add(m[1]);
+    if (t.role !== "gate" || !("text" in t.taskFile)) continue;
+    const m = /- id: vulnerability-scan\n\s+cmd: "?([^\s"]+)/.exec(t.taskFile.text);
+    if (m) out.add(m[1]);
   }
   return [...out];
 }
@@ -149,17 +156,47 @@ export interface LabReport {
   tools: Record<string, string>;
 }
 
-/** Our output directory: new, empty, or one the lab wrote (its marker), never anything else. */
+/**
+ * Our output directory: new, empty, or one the lab wrote (its marker), never anything else; and
+ * ours alone while we run (a lock naming our pid): a second lab on it would remove our work.
+ */
 function prepareOut(out: string): void {
-  const marker = path.join(out, ".acr-gate-lab-output");
-  if (fs.existsSync(out)) {
+  if (/[:,\n]/.test(path.resolve(out))) throw new LabError(`--out ${printable(out)}: the path may not hold ':' or ',' (run logs are mounted into containers)`);
+  const st = fs.statSync(out, { throwIfNoEntry: false });
+  if (st && !st.isDirectory()) throw new LabError(`--out ${printable(out)}: not a directory`);
+  if (st) {
     const entries = fs.readdirSync(out);
     if (entries.length && !entries.includes(".acr-gate-lab-output")) throw new LabError(`--out ${printable(out)}: not empty and not written by the lab; name a new directory`);
-    // Ours only: the runs' logs, and a work directory a killed run may have left.
-    for (const e of entries) if (e === "runs" || e.startsWith(".work-") || e.startsWith(".report-")) fs.rmSync(path.join(out, e), { recursive: true, force: true });
   }
   fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(marker, "written by npm run lab (acr-gate); replaced on the next run\n");
+  const lock = path.join(out, ".lock");
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: "wx" });
+      break;
+    } catch {
+      const pid = Number(fs.readFileSync(lock, "utf8"));
+      let alive = false;
+      try {
+        alive = pid > 0 && process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
+      if (alive) throw new LabError(`--out ${printable(out)}: another lab (pid ${pid}) is running with it; wait for it, or name another --out`);
+      fs.rmSync(lock, { force: true });
+    }
+  }
+  // Ours only: the runs' logs, and what a killed run may have left.
+  for (const e of fs.readdirSync(out)) if (e === "runs" || e.startsWith(".work-") || e.startsWith(".report-")) fs.rmSync(path.join(out, e), { recursive: true, force: true });
+  fs.writeFileSync(path.join(out, ".acr-gate-lab-output"), "written by npm run lab (acr-gate); replaced on the next run\n");
+}
+
+function releaseOut(out: string): void {
+  try {
+    if (fs.readFileSync(path.join(out, ".lock"), "utf8") === String(process.pid)) fs.rmSync(path.join(out, ".lock"));
+  } catch {
+    /* not ours, or gone */
+  }
 }
 
 export async function runLab(argv: readonly string[], env: NodeJS.ProcessEnv, io: { out(s: string): void; err(s: string): void }): Promise<number> {
@@ -183,6 +220,8 @@ export async function runLab(argv: readonly string[], env: NodeJS.ProcessEnv, io
   try {
     const text = file === undefined ? DEFAULT_CONFIG_YAML : readConfigFile(file, "--config");
     const source = file === undefined ? "default config" : file;
+    // The config as given first: its limits and messages (nesting, size, controls) before any variant reads it.
+    parseConfig(text, source);
     for (const scenario of chosen) {
       const config = parseConfig(variantText(text, scenario.variant), source);
       prepared.push({ scenario, tasks: labTasks(synthesizeInMemory(config)) });
@@ -221,6 +260,7 @@ export async function runLab(argv: readonly string[], env: NodeJS.ProcessEnv, io
     log(`${signal}: stopping the lab`);
     host?.stop();
     if (work) fs.rmSync(work, { recursive: true, force: true });
+    releaseOut(o.out);
     process.exit(signal === "SIGINT" ? 130 : 143);
   };
   process.on("SIGINT", stopOnSignal);
@@ -240,25 +280,28 @@ export async function runLab(argv: readonly string[], env: NodeJS.ProcessEnv, io
       work = fs.mkdtempSync(path.join(path.resolve(o.out), `.work-${scenario.name}-`));
       const registries = new Map<string, string>();
       try {
-        host = await LabHost.start({ logDir: path.join(work, "daemon"), stands: hostsOf(tasks), log });
-        for (const r of host.registries) registries.set(r.stands, r.address);
+        const current = LabHost.create({ logDir: path.join(work, "daemon"), stands: hostsOf(tasks), abandon: work });
+        host = current;
+        await current.boot(log);
+        for (const r of current.registries) registries.set(r.stands, r.address);
         const contexts = new Map<string, string>();
         const fixtures = new Set<string>();
         for (const t of tasks) {
           const given = o.contexts.get(t.name);
           if (given) contexts.set(t.name, given);
           else if (t.role === "upstream" || (t.context && (t.role === "gate" || t.role === "app"))) {
-            const kind = t.role === "upstream" ? "base-image-node" : t.role === "gate" ? "gate-test" : "hello-world";
-            contexts.set(t.name, fixtureContext(kind, path.join(work, "contexts", t.name)));
+            contexts.set(t.name, fixtureContext(t, path.join(work, "contexts", t.name)));
             fixtures.add(t.name);
           }
         }
-        const lab = new Lab({ host, tools, work, tasks, registries, contexts, log });
+        const lab = new Lab({ host: current, tools, work, tasks, registries, contexts, log });
+        if (fixtures.size) lab.standIns.set("Git contexts", { what: `the Git contexts of ${[...fixtures].join(", ")}`, why: "no GitHub here: the lab's fixtures (lab/contexts/, examples/gate-test), made for each task's images and port; --context <task>=<dir> gives your own" });
         lab.setUp(upstreamImages(tasks), scannerImages(tasks));
         let checks: Check[];
         try {
           checks = await scenario.run({ lab, tasks, contexts, fixture: (t) => fixtures.has(t.name), address: (s) => registries.get(s)!, log });
         } catch (e) {
+          if (e instanceof LabInterrupted) throw e;
           checks = [{ what: "the scenario ran to its end", ok: false, detail: (e as Error).message }];
         }
         const passed = checks.every((c) => c.ok);
@@ -277,7 +320,6 @@ export async function runLab(argv: readonly string[], env: NodeJS.ProcessEnv, io
           passed,
         });
         for (const r of lab.runs) for (const s of r.steps) if (s.status !== "skipped") s.ran === "real" ? steps.real++ : steps.standIn++;
-        for (const r of lab.runs) if (r.status === "failed" && !checks.some((c) => c.ok && c.what.includes(r.runId))) void failure(r);
         for (const [k, v] of lab.standIns) standIns.set(k, v);
         if (o.keep) fs.cpSync(path.join(work, "runs"), path.join(o.out, "runs", scenario.name), { recursive: true });
       } finally {
@@ -288,12 +330,14 @@ export async function runLab(argv: readonly string[], env: NodeJS.ProcessEnv, io
       }
     }
   } catch (e) {
+    // The process group's signal, seen by a child first: the same way down as the handler's.
+    if (e instanceof LabInterrupted) stopOnSignal(e.signal);
+    process.off("SIGINT", stopOnSignal);
+    process.off("SIGTERM", stopOnSignal);
+    releaseOut(o.out);
     if (!(e instanceof LabError)) throw e;
     io.err(`lab: ${e.message}\n`);
     return 1;
-  } finally {
-    process.off("SIGINT", stopOnSignal);
-    process.off("SIGTERM", stopOnSignal);
   }
   report.standIns = [...standIns.values()];
   const tmp = path.join(o.out, `.report-${process.pid}.json`);
@@ -303,6 +347,10 @@ export async function runLab(argv: readonly string[], env: NodeJS.ProcessEnv, io
   const failedRuns = report.scenarios.reduce((n, s) => n + s.runs.filter((r) => r.status === "failed").length, 0);
   io.out(`lab: report ${path.join(o.out, "report.json")}; ${report.scenarios.length - failed} of ${report.scenarios.length} scenarios passed\n`);
   io.out(`lab: ${runs} runs, ${steps.real} steps real, ${steps.standIn} stood in, ${failedRuns} failed\n`);
+  // Only now: a signal that came while the lab ran synchronous code is handled at its next turn.
+  process.off("SIGINT", stopOnSignal);
+  process.off("SIGTERM", stopOnSignal);
+  releaseOut(o.out);
   return failed ? 1 : 0;
 }
 
@@ -324,14 +372,20 @@ function toolVersions(tools: LabToolPaths): Record<string, string> {
   };
 }
 
+/** Lines of step logs and apps' answers, each escaped as config values are (controls, bidi): they are not the terminal's. */
 function printableLines(text: string): string {
-  return text.replace(/\x1b\[[0-9;]*m/g, "").replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "?");
+  return text
+    .replace(/\x1b\[[0-9;]*m/g, "")
+    .split("\n")
+    .map(escapeControls)
+    .join("\n");
 }
 
 function safe<T>(f: () => T, fallback: T): T {
   try {
     return f();
-  } catch {
+  } catch (e) {
+    if (e instanceof LabInterrupted) throw e;
     return fallback;
   }
 }
