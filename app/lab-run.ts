@@ -7,7 +7,9 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { checkInterrupted, LabError, LabHost, tail } from "./lab-host";
-import { dpkgStatus, importImage, LAB_TOOLS, LabToolPaths, osFiles, REPO_ROOT } from "./lab-images";
+import { LocalContainerInstances } from "./lab-aci";
+import { copyManifest, RegistryContents, registryContents } from "./lab-registry";
+import { dpkgStatus, importImage, LAB_TOOLS, LabToolPaths, osFiles } from "./lab-images";
 import { LabTask, prepare, StandIn, taskFileText, triggeredBy } from "./lab-tasks";
 import { withoutSecrets } from "./task-inputs";
 
@@ -33,8 +35,6 @@ export interface RunRecord {
   az: string[][];
 }
 
-/** Registry contents by the name of what each local registry stands in for: repository => tag => digest. */
-export type RegistryContents = Record<string, Record<string, Record<string, string>>>;
 
 /** The advisory the lab's vulnerability database holds (the `vulnerable` scenario's package carries it). */
 export const LAB_ADVISORY = {
@@ -87,7 +87,11 @@ export class Lab {
   private pinned = new Map<string, string>();
   private trivyDb?: string;
 
-  constructor(readonly o: LabOptions) {}
+  private readonly aci: LocalContainerInstances;
+
+  constructor(readonly o: LabOptions) {
+    this.aci = new LocalContainerInstances(o.host, o.work, (s) => this.standIn(s));
+  }
 
   private standIn(s: StandIn): void {
     this.standIns.set(s.what, s);
@@ -335,7 +339,7 @@ export class Lab {
     const r = await this.run(task, trigger, { context: o.context });
     const out = [r];
     if (r.status === "succeeded") {
-      for (const call of r.az) if (call[0] === "container" && call[1] === "create") this.deploy(call);
+      for (const call of r.az) if (call[0] === "container" && call[1] === "create") this.aci.deploy(call);
       for (const image of r.pushed) {
         for (const next of triggeredBy(this.o.tasks, image)) {
           if (next.name === task.name) continue;
@@ -360,105 +364,17 @@ export class Lab {
 
   /** Every repository, tag and digest of every local registry, by the login server each stands in for. */
   contents(): RegistryContents {
-    const script = `
-      const http = require("http");
-      const get = (host, p, accept) => new Promise((ok, ko) => {
-        const req = http.request({ host: "127.0.0.1", port: host.split(":")[1], path: p, method: accept ? "HEAD" : "GET",
-          headers: accept ? { Accept: accept } : {} }, (res) => { let b = ""; res.on("data", (d) => (b += d)); res.on("end", () => ok({ res, b })); });
-        req.on("error", ko); req.end();
-      });
-      const ACCEPT = ["application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
-        "application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.distribution.manifest.list.v2+json"].join(", ");
-      (async () => {
-        const out = {};
-        for (const [name, host] of JSON.parse(process.argv[1])) {
-          const repos = JSON.parse((await get(host, "/v2/_catalog?n=1000")).b).repositories || [];
-          out[name] = {};
-          for (const repo of repos) {
-            const tags = JSON.parse((await get(host, "/v2/" + repo + "/tags/list")).b).tags || [];
-            if (!tags.length) continue;
-            out[name][repo] = {};
-            for (const tag of tags.sort()) out[name][repo][tag] = (await get(host, "/v2/" + repo + "/manifests/" + tag, ACCEPT)).res.headers["docker-content-digest"];
-          }
-        }
-        process.stdout.write(JSON.stringify(out));
-      })().catch((e) => { console.error(e.message); process.exit(1); });`;
-    const out = this.o.host.must([process.execPath, "-e", script, JSON.stringify([...this.o.registries])]);
-    return JSON.parse(out);
+    return registryContents(this.o.host, this.o.registries);
   }
 
   /** Copies a manifest within a registry (what `az acr import --force` does server-side): the same digest under `to`. */
   copyTag(registryAddress: string, repo: string, from: string, to: string): void {
-    const script = `
-      const http = require("http");
-      const host = "127.0.0.1", port = process.argv[1].split(":")[1], repo = process.argv[2];
-      const ACCEPT = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.index.v1+json";
-      http.get({ host, port, path: "/v2/" + repo + "/manifests/" + process.argv[3], headers: { Accept: ACCEPT } }, (res) => {
-        const chunks = []; res.on("data", (d) => chunks.push(d));
-        res.on("end", () => {
-          if (res.statusCode !== 200) { console.error("GET " + res.statusCode); process.exit(1); }
-          const req = http.request({ host, port, method: "PUT", path: "/v2/" + repo + "/manifests/" + process.argv[4], headers: { "Content-Type": res.headers["content-type"] } }, (r2) => {
-            r2.resume(); r2.on("end", () => process.exit(r2.statusCode === 201 ? 0 : 1));
-          });
-          req.end(Buffer.concat(chunks));
-        });
-      });`;
-    this.o.host.must([process.execPath, "-e", script, registryAddress, repo, from, to]);
+    copyManifest(this.o.host, registryAddress, repo, from, to);
   }
 
-  /** What the deploy asked for, done locally: the image runs (no network but its own loopback) and answers HTTP. */
-  private deployed = new Map<string, { image: string; container: string; port: number }>();
-
-  private deploy(args: string[]): void {
-    const opt = (name: string) => {
-      const i = args.indexOf(name);
-      return i >= 0 ? args[i + 1] : undefined;
-    };
-    const name = opt("--name");
-    const image = opt("--image");
-    if (!name || !image) throw new LabError(`az container create without --name or --image: ${args.join(" ")}`);
-    const container = `lab-aci-${name}`;
-    const port = Number((opt("--ports") ?? "80").split(/\s+/)[0]);
-    const host = this.o.host;
-    // Container Instances pulls the image onto its own host: here a copy flattened into one
-    // layer (export, import), so that the running app holds no layer of the base images and the
-    // next run's agent starts without them. Its configuration goes with it.
-    const config = JSON.parse(host.must(["docker", "image", "inspect", "--format", "{{json .Config}}", image])) as {
-      Env?: string[]; Cmd?: string[] | null; Entrypoint?: string[] | null; WorkingDir?: string; User?: string;
-    };
-    const copy = `lab-aci/${name}:${image.split(":").pop()}`;
-    const tar = path.join(this.o.work, `aci-${name}.tar`);
-    const created = host.must(["docker", "create", image]).trim();
-    host.must(["docker", "export", "-o", tar, created]);
-    host.exec(["docker", "rm", "-f", created]);
-    host.must(["docker", "import", ...(config.Entrypoint ? ["--change", `ENTRYPOINT ${JSON.stringify(config.Entrypoint)}`] : []), ...(config.Cmd ? ["--change", `CMD ${JSON.stringify(config.Cmd)}`] : []), tar, copy]);
-    fs.rmSync(tar, { force: true });
-    host.exec(["docker", "rm", "-f", container]);
-    const run = [...(config.Env ?? []).flatMap((e) => ["-e", e]), ...(config.WorkingDir ? ["-w", config.WorkingDir] : []), ...(config.User ? ["-u", config.User] : [])];
-    host.must(["docker", "run", "-d", "--name", container, "--network", "none", ...run, copy]);
-    for (const old of host.must(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", `lab-aci/${name}`]).trim().split("\n")) {
-      if (old && old !== copy) host.exec(["docker", "image", "rm", old]);
-    }
-    this.deployed.set(name, { image, container, port });
-    this.standIn({ what: `Azure Container Instances (${name})`, why: "no Azure here: the image the task deployed runs in the lab's daemon (a copy in one layer), with only its own loopback, and is asked over HTTP there" });
-  }
-
-  /** Each deployed app: its image and the first 500 characters of its HTTP answer (waits up to 15 s for it to listen). */
+  /** Each deployed app: its image and the first 500 characters of its HTTP answer. */
   apps(): Record<string, { image: string; answer: string }> {
-    const out: Record<string, { image: string; answer: string }> = {};
-    for (const [name, d] of this.deployed) {
-      const pid = this.o.host.must(["docker", "inspect", "--format", "{{.State.Pid}}", d.container]).trim();
-      const script = `
-        const http = require("http"); const until = Date.now() + 15000;
-        const go = () => http.get({ host: "127.0.0.1", port: ${d.port}, path: "/" }, (res) => {
-          let b = ""; res.on("data", (c) => (b += c)); res.on("end", () => { process.stdout.write(b.slice(0, 500)); });
-        }).on("error", (e) => { if (Date.now() < until) setTimeout(go, 200); else { console.error(e.message); process.exit(1); } });
-        go();`;
-      const r = pid && pid !== "0" ? this.o.host.exec(["nsenter", "-t", pid, "-n", process.execPath, "-e", script], { timeoutMs: 20_000 }) : undefined;
-      const logs = this.o.host.exec(["docker", "logs", "--tail", "5", d.container]);
-      out[name] = { image: d.image, answer: r && r.status === 0 ? r.stdout : `(no answer: ${tail(r?.stderr || logs.stdout + logs.stderr, 3)})` };
-    }
-    return out;
+    return this.aci.answers();
   }
 }
 
@@ -521,41 +437,3 @@ function azCalls(log: string): string[][] {
 }
 
 const round = (n: number) => Math.round(n * 100) / 100;
-
-/**
- * The lab's own fixture of a task's context (lab/contexts/: the walkthrough's sample repositories,
- * and examples/gate-test with an allowed-colour list), made for the task: the image the upstream
- * builds, the base image and port of the app, the Dockerfile path of the gate's test build.
- */
-export function fixtureContext(task: LabTask, into: string): string {
-  const files = new Map<string, string>();
-  const add = (dir: string) => {
-    for (const f of fs.readdirSync(dir)) files.set(f, fs.readFileSync(path.join(dir, f), "utf8"));
-  };
-  const repoTag = (image: string | undefined) => (image ? image.slice(image.indexOf("/") + 1) : undefined);
-  const text = "text" in task.taskFile ? task.taskFile.text : "";
-  const walkthrough = "node:15-alpine";
-  if (task.role === "upstream") {
-    add(path.join(REPO_ROOT, "lab", "contexts", "base-image-node"));
-    const built = repoTag(task.builds) ?? walkthrough;
-    for (const [f, t] of files) files.set(f, t.split(walkthrough).join(built));
-  } else if (task.role === "gate") {
-    add(path.join(REPO_ROOT, "examples", "gate-test"));
-    add(path.join(REPO_ROOT, "lab", "contexts", "gate-test"));
-    const dockerfile = /build: -f (\S+) /.exec(text)?.[1];
-    if (dockerfile && dockerfile !== "Dockerfile") files.set(dockerfile, files.get("Dockerfile")!);
-  } else {
-    add(path.join(REPO_ROOT, "lab", "contexts", "hello-world"));
-    const base = repoTag(task.from) ?? walkthrough;
-    const port = /--ports (\d+)/.exec(text)?.[1] ?? "80";
-    const d = files.get("Dockerfile")!.split(walkthrough).join(base).replace(/^EXPOSE 80$/m, `ENV PORT ${port}\nEXPOSE ${port}`);
-    files.set("Dockerfile", d);
-  }
-  for (const [f, t] of files) {
-    const dst = path.join(into, f);
-    if (!dst.startsWith(into + path.sep)) throw new LabError(`task ${task.name}: its Dockerfile path ${f} leaves the context`);
-    fs.mkdirSync(path.dirname(dst), { recursive: true });
-    fs.writeFileSync(dst, t, { mode: f.endsWith(".sh") ? 0o755 : 0o644 });
-  }
-  return into;
-}

@@ -4,7 +4,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { Lab, LAB_ADVISORY, RegistryContents, RunRecord } from "./lab-run";
+import { Lab, LAB_ADVISORY, RunRecord } from "./lab-run";
+import type { RegistryContents } from "./lab-registry";
 import type { LabTask } from "./lab-tasks";
 import { EVIDENCE_TYPES, trustSetup } from "../lib/run-scripts";
 import { dpkgStatus } from "./lab-images";
@@ -87,9 +88,12 @@ export function failure(r: RunRecord): string | undefined {
   if (r.status === "succeeded") return undefined;
   const step = r.steps.find((s) => s.status === "failed");
   const lines = r.log.trimEnd().split("\n");
-  // From the step's start to the run's end: acb interleaves concurrent steps, and the cause may come after another's lines.
+  // acb interleaves concurrent steps: the step's first lines (what it said) and the run's last
+  // ones (how acb ended it), so that neither is pushed out by another step's output.
   const at = step ? lines.findIndex((l) => l.includes(`Executing step ID: ${step.id}.`)) : -1;
-  return `task ${r.task}, run ${r.runId}, step ${step?.id ?? "(none reported)"}: ${lines.slice(Math.max(at, 0)).slice(-15).join("\n")}`;
+  const first = at >= 0 ? lines.slice(at, at + 8) : [];
+  const last = lines.slice(Math.max(at + 8, lines.length - 8));
+  return `task ${r.task}, run ${r.runId}, step ${step?.id ?? "(none reported)"}: ${[...first, ...(first.length && last.length ? ["..."] : []), ...last].join("\n")}`;
 }
 
 /** Rewrites the upstream fixture's Dockerfile (the simulated public image's source). */

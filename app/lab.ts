@@ -13,7 +13,8 @@ import { ConfigError, DEFAULT_CONFIG_YAML, escapeControls, parseConfig, printabl
 import { synthesizeInMemory } from "./synth";
 import { ensureHostTools, LabError, LabHost, LabInterrupted } from "./lab-host";
 import { LAB_TOOLS, labCacheDir, labTools, LabToolPaths, REPO_ROOT } from "./lab-images";
-import { fixtureContext, Lab, scannerProblem } from "./lab-run";
+import { Lab, scannerProblem } from "./lab-run";
+import { fixtureContext } from "./lab-fixtures";
 import { labTasks, LabTask } from "./lab-tasks";
 import { Check, Scenario, SCENARIOS } from "./lab-scenarios";
 
@@ -376,6 +377,8 @@ function toolVersions(tools: LabToolPaths): Record<string, string> {
 function printableLines(text: string): string {
   return text
     .replace(/\x1b\[[0-9;]*m/g, "")
+    .replace(/\t/g, " ")
+    .replace(/\r/g, "")
     .split("\n")
     .map(escapeControls)
     .join("\n");
