@@ -6,7 +6,7 @@
  */
 import { parseConfig, DEFAULT_CONFIG_YAML } from "../lib/config";
 import { synthesizeInMemory } from "../app/synth";
-import { labTasks, LabTask, prepare, triggeredBy } from "../app/lab-tasks";
+import { labTasks, LabTask, prepare, signerImageOf, triggeredBy } from "../app/lab-tasks";
 import { scannerProblem } from "../app/lab-run";
 import { DEFAULT_SCANNER_IMAGE } from "../lib/config-schema";
 
@@ -103,6 +103,7 @@ describe("signing: the signer image's build is the lab's, not a task run", () =>
     );
     const tasks = tasksOf(yaml);
     expect(tasks.filter((t) => t.role === "signer").map((t) => t.builds)).toEqual([expect.stringMatching(/^contosobaseartifacts\.azurecr\.io\/tools\/notation-azure-kv:/)]);
+    expect(signerImageOf(tasks)).toBe(tasks.find((t) => t.role === "signer")!.builds);
     for (const name of ["base-import-node", "hello-world"]) {
       expect(tasks.find((t) => t.name === name)!.rawValues.GATE_CERTIFICATE).toMatch(/azurerm_key_vault_certificate\.[a-z0-9_]+\.certificate_data_base64/);
     }
@@ -114,4 +115,15 @@ test("the scanners the lab can stand in: Trivy of its pinned version, by tag wit
   expect(scannerProblem("myregistry.azurecr.io/tools/trivy:0.58.1")).toBeUndefined();
   expect(scannerProblem("ghcr.io/aquasecurity/trivy:0.57.0")).toMatch(/the lab has Trivy v0\.58\.1/);
   expect(scannerProblem("quay.io/example/grype:0.80.0@sha256:" + "a".repeat(64))).toMatch(/builds Trivy only/);
+});
+
+test("a signer image of the config's own (signing.signerImage) is the one the gates' sign step names; none without signing", () => {
+  const yaml = DEFAULT_CONFIG_YAML.replace(
+    "gatedImages:",
+    'signing:\n  enabled: true\n  subject: "CN=contosobaseartifacts.azurecr.io,O=Lab,ST=Lab,C=US"\n  signerImage: "contosobaseartifacts.azurecr.io/tools/my-signer:1.0"\ngatedImages:',
+  );
+  const tasks = tasksOf(yaml);
+  expect(tasks.some((t) => t.role === "signer")).toBe(false);
+  expect(signerImageOf(tasks)).toBe("contosobaseartifacts.azurecr.io/tools/my-signer:1.0");
+  expect(signerImageOf(tasksOf(DEFAULT_CONFIG_YAML))).toBeUndefined();
 });

@@ -10,7 +10,7 @@ import { checkInterrupted, LabError, LabHost, tail } from "./lab-host";
 import { LocalContainerInstances } from "./lab-aci";
 import { copyManifest, RegistryContents, registryContents } from "./lab-registry";
 import { dpkgStatus, importImage, LAB_TOOLS, LabToolPaths, osFiles } from "./lab-images";
-import { LabTask, prepare, StandIn, taskFileText, triggeredBy } from "./lab-tasks";
+import { LabTask, prepare, signerImageOf, StandIn, taskFileText, triggeredBy } from "./lab-tasks";
 import { withoutSecrets } from "./task-inputs";
 
 export interface StepRecord {
@@ -130,8 +130,8 @@ export class Lab {
     // Signing: the signer image the build-signer task would build from help/signer/Dockerfile
     // (which downloads notation, its Key Vault plugin and oras), built here from the same versions
     // with the lab's stand-in of the plugin and a key pair of the lab's.
-    const signer = this.o.tasks.find((t) => t.role === "signer");
-    if (signer?.builds) this.buildSigner(signer.builds);
+    const signer = signerImageOf(this.o.tasks);
+    if (signer) this.buildSigner(signer);
     // The public images the config gates or builds on, stood in by one small Node image.
     for (const image of upstreamImages) {
       this.pushBase(this.swap(image), {});
@@ -168,8 +168,8 @@ export class Lab {
       image,
     };
     this.standIn({
-      what: `the signer image ${builds} (build-signer task)`,
-      why: "help/signer/Dockerfile downloads notation, its Key Vault plugin and oras from GitHub: the lab builds the same notation and oras versions from the Go module proxy, with its stand-in of the plugin (a local key, lab/notation-azure-kv), and does not run the build-signer task",
+      what: `the signer image ${builds}`,
+      why: "help/signer/Dockerfile downloads notation, its Key Vault plugin and oras from GitHub: the lab builds the same notation and oras versions from the Go module proxy, with its stand-in of the plugin (a local key, lab/notation-azure-kv); a build-signer task is not run",
     });
   }
 

@@ -151,3 +151,17 @@ export function taskFileText(task: LabTask, contextDir: string | undefined): str
   if (!contextDir) throw new Error(`task ${task.name}: its task file ${task.taskFile.path} is in its Git context, and the lab has no local directory for it (--context ${task.name}=<dir>)`);
   return fs.readFileSync(path.join(contextDir, task.taskFile.path), "utf8");
 }
+
+/**
+ * The signer image the tasks use: what the build-signer task builds, or the config's own
+ * `signing.signerImage` as the gates' sign step names it. Undefined without signing.
+ */
+export function signerImageOf(tasks: readonly LabTask[]): string | undefined {
+  const built = tasks.find((t) => t.role === "signer")?.builds;
+  if (built) return built;
+  for (const t of tasks) {
+    const m = "text" in t.taskFile ? /- id: sign\n\s+cmd: "?([^\s"]+) -c /.exec(t.taskFile.text) : null;
+    if (m) return m[1];
+  }
+  return undefined;
+}

@@ -15,7 +15,7 @@ import { ensureHostTools, LabError, LabHost, LabInterrupted } from "./lab-host";
 import { LAB_TOOLS, labCacheDir, labTools, LabToolPaths, REPO_ROOT } from "./lab-images";
 import { Lab, scannerProblem } from "./lab-run";
 import { fixtureContext } from "./lab-fixtures";
-import { labTasks, LabTask } from "./lab-tasks";
+import { labTasks, LabTask, signerImageOf } from "./lab-tasks";
 import { Check, Scenario, SCENARIOS } from "./lab-scenarios";
 
 export const LAB_USAGE = `Usage: npm run lab -- [--config <file>] [--scenario <name> ...] [--context <task>=<dir> ...] [--out <dir>] [--keep] [--prepare]
@@ -273,7 +273,7 @@ export async function runLab(argv: readonly string[], env: NodeJS.ProcessEnv, io
   try {
     prepareOut(o.out);
     ensureHostTools(log);
-    const signing = prepared.some((p) => p.tasks.some((t) => t.role === "signer"));
+    const signing = prepared.some((p) => signerImageOf(p.tasks) !== undefined);
     const tools = labTools({ cache: labCacheDir(env), acb: acbPath(env), signing, log });
     report.tools = toolVersions(tools);
     for (const { scenario, tasks } of prepared) {
