@@ -41,6 +41,7 @@
  * `count`/`for_each` instances (except a `for_each` over a variable with a literal map default:
  * its keys' creates and deletes are listed).
  */
+import { templateParts } from "./task-inputs";
 import {
   COMPUTED_ON_UPDATE,
   CUSTOMIZE_DIFF_FORCENEW,
@@ -180,27 +181,9 @@ interface Ref {
   segs: string[];
 }
 
-/** The `${...}` spans of a string (brace depth counted, quoted strings skipped). */
+/** The `${...}` expressions of a string (app/task-inputs.ts's parser: nesting, quotes and `$${` escapes). */
 function interpolations(s: string): string[] {
-  const out: string[] = [];
-  let i = s.indexOf("${");
-  while (i >= 0) {
-    let depth = 0;
-    let j = i + 1;
-    let quoted = false;
-    for (; j < s.length; j++) {
-      const c = s[j];
-      if (quoted) {
-        if (c === "\\") j++;
-        else if (c === '"') quoted = false;
-      } else if (c === '"') quoted = true;
-      else if (c === "{") depth++;
-      else if (c === "}" && --depth === 0) break;
-    }
-    out.push(s.slice(i + 2, j));
-    i = s.indexOf("${", j);
-  }
-  return out;
+  return templateParts(s).flatMap((p) => ("expr" in p && !p.directive ? [p.expr] : []));
 }
 
 const REF_RE =
