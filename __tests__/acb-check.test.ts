@@ -122,11 +122,11 @@ describeAcb("acb-check: Azure's task engine on the synthesized task files", () =
     expect(status).toBe(0);
   });
 
-  test("a gate whose promotion waits only for pull-source is reported", () => {
-    // The promotion starts with the comparison of what is promoted: moved to right after the pull.
+  test("a gate whose promotion waits only for the comparison is reported", () => {
+    // The step that pushes keeps waiting for the decision, no longer for the test and the scan.
     const broken = editTask(defaultTf(), "base-import-node", (steps) => {
-      const pull = steps.find((s) => cmdOf(s).startsWith("docker pull "))!;
-      return steps.map((s) => (s.id === "compare-promoted" ? { ...s, when: [pull.id] } : s));
+      const compare = steps.find((s) => cmdOf(s).includes('docker pull "$STABLE"'))!;
+      return steps.map((s) => (cmdOf(s).includes("docker push") ? { ...s, when: [compare.id] } : s));
     });
     const { status, out } = runCheck([writeStack("promote-early", broken)]);
     const fail = failureOf(out, "base-import-node");
@@ -141,7 +141,7 @@ describeAcb("acb-check: Azure's task engine on the synthesized task files", () =
     const broken = editTask(
       defaultTf(),
       "base-import-node",
-      editCmds((c) => c.replace(/^(docker save -o )\S+/, "$1/workspace/source-image.tar").replace(/--input \S+/, "--input /workspace/source-image.tar")),
+      editCmds((c) => c.replace(/(docker save -o )\S+/, "$1/workspace/source-image.tar").replace(/--input \S+/, "--input /workspace/source-image.tar")),
     );
     const { status, out } = runCheck([writeStack("tar-in-context", broken)]);
     const fail = failureOf(out, "base-import-node");
@@ -220,6 +220,20 @@ describeAcb("acb-check: Azure's task engine on the synthesized task files", () =
     const { out } = runCheck([writeStack("always-promote", broken)]);
     expect(failureOf(out, "base-import-node")).toMatch(/promote pushes without checking whether anything changed/);
     expect(out).toMatch(/, 1 failed$/m);
+  });
+
+  test("a save and scan that skip as unchanged before the comparison decides, or run more than their command, are reported", () => {
+    const early = editTask(defaultTf(), "base-import-node", (steps) => {
+      const pull = steps.find((s) => cmdOf(s).startsWith("docker pull "))!;
+      return steps.map((s) => (cmdOf(s).includes("exec docker save") ? { ...s, when: [pull.id] } : s));
+    });
+    const smuggled = editTask(defaultTf(), "base-import-node", editCmds((c) => c.replace(/exec trivy image /, "exec trivy image --version; trivy image ")));
+    const { out } = runCheck([writeStack("skip-early", early), writeStack("smuggled", smuggled)]);
+    const [first, second] = out.split(/^acb-check: FAIL /m).slice(1);
+    expect(first).toMatch(/save-source skips on \/acb\/home\/acr-gate\/promoted\.ref without waiting for compare-promoted, which decides it/);
+    expect(first).toMatch(/vulnerability-scan skips on \S+ without waiting for compare-promoted/);
+    expect(second).toMatch(/step vulnerability-scan: runs more than one plain command after its unchanged check/);
+    expect(out).toMatch(/, 2 failed$/m);
   });
 
   test("an enforcing scan with --exit-code 0 is reported, from the config and without one", () => {

@@ -223,6 +223,12 @@ describeLab("every scenario, for real (npm run lab)", () => {
       expect(Object.keys(tags("unchanged", "contosobaseartifacts", "node")).sort()).toEqual(["15-alpine", expect.stringMatching(/^15-alpine-lab\d+$/)].sort());
       expect(scenario("unchanged").runs.map((r) => r.task)).toEqual(["node-public", "base-import-node", "hello-world", "base-import-node"]);
     });
+
+    test("its save and scan end at once; the test still runs (its build is what the base image trigger tracks)", () => {
+      const checks = scenario("unchanged").checks;
+      for (const id of ["save-source", "vulnerability-scan"]) expect(checks.find((c) => c.what === `${id} was not run again`)?.ok).toBe(true);
+      expect(run("unchanged", "base-import-node", 1).steps.find((s) => s.id === "functional-test")).toMatchObject({ status: "succeeded", ran: "real" });
+    });
   });
 
   describe("signed: the gate signs and attaches evidence, the app verifies before it builds", () => {
@@ -251,6 +257,7 @@ describeLab("every scenario, for real (npm run lab)", () => {
       const again = run("signed", "base-import-node", 1);
       expect(again.status).toBe("succeeded");
       expect(scenario("signed").checks.find((c) => c.what === "and signed nothing, attached nothing, tagged nothing")!.ok).toBe(true);
+      for (const id of ["evidence-sbom", "evidence-report"]) expect(scenario("signed").checks.find((c) => c.what === `${id} was not run again`)!.ok).toBe(true);
     });
   });
 

@@ -70,6 +70,10 @@ exit 0
 echo "openssl $*" >> "$LOG"
 exit 0
 `,
+  trivy: `#!/bin/sh
+echo "trivy $*" >> "$LOG"
+exit "\${STUB_TRIVY_EXIT:-0}"
+`,
 };
 
 let dir: string;
@@ -102,6 +106,39 @@ function freshHome(): string {
   fs.mkdirSync(path.join(home, "acr-gate"));
   return home;
 }
+
+describe("an unchanged upstream is not saved, scanned or evidenced again", () => {
+  const GATE = "task_contosobaseartifacts_base_import_node";
+  const marked = () => {
+    const home = freshHome();
+    fs.writeFileSync(path.join(home, "acr-gate", "promoted.ref"), `contosobaseartifacts.azurecr.io/node@${D1}\n`);
+    return home;
+  };
+
+  test.each([
+    ["plain", "save-source"],
+    ["plain", "vulnerability-scan"],
+    ["signed", "evidence-sbom"],
+    ["signed", "evidence-report"],
+  ])("%s: %s ends at once on the marker, calling nothing", (which, id) => {
+    const r = run(which === "signed" ? stepOf(signed, "task_signbaseartifacts_base_import_node", id) : stepOf(plain, GATE, id), {}, marked());
+    expect(r.status).toBe(0);
+    expect(r.calls).toEqual([]);
+    expect(r.out).toContain(`acr-gate - unchanged, ${id} not run again`);
+  });
+
+  test("without the marker the save saves the source, and the scan's exit code is the step's", () => {
+    const save = run(stepOf(plain, GATE, "save-source"), {}, freshHome());
+    expect(save.calls).toHaveLength(1);
+    expect(save.calls[0]).toMatch(/^docker save -o \S+\/source-image\.tar docker\.io\/node:15-alpine$/);
+    const scan = stepOf(plain, GATE, "vulnerability-scan");
+    const found = run(scan, { STUB_TRIVY_EXIT: "1" }, freshHome());
+    expect(found.status).toBe(1);
+    expect(found.calls).toHaveLength(1);
+    expect(found.calls[0]).toMatch(/^trivy image --input \S+\/source-image\.tar --scanners vuln /);
+    expect(run(scan, {}, freshHome()).status).toBe(0);
+  });
+});
 
 describe("promote only what changed (no signing)", () => {
   const compare = stepOf(plain, "task_contosobaseartifacts_base_import_node", "compare-promoted");

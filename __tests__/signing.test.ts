@@ -74,10 +74,15 @@ describe("the gate signs before the stable tag moves", () => {
   const def = decodeTask(task);
   const step = (id: string) => def.steps.find((s) => s.id === id) as any;
 
-  test("compare, re-check the signature, push the unique tag, sign that digest, attach the evidence, then move the stable tag", () => {
-    expect(def.steps.slice(-8).map((s) => s.id)).toEqual([
+  test("compare and re-check the signature first, then push the unique tag, sign that digest, attach the evidence, and move the stable tag", () => {
+    expect(def.steps.map((s) => s.id)).toEqual([
+      "pull-source",
       "compare-promoted",
       "verify-promoted",
+      "build-test-image",
+      "functional-test",
+      "save-source",
+      "vulnerability-scan",
       "promote-unique",
       "sign",
       "evidence-sbom",
@@ -85,9 +90,11 @@ describe("the gate signs before the stable tag moves", () => {
       "attach-evidence",
       "promote",
     ]);
-    expect(step("compare-promoted").when).toEqual(["functional-test", "vulnerability-scan"]);
+    expect(step("compare-promoted").when).toEqual(["pull-source"]);
     expect(step("verify-promoted").when).toEqual(["compare-promoted"]);
-    expect(step("promote-unique").when).toEqual(["verify-promoted"]);
+    // The save and the scan skip on the marker only once verify-promoted has settled it.
+    expect(step("save-source").when).toEqual(["verify-promoted"]);
+    expect(step("promote-unique").when).toEqual(["verify-promoted", "functional-test", "vulnerability-scan"]);
     expect(scriptPushes(step("promote-unique"))).toEqual(["{{.Run.Registry}}/node:15-alpine-{{.Run.ID}}"]);
     expect(step("sign").when).toEqual(["promote-unique"]);
     expect(step("attach-evidence").when).toEqual(["sign", "evidence-sbom", "evidence-report"]);

@@ -311,14 +311,14 @@ describe("Gated imports of public content: base-import-node", () => {
   const gate = task("base-import-node");
   const def = decodeTask(gate);
 
-  test("pull, test, scan, then promote the stable and the unique tag", () => {
+  test("pull, compare with what is promoted, test, scan, then promote the stable and the unique tag", () => {
     expect(def.steps.map((s) => s.id)).toEqual([
       "pull-source",
+      "compare-promoted",
       "build-test-image",
       "functional-test",
       "save-source",
       "vulnerability-scan",
-      "compare-promoted",
       "promote",
     ]);
     expect(gate.encoded_step.values).toEqual({ REGISTRY_FROM_URL: "publicregistry.azurecr.io/" });
@@ -326,11 +326,8 @@ describe("Gated imports of public content: base-import-node", () => {
   });
 
   test("nothing is promoted before every validation step succeeded", () => {
-    for (const step of ["compare-promoted", "promote"]) {
-      const before = prerequisites(def, step);
-      expect(before.has("functional-test")).toBe(true);
-      expect(before.has("vulnerability-scan")).toBe(true);
-    }
+    const before = prerequisites(def, "promote");
+    for (const step of ["compare-promoted", "functional-test", "vulnerability-scan"]) expect(before.has(step)).toBe(true);
     expect(scriptPushes(def.steps.find((s) => s.id === "promote"))).toEqual(["{{.Run.Registry}}/node:15-alpine-{{.Run.ID}}", "{{.Run.Registry}}/node:15-alpine"]);
   });
 
@@ -344,8 +341,19 @@ describe("Gated imports of public content: base-import-node", () => {
   test("the default entry scans in report mode (node:15-alpine is end of life) with a pinned Trivy", () => {
     const scan = def.steps.find((s) => s.id === "vulnerability-scan") as { cmd: string };
     expect(scan.cmd).toBe(
-      "ghcr.io/aquasecurity/trivy:0.58.1@sha256:ab70a02200597efa04748f210f793936eb647cbcdb0ea69cc30b226d6f5a22c7 image --input /acb/home/source-image.tar --scanners vuln --severity HIGH,CRITICAL --exit-code 0 --ignore-unfixed --cache-dir /acb/home/trivy-cache --no-progress",
+      "ghcr.io/aquasecurity/trivy:0.58.1@sha256:ab70a02200597efa04748f210f793936eb647cbcdb0ea69cc30b226d6f5a22c7 -c " +
+        "'if [ -s /acb/home/acr-gate/promoted.ref ]; then echo \"acr-gate - unchanged, vulnerability-scan not run again\"; exit 0; fi; " +
+        "exec trivy image --input /acb/home/source-image.tar --scanners vuln --severity HIGH,CRITICAL --exit-code 0 --ignore-unfixed --cache-dir /acb/home/trivy-cache --no-progress'",
     );
+  });
+
+  test("an unchanged upstream is not saved or scanned again: both skip on the comparison's marker, after it", () => {
+    for (const id of ["save-source", "vulnerability-scan"]) {
+      expect(prerequisites(def, id).has("compare-promoted")).toBe(true);
+      expect((def.steps.find((s) => s.id === id) as { cmd: string }).cmd).toContain("if [ -s /acb/home/acr-gate/promoted.ref ]; then");
+    }
+    // The functional test still runs: its build is what the base image trigger tracks.
+    expect(prerequisites(def, "functional-test").has("compare-promoted")).toBe(false);
   });
 });
 

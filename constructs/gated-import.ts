@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { CmdStep, TaskDefinition, TaskStep } from "../lib/task-yaml";
+import { TaskDefinition, TaskStep } from "../lib/task-yaml";
 import { DEFAULT_SCANNER_IMAGE, ImageRef, ScanMode, Severity } from "../lib/config-schema";
 import { RegistryTask } from "./registry-task";
 import {
@@ -11,6 +11,7 @@ import {
   promoteUniqueScript,
   scriptStep,
   signScript,
+  unlessUnchangedStep,
   verifyPromotedScript,
 } from "../lib/run-scripts";
 import type { Registry } from "./registry";
@@ -138,7 +139,30 @@ export class GatedImport extends Construct {
     const src = `{{.Values.REGISTRY_FROM_URL}}${ref(this.source)}`;
     const stable = `{{.Run.Registry}}/${ref(this.target)}`;
     const unique = `{{.Run.Registry}}/${this.target.repository}:${this.target.tag}-{{.Run.ID}}`;
+    const names = {
+      SRC: src,
+      STABLE: stable,
+      STABLE_REPO: `{{.Run.Registry}}/${this.target.repository}`,
+      UNIQUE: unique,
+      UNIQUE_REPO: `{{.Run.Registry}}/${this.target.repository}`,
+    };
     const steps: TaskStep[] = [{ id: "pull-source", cmd: `docker pull ${src}`, when: ["-"] }];
+    // Promote only what changed (lib/run-scripts.ts), decided right after the pull: the stable tag
+    // already naming this image (and, signing, signed by the current certificate, its evidence
+    // attached) leaves a marker; the save, the scan and the evidence then end at once (an unchanged
+    // run downloads no vulnerability database), and every promotion step pushes nothing. The
+    // functional test still runs: its build is what ACR's base image trigger tracks.
+    steps.push(scriptStep({ id: "compare-promoted", image: "docker", shell: "sh", script: comparePromotedScript(), env: pick(names, "SRC", "STABLE", "STABLE_REPO"), when: ["pull-source"] }));
+    const tools = props.signing?.signerImage;
+    // What the signature says it was promoted as; app tasks verify for their base image only.
+    const target = ref(this.target);
+    const signer = { SIGNING_KEY_ID: "{{.Values.SIGNING_KEY_ID}}", UNIQUE_REPO: names.UNIQUE_REPO };
+    if (props.signing) {
+      const trust = { GATE_CERTIFICATE: "{{.Values.GATE_CERTIFICATE}}", STABLE_REPO: names.STABLE_REPO, TARGET: target };
+      steps.push(scriptStep({ id: "verify-promoted", image: tools!, shell: "bash", script: verifyPromotedScript(props.scan !== undefined), env: trust, when: ["compare-promoted"], timeout: 300 }));
+    }
+    /** The step after which the marker is final: what the skipping steps wait for. */
+    const decided = props.signing ? "verify-promoted" : "compare-promoted";
     const validations: string[] = [];
 
     if (props.test) {
@@ -161,43 +185,28 @@ export class GatedImport extends Construct {
       const severities = SEVERITY_ORDER.slice(SEVERITY_ORDER.indexOf(failOn)).join(",");
       const exitCode = (props.scan.mode ?? "enforce") === "enforce" ? 1 : 0;
       steps.push(
-        { id: "save-source", cmd: `docker save -o ${SCAN_INPUT} ${src}`, when: ["pull-source"] },
-        {
+        unlessUnchangedStep({ id: "save-source", image: "docker", command: `docker save -o ${SCAN_INPUT} "$SRC"`, env: pick(names, "SRC"), when: [decided] }),
+        unlessUnchangedStep({
           id: "vulnerability-scan",
+          image: props.scan.image ?? DEFAULT_SCANNER_IMAGE,
           // Vulnerabilities only: Trivy's default scanners include secrets, and this is a vulnerability gate.
-          cmd:
-            `${props.scan.image ?? DEFAULT_SCANNER_IMAGE} image --input ${SCAN_INPUT} --scanners vuln --severity ${severities} ` +
+          command:
+            `trivy image --input ${SCAN_INPUT} --scanners vuln --severity ${severities} ` +
             `--exit-code ${exitCode}${props.scan.ignoreUnfixed ?? true ? " --ignore-unfixed" : ""} ${SCANNER_CACHE} --no-progress`,
           when: ["save-source"],
           timeout: props.scan.timeoutSeconds ?? 900,
-        } satisfies CmdStep,
+        }),
       );
       validations.push("vulnerability-scan");
     }
-    const gate = validations.length > 0 ? validations : ["pull-source"];
-    // Promote only what changed (lib/run-scripts.ts): the stable tag already naming this image
-    // (and, signing, signed by the current certificate, its evidence attached) ends the run
-    // without a new tag; every later step checks the marker this one leaves.
-    const names = {
-      SRC: src,
-      STABLE: stable,
-      STABLE_REPO: `{{.Run.Registry}}/${this.target.repository}`,
-      UNIQUE: unique,
-      UNIQUE_REPO: `{{.Run.Registry}}/${this.target.repository}`,
-    };
-    steps.push(scriptStep({ id: "compare-promoted", image: "docker", shell: "sh", script: comparePromotedScript(), env: pick(names, "SRC", "STABLE", "STABLE_REPO"), when: gate }));
+    // Every promotion step waits for the decision and for every validation step.
+    const gate = [decided, ...validations];
     if (props.signing) {
-      const tools = props.signing.signerImage;
-      // What the signature says it was promoted as; app tasks verify for their base image only.
-      const target = ref(this.target);
-      const trust = { GATE_CERTIFICATE: "{{.Values.GATE_CERTIFICATE}}", STABLE_REPO: names.STABLE_REPO, TARGET: target };
-      const signer = { SIGNING_KEY_ID: "{{.Values.SIGNING_KEY_ID}}", UNIQUE_REPO: names.UNIQUE_REPO };
       const evidence = props.scan !== undefined;
       steps.push(
-        scriptStep({ id: "verify-promoted", image: tools, shell: "bash", script: verifyPromotedScript(evidence), env: trust, when: ["compare-promoted"], timeout: 300 }),
         // The unique tag names one digest for good; the stable tag moves to it only once it is signed.
-        scriptStep({ id: "promote-unique", image: "docker", shell: "sh", script: promoteUniqueScript(), env: pick(names, "SRC", "UNIQUE", "UNIQUE_REPO"), when: ["verify-promoted"] }),
-        scriptStep({ id: "sign", image: tools, shell: "bash", script: signScript(), env: { ...signer, TARGET: target }, when: ["promote-unique"], timeout: 300 }),
+        scriptStep({ id: "promote-unique", image: "docker", shell: "sh", script: promoteUniqueScript(), env: pick(names, "SRC", "UNIQUE", "UNIQUE_REPO"), when: gate }),
+        scriptStep({ id: "sign", image: tools!, shell: "bash", script: signScript(), env: { ...signer, TARGET: target }, when: ["promote-unique"], timeout: 300 }),
       );
       const beforeStable = ["sign"];
       if (evidence) {
@@ -205,18 +214,20 @@ export class GatedImport extends Construct {
         const scanner = scan.image ?? DEFAULT_SCANNER_IMAGE;
         // The evidence: everything the scanner saw, with the same database as the scan above
         // (--skip-db-update: the one it downloaded into the shared cache), not only what failed it.
-        const evidenceScan = (id: string, format: string, output: string): CmdStep => ({
-          id,
-          cmd: `${scanner} image --input ${SCAN_INPUT} --scanners vuln --format ${format}${format === "json" ? " --list-all-pkgs" : ""} --output ${EVIDENCE_DIR}/${output} ${SCANNER_CACHE} --skip-db-update --no-progress`,
-          when: ["vulnerability-scan"],
-          timeout: scan.timeoutSeconds ?? 900,
-        });
+        const evidenceScan = (id: string, format: string, output: string) =>
+          unlessUnchangedStep({
+            id,
+            image: scanner,
+            command: `trivy image --input ${SCAN_INPUT} --scanners vuln --format ${format}${format === "json" ? " --list-all-pkgs" : ""} --output ${EVIDENCE_DIR}/${output} ${SCANNER_CACHE} --skip-db-update --no-progress`,
+            when: ["vulnerability-scan"],
+            timeout: scan.timeoutSeconds ?? 900,
+          });
         steps.push(
           evidenceScan("evidence-sbom", "cyclonedx", EVIDENCE_FILES.sbom),
           evidenceScan("evidence-report", "json", EVIDENCE_FILES.report),
           scriptStep({
             id: "attach-evidence",
-            image: tools,
+            image: tools!,
             shell: "bash",
             script: attachEvidenceScript(),
             env: {
@@ -235,7 +246,7 @@ export class GatedImport extends Construct {
       steps.push(scriptStep({ id: "promote", image: "docker", shell: "sh", script: promoteScript(false), env: pick(names, "SRC", "STABLE"), when: beforeStable }));
       this.promotionSteps = ["compare-promoted", "verify-promoted", "promote-unique", "sign", ...(evidence ? ["attach-evidence"] : []), "promote"];
     } else {
-      steps.push(scriptStep({ id: "promote", image: "docker", shell: "sh", script: promoteScript(true), env: pick(names, "SRC", "STABLE", "UNIQUE"), when: ["compare-promoted"] }));
+      steps.push(scriptStep({ id: "promote", image: "docker", shell: "sh", script: promoteScript(true), env: pick(names, "SRC", "STABLE", "UNIQUE"), when: gate }));
       this.promotionSteps = ["compare-promoted", "promote"];
     }
     this.validationSteps = validations;

@@ -140,6 +140,21 @@ const UNCHANGED = `${RUN_STATE}/promoted.ref`;
 const UNIQUE_REF = `${RUN_STATE}/unique.ref`;
 const skipIfUnchanged = `if [ -s ${UNCHANGED} ]; then echo "acr-gate - unchanged, no new tag"; exit 0; fi`;
 
+/**
+ * A step that runs `command` with `sh` in `image` unless the stable tag already is this image
+ * (the marker compare-promoted, and with signing verify-promoted, leave): the save, the scan and
+ * the evidence of a gate, so an unchanged upstream is not saved, scanned (no vulnerability
+ * database download) or evidenced again. `exec`: the command's exit code is the step's, so an
+ * enforcing scan still fails the run. The image needs `sh` and the command's program on its PATH
+ * (the `docker` image; Trivy's official image, Alpine-based, has both).
+ */
+export function unlessUnchangedStep(
+  o: { id: string; image: string; command: string; env?: ScriptEnv; when: readonly string[]; timeout?: number },
+): CmdStep {
+  const skip = `if [ -s ${UNCHANGED} ]; then echo "acr-gate - unchanged, ${o.id} not run again"; exit 0; fi`;
+  return scriptStep({ ...o, shell: "sh", script: [skip, `exec ${o.command}`], env: o.env ?? {} });
+}
+
 /** Where the evidence files are, relative paths for oras (it refuses absolute ones). */
 export const EVIDENCE_DIR = "/acb/home";
 export const EVIDENCE_FILES = { sbom: "sbom.cdx.json", report: "trivy-report.json", dbMetadata: "trivy-cache/db/metadata.json" } as const;

@@ -301,9 +301,6 @@ function checkTask(ctx, t) {
   const one = (id) => runs.get(id)[0];
   const ids = [...runs.keys()];
   const isDocker = (run) => /^(docker|buildx)(:[^/]*)?$/.test(run.image || '');
-  const builds = ids.filter((id) => isDocker(one(id)) && one(id).args[0] === 'build');
-  const saves = ids.filter((id) => isDocker(one(id)) && one(id).args[0] === 'save');
-  const pulls = ids.filter((id) => isDocker(one(id)) && one(id).args[0] === 'pull');
   // Script steps (lib/run-scripts.ts): a shell as entry point, the script in -c, values in --env.
   for (const id of ids) {
     const r = one(id);
@@ -314,6 +311,36 @@ function checkTask(ctx, t) {
       r.pushes = [...r.script.matchAll(/docker push "\$([A-Z_]+)"/g)].map((m) => r.envMap[m[1]]);
     }
   }
+  // Steps that run one command unless unchanged (lib/run-scripts.ts unlessUnchangedStep): read
+  // as that command (`trivy image ...`, `docker save ...`, "$X" from its environment), with the
+  // marker they skip on kept for the promotion check.
+  for (const id of ids) {
+    const r = one(id);
+    const m = r.script !== undefined && /^if \[ -s (\S+) \]; then echo "[^"]*"; exit 0; fi; exec (.*)$/.exec(r.script);
+    if (!m) continue;
+    let words, meta;
+    try {
+      ({ words, meta } = shellWords(m[2]));
+    } catch (e) {
+      problems.push(`step ${id}: cannot split its command (${e.message})`);
+      continue;
+    }
+    // One plain command: no second one, no redirection, nothing expanded but a whole "$NAME".
+    const expansions = words.filter((w) => w.includes('$'));
+    if (meta.some((c) => c !== '$') || expansions.some((w) => !/^\$[A-Z_]+$/.test(w) || r.envMap[w.slice(1)] === undefined)) {
+      problems.push(`step ${id}: runs more than one plain command after its unchanged check: ${m[2]}`);
+      continue;
+    }
+    // The program is the one the image stands for: `docker` in the docker image, Trivy elsewhere.
+    if (words[0] !== (/^(docker|buildx)(:[^/]*)?$/.test(r.image || '') ? 'docker' : 'trivy')) problems.push(`step ${id}: runs ${words[0]} in ${r.image}`);
+    r.skipsOn = m[1];
+    r.execs = words[0];
+    r.args = words.slice(1).map((w) => (/^\$[A-Z_]+$/.test(w) && r.envMap[w.slice(1)] !== undefined ? r.envMap[w.slice(1)] : w));
+    r.script = undefined;
+  }
+  const builds = ids.filter((id) => isDocker(one(id)) && one(id).args[0] === 'build');
+  const saves = ids.filter((id) => isDocker(one(id)) && one(id).args[0] === 'save');
+  const pulls = ids.filter((id) => isDocker(one(id)) && one(id).args[0] === 'pull');
   const scripts = ids.filter((id) => one(id).script !== undefined);
   // Each script must be one acr-gate writes, byte for byte (lib/run-scripts.ts, through dist/):
   // the graph checks below cannot see a `|| true` or a weakened trust policy inside one.
@@ -335,7 +362,7 @@ function checkTask(ctx, t) {
     checkApp(ctx, t, { result, values, registry, secrets, steps, byId, ancestors, runs, deploys, pushes, builds, scripts, problems, notes, expectSigning: expect.signing, expectBase: expect.apps.get(t.name) });
   } else if (pushes.length && (pulls.length || saves.length || scans.length)) {
     result.kind = 'gate';
-    checkGate(ctx, t, { result, steps, byId, ancestors, runs, builds, saves, scans, evidenceScans, pushes, scriptPushes, scripts, rawValues: (t.encoded_step && t.encoded_step.values) || {}, started, doneAt, problems, notes, expect: expect.gates.get(t.name), expectSigning: expect.signing });
+    checkGate(ctx, t, { result, steps, byId, ancestors, runs, builds, saves, scans, evidenceScans, pushes, scriptPushes, scripts, skippers: ids.filter((id) => one(id).skipsOn !== undefined), rawValues: (t.encoded_step && t.encoded_step.values) || {}, started, doneAt, problems, notes, expect: expect.gates.get(t.name), expectSigning: expect.signing });
   } else {
     result.summary = "neither a gate nor an app: only acb's own verdict checked";
   }
@@ -456,11 +483,23 @@ function checkPromotion(g) {
   const writers = (file) => scripts.filter((id) => writes(one(id).script).includes(file));
   const compare = scripts.filter((id) => /docker pull "\$STABLE"/.test(one(id).script));
   if (scriptPushes.length && compare.length !== 1) problems.push(`${compare.length} steps compare the stable tag with the source (want 1)`);
+  const markers = new Set();
   for (const p of scriptPushes) {
     const m = /if \[ -s (\S+) \]; then [^;]*; exit 0; fi/.exec(one(p).script);
     if (!m) { problems.push(`${p} pushes without checking whether anything changed`); continue; }
     const w = writers(m[1]);
     if (!w.length || !w.some((x) => ancestors(p).has(x))) problems.push(`${p} skips on ${m[1]}, which no step before it writes`);
+    markers.add(m[1]);
+  }
+  // Steps that skip when unchanged (the save, the scan, the evidence): on the very marker the
+  // pushes skip on, and only once every step that writes or removes it has finished; else a
+  // validation could end early while something is still promoted.
+  for (const id of g.skippers) {
+    const file = one(id).skipsOn;
+    if (scriptPushes.length && !markers.has(file)) problems.push(`${id} skips on ${file}, the pushes on ${[...markers].join(', ') || 'nothing'}`);
+    const deciders = scripts.filter((x) => writes(one(x).script).includes(file) || one(x).script.includes(`rm -f ${file}`));
+    if (!deciders.length) problems.push(`${id} skips on ${file}, which no step writes`);
+    for (const d of deciders) if (!ancestors(id).has(d)) problems.push(`${id} skips on ${file} without waiting for ${d}, which decides it`);
   }
   // The stable tag: a pushed tag that does not end in this run's id (the unique tag does).
   const stable = scriptPushes.filter((p) => one(p).pushes.some((img) => !img.endsWith(`-${RUN_ID}`)));
