@@ -5,12 +5,9 @@
  */
 import { enableCompileCache } from "./app/compile-cache";
 
-// Both before anything loads cdktf or zod: a V8 code cache of the modules, and three dependencies
-// of dependencies loaded only if used. Together about half the default synth (help/performance.md).
+// Before anything loads cdktf or zod: Node's compile cache of the modules (app/compile-cache.ts).
 enableCompileCache();
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-(require("./app/deferred-modules") as typeof import("./app/deferred-modules")).deferUnusedModules();
-// Required, not imported, so that it loads after both (imports are hoisted above them).
+// Required, not imported, so that it loads after that (imports are hoisted above it).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { runCli } = require("./app/cli") as typeof import("./app/cli");
 

@@ -193,6 +193,13 @@ describe("the acr-gate command: flags, and what it says it made", () => {
     expect(fs.readdirSync(project)).toEqual([]);
   });
 
+  test("with neither --config nor ACR_GATE_CONFIG (as under cdktf synth), the first line says the default config was read and why", () => {
+    const out = path.join(tmp, "default-out");
+    const r = cli([`--out=${out}`], {});
+    expect(r.status).toBe(0);
+    expect(r.stdout.split("\n")[0]).toBe("acr-gate: read the walkthrough's default config (neither --config nor ACR_GATE_CONFIG is set)");
+  });
+
   test("--config and --out win over ACR_GATE_CONFIG and CDKTF_OUTDIR; the summary names config, stack, durable content and variables", () => {
     const cfg = path.join(tmp, "flag.yaml");
     fs.writeFileSync(cfg, DOCKERHUB_CONFIG);

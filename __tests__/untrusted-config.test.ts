@@ -213,11 +213,16 @@ describe("limits: size, aliases, nesting, encoding", () => {
         baseImage: "node:15-alpine",
       }));
     parseConfig(JSON.stringify({ ...doc, apps: apps(200) })); // warm up the parser and the schema
+    // The fastest of three: one sample catches a garbage collection or a busy machine, not the algorithm.
     const time = (n: number) => {
       const text = JSON.stringify({ ...doc, apps: apps(n) });
-      const t0 = process.hrtime.bigint();
-      expect(parseConfig(text).apps).toHaveLength(n);
-      return Number(process.hrtime.bigint() - t0) / 1e6;
+      let best = Infinity;
+      for (let i = 0; i < 3; i++) {
+        const t0 = process.hrtime.bigint();
+        expect(parseConfig(text).apps).toHaveLength(n);
+        best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+      return best;
     };
     const small = time(500);
     const large = time(2000);

@@ -192,7 +192,9 @@ export function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io):
     for (const name of Object.keys(manifest.stacks).sort()) {
       stacks.set(name, JSON.parse(fs.readFileSync(path.join(outdir, "stacks", name, "cdk.tf.json"), "utf8")));
     }
-    io.out([`acr-gate: read ${source}`, `acr-gate: synthesized into ${outdir} (workflow.md: the diagram of what was synthesized)`, ...summary(stacks, outdir)].join("\n") + "\n");
+    // `cdktf synth` and `deploy` run this with neither set: say so, or a user's output is replaced by the walkthrough's unnoticed.
+    const unset = file === undefined ? " (neither --config nor ACR_GATE_CONFIG is set)" : "";
+    io.out([`acr-gate: read ${source}${unset}`, `acr-gate: synthesized into ${outdir} (workflow.md: the diagram of what was synthesized)`, ...summary(stacks, outdir)].join("\n") + "\n");
     return 0;
   } catch (e) {
     if (e instanceof ConfigError || e instanceof OutdirError) {

@@ -5,9 +5,9 @@
  * timed by the bench (wall) and by GNU time (peak RSS, CPU seconds).
  *
  *   1. floor     node -e "require('cdktf')"
- *   2. ours      node dist/main.js, default config, its compile cache warm (runs interleaved with the
- *                floor's); then, for what they tell: ours with an empty compile cache every run (a
- *                first run), and cdktf loaded with acr-gate's deferred modules (app/deferred-modules.ts)
+ *   2. ours      node dist/main.js, default config, Node's compile cache warm (runs interleaved with
+ *                the floor's); then, for what it tells: ours with an empty compile cache every run (a
+ *                first run)
  *   3. template  the default config the `cdktf init --template=typescript` way: ts-node (type-checked,
  *                template tsconfig) running our TypeScript sources, plus `import * as azurerm from
  *                "@cdktf/provider-azurerm"` (the root import). ts-node is installed into a temp dir.
@@ -424,21 +424,16 @@ function main() {
     ["ours (default config)", () => runOurs(oursDir), synthCheck(oursDir)],
   ]);
   const cold = series("ours, empty compile cache", RUNS, 0, (i) => runOurs(oursDir, undefined, path.join(TMP, `cold-cache-${i}`)), synthCheck(oursDir));
-  const deferrals = JSON.stringify(path.join(REPO, "dist", "app", "deferred-modules.js"));
-  const lean = series("cdktf, deferred modules", RUNS, 1, () =>
-    measure(process.execPath, ["-e", `require(${deferrals}).deferUnusedModules(); require('cdktf')`]));
   results.floor = floor;
   results.ours = ours;
   results.oursColdCache = cold;
-  results.cdktfDeferred = lean;
   say("1-2. Floor and our synth (default config)");
   say(line(`floor   node -e "require('cdktf')"`, floor));
   say(line("ours    node dist/main.js", ours));
   say(`  ours / floor = ${(ours.wall.median / floor.wall.median).toFixed(2)}x   ours - floor = ${f2(ours.wall.median - floor.wall.median)} s`);
   say("  for comparison (help/performance.md):");
   say(line("ours, empty compile cache each run", cold));
-  say(line("cdktf with acr-gate's deferred modules", lean));
-  say(`  first run / floor = ${(cold.wall.median / floor.wall.median).toFixed(2)}x   ours / that cdktf = ${(ours.wall.median / lean.wall.median).toFixed(2)}x`);
+  say(`  first run / floor = ${(cold.wall.median / floor.wall.median).toFixed(2)}x`);
   say();
 
   // 3 -------------------------------------------------------------------------------------------
@@ -540,9 +535,9 @@ function main() {
     ours.rss ? `max ${fmb(ours.rss.max)} MB over ${ours.runs} runs` : "no RSS figures"));
   for (const layout of LAYOUTS) {
     const s500 = results.scale.find((x) => x.n === 500 && x.layout === layout);
-    say(target(`500 gated images + 500 apps under 5 s (${layout})`, s500 ? s500.wall.median < 5 : null,
+    say(target(`500 gated images + 500 apps within 1.7 s (${layout})`, s500 ? s500.wall.median <= 1.7 : null,
       s500 ? `median ${f2(s500.wall.median)} s (cpu ${s500.cpu ? f2(s500.cpu.median) : "n/a"} s)` : "N=500 not in --sizes"));
-    say(target(`500 gated images + 500 apps under 1 GB (${layout})`, s500 && s500.rss ? s500.rss.max < 1000 * MB : null,
+    say(target(`500 gated images + 500 apps within 300 MB (${layout})`, s500 && s500.rss ? s500.rss.max <= 300 * MB : null,
       s500 && s500.rss ? `max ${fmb(s500.rss.max)} MB` : "not measured"));
   }
   say(target("the gate on an unchanged upstream within a third of a changed one (lab)", lab.skipped ? null : lab.gateUnchanged * 3 <= lab.gateChanged,
