@@ -1,6 +1,6 @@
 /** The constructs outside the acr-gate config, as help/constructs.md shows them. */
 import "cdktf/lib/testing/adapters/jest";
-import { Testing, TerraformStack, TerraformVariable } from "cdktf";
+import { Testing, TerraformOutput, TerraformStack, TerraformVariable } from "cdktf";
 import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
 import { TimeProvider } from "@cdktf/provider-time/lib/provider";
 import { LockableResourceGroup } from "../constructs/resource-group";
@@ -8,11 +8,13 @@ import { Registry } from "../constructs/registry";
 import { Vault } from "../constructs/key-vault";
 import { GatedImport } from "../constructs/gated-import";
 import { WorkflowPolicy } from "../app/policy";
+import { pinProviderVersions } from "../lib/provider-ahead";
 
 function build(identity: boolean) {
   const stack = new TerraformStack(Testing.app(), "mine");
   new AzurermProvider(stack, "azurerm", { features: [{}] });
   new TimeProvider(stack, "time");
+  pinProviderVersions(stack, "4.81.0");
   const token = new TerraformVariable(stack, "github_token", { type: "string", sensitive: true }).stringValue;
   const rg = new LockableResourceGroup(stack, "rg", { name: "artifacts-rg", location: "westeurope", lock: "CanNotDelete" });
   const upstream = new Registry(stack, "upstream", { name: "myupstream", resourceGroupName: rg.name, location: "westeurope" });
@@ -36,6 +38,9 @@ function build(identity: boolean) {
 test.each([false, true])("the documented example synthesizes and passes the policy (identity mode: %s)", (identity) => {
   const tf = build(identity);
   const task = tf.resource.azurerm_container_registry_task.task_mybaseartifacts_base_import_python;
+  // As help/constructs.md pins it: the schema the constructs write (role_assignment_mode is 4.81.0's).
+  expect(tf.terraform.required_providers.azurerm.version).toBe("4.81.0");
+  expect(tf.resource.azurerm_container_registry.registry_mybaseartifacts.role_assignment_mode).toBe("LegacyRegistryPermissions");
   expect(task.timer_trigger).toEqual([{ name: "timer", schedule: "0 3 * * *", enabled: true }]);
   expect(task.registry_credential.custom[0].login_server).toBe("myupstream.azurecr.io");
   expect(Object.keys(tf.resource.azurerm_key_vault_access_policy ?? {}).length).toBe(identity ? 1 : 2);
@@ -51,4 +56,28 @@ test("construct props are validated where they enter", () => {
   expect(
     () => new GatedImport(stack, "g", { registry: base, source: { repository: "node", tag: "20" }, upstreamUrl: "docker.io/" }),
   ).toThrow("bad/g: node:20 would be promoted unvalidated: give a test, an enforcing scan, or allowUnvalidated: true");
+});
+
+test("constructs take interfaces: a registry imported from another stack hosts a gate and is pulled from", () => {
+  const stack = new TerraformStack(Testing.app(), "team");
+  new AzurermProvider(stack, "azurerm", { features: [{}] });
+  new TimeProvider(stack, "time");
+  const id = new TerraformVariable(stack, "base_id", { type: "string" }).stringValue;
+  const base = Registry.fromAttributes(stack, "base", { name: "platformbase", id });
+  const upstream = Registry.fromAttributes(stack, "upstream", { name: "platformupstream", id: "/subscriptions/s/resourceGroups/up-rg/providers/Microsoft.ContainerRegistry/registries/platformupstream" });
+  const gate = new GatedImport(stack, "python", {
+    registry: base,
+    source: { repository: "python", tag: "3.12-slim" },
+    upstreamUrl: `${upstream.loginServerName}/`,
+    scan: { failOn: "HIGH" },
+  });
+  gate.task.pullFrom(upstream);
+  new TerraformOutput(stack, "upstream_group", { value: upstream.resourceGroupName });
+  const tf = JSON.parse(Testing.synth(stack, true));
+  const task = tf.resource.azurerm_container_registry_task.task_platformbase_base_import_python;
+  expect(task.container_registry_id).toBe("${var.base_id}");
+  // The grant on the imported upstream is this stack's resource.
+  expect(Object.values<any>(tf.resource.azurerm_role_assignment).map((r) => r.scope)).toEqual([upstream.id]);
+  // An imported registry knows its resource group from its id, for what needs it (a pull token).
+  expect(tf.output.upstream_group.value).toBe('${element(split("/", "/subscriptions/s/resourceGroups/up-rg/providers/Microsoft.ContainerRegistry/registries/platformupstream"), 4)}');
 });

@@ -6,7 +6,7 @@ import type { IPrincipal } from "../lib/principal";
 import { addressPart } from "../lib/principal";
 import { pinAddress } from "../lib/address";
 import { CachedRepository } from "../lib/artifact-cache";
-import type { StoredSecret } from "./key-vault";
+import type { StoredSecret } from "./interfaces";
 
 export interface CredentialSetProps {
   /** The registry the set belongs to: its resource id and Azure name. */

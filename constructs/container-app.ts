@@ -6,7 +6,7 @@ import { RoleDefinition } from "@cdktf/provider-azurerm/lib/role-definition";
 import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
 import { assertName } from "../lib/rules";
 import { addressPart, IPrincipal } from "../lib/principal";
-import type { Registry } from "./registry";
+import type { IRegistry } from "./interfaces";
 import type { PullToken } from "./pull-token";
 import type { LockableResourceGroup } from "./resource-group";
 import { addressOf, pinAddress } from "../lib/address";
@@ -19,7 +19,7 @@ export interface ContainerAppProps {
   /** The app's resource group (`$ACI_RG`). */
   readonly resourceGroup: LockableResourceGroup;
   /** The team registry the app image is pulled from. */
-  readonly registry: Registry;
+  readonly registry: IRegistry;
   /**
    * How the group authenticates to the registry: a user-assigned identity with `AcrPull` on the
    * registry (nothing expires, nothing secret), or the registry's pull token (repository-scoped,
@@ -69,7 +69,7 @@ export interface DeployGrant {
 export class ContainerApp extends Construct {
   readonly groupName: string;
   readonly resourceGroupName: string;
-  readonly registry: Registry;
+  readonly registry: IRegistry;
   readonly group: ContainerGroup;
   readonly identity?: UserAssignedIdentity;
   /** The registry token the group pulls with, in token mode. */

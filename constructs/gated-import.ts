@@ -14,7 +14,7 @@ import {
   unlessUnchangedStep,
   verifyPromotedScript,
 } from "../lib/run-scripts";
-import type { Registry } from "./registry";
+import type { IRegistry } from "./interfaces";
 
 export interface GateTest {
   /** Git context with a Dockerfile built FROM the source image and a test it runs as its command. */
@@ -40,7 +40,7 @@ export interface GateScan {
 
 export interface GatedImportProps {
   /** The base-artifacts registry the validated image is promoted into. */
-  readonly registry: Registry;
+  readonly registry: IRegistry;
   /** @default `base-import-<target repository>` */
   readonly taskName?: string;
   /** Image at the upstream, e.g. `node:15-alpine`. */

@@ -12,6 +12,7 @@ import type { MonitorDiagnosticSetting } from "@cdktf/provider-azurerm/lib/monit
 import { AUDIT_CATEGORIES, LogWorkspace } from "./log-workspace";
 import { TerraformData } from "../lib/terraform-data";
 import { Moved } from "../lib/moved";
+import type { IVault, SecretReadGrant, StoredSecret, StoreSecretOptions } from "./interfaces";
 
 export interface VaultProps {
   /** Globally unique vault name: 3-24 characters, see lib/rules.ts. */
@@ -72,42 +73,6 @@ export interface VaultProps {
   readonly tags?: Record<string, string>;
 }
 
-export interface StoreSecretOptions {
-  /** The value: a sensitive variable or a resource attribute, never a literal secret. */
-  readonly value: string;
-  /** @default "text/plain" */
-  readonly contentType?: string;
-  /** RFC 3339 expiry, e.g. the token password's. @default - none */
-  readonly expiresOn?: string;
-}
-
-/** A secret written by acr-gate. */
-export interface StoredSecret {
-  readonly name: string;
-  /**
-   * The versioned secret id (`https://<vault>.vault.azure.net/secrets/<name>/<version>`), as an
-   * expression Terraform sees change in the same plan as the value. azurerm 4.55.0 sends a task
-   * credential as a Key Vault reference only when it parses as a versioned id (a versionless URL
-   * would be used as the literal user name); and the secret's own `id` keeps its old value in the
-   * plan of an update, so a task reading it would point at the old version until the next apply.
-   * The expression is guarded by a `terraform_data` revision of the value, unknown whenever the
-   * value changes: a rotation updates every reader in the same apply (help/operations.md).
-   */
-  readonly id: string;
-  /** `https://<vault>.vault.azure.net/secrets/<name>`, what a task YAML `secrets:` entry takes. */
-  readonly versionlessId: string;
-  readonly vault: Vault;
-  /** The secret resource, when this stack writes it (not for a secret another stack wrote). */
-  readonly resource?: KeyVaultSecret;
-}
-
-export interface SecretReadGrant {
-  readonly principal: IPrincipal;
-  readonly policy: KeyVaultAccessPolicyA;
-  /** What the policy allows, by kind ("secret": ["Get"], "key": ["Sign"], "certificate": ["Get"]). */
-  readonly permissions: { secret: Set<string>; key: Set<string>; certificate: Set<string> };
-}
-
 /**
  * The Key Vault holding registry credentials and the Git token, in access-policy mode.
  *
@@ -116,7 +81,7 @@ export interface SecretReadGrant {
  * Policies are separate `azurerm_key_vault_access_policy` resources only; inline policies on the
  * vault would fight them. Soft delete and purge protection are on.
  */
-export class Vault extends Construct {
+export class Vault extends Construct implements IVault {
   readonly id: string;
   readonly vaultUri: string;
   readonly tenantId: string;

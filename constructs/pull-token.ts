@@ -6,8 +6,7 @@ import { ContainerRegistryTokenPassword } from "@cdktf/provider-azurerm/lib/cont
 import { StaticResource } from "@cdktf/provider-time/lib/static-resource";
 import { assertName, checkName } from "../lib/rules";
 import { addressPart } from "../lib/principal";
-import type { Registry } from "./registry";
-import type { StoredSecret, Vault } from "./key-vault";
+import type { IRegistry, IVault, StoredSecret } from "./interfaces";
 import { pinAddress } from "../lib/address";
 
 export interface PullTokenOptions {
@@ -39,24 +38,24 @@ export interface PullTokenOptions {
 }
 
 export interface PullTokenProps extends PullTokenOptions {
-  readonly registry: Registry;
+  readonly registry: IRegistry;
 }
 
 /** The token's user name and password as Key Vault secrets, the walkthrough's `registry-<r>-user/-password`. */
 export interface StoredToken {
   readonly user: StoredSecret;
   readonly password: StoredSecret;
-  readonly vault: Vault;
+  readonly vault: IVault;
 }
 
 /**
  * A pull-only registry token: scope map (or the built-in one), token and an expiring password.
- * Create it with {@link Registry.createPullToken}.
+ * Create it with `Registry.createPullToken` (constructs/registry.ts).
  */
 export class PullToken extends Construct {
   /** The active token's name (with `rotation`, the slot in use). */
   readonly tokenName: string;
-  readonly registry: Registry;
+  readonly registry: IRegistry;
   /** The password, a sensitive Terraform reference: never a literal in the JSON. */
   readonly password: string;
   readonly expiresOn: string;
@@ -149,7 +148,7 @@ export class PullToken extends Construct {
    * Stores the user name and password in a vault as `registry-<registry>-user` and
    * `registry-<registry>-password` (`az keyvault secret set`), expiring with the password.
    */
-  storeIn(vault: Vault): StoredToken {
+  storeIn(vault: IVault): StoredToken {
     if (this.stored) return this.stored;
     const prefix = `registry-${this.registry.registryName}`;
     this.stored = {

@@ -5,8 +5,8 @@ import { ContainerRegistryTaskScheduleRunNow } from "@cdktf/provider-azurerm/lib
 import { assertName, checkName } from "../lib/rules";
 import { addressPart, IPrincipal } from "../lib/principal";
 import { renderTask, TaskDefinition } from "../lib/task-yaml";
-import type { IPullableRegistry, Registry } from "./registry";
-import type { StoredSecret } from "./key-vault";
+import type { IRegistry } from "./interfaces";
+import type { StoredSecret } from "./interfaces";
 import type { StoredToken } from "./pull-token";
 import { addressOf, pinAddress } from "../lib/address";
 
@@ -29,7 +29,7 @@ export interface EncodedTaskStep {
 
 export interface RegistryTaskProps {
   /** The registry the task runs in and pushes to (`-r`). */
-  readonly registry: Registry;
+  readonly registry: IRegistry;
   /** 5-50 letters, digits, '-' and '_'. */
   readonly name: string;
   readonly step: FileTaskStep | EncodedTaskStep;
@@ -83,7 +83,7 @@ export interface TaskCredential {
  */
 export class RegistryTask extends Construct implements IPrincipal {
   readonly taskName: string;
-  readonly registry: Registry;
+  readonly registry: IRegistry;
   readonly resource: ContainerRegistryTask;
   readonly principalId: string;
   readonly principalName: string;
@@ -184,7 +184,7 @@ export class RegistryTask extends Construct implements IPrincipal {
    * (`--use-identity [system]`, no user name or password) plus `AcrPull` on that registry.
    * No token, no secret, nothing expires.
    */
-  pullFrom(registry: IPullableRegistry): void {
+  pullFrom(registry: IRegistry): void {
     registry.grantPull(this);
     this.addCredential({ loginServer: registry.loginServerName, mode: "identity", secrets: [] });
   }

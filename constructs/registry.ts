@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { Fn } from "cdktf";
 import { ContainerRegistry } from "@cdktf/provider-azurerm/lib/container-registry";
 import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
 import { assertName } from "../lib/rules";
@@ -8,7 +9,7 @@ import { pinAddress } from "../lib/address";
 import type { MonitorDiagnosticSetting } from "@cdktf/provider-azurerm/lib/monitor-diagnostic-setting";
 import { AUDIT_CATEGORIES, LogWorkspace } from "./log-workspace";
 import { CacheRule, CredentialSet } from "./artifact-cache";
-import type { Vault, StoredSecret } from "./key-vault";
+import type { IRegistry, IVault, PullGrant, RegistryAttributes, StoredSecret } from "./interfaces";
 import type { KeyVaultAccessPolicyA } from "@cdktf/provider-azurerm/lib/key-vault-access-policy";
 import { cachedRepository } from "../lib/artifact-cache";
 import { setRegistryRoleAssignmentMode, setReplicaRouting } from "../lib/provider-ahead";
@@ -57,32 +58,6 @@ export interface RegistryProps {
    * @default "4.81.0"
    */
   readonly azurermVersion?: AzurermVersion;
-}
-
-/** A grant of pull access recorded for the policy check and the workflow diagram. */
-export interface PullGrant {
-  readonly principal: IPrincipal;
-  readonly assignment: RoleAssignment;
-}
-
-/** A registry that identities can be allowed to pull from: one this stack makes, or one it imports. */
-export interface IPullableRegistry {
-  /** The Azure name as a literal. */
-  readonly registryName: string;
-  /** `<name>.azurecr.io`, a literal. */
-  readonly loginServerName: string;
-  /** The registry's resource id, a Terraform reference. */
-  readonly id: string;
-  grantPull(principal: IPrincipal): RoleAssignment;
-  canPull(principal: IPrincipal): boolean;
-  readonly pullGrants: PullGrant[];
-}
-
-export interface RegistryAttributes {
-  /** The Azure name. */
-  readonly name: string;
-  /** The resource id, for example another stack's output read through remote state. */
-  readonly id: string;
 }
 
 /**
@@ -134,7 +109,7 @@ class PullGrants {
  * Its Terraform address is `azurerm_container_registry.registry_<name>`, independent of the
  * construct path.
  */
-export class Registry extends Construct implements IPullableRegistry {
+export class Registry extends Construct implements IRegistry {
   readonly name: string;
   readonly id: string;
   /** `<name>.azurecr.io`, as a Terraform reference. */
@@ -241,7 +216,7 @@ export class Registry extends Construct implements IPullableRegistry {
    * An upstream login for the registry's artifact cache (`az acr credential-set create`), whose
    * identity alone reads the login from `vault` (a `Get` policy, made here): no task holds it.
    */
-  createCredentialSet(id: string, options: { name: string; loginServer: string; vault: Vault; user: StoredSecret; password: StoredSecret }): CredentialSet {
+  createCredentialSet(id: string, options: { name: string; loginServer: string; vault: IVault; user: StoredSecret; password: StoredSecret }): CredentialSet {
     const set = new CredentialSet(this, id, {
       registryId: this.id,
       registryName: this.azureName,
@@ -298,18 +273,23 @@ export class Registry extends Construct implements IPullableRegistry {
 }
 
 /** A registry of another stack: see {@link Registry.fromAttributes}. */
-export class ImportedRegistry extends Construct implements IPullableRegistry {
+export class ImportedRegistry extends Construct implements IRegistry {
   readonly registryName: string;
   readonly loginServerName: string;
   readonly id: string;
+  readonly name: string;
+  readonly resourceGroupName: string;
   private readonly pulls: PullGrants;
 
   constructor(scope: Construct, id: string, attrs: RegistryAttributes) {
     super(scope, id);
     assertName("registry", `${this.node.path}.name`, attrs.name);
     this.registryName = attrs.name;
+    this.name = attrs.name;
     this.loginServerName = `${attrs.name.toLowerCase()}.azurecr.io`;
     this.id = attrs.id;
+    // /subscriptions/<s>/resourceGroups/<group>/providers/...: Terraform reads it from the id.
+    this.resourceGroupName = Fn.element(Fn.split("/", attrs.id), 4);
     this.pulls = new PullGrants(this, attrs.name, attrs.id);
   }
 

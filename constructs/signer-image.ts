@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import { RegistryTask } from "./registry-task";
-import type { Registry } from "./registry";
+import type { IRegistry } from "./interfaces";
 import type { TaskDefinition } from "../lib/task-yaml";
 import { SIGNER_REPOSITORY, SIGNER_TAG, SIGNER_TASK } from "../lib/config-schema";
 
@@ -10,7 +10,7 @@ const SIGNER_CHECK =
 
 export interface SignerImageProps {
   /** The registry the gates run in: the signer image is pulled from there with the run's own access. */
-  readonly registry: Registry;
+  readonly registry: IRegistry;
   /** Git folder holding help/signer/Dockerfile (a repository of yours), `https://github.com/<o>/<r>.git#<branch>:<folder>`. */
   readonly context: string;
   /** Sensitive reference to the Git token. */

@@ -5,11 +5,11 @@ import { DataAzurermKeyVaultCertificate } from "@cdktf/provider-azurerm/lib/data
 import { assertName } from "../lib/rules";
 import { addressPart, IPrincipal } from "../lib/principal";
 import { pinAddress } from "../lib/address";
-import type { Vault } from "./key-vault";
+import type { IVault } from "./interfaces";
 
 export interface SigningCertificateProps {
   /** The vault holding it (created by this stack, or existing in access-policy mode). */
-  readonly vault: Vault;
+  readonly vault: IVault;
   /** Certificate name in the vault: 1-127 letters, digits and hyphens. */
   readonly name: string;
   /**
@@ -52,7 +52,7 @@ export class SigningCertificate extends Construct {
   /** The same version's public certificate, base64 DER (Terraform reference): what verifiers trust. */
   readonly certificateData: string;
   readonly name: string;
-  readonly vault: Vault;
+  readonly vault: IVault;
   readonly resource?: KeyVaultCertificate;
 
   constructor(scope: Construct, id: string, props: SigningCertificateProps) {

@@ -12,7 +12,8 @@ import { LockableResourceGroup } from "./resource-group";
 import { EnvironmentGuard } from "./environment-guard";
 import { SubscriptionReader } from "./subscription-reader";
 import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
-import { IPullableRegistry, Registry } from "./registry";
+import { Registry } from "./registry";
+import type { IRegistry } from "./interfaces";
 import { Vault } from "./key-vault";
 import type { PullToken, StoredToken } from "./pull-token";
 import { RegistryTask } from "./registry-task";
@@ -387,7 +388,7 @@ export class Workflow {
     stack: TerraformStack,
     githubToken: string,
     apps: readonly AppConfig[],
-    base: { registry: IPullableRegistry; token?: Pick<StoredToken, "user" | "password" | "vault">; certificate?: string } = {
+    base: { registry: IRegistry; token?: Pick<StoredToken, "user" | "password" | "vault">; certificate?: string } = {
       registry: this.baseArtifacts,
       token: this.tokens.get(this.baseArtifacts)?.storedSecrets,
       certificate: this.signingCertificate?.certificateData,
@@ -478,7 +479,7 @@ export class Workflow {
    * `az acr task run` for each task, upstream first, after the grants each one relies on and a
    * pause for Entra ID to propagate new role assignments (runs fail with 401 otherwise).
    */
-  firstRuns(stack: TerraformStack, tasks: readonly RegistryTask[], apps: readonly AppParts[], registries: readonly IPullableRegistry[]): void {
+  firstRuns(stack: TerraformStack, tasks: readonly RegistryTask[], apps: readonly AppParts[], registries: readonly IRegistry[]): void {
     const mine = new Set(tasks);
     const readGrants = this.vault.readGrants.filter((g) => mine.has(g.principal as RegistryTask));
     const pullGrants = registries.flatMap((r) => r.pullGrants);
@@ -543,7 +544,7 @@ export class Workflow {
 }
 
 /** The signer image acr-gate's build-signer task makes, in the registry given. */
-function signerImageIn(registry: IPullableRegistry): string {
+function signerImageIn(registry: IRegistry): string {
   return `${registry.loginServerName}/${SIGNER_REPOSITORY}:${SIGNER_TAG}`;
 }
 

@@ -7,7 +7,9 @@
 #                                              examples/*.yaml (scripts/lib-synth.sh), check all
 #   bash scripts/acb-check.sh [--config C] F... check the given cdk.tf.json files; --config
 #                                              (a config file, or "default") applies to the files
-#                                              after it and says each gate's scan mode and test
+#                                              after it and says each gate's scan mode and test;
+#                                              a --config with no file after it is synthesized
+#                                              and checked itself
 #
 # Per task with an encoded_step (scripts/lib-acb.cjs does the work):
 #   - the task file without its `secrets:` list and with secret references as placeholders, and
@@ -53,11 +55,14 @@ source "$ACR_REPO_ROOT/scripts/lib-synth.sh"
 entries=()        # "WHERE|CONFIG|FILE" for lib-acb.cjs
 
 config=""
+files_after=0     # files given after the current --config
+pending=()        # --config values with no file after them: synthesized and checked whole
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --config)
       [[ $# -ge 2 ]] || acr_die "--config needs a config file or 'default'"
-      config="$2"; shift 2
+      [[ -n "$config" && $files_after == 0 ]] && pending+=("$config")
+      config="$2"; files_after=0; shift 2
       if [[ "$config" != default ]]; then
         [[ -f "$config" ]] || acr_die "--config $config: no such file"
         config="$(cd "$(dirname "$config")" && pwd)/$(basename "$config")"
@@ -67,9 +72,11 @@ while [[ $# -gt 0 ]]; do
     -*) acr_die "unknown option $1 (see the top of $0)" ;;
     *)
       [[ -f "$1" ]] || acr_die "$1: no such file"
-      entries+=("$1|$config|$1"); shift ;;
+      entries+=("$1|$config|$1"); files_after=$((files_after + 1)); shift ;;
   esac
 done
+[[ -n "$config" && $files_after == 0 ]] && pending+=("$config")
+for c in ${pending[@]+"${pending[@]}"}; do acr_config_arg "$c"; done
 
 # --- tools: acb, and a network namespace to run it in ----------------------------------------
 skip() {
@@ -100,8 +107,9 @@ trap cleanup EXIT
 # --- stacks: the given files, or every configuration synthesized -----------------------------
 synth_failed=0
 full_run=0
-if [[ ${#entries[@]} == 0 ]]; then
-  full_run=1
+if [[ ${#entries[@]} == 0 || ${#ACR_SYNTH_CONFIGS[@]} -gt 0 ]]; then
+  # Every configuration (the starter test context too), or the ones --config named alone.
+  [[ ${#ACR_SYNTH_CONFIGS[@]} == 0 ]] && full_run=1
   acr_build_app
   acr_synth_all "$WORK/synth"
   for l in ${ACR_SYNTH_FAILED[@]+"${ACR_SYNTH_FAILED[@]}"}; do
@@ -110,8 +118,7 @@ if [[ ${#entries[@]} == 0 ]]; then
   done
   for s in ${ACR_STACK_FILES[@]+"${ACR_STACK_FILES[@]}"}; do
     label="${s%%|*}"; file="${s#*|}"
-    # lib-synth.sh labels a configuration "default" or by its examples/<label>.yaml
-    if [[ "$label" == default ]]; then cfg=default; else cfg="$ACR_REPO_ROOT/examples/$label.yaml"; fi
+    cfg="${ACR_CONFIG_OF[$label]}"
     entries+=("$label/$(basename "$(dirname "$file")")|$cfg|$file")
   done
 else

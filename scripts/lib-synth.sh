@@ -6,9 +6,15 @@
 # ACR_SYNTH_AZURERM=VERSION: synthesize each configuration with `azurermVersion: VERSION` instead
 # of its own (scripts/with-azurerm.cjs writes the copy), for validate.sh --azurerm.
 #
+# ACR_SYNTH_CONFIGS (an array, from --config): synthesize only these configurations ("default"
+# for the default one, else a file) instead of the default and every examples/*.yaml.
+#
+# acr_config_arg VALUE: checks one --config value and adds it to ACR_SYNTH_CONFIGS.
+#
 # After acr_synth_all OUTROOT:
 #   ACR_STACK_FILES    "<config label>|<path of stacks/<stack>/cdk.tf.json>" entries
 #   ACR_SYNTH_FAILED   labels of configurations that did not synthesize a stack
+#   ACR_CONFIG_OF      label -> the configuration ("default" or its file)
 
 acr_build_app() {
   if [[ "${ACR_GATE_SKIP_BUILD:-0}" == 1 ]]; then
@@ -21,18 +27,30 @@ acr_build_app() {
   [[ -f "$ACR_REPO_ROOT/dist/main.js" ]] || acr_die "dist/main.js does not exist (npm run build)"
 }
 
+ACR_SYNTH_CONFIGS=()
+acr_config_arg() {
+  if [[ "$1" == default ]]; then ACR_SYNTH_CONFIGS+=(default); return; fi
+  [[ -f "$1" ]] || acr_die "--config $1: no such file"
+  ACR_SYNTH_CONFIGS+=("$(cd "$(dirname "$1")" && pwd)/$(basename "$1")")
+}
+
 acr_synth_all() {
   local outroot="$1" cfg label out ok f
   local -a configs=(default) found
   shopt -s nullglob
   for f in "$ACR_REPO_ROOT"/examples/*.yaml; do configs+=("$f"); done
   shopt -u nullglob
+  if [[ ${#ACR_SYNTH_CONFIGS[@]} -gt 0 ]]; then configs=("${ACR_SYNTH_CONFIGS[@]}"); fi
   ACR_STACK_FILES=()
   ACR_SYNTH_FAILED=()
-  acr_log "configurations: default${configs[1]+ $(printf 'examples/%s ' "${configs[@]:1}" | sed "s#examples/$ACR_REPO_ROOT/examples/#examples/#g; s/ $//")}"
+  declare -gA ACR_CONFIG_OF=()
+  acr_log "configurations: $(printf '%s ' "${configs[@]}" | sed "s#$ACR_REPO_ROOT/##g; s/ $//")"
   for cfg in "${configs[@]}"; do
-    if [[ "$cfg" == default ]]; then label=default; else label="$(basename "$cfg" .yaml)"; fi
+    if [[ "$cfg" == default ]]; then label=default; else label="$(basename "$cfg")"; label="${label%.*}"; fi
+    # Two configs of one name (from two directories) get their own output directories.
+    while [[ -e "$outroot/$label" ]]; do label="$label-2"; done
     out="$outroot/$label"
+    ACR_CONFIG_OF[$label]="$cfg"
     mkdir -p "$out"
     ok=1
     if [[ -n "${ACR_SYNTH_AZURERM:-}" ]]; then

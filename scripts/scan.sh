@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# npm run scan: synthesize the default configuration and every examples/*.yaml
-# and scan the Terraform JSON with a pinned checkov (framework terraform_json).
+# npm run scan [-- --config FILE|default ...]: synthesize the default configuration and every
+# examples/*.yaml (or only the configs given) and scan the Terraform JSON with a pinned checkov
+# (framework terraform_json).
 # See help/security.md.
 #
 # Closing line: "scan: N passed, N failed, N skipped" (checks); exit 1 if a check
@@ -25,6 +26,15 @@ source "$ACR_REPO_ROOT/scripts/lib-synth.sh"
 VENV="$ACR_REPO_ROOT/.venv-checkov"
 SKIPS="$ACR_REPO_ROOT/scripts/checkov-skips.yaml"
 cd "$ACR_REPO_ROOT"
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --config)
+      [[ $# -ge 2 ]] || acr_die "--config needs a config file or 'default'"
+      acr_config_arg "$2"; shift 2 ;;
+    *) acr_die "unknown argument $1 (usage: bash scripts/scan.sh [--config FILE|default ...])" ;;
+  esac
+done
 
 command -v node >/dev/null || acr_die "node is not on PATH"
 

@@ -9,6 +9,8 @@
 # "validate (azurerm VERSION): N passed, N failed".
 #
 #   bash scripts/validate.sh                   the stacks as synthesized (the pinned azurerm)
+#   bash scripts/validate.sh --config my.yaml  only the given configurations (repeatable;
+#                                              `default` for the default one)
 #   bash scripts/validate.sh --azurerm 5.2.0   the forward check: every configuration
 #                                              synthesized with `azurermVersion: 5.2.0`
 #                                              (a version lib/provider-versions.ts allows),
@@ -40,7 +42,10 @@ while [[ $# -gt 0 ]]; do
     --azurerm)
       [[ $# -ge 2 && "$2" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || acr_die "--azurerm takes a version such as 5.2.0"
       ACR_SYNTH_AZURERM="$2"; CLOSING="validate (azurerm $2)"; shift 2 ;;
-    *) acr_die "unknown argument $1 (usage: bash scripts/validate.sh [--azurerm VERSION])" ;;
+    --config)
+      [[ $# -ge 2 ]] || acr_die "--config needs a config file or 'default'"
+      acr_config_arg "$2"; shift 2 ;;
+    *) acr_die "unknown argument $1 (usage: bash scripts/validate.sh [--azurerm VERSION] [--config FILE|default ...])" ;;
   esac
 done
 export ACR_SYNTH_AZURERM
