@@ -248,10 +248,11 @@ export class GatedImport extends Construct {
     } else {
       steps.push(scriptStep({ id: "promote", image: "docker", shell: "sh", script: promoteScript(true), env: pick(names, "SRC", "STABLE", "UNIQUE"), when: gate }));
     }
-    const undeclared = steps.map((s) => s.id).filter((s) => gateStep(s) === undefined);
+    const ids = steps.map((s) => s.id);
+    const undeclared = ids.filter((s) => gateStep(s) === undefined);
     if (undeclared.length) throw new Error(`${this.node.path}: gate steps ${undeclared.join(", ")} are not declared in lib/gate-steps.ts`);
-    this.validationSteps = validations;
-    this.promotionSteps = promotingSteps(steps.map((s) => s.id));
+    this.validationSteps = validatingSteps(ids);
+    this.promotionSteps = promotingSteps(ids);
     this.definition = { version: "v1.1.0", steps };
 
     this.task = new RegistryTask(this, "task", {
