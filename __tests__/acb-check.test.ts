@@ -136,6 +136,35 @@ describeAcb("acb-check: Azure's task engine on the synthesized task files", () =
     expect(status).toBe(1);
   });
 
+  test("a declared validating step whose command no longer scans is still one promotion must wait for (lib/gate-steps.ts)", () => {
+    // By its commands alone, this gate has a test and no scan, and its push waits for the test.
+    const broken = editTask(defaultTf(), "base-import-node", (steps) =>
+      steps.map((s) => {
+        if (s.id === "vulnerability-scan") return { ...s, cmd: cmdOf(s).replace(/exec trivy image [^']*/, "exec trivy --version") };
+        if (s.id === "promote") return { ...s, when: s.when.filter((w) => w !== "vulnerability-scan") };
+        return s;
+      }),
+    );
+    const { status, out } = runCheck([writeStack("scan-undone", broken)]);
+    const fail = failureOf(out, "base-import-node");
+    expect(fail).toMatch(/promote pushes without waiting for vulnerability-scan/);
+    expect(fail).toMatch(/vulnerability-scan is declared validating \(lib\/gate-steps\.ts\), but neither runs the test image nor scans the saved image/);
+    expect(out).toMatch(/, 1 failed$/m);
+    expect(status).toBe(1);
+  });
+
+  test("a second scanner, undeclared, that promotion does not wait for is reported", () => {
+    const broken = editTask(defaultTf(), "base-import-node", (steps) =>
+      steps.flatMap((s) => (s.id === "vulnerability-scan" ? [s, { ...s, id: "second-scan", when: ["save-source"] }] : [s])),
+    );
+    const { status, out } = runCheck([writeStack("second-scan", broken)]);
+    const fail = failureOf(out, "base-import-node");
+    expect(fail).toMatch(/promote pushes without waiting for second-scan/);
+    expect(fail).toMatch(/step second-scan is not declared in lib\/gate-steps\.ts/);
+    expect(out).toMatch(/, 1 failed$/m);
+    expect(status).toBe(1);
+  });
+
   test("a scan that reads its tar from /workspace, the test build's context, is reported", () => {
     // Both ends move, so the save and the scan still agree: only the location is wrong.
     const broken = editTask(

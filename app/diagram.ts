@@ -8,6 +8,7 @@
  * RegistryTask, because a file step's task file lives in Git); container groups and the task that
  * deploys each (its `ACI` value).
  */
+import { gateStep, validatingSteps } from "../lib/gate-steps";
 import { byText } from "../lib/order";
 
 type Obj = Record<string, any>;
@@ -50,9 +51,10 @@ function taskNode(address: string, t: Obj): TaskNode {
     // writes every step as "  - id: <id>", ids match [a-zA-Z0-9][a-zA-Z0-9_.-]* (validateTask).
     const text = Buffer.from(t.encoded_step.task_content, "base64").toString("utf8");
     const steps = [...text.matchAll(/^ {2}- id: ([A-Za-z0-9][\w.-]*)$/gm)].map((m) => m[1]);
-    if (steps.includes("promote")) {
+    // A gate promotes; its validations are the steps lib/gate-steps.ts declares validating.
+    if (steps.some((s) => gateStep(s)?.role === "promote")) {
       kind = "gate";
-      const validations = steps.filter((s) => s === "functional-test" || s === "vulnerability-scan");
+      const validations = validatingSteps(steps);
       const source = String(tags["acr-gate-from"] ?? "").replace(/^[^/]+\//, "");
       const target = String(tags["acr-gate-builds"] ?? "").replace(/^[^/]+\//, "");
       detail = `gate ${source}: ${validations.join(" + ") || "no validation"} then promote ${target}`;

@@ -2,7 +2,7 @@
  * What acb needs to run a synthesized task away from Azure: its values with each Terraform
  * expression resolved from the JSON or stood in by a value of the same shape, and its task file
  * without the Key Vault `secrets:` list (acb would wait on the vault). Shared by
- * `npm run check-tasks` (scripts/lib-acb.cjs, placeholders) and `npm run lab` (local values).
+ * `npm run check-tasks` (app/acb-check.ts, placeholders) and `npm run lab` (local values).
  *
  * The same function is applied to task values and to the resources they are compared with, so
  * equal expressions give equal placeholders and different ones (a hash of 6 vs 8 digits, another

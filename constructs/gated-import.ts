@@ -14,6 +14,7 @@ import {
   unlessUnchangedStep,
   verifyPromotedScript,
 } from "../lib/run-scripts";
+import { gateStep, promotingSteps, validatingSteps } from "../lib/gate-steps";
 import type { IRegistry } from "./interfaces";
 
 export interface GateTest {
@@ -113,8 +114,9 @@ export class GatedImport extends Construct {
   readonly definition: TaskDefinition;
   readonly source: ImageRef;
   readonly target: ImageRef;
-  /** Ids of the steps that must succeed before anything is promoted. */
+  /** Ids of the steps that must succeed before anything is promoted (lib/gate-steps.ts: `validates`). */
   readonly validationSteps: readonly string[];
+  /** Ids of the steps that change what the target registry holds (lib/gate-steps.ts: `promotes`); each waits for every validation step. */
   readonly promotionSteps: readonly string[];
   readonly signing?: GateSigning;
 
@@ -163,7 +165,6 @@ export class GatedImport extends Construct {
     }
     /** The step after which the marker is final: what the skipping steps wait for. */
     const decided = props.signing ? "verify-promoted" : "compare-promoted";
-    const validations: string[] = [];
 
     if (props.test) {
       const testImage = `{{.Run.Registry}}/${this.target.repository}-import:test`;
@@ -178,7 +179,6 @@ export class GatedImport extends Construct {
         },
         { id: "functional-test", cmd: testImage, when: ["build-test-image"], timeout: props.test.timeoutSeconds ?? 600 },
       );
-      validations.push("functional-test");
     }
     if (props.scan) {
       const failOn = props.scan.failOn ?? "HIGH";
@@ -197,9 +197,10 @@ export class GatedImport extends Construct {
           timeout: props.scan.timeoutSeconds ?? 900,
         }),
       );
-      validations.push("vulnerability-scan");
     }
-    // Every promotion step waits for the decision and for every validation step.
+    // Every promotion step waits for the decision and for every validation step (lib/gate-steps.ts):
+    // the first one here directly, the others through it.
+    const validations = validatingSteps(steps.map((s) => s.id));
     const gate = [decided, ...validations];
     if (props.signing) {
       const evidence = props.scan !== undefined;
@@ -244,12 +245,14 @@ export class GatedImport extends Construct {
         beforeStable.push("attach-evidence");
       }
       steps.push(scriptStep({ id: "promote", image: "docker", shell: "sh", script: promoteScript(false), env: pick(names, "SRC", "STABLE"), when: beforeStable }));
-      this.promotionSteps = ["compare-promoted", "verify-promoted", "promote-unique", "sign", ...(evidence ? ["attach-evidence"] : []), "promote"];
     } else {
       steps.push(scriptStep({ id: "promote", image: "docker", shell: "sh", script: promoteScript(true), env: pick(names, "SRC", "STABLE", "UNIQUE"), when: gate }));
-      this.promotionSteps = ["compare-promoted", "promote"];
     }
-    this.validationSteps = validations;
+    const ids = steps.map((s) => s.id);
+    const undeclared = ids.filter((s) => gateStep(s) === undefined);
+    if (undeclared.length) throw new Error(`${this.node.path}: gate steps ${undeclared.join(", ")} are not declared in lib/gate-steps.ts`);
+    this.validationSteps = validatingSteps(ids);
+    this.promotionSteps = promotingSteps(ids);
     this.definition = { version: "v1.1.0", steps };
 
     this.task = new RegistryTask(this, "task", {

@@ -11,7 +11,7 @@
 #                                              a --config with no file after it is synthesized
 #                                              and checked itself
 #
-# Per task with an encoded_step (scripts/lib-acb.cjs does the work):
+# Per task with an encoded_step (app/acb-check.ts, compiled to dist/app/acb-check.js, does the work):
 #   - the task file without its `secrets:` list and with secret references as placeholders, and
 #     its values with each Terraform expression as a placeholder of the same shape (zero GUID
 #     for a subscription id, an Azure id for `.id`, 6 hex digits for substr(sha1(..), 0, 6), ...);
@@ -19,9 +19,10 @@
 #     a timeout or an error line fails the task;
 #   - gates: the functional test runs the image the test build tagged; the scan reads (--input)
 #     the file `docker save -o` wrote, on a volume both steps mount, outside every build context;
-#     every push waits (when graph) for the test and the scan, and acb ran it after them; the scan
-#     enforces (--exit-code > 0) or reports (0) as the config says (without one: a gate with no
-#     test must enforce); --scanners vuln; the scanner image pinned by tag and digest; no base
+#     every push, signature and evidence waits (when graph) for the test and the scan and every
+#     step lib/gate-steps.ts declares validating (the two agree), and acb ran it after them; the
+#     scan enforces (--exit-code > 0) or reports (0) as the config says (without one: a gate with
+#     no test must enforce); --scanners vuln; the scanner image pinned by tag and digest; no base
 #     image trigger without a build step;
 #   - apps: the deploy step's `az container create` equals the azurerm_container_group of the
 #     same name (task value ACI) in the same JSON: name, resource group, location, OS, CPU,
@@ -52,7 +53,7 @@ acr_die()  { printf '%s: ERROR: %s\n' "$ACR_LOG_TAG" "$*" >&2; exit 1; }
 source "$ACR_REPO_ROOT/scripts/lib-synth.sh"
 
 # --- arguments: [--config C] FILE ... --------------------------------------------------------
-entries=()        # "WHERE|CONFIG|FILE" for lib-acb.cjs
+entries=()        # "WHERE|CONFIG|FILE" for dist/app/acb-check.js
 
 config=""
 files_after=0     # files given after the current --config
@@ -122,8 +123,8 @@ if [[ ${#entries[@]} == 0 || ${#ACR_SYNTH_CONFIGS[@]} -gt 0 ]]; then
     entries+=("$label/$(basename "$(dirname "$file")")|$cfg|$file")
   done
 else
-  # --config is read with the app's own loader (dist/lib/config.js), and every script step is
-  # compared with what dist/lib/run-scripts.js writes.
+  # The checks are compiled with the app (dist/app/acb-check.js): --config is read with the app's
+  # own loader (lib/config.ts), and every script step is compared with what lib/run-scripts.ts writes.
   acr_build_app
 fi
 
@@ -151,6 +152,6 @@ if [[ $full_run == 1 ]]; then
 fi
 
 status=0
-node "$ACR_REPO_ROOT/scripts/lib-acb.cjs" --acb "$ACB" --work "$WORK/acb" \
+node "$ACR_REPO_ROOT/dist/app/acb-check.js" --acb "$ACB" --work "$WORK/acb" \
   --timeout "${ACR_GATE_ACB_TIMEOUT:-20}" --failed "$synth_failed" ${entries[@]+"${entries[@]}"} || status=$?
 exit "$status"
