@@ -1,5 +1,5 @@
 /**
- * `npm run diff` (app/replacement-preview.ts): what `terraform apply` would do between two
+ * `npm run diff` (app/plan-model.ts, app/diff-rules.ts): what `terraform apply` would do between two
  * synthesized stacks. Small handcrafted configs pin one planning rule each; two real synths check
  * the whole chain; the compiled CLI is checked for its exit codes and one-line errors.
  * `npm test` compiles dist/ with tsc before jest runs, which the CLI tests need.
@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
-import { durableAddresses, Preview, previewReplacements, ResourceChange } from "../app/replacement-preview";
+import { durableAddresses, Preview, previewReplacements, ResourceChange } from "../app/diff-rules";
 import { renderText } from "../app/diff-cli";
 import { forceNewMap, vendoredVersions } from "../app/provider-facts";
 import { AZURERM_VERSIONS, BINDINGS_AZURERM_VERSION, DEFAULT_AZURERM_VERSION } from "../lib/provider-versions";

@@ -11,7 +11,7 @@ import { ConfigError, DEFAULT_CONFIG_YAML, parseConfig, printable, readConfigFil
 import { byText } from "../lib/order";
 import { synthesize, synthesizeInMemory } from "./synth";
 import { OutdirError, resolveOutdir } from "./outdir";
-import { durableAddresses } from "./replacement-preview";
+import { durableAddresses } from "./diff-rules";
 import { migrationPlan, migrationScript } from "./migration";
 import { teamBackend } from "../constructs/workflow";
 import { COMPILE_CACHE_ENV, compileCacheSettingProblem } from "./compile-cache";

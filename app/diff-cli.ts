@@ -1,10 +1,11 @@
 /**
  * `npm run diff -- <old cdk.tf.json> [<new cdk.tf.json>] [--json] [--fail-on-durable] [--fail-on-refused] [--rotated=...]`: the command
- * line and the text rendering of the replacement preview (app/replacement-preview.ts).
+ * line and the text rendering of the preview (app/diff-rules.ts, on the plan of app/plan-model.ts).
  */
 import * as fs from "fs";
 import * as path from "path";
-import { Action, Preview, previewReplacements, ResourceChange } from "./replacement-preview";
+import { Preview, previewReplacements, ResourceChange } from "./diff-rules";
+import { Action } from "./plan-model";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -1,5 +1,5 @@
 /**
- * What the azurerm provider decides, for `npm run diff` (app/replacement-preview.ts): which
+ * What the azurerm provider decides, for `npm run diff` (app/diff-rules.ts): which
  * attribute changes replace a resource (the vendored ForceNew maps, per provider version, plus the
  * replacements its CustomizeDiff code forces), which computed attributes an in-place update changes,
  * and which types hold durable content. Every rule here names the provider source it was read from;
@@ -166,7 +166,7 @@ export const CUSTOMIZE_DIFF_FORCENEW: Record<string, (attr: string, before: Val,
  * tasks, tokens, scope maps, vaults, policies, groups, roles, identities keep their ids and
  * computed attributes (login_server, vault_uri, principal_id, ...) on update.
  */
-interface ComputedOnUpdate {
+export interface ComputedOnUpdate {
   when: string[];
   except?: string[];
   attrs: string[];

@@ -2,7 +2,7 @@
 /**
  * Writes app/forcenew.json: for each azurerm version acr-gate pins, can pin, or upgrades from, and
  * each resource type acr-gate can emit, the attribute paths whose change makes Terraform replace the
- * resource. `npm run diff` (app/replacement-preview.ts, through app/provider-facts.ts) reads it and
+ * resource. `npm run diff` (app/diff-rules.ts, through app/provider-facts.ts) reads it and
  * takes the map of the version the NEW file pins: that provider plans the change.
  *
  * Why a vendored subset: the facts come from research dumps of every azurerm type at each tag
@@ -50,7 +50,7 @@ const TIME_TYPES = ["time_static", "time_sleep"];
  * Terraform's built-in terraform_data is in no provider dump. From Terraform's source
  * (internal/builtin/providers/terraform/resource_data.go, planDataStoreResourceChange): a change of
  * `triggers_replace` requires replacement; a change of `input` is an in-place update that makes
- * `output` unknown (app/replacement-preview.ts encodes that second fact).
+ * `output` unknown (app/provider-facts.ts COMPUTED_ON_UPDATE encodes that second fact).
  */
 const TERRAFORM_DATA = { terraform_data: ["triggers_replace"] };
 
