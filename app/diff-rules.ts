@@ -4,7 +4,8 @@
  * for years; a replaced registry loses its images, a replaced vault its secrets, so:
  * - which change replaces: the ForceNew paths of the azurerm version the new file pins
  *   (app/forcenew.json), or a ForceNew ancestor, or the provider's CustomizeDiff rules; the computed
- *   attributes an in-place update changes (app/provider-facts.ts);
+ *   attributes an in-place update changes. All from the resource type records (lib/resource-types.ts,
+ *   joined with the ForceNew map by app/provider-facts.ts);
  * - which resources are durable (durableAddresses), so that their replacement is REPLACE DURABLE;
  * - what Azure or the provider refuses at apply, after the apply has made its other changes, which
  *   `terraform plan` shows as routine: a delete under a CanNotDelete lock (LOCKED), an update the
@@ -13,9 +14,10 @@
  */
 import { Action, fromTo, PlanModel, PlannedResource, PlanOptions, ProviderAnswers, readPlan, settle } from "./plan-model";
 import { blocks, isObj, leafKey, Obj, refsIn, same, section } from "./terraform-json";
-import { COMPUTED_ON_UPDATE, CUSTOMIZE_DIFF_FORCENEW, DURABLE_TYPES, factsFor, UPDATE_REFUSED } from "./provider-facts";
-import { LOCK_BLOCKS_DELETE, lockedBy, PLACEMENT_ATTRIBUTES } from "../lib/lock-cover";
+import { factsForChange } from "./provider-facts";
+import { lockedBy, PLACEMENT_ATTRIBUTES } from "../lib/lock-cover";
 import { byText } from "../lib/order";
+import { resourceType } from "../lib/resource-types";
 
 export interface ResourceChange {
   address: string;
@@ -38,7 +40,7 @@ export interface ResourceChange {
   locked?: string;
   /**
    * A change Azure or the provider refuses, or that breaks a reader: an update the provider refuses
-   * (app/provider-facts.ts UPDATE_REFUSED), a deployer renamed with its object id, both
+   * (the type's refusedUpdates, lib/resource-types.ts), a deployer renamed with its object id, both
    * twin tokens renewed at once. Why, and the way out.
    */
   refused?: string[];
@@ -66,9 +68,9 @@ export interface Preview {
 }
 
 /**
- * Addresses of durable resources in one config: the DURABLE_TYPES, and every resource group that
- * holds a registry, vault or workspace (its `resource_group_name` references the group or equals its
- * literal name) or that a management lock protects (the lock's `scope` references it).
+ * Addresses of durable resources in one config: the durable types, and every resource group that
+ * holds a store (a registry, vault or workspace: its `resource_group_name` references the group or
+ * equals its literal name) or that a management lock protects (the lock's `scope` references it).
  */
 export function durableAddresses(tf: object): string[] {
   const managed = blocks(tf as Obj, "resource");
@@ -76,14 +78,13 @@ export function durableAddresses(tf: object): string[] {
   const groups = [...managed.values()].filter((b) => b.type === "azurerm_resource_group");
   const groupAt = new Set(groups.map((g) => g.address));
   const groupNamed = new Map(groups.filter((g) => typeof g.body.name === "string").map((g) => [g.body.name as string, g.address]));
-  // The groups a registry or vault lives in (by reference or by name), and the groups a lock protects.
+  // The groups a store lives in (by reference or by name), and the groups a lock protects.
   const groupsIn = (value: unknown): string[] =>
     typeof value !== "string" ? [] : [...refsIn(value, (a) => groupAt.has(a)).map((r) => r.target), ...(groupNamed.has(value) ? [groupNamed.get(value)!] : [])];
   for (const b of managed.values()) {
-    if (DURABLE_TYPES.has(b.type)) out.add(b.address);
-    if (b.type === "azurerm_container_registry" || b.type === "azurerm_key_vault" || b.type === "azurerm_log_analytics_workspace") {
-      for (const g of groupsIn(b.body.resource_group_name)) out.add(g);
-    }
+    const facts = resourceType(b.type);
+    if (facts.durable) out.add(b.address);
+    if (facts.holds !== undefined) for (const g of groupsIn(b.body.resource_group_name)) out.add(g);
     if (b.type === "azurerm_management_lock" && typeof b.body.scope === "string") for (const r of refsIn(b.body.scope, (a) => groupAt.has(a))) out.add(r.target);
   }
   return [...out].sort();
@@ -94,22 +95,20 @@ export function previewReplacements(oldTf: object, newTf: object, options: PlanO
   const plan = readPlan(oldTf, newTf);
   const { oldTf: oldObj, newTf: newObj, oldManaged, newManaged, resources: states } = plan;
   // The provider that plans the change is the one the NEW file pins (after `terraform init -upgrade`).
-  const facts = factsFor(oldObj, newObj, [...new Set([...states.values()].map((s) => s.type))]);
-  const forceNew = facts.map;
+  const facts = factsForChange(oldObj, newObj, [...new Set([...states.values()].map((s) => s.type))]);
   const provider: ProviderAnswers = {
-    knows: (type) => forceNew[type] !== undefined,
+    knows: (type) => facts.of(type).forceNew !== undefined,
     // The change's path, or its nearest ancestor, in the ForceNew map; else a CustomizeDiff rule.
     forcesReplacement: (type, segs, before, after) => {
-      const set = forceNew[type];
+      const t = facts.of(type);
       for (let i = segs.length; i >= 1; i--) {
         const p = segs.slice(0, i).join(".");
-        if (set?.has(p)) return p;
+        if (t.forceNew?.has(p)) return p;
       }
-      const cd = CUSTOMIZE_DIFF_FORCENEW[type];
-      if (cd && cd(segs.join("."), before, after)) return `${segs.join(".")} (provider CustomizeDiff)`;
+      if (t.forcesReplacementInCustomizeDiff?.(segs.join("."), before, after)) return `${segs.join(".")} (provider CustomizeDiff)`;
       return undefined;
     },
-    computedOnUpdate: (type) => COMPUTED_ON_UPDATE[type] ?? [],
+    computedOnUpdate: (type) => facts.of(type).computedOnUpdate ?? [],
   };
   const notes = new Set([...facts.notes, ...settle(plan, provider, options)]);
 
@@ -124,7 +123,7 @@ export function previewReplacements(oldTf: object, newTf: object, options: PlanO
     const b = oldManaged.get(address);
     return (
       !!b &&
-      LOCK_BLOCKS_DELETE.has(b.type) &&
+      resourceType(b.type).lockBlocksDelete &&
       PLACEMENT_ATTRIBUTES.some((a) => typeof b.body[a] === "string" && /\$\{[^}]*data\.terraform_remote_state\./.test(b.body[a] as string))
     );
   };
@@ -137,7 +136,7 @@ export function previewReplacements(oldTf: object, newTf: object, options: PlanO
   };
   const refusedOf = (st: PlannedResource): string[] => {
     const out: string[] = [];
-    for (const rule of UPDATE_REFUSED[st.type] ?? []) {
+    for (const rule of resourceType(st.type).refusedUpdates ?? []) {
       const before = st.oldLeaves.get(leafKey(rule.attr))?.value;
       const after = st.newLeaves.get(leafKey(rule.attr))?.value;
       if (!same(before, after) && rule.refuses(before, after)) out.push(`${rule.attr}${fromTo(before, after)}: ${rule.why}`);

@@ -55,7 +55,7 @@ import {
   schemaSegs,
   section,
 } from "./terraform-json";
-import { ComputedOnUpdate, UNKNOWN } from "./provider-facts";
+import { ComputedOnUpdate, UNKNOWN } from "../lib/resource-types";
 
 export type Action = "create" | "delete" | "update" | "replace" | "unknown";
 
