@@ -311,6 +311,49 @@ describe("planning rules", () => {
   });
 });
 
+describe("the text (renderText) lists every changed attribute", () => {
+  // Until issue 26 an update printed its first reason and "(+N more)", a replacement its first alone.
+  test("an update with six changes: the decisive one on the resource's line, the other five after it in text order", () => {
+    const tags = (v: string) => Object.fromEntries(["e", "b", "d", "a", "c"].map((k) => [k, `${k}${v}`]));
+    const p = previewReplacements(
+      stack({ azurerm_container_registry: { r: registry("rg", { tags: tags("1"), admin_enabled: false }) } }),
+      stack({ azurerm_container_registry: { r: registry("rg", { tags: tags("2"), admin_enabled: true }) } }),
+    );
+    expect(change(p, "azurerm_container_registry.r")!.reasons).toHaveLength(6);
+    const text = renderText(p, "a", "b");
+    expect(text).toContain(
+      [
+        "Update in place (1)",
+        '  azurerm_container_registry.r [DURABLE]: tags.e changed ("e1" -> "e2")',
+        "      also admin_enabled changed (false -> true)",
+        '      also tags.a changed ("a1" -> "a2")',
+        '      also tags.b changed ("b1" -> "b2")',
+        '      also tags.c changed ("c1" -> "c2")',
+        '      also tags.d changed ("d1" -> "d2")',
+        "Create (0)",
+      ].join("\n"),
+    );
+    for (const r of change(p, "azurerm_container_registry.r")!.reasons) expect(text).toContain(r);
+    expect(text).not.toMatch(/more\)/);
+  });
+
+  test("a replacement: because the deciding change, then every other change, forcing or not", () => {
+    const kv = (name: string, location: string, team: string) =>
+      stack({ azurerm_key_vault: { kv: { name, location, resource_group_name: "rg", sku_name: "standard", tags: { team } } } });
+    const text = renderText(previewReplacements(kv("kv-a", "eastus", "x"), kv("kv-b", "westus", "y")), "a", "b");
+    expect(text).toContain(
+      [
+        "REPLACE DURABLE (1)",
+        "  azurerm_key_vault.kv",
+        '      because name changed ("kv-a" -> "kv-b"): forces replacement',
+        '      also location changed ("eastus" -> "westus"): forces replacement',
+        '      also tags.team changed ("x" -> "y")',
+        "Replace (0)",
+      ].join("\n"),
+    );
+  });
+});
+
 describe("durableAddresses", () => {
   test("durable types, groups holding a registry or vault (by reference or literal name) or under a lock; nothing else", () => {
     const tf = stack(
