@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { parseConfig } from "../lib/config";
 import { cachedRepository } from "../lib/artifact-cache";
 import { RULES } from "../lib/rules";
-import { previewReplacements } from "../app/replacement-preview";
+import { previewReplacements } from "../app/diff-rules";
 import { DOCKERHUB_CONFIG, decodeTask, problemsOf, resources, synth, synthStacks } from "./helpers";
 
 const CACHE_YAML = fs.readFileSync(path.join(__dirname, "..", "examples", "artifact-cache.yaml"), "utf8");

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
-import { previewReplacements } from "../app/replacement-preview";
+import { previewReplacements } from "../app/diff-rules";
 import { problemsOf, resources, synth, synthStacks } from "./helpers";
 
 const AUDIT_YAML = fs.readFileSync(path.join(__dirname, "..", "examples", "audit-logs.yaml"), "utf8");

@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
 import { problemsOf, synthStacks } from "./helpers";
-import { previewReplacements } from "../app/replacement-preview";
+import { previewReplacements } from "../app/diff-rules";
 import { requireTool } from "./support/go-render";
 
 const repo = path.resolve(__dirname, "..");

@@ -1,6 +1,6 @@
 /**
  * Day 2: what `terraform apply` does to a deployed stack when the config changes, read with the
- * replacement preview (app/replacement-preview.ts, from the provider's ForceNew map). Every row
+ * replacement preview (app/diff-rules.ts, from the provider's ForceNew map). Every row
  * writes out the resources it replaces; none may replace a durable resource (registry, vault,
  * their groups and locks, secrets, tokens, scope maps).
  *
@@ -8,7 +8,7 @@
  */
 import * as YAML from "yaml";
 import { DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
-import { Preview, previewReplacements } from "../app/replacement-preview";
+import { Preview, previewReplacements } from "../app/diff-rules";
 import { synth } from "./helpers";
 
 function base(): any {

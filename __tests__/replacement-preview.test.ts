@@ -1,5 +1,5 @@
 /**
- * `npm run diff` (app/replacement-preview.ts): what `terraform apply` would do between two
+ * `npm run diff` (app/plan-model.ts, app/diff-rules.ts): what `terraform apply` would do between two
  * synthesized stacks. Small handcrafted configs pin one planning rule each; two real synths check
  * the whole chain; the compiled CLI is checked for its exit codes and one-line errors.
  * `npm test` compiles dist/ with tsc before jest runs, which the CLI tests need.
@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
-import { durableAddresses, Preview, previewReplacements, ResourceChange } from "../app/replacement-preview";
+import { durableAddresses, Preview, previewReplacements, ResourceChange } from "../app/diff-rules";
 import { renderText } from "../app/diff-cli";
 import { forceNewMap, vendoredVersions } from "../app/provider-facts";
 import { AZURERM_VERSIONS, BINDINGS_AZURERM_VERSION, DEFAULT_AZURERM_VERSION } from "../lib/provider-versions";
@@ -308,6 +308,49 @@ describe("planning rules", () => {
     const text = renderText(p, "a", "b");
     expect(text).toMatch(/^WARNING: resource types not in app\/forcenew\.json: azurerm_imaginary_widget/m);
     expect(text).toMatch(/^UNKNOWN type changed/m);
+  });
+});
+
+describe("the text (renderText) lists every changed attribute", () => {
+  // Until issue 26 an update printed its first reason and "(+N more)", a replacement its first alone.
+  test("an update with six changes: the decisive one on the resource's line, the other five after it in text order", () => {
+    const tags = (v: string) => Object.fromEntries(["e", "b", "d", "a", "c"].map((k) => [k, `${k}${v}`]));
+    const p = previewReplacements(
+      stack({ azurerm_container_registry: { r: registry("rg", { tags: tags("1"), admin_enabled: false }) } }),
+      stack({ azurerm_container_registry: { r: registry("rg", { tags: tags("2"), admin_enabled: true }) } }),
+    );
+    expect(change(p, "azurerm_container_registry.r")!.reasons).toHaveLength(6);
+    const text = renderText(p, "a", "b");
+    expect(text).toContain(
+      [
+        "Update in place (1)",
+        '  azurerm_container_registry.r [DURABLE]: tags.e changed ("e1" -> "e2")',
+        "      also admin_enabled changed (false -> true)",
+        '      also tags.a changed ("a1" -> "a2")',
+        '      also tags.b changed ("b1" -> "b2")',
+        '      also tags.c changed ("c1" -> "c2")',
+        '      also tags.d changed ("d1" -> "d2")',
+        "Create (0)",
+      ].join("\n"),
+    );
+    for (const r of change(p, "azurerm_container_registry.r")!.reasons) expect(text).toContain(r);
+    expect(text).not.toMatch(/more\)/);
+  });
+
+  test("a replacement: because the deciding change, then every other change, forcing or not", () => {
+    const kv = (name: string, location: string, team: string) =>
+      stack({ azurerm_key_vault: { kv: { name, location, resource_group_name: "rg", sku_name: "standard", tags: { team } } } });
+    const text = renderText(previewReplacements(kv("kv-a", "eastus", "x"), kv("kv-b", "westus", "y")), "a", "b");
+    expect(text).toContain(
+      [
+        "REPLACE DURABLE (1)",
+        "  azurerm_key_vault.kv",
+        '      because name changed ("kv-a" -> "kv-b"): forces replacement',
+        '      also location changed ("eastus" -> "westus"): forces replacement',
+        '      also tags.team changed ("x" -> "y")',
+        "Replace (0)",
+      ].join("\n"),
+    );
   });
 });
 

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Testing } from "cdktf";
 import { parseConfig } from "../lib/config";
-import { previewReplacements } from "../app/replacement-preview";
+import { previewReplacements } from "../app/diff-rules";
 import { WorkflowPolicy } from "../app/policy";
 import { AcrGateStack } from "../constructs/acr-gate-stack";
 import { GatedImport } from "../constructs/gated-import";

@@ -16,7 +16,7 @@ import {
   DEFAULT_AZURERM_VERSION,
   TERRAFORM_FLOOR,
 } from "../lib/provider-versions";
-import { previewReplacements } from "../app/replacement-preview";
+import { previewReplacements } from "../app/diff-rules";
 import { renderText } from "../app/diff-cli";
 import { fakeState, problemsOf, synthStacks } from "./helpers";
 import { requireTool } from "./support/go-render";

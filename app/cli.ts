@@ -9,9 +9,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, DEFAULT_CONFIG_YAML, parseConfig, printable, readConfigFile } from "../lib/config";
 import { byText } from "../lib/order";
+import { resourceType } from "../lib/resource-types";
 import { synthesize, synthesizeInMemory } from "./synth";
 import { OutdirError, resolveOutdir } from "./outdir";
-import { durableAddresses } from "./replacement-preview";
+import { durableAddresses } from "./diff-rules";
 import { migrationPlan, migrationScript } from "./migration";
 import { teamBackend } from "../constructs/workflow";
 import { COMPILE_CACHE_ENV, compileCacheSettingProblem } from "./compile-cache";
@@ -120,15 +121,14 @@ function summary(stacks: Map<string, Record<string, any>>, outdir: string | unde
       .map(([t, c]) => `${c} ${t.replace(/^azurerm_/, "")}`)
       .join(", ");
     lines.push(`  stack ${name}: ${total} resources (${counts})`);
-    // Registries and vaults by name (what a user recognizes), the rest counted.
+    // The stores (registries, vaults, the audit workspace) by name, what a user recognizes; the rest counted.
     const durable = new Map<string, string[]>();
     for (const a of durableAddresses(tf)) {
       const [type, id] = a.split(".");
       durable.set(type, [...(durable.get(type) ?? []), (tf.resource[type][id] as { name?: string }).name ?? id]);
     }
-    const named = new Set(["azurerm_container_registry", "azurerm_key_vault", "azurerm_log_analytics_workspace"]);
     const durableText = [...durable]
-      .map(([t, names]) => `${names.length} ${t.replace(/^azurerm_/, "")}${named.has(t) ? ` (${names.join(", ")})` : ""}`)
+      .map(([t, names]) => `${names.length} ${t.replace(/^azurerm_/, "")}${resourceType(t).holds !== undefined ? ` (${names.join(", ")})` : ""}`)
       .join(", ");
     lines.push(`    durable, never replaced by a config change: ${durableText || "none"}`);
     const variables = Object.entries<Record<string, any>>(tf.variable ?? {})

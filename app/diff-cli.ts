@@ -1,10 +1,12 @@
 /**
  * `npm run diff -- <old cdk.tf.json> [<new cdk.tf.json>] [--json] [--fail-on-durable] [--fail-on-refused] [--rotated=...]`: the command
- * line and the text rendering of the replacement preview (app/replacement-preview.ts).
+ * line and the text rendering of the preview (app/diff-rules.ts, on the plan of app/plan-model.ts).
  */
 import * as fs from "fs";
 import * as path from "path";
-import { Action, Preview, previewReplacements, ResourceChange } from "./replacement-preview";
+import { Preview, previewReplacements, ResourceChange } from "./diff-rules";
+import { Action } from "./plan-model";
+import { byText } from "../lib/order";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -30,11 +32,11 @@ export function renderText(p: Preview, oldFile: string, newFile: string): string
       c.refused ? " [REFUSED: see below]" : "",
     ].join("");
   const refusedLines = (c: ResourceChange) => (c.refused ?? []).map((r) => `      refused: ${r}`);
-  const why = (c: ResourceChange) => [`  ${c.address}${tags(c)}`, `      because ${c.reasons[0]}`, ...refusedLines(c)];
-  const updated = (c: ResourceChange) => [
-    `  ${c.address}${tags(c)}: ${c.reasons[0]}${c.reasons.length > 1 ? ` (+${c.reasons.length - 1} more)` : ""}`,
-    ...refusedLines(c),
-  ];
+  // Every reason is listed, one a line: reasons[0], the decisive one, on the resource's line (or
+  // after "because"), the rest in text order, so that the JSON's key order does not reorder them.
+  const alsoLines = (c: ResourceChange) => c.reasons.slice(1).sort(byText).map((r) => `      also ${r}`);
+  const why = (c: ResourceChange) => [`  ${c.address}${tags(c)}`, `      because ${c.reasons[0]}`, ...alsoLines(c), ...refusedLines(c)];
+  const updated = (c: ResourceChange) => [`  ${c.address}${tags(c)}: ${c.reasons[0]}`, ...alsoLines(c), ...refusedLines(c)];
   const of = (a: Action, durable?: boolean) =>
     p.changes.filter((c) => c.action === a && (durable === undefined || c.durable === durable));
   group("REPLACE DURABLE", of("replace", true), why);

@@ -18,6 +18,7 @@ import { GatedImport } from "../constructs/gated-import";
 import { SigningCertificate } from "../constructs/signing-certificate";
 import { ImportedRegistry, Registry } from "../constructs/registry";
 import { SubscriptionReader } from "../constructs/subscription-reader";
+import { resourceType } from "../lib/resource-types";
 
 /** Roles that can grant themselves anything, or change anything: never handed to a workflow identity. */
 export const FORBIDDEN_ROLES = [
@@ -25,15 +26,6 @@ export const FORBIDDEN_ROLES = [
   "Contributor",
   "User Access Administrator",
   "Role Based Access Control Administrator",
-];
-
-/** Resource types a role assignment may be scoped to: a resource group or a single resource in one. */
-const SCOPE_TYPES = [
-  "azurerm_resource_group",
-  "azurerm_container_registry",
-  "azurerm_container_group",
-  "azurerm_user_assigned_identity",
-  "azurerm_key_vault",
 ];
 
 /**
@@ -138,11 +130,12 @@ export class WorkflowPolicy implements IValidation {
         problems.push(`role assignment ${ra.node.path}: grants ${role}; grant the narrowest role instead`);
       }
       const scope = resolve(ra.scopeInput) as string;
-      // A resource's id, or (team stacks) the platform's registry id output, which is one.
+      // A resource's id, or (team stacks) the platform's registry id output, which is one; its type
+      // must be a group or a resource in one (roleAssignmentScope, lib/resource-types.ts).
       const ref = /^\$\{([\w]+)\.[\w-]+\.id\}$/.exec(scope) ?? (/^\$\{data\.terraform_remote_state\.platform\.outputs\.\w+_registry_id\}$/.test(scope) ? [scope, "azurerm_container_registry"] : null);
       const literalOk = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+(\/.+)?$/i.test(scope);
       const readerOk = readerScopes.get(resolve(ra.roleDefinitionIdInput) as string) === scope;
-      if (!(ref && SCOPE_TYPES.includes(ref[1])) && !literalOk && !readerOk) {
+      if (!(ref && resourceType(ref[1]).roleAssignmentScope) && !literalOk && !readerOk) {
         problems.push(`role assignment ${ra.node.path}: scope ${scope} is broader than a resource group`);
       }
     }

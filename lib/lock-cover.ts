@@ -12,33 +12,10 @@
  * Pure JSON analysis, shared by the stacks (which add the ordering) and `npm run diff` (which flags
  * deletes a lock would refuse).
  */
+import { resourceType } from "./resource-types";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/**
- * The types whose ARM DELETE a CanNotDelete lock stops when they sit in a locked group. Not in it:
- * Key Vault access policies (their delete is a PUT of accessPolicies/remove), token passwords (a
- * PATCH of their token), secrets and certificates (data plane), task runs (no ARM delete), Terraform
- * and time resources. Microsoft Learn, "Lock your resources to protect your infrastructure"; the
- * provider's delete functions at v4.81.0.
- */
-export const LOCK_BLOCKS_DELETE = new Set([
-  "azurerm_resource_group",
-  "azurerm_container_registry",
-  "azurerm_container_registry_task",
-  "azurerm_container_registry_token",
-  "azurerm_container_registry_scope_map",
-  "azurerm_container_registry_cache_rule",
-  "azurerm_container_registry_credential_set",
-  "azurerm_monitor_diagnostic_setting",
-  "azurerm_role_assignment",
-  "azurerm_container_group",
-  "azurerm_key_vault",
-  "azurerm_log_analytics_workspace",
-  "azurerm_user_assigned_identity",
-  "azurerm_role_definition",
-]);
 
 /** The attributes through which a resource sits in a group, or on a resource that does. */
 export const PLACEMENT_ATTRIBUTES = ["resource_group_name", "scope", "target_resource_id", "container_registry_id", "container_registry_name", "key_vault_id"];
@@ -87,7 +64,7 @@ export function lockedBy(tf: object): Map<string, string> {
   };
   const out = new Map<string, string>();
   for (const [address, { type }] of bodies) {
-    if (!LOCK_BLOCKS_DELETE.has(type) || lockOf.has(address)) continue;
+    if (!resourceType(type).lockBlocksDelete || lockOf.has(address)) continue;
     const lock = coverOf(address, new Set());
     if (lock) out.set(address, lock);
   }

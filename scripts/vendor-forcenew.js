@@ -2,7 +2,7 @@
 /**
  * Writes app/forcenew.json: for each azurerm version acr-gate pins, can pin, or upgrades from, and
  * each resource type acr-gate can emit, the attribute paths whose change makes Terraform replace the
- * resource. `npm run diff` (app/replacement-preview.ts, through app/provider-facts.ts) reads it and
+ * resource. `npm run diff` (app/diff-rules.ts, through app/provider-facts.ts) reads it and
  * takes the map of the version the NEW file pins: that provider plans the change.
  *
  * Why a vendored subset: the facts come from research dumps of every azurerm type at each tag
@@ -13,6 +13,9 @@
  * versions in lib/provider-versions.ts (then dump the research file for the new version first):
  *
  *   node scripts/vendor-forcenew.js [--research-dir <folder of the research json files>]
+ *
+ * A new type also needs its record of hand-written facts in lib/resource-types.ts (durable? does a
+ * lock stop its delete? ...); __tests__/resource-types.test.ts checks that both name the same types.
  *
  * __tests__/replacement-preview.test.ts checks that app/forcenew.json equals what this script
  * would write (when the research files exist), so a forgotten re-run fails the tests.
@@ -50,7 +53,7 @@ const TIME_TYPES = ["time_static", "time_sleep"];
  * Terraform's built-in terraform_data is in no provider dump. From Terraform's source
  * (internal/builtin/providers/terraform/resource_data.go, planDataStoreResourceChange): a change of
  * `triggers_replace` requires replacement; a change of `input` is an in-place update that makes
- * `output` unknown (app/replacement-preview.ts encodes that second fact).
+ * `output` unknown (terraform_data's record in lib/resource-types.ts encodes that second fact).
  */
 const TERRAFORM_DATA = { terraform_data: ["triggers_replace"] };
 
@@ -90,8 +93,8 @@ function buildForceNew(researchByVersion, types) {
       "Vendored by scripts/vendor-forcenew.js from the research files azurerm-<version>-forcenew.json " +
       "(ForceNew attribute paths of the azurerm provider schema at each version's tag; time_static and " +
       "time_sleep from the time provider 0.13.1), for the types acr-gate emits or plans to. Replacements " +
-      "forced in CustomizeDiff code are not in the schema dumps: app/provider-facts.ts encodes the ones " +
-      "among these types (CUSTOMIZE_DIFF_FORCENEW). terraform_data added by hand " +
+      "forced in CustomizeDiff code are not in the schema dumps: lib/resource-types.ts encodes the ones " +
+      "among these types (forcesReplacementInCustomizeDiff). terraform_data added by hand " +
       "from Terraform's internal/builtin/providers/terraform/resource_data.go. Do not edit: re-run the script.",
     _pinned: VERSIONS[0],
     versions: {},
