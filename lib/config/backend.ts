@@ -38,7 +38,8 @@ const KEYS_OF: Record<string, string[]> = {
 export function backendRules({ ctx, c }: Check): void {
   const backend = rec(c.backend);
   const btype = backendType(c);
-  if (typeof btype !== "string" || !KEYS_OF[btype]) return;
+  // Own keys only: a type such as `constructor` would find the object's prototype instead.
+  if (typeof btype !== "string" || !Object.hasOwn(KEYS_OF, btype)) return;
   for (const k of ["path", "resourceGroupName", "storageAccountName", "containerName", "key", "useAzureadAuth"]) {
     if (backend[k] !== undefined && !KEYS_OF[btype].includes(k)) fail(ctx, ["backend", k], backend[k], `does not apply to backend.type '${btype}'`);
   }
