@@ -135,6 +135,9 @@ describe("values and references", () => {
     ["a public registry in Docker Hub mode has no effect", (c: any) => (c.upstream = { source: "dockerhub" }), "publicRegistry: a mapping has no effect when upstream.source is 'dockerhub'"],
     ["a vault firewall cannot work with ACR task agents", (c: any) => (c.keyVault.allowedIpRanges = ["203.0.113.0/24"]), "keyVault.allowedIpRanges: a list of 1 cannot work: ACR task agents read secrets from addresses that are not fixed"],
     ["azurerm backend without storage account", (c: any) => (c.backend = { type: "azurerm", resourceGroupName: "tfstate-rg" }), "backend.storageAccountName: is required when backend.type is 'azurerm' (it is missing)"],
+    // Once a crash (TypeError) instead of a message: the type names a property every object has.
+    ["a backend type named like an object's property", (c: any) => (c.backend = { type: "constructor", path: "../../../x.tfstate" }), 'backend.type: "constructor" must be one of local, azurerm, partial'],
+    ["a backend type named __proto__", (c: any) => (c.backend = { type: "__proto__", path: "../../../x.tfstate" }), 'backend.type: "__proto__" must be one of local, azurerm, partial'],
   ])("%s", (_name, mutate, message) => {
     const p = problems(mutate);
     expect(p).toHaveLength(1);

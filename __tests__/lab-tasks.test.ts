@@ -8,7 +8,7 @@ import { parseConfig, DEFAULT_CONFIG_YAML } from "../lib/config";
 import { synthesizeInMemory } from "../app/synth";
 import { labTasks, LabTask, prepare, signerImageOf, triggeredBy } from "../app/lab-tasks";
 import { scannerProblem } from "../app/lab-run";
-import { DEFAULT_SCANNER_IMAGE } from "../lib/config-schema";
+import { DEFAULT_SCANNER_IMAGE } from "../lib/config/gated-images";
 
 const tasksOf = (yaml: string) => labTasks(synthesizeInMemory(parseConfig(yaml, "test")));
 

@@ -1,5 +1,5 @@
 /**
- * One schema (lib/config-schema.ts): the committed JSON Schema is generated from it, editors' view
+ * One schema (lib/config/schema.ts and its sections): the committed JSON Schema is generated from it, editors' view
  * of the examples agrees with acr-gate's, and help/configuration.md documents exactly its keys and
  * defaults.
  */
@@ -8,7 +8,8 @@ import * as path from "path";
 import * as YAML from "yaml";
 import Ajv2020 from "ajv/dist/2020";
 import { renderSchema, SCHEMA_FILE } from "../app/config-json-schema";
-import { AcrGateConfig, DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
+import { DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
+import type { AcrGateConfig } from "../lib/config/schema";
 
 const repo = path.resolve(__dirname, "..");
 const schema = JSON.parse(fs.readFileSync(path.join(repo, SCHEMA_FILE), "utf8"));

@@ -11,7 +11,8 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { checkName } from "../lib/rules";
-import { DEFAULT_CONFIG_YAML, parseConfig, untrustedTextProblem } from "../lib/config";
+import { DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
+import { untrustedTextProblem } from "../lib/config/untrusted-text";
 import { synth } from "./helpers";
 import { requireTool } from "./support/go-render";
 

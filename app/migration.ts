@@ -8,7 +8,7 @@
  * two synthesized layouts, not written by hand: __tests__/split.test.ts checks that every resource
  * lands in exactly one stack under the same Azure name.
  */
-import type { BackendConfig } from "../lib/config";
+import type { BackendConfig } from "../lib/config/backend";
 
 type Tf = { resource?: Record<string, Record<string, { name?: unknown }>> };
 

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { App, TerraformStack } from "cdktf";
-import type { AcrGateConfig } from "../lib/config";
+import type { AcrGateConfig } from "../lib/config/schema";
 import { AcrGateStack } from "../constructs/acr-gate-stack";
 import { PlatformStack } from "../constructs/platform-stack";
 import { TeamStack } from "../constructs/team-stack";

@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { TerraformStack } from "cdktf";
 import { orderLocksAfterContents } from "../lib/lock-cover";
-import type { AcrGateConfig } from "../lib/config";
+import type { AcrGateConfig } from "../lib/config/schema";
 import type { Registry } from "./registry";
 import type { Vault } from "./key-vault";
 import type { RegistryTask } from "./registry-task";

@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { TaskDefinition, TaskStep } from "../lib/task-yaml";
-import { DEFAULT_SCANNER_IMAGE, ImageRef, ScanMode, Severity } from "../lib/config-schema";
+import { DEFAULT_SCANNER_IMAGE, ScanMode, Severity } from "../lib/config/gated-images";
+import type { ImageRef } from "../lib/config/images";
 import { RegistryTask } from "./registry-task";
 import {
   attachEvidenceScript,

@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { TerraformOutput, TerraformStack } from "cdktf";
 import { orderLocksAfterContents } from "../lib/lock-cover";
-import type { AcrGateConfig } from "../lib/config";
+import type { AcrGateConfig } from "../lib/config/schema";
 import { Workflow } from "./workflow";
 
 /** What a team stack reads from the platform stack's state: output name -> value. */

@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { RegistryTask } from "./registry-task";
 import type { IRegistry } from "./interfaces";
 import type { TaskDefinition } from "../lib/task-yaml";
-import { SIGNER_REPOSITORY, SIGNER_TAG, SIGNER_TASK } from "../lib/config-schema";
+import { SIGNER_REPOSITORY, SIGNER_TAG, SIGNER_TASK } from "../lib/config/signing";
 
 /** The tools the gates' and app tasks' scripts run in the signer image (lib/run-scripts.ts). */
 const SIGNER_CHECK =

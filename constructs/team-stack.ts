@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { DataTerraformRemoteStateAzurerm, DataTerraformRemoteStateLocal, TerraformRemoteState, TerraformStack } from "cdktf";
-import type { AcrGateConfig, RegistryConfig } from "../lib/config";
+import type { AcrGateConfig } from "../lib/config/schema";
+import type { RegistryConfig } from "../lib/config/registries";
 import { orderLocksAfterContents } from "../lib/lock-cover";
 import { Registry } from "./registry";
 import { Vault } from "./key-vault";

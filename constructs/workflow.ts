@@ -3,7 +3,11 @@ import { AzurermBackend, Fn, LocalBackend, TerraformBackend, TerraformOutput, Te
 import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
 import { TimeProvider } from "@cdktf/provider-time/lib/provider";
 import { Sleep } from "@cdktf/provider-time/lib/sleep";
-import { AcrGateConfig, AppConfig, BackendConfig, plannedPullTokens, RegistryConfig } from "../lib/config";
+import type { AcrGateConfig } from "../lib/config/schema";
+import type { AppConfig } from "../lib/config/apps";
+import type { BackendConfig } from "../lib/config/backend";
+import type { RegistryConfig } from "../lib/config/registries";
+import { plannedPullTokens } from "../lib/config/pull-tokens";
 import { addressPart } from "../lib/principal";
 import { appTaskDefinition } from "../lib/app-task";
 import { pinAddress } from "../lib/address";
@@ -24,7 +28,7 @@ import { SigningCertificate } from "./signing-certificate";
 import { SignerImage } from "./signer-image";
 import type { CredentialSet } from "./artifact-cache";
 import { CACHE_NAMESPACE, DOCKER_HUB_CREDENTIAL_SET, DOCKER_HUB_LOGIN_SERVER } from "../lib/artifact-cache";
-import { SIGNER_REPOSITORY, SIGNER_TAG } from "../lib/config-schema";
+import { SIGNER_REPOSITORY, SIGNER_TAG } from "../lib/config/signing";
 
 const DOCKER_HUB = "docker.io";
 

@@ -1,6 +1,7 @@
 /**
  * Reading the user's config file: size and alias limits, YAML parsing, the rules every string of
- * the file obeys, the schema (lib/config-schema.ts), and one message per problem.
+ * the file obeys (lib/config/untrusted-text.ts), the schema (lib/config/schema.ts, composed from
+ * one module per section of the file), and one message per problem.
  *
  * Config files come from many hands (a team's pull request), so every string in them is untrusted.
  * {@link checkUntrustedText} is the one place that keeps config text data wherever it lands: in the
@@ -10,9 +11,8 @@
  */
 import * as fs from "fs";
 import * as YAML from "yaml";
-import { AcrGateConfig, configSchema, RegistryConfig, SIGNER_REPOSITORY, walkUntrustedText } from "./config-schema";
-
-export * from "./config-schema";
+import { AcrGateConfig, configSchema } from "./config/schema";
+import { CONTROL_CHARACTERS, walkUntrustedText } from "./config/untrusted-text";
 
 /** Larger files are refused before they are read whole (a config is a few KiB; 2,000 apps ~ 300 KiB). */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -272,7 +272,7 @@ export function checkUntrustedText(value: unknown, problems: string[]): unknown 
 
 const MAX_SHOWN = 80;
 
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const UNPRINTABLE = new RegExp(CONTROL_CHARACTERS, "g");
 
 /** Escapes what could break a line or hide text (controls, line separators, bidi controls) as `\uXXXX`. */
 export function escapeControls(s: string): string {
@@ -321,54 +321,4 @@ function formatIssue(issue: { code: string; path: PropertyKey[]; message: string
   // A missing value has nothing to show: the rule first, then that it is missing.
   if (issue.input === undefined) return [`${formatPath(issue.path)}: ${rule} (it is missing)`];
   return [`${formatPath(issue.path)}: ${describeValue(issue.input)} ${rule}`];
-}
-
-// ---------------------------------------------------------------------------------------------
-// What the config implies.
-
-export interface PlannedPullToken {
-  readonly registry: RegistryConfig;
-  /** The walkthrough's `registry-<registry>-user`; also the user name at login. */
-  readonly name: string;
-  /** Repositories it may read, or null for all (`_repositories_pull`). */
-  readonly repositories: readonly string[] | null;
-}
-
-/** The repository of the signer image when it is in `registry` (the default: acr-gate builds it there). */
-function signerRepositoryIn(registry: RegistryConfig, signerImage: string | null | undefined): string | undefined {
-  if (!signerImage) return SIGNER_REPOSITORY;
-  const prefix = `${registry.name.toLowerCase()}.azurecr.io/`;
-  return signerImage.startsWith(prefix) ? signerImage.slice(prefix.length).replace(/@.*$/, "").replace(/:[^/]*$/, "") : undefined;
-}
-
-/**
- * The pull tokens a config needs, and nothing more: one per registry that some consumer reads with
- * a Key Vault token (identity-mode consumers need none).
- */
-export function plannedPullTokens(c: AcrGateConfig): PlannedPullToken[] {
-  const token = (registry: RegistryConfig, repositories: readonly string[] | null): PlannedPullToken => ({
-    registry,
-    name: `registry-${registry.name}-user`,
-    repositories: repositories && [...new Set(repositories)].sort(),
-  });
-  const out: PlannedPullToken[] = [];
-  const pub = c.publicRegistry;
-  if (pub && pub.taskCredential === "keyVaultToken" && c.upstream.source === "simulated") out.push(token(pub, null));
-  if (c.baseArtifactsRegistry.taskCredential === "keyVaultToken" && c.apps.length > 0) {
-    // With signing, the apps' verify step runs the signer image, which lives in base artifacts.
-    const signer = c.signing.enabled ? signerRepositoryIn(c.baseArtifactsRegistry, c.signing.signerImage) : undefined;
-    out.push(token(c.baseArtifactsRegistry, [...c.gatedImages.map((g) => g.target.repository), ...(signer ? [signer] : [])]));
-  }
-  const tokenApps = new Map<string, string[]>();
-  for (const a of c.apps) {
-    if (a.aci.pullWith !== "token") continue;
-    const repos = tokenApps.get(a.registry);
-    if (repos) repos.push(a.name);
-    else tokenApps.set(a.registry, [a.name]);
-  }
-  for (const t of c.teamRegistries) {
-    const repos = tokenApps.get(t.name);
-    if (repos) out.push(token(t, repos));
-  }
-  return out;
 }

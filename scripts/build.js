@@ -12,8 +12,9 @@ const path = require("path");
 const root = path.resolve(__dirname, "..");
 const stamp = path.join(root, "dist", ".build-stamp");
 const inputs = ["main.ts", "tsconfig.json", "tsconfig.build.json", "package-lock.json"];
+// Subfolders too (lib/config/ holds one module per section of the config file).
 for (const dir of ["lib", "constructs", "app"]) {
-  for (const f of fs.readdirSync(path.join(root, dir))) if (f.endsWith(".ts")) inputs.push(path.join(dir, f));
+  for (const f of fs.readdirSync(path.join(root, dir), { recursive: true })) if (f.endsWith(".ts")) inputs.push(path.join(dir, f));
 }
 
 const mtime = (f) => {

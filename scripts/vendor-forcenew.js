@@ -59,14 +59,15 @@ const TERRAFORM_DATA = { terraform_data: ["triggers_replace"] };
 
 /**
  * The azurerm resource types the sources import today: every deep import
- * `@cdktf/provider-azurerm/lib/<dir>` in constructs/*.ts and lib/*.ts, where <dir> is the type
- * without `azurerm_` in kebab case. `data-*` (data sources) and `provider` are not resources.
+ * `@cdktf/provider-azurerm/lib/<dir>` in the .ts files of constructs/ and lib/ (subfolders too),
+ * where <dir> is the type without `azurerm_` in kebab case. `data-*` (data sources) and `provider`
+ * are not resources.
  */
 function importedAzurermTypes(repo = REPO) {
   const types = new Set();
   for (const dir of ["constructs", "lib"]) {
     const abs = path.join(repo, dir);
-    for (const file of fs.readdirSync(abs).filter((f) => f.endsWith(".ts"))) {
+    for (const file of fs.readdirSync(abs, { recursive: true }).filter((f) => f.endsWith(".ts"))) {
       const text = fs.readFileSync(path.join(abs, file), "utf8");
       for (const m of text.matchAll(/provider-azurerm\/lib\/([a-z0-9-]+)/g)) {
         const lib = m[1];

@@ -1,0 +1,100 @@
+/**
+ * The registries: `baseArtifactsRegistry`, `teamRegistries`, and what `publicRegistry` shares with
+ * them (its own keys and its rules against the upstream are lib/config/upstream.ts). One namespace
+ * of registry names spans all three, and each registry's resource group is durable.
+ */
+import { z } from "zod";
+import { anyCase } from "../rules";
+import { bool, int, list, named, oneOf, strict } from "./fields";
+import { arr, Check, fail, Namespace, Path, rec, str, valid } from "./cross-field";
+import { ResourceGroups } from "./resource-groups";
+import { DEFAULT_LOCATION } from "./stack";
+
+/** Registry names that acr-gate uses for secrets of its own (`registry-dockerhub-user`). */
+const RESERVED_REGISTRY_NAMES = new Set(["dockerhub"]);
+
+/** How tasks pulling from a registry authenticate when taskCredential is unset (team registries: always). */
+export const DEFAULT_TASK_CREDENTIAL = "keyVaultToken" as const;
+
+/** The keys of every registry; `publicRegistry` adds its images. */
+export const registryShape = {
+  name: named("registry", "Registry name: 5-50 letters and digits, globally unique in Azure; names of all registries must differ; not `dockerhub` (acr-gate's own secret names)", {
+    notPatterns: [...RESERVED_REGISTRY_NAMES].map((n) => `${anyCase(n)}$`),
+  }),
+  resourceGroup: named("resourceGroup", "Its resource group (default `<name>-rg`), locked when protection.locks").optional(),
+  zoneRedundancy: bool(true, "Premium zone redundancy; changing it later replaces the registry, so choose at creation (false in a region without zones)"),
+  dedicatedDataEndpoints: bool(true, "Serve layers from `<name>.<location>.data.azurecr.io`, so a client firewall can allow exactly this registry"),
+  replicaLocations: list(named("location", "An Azure region"), "Regions to geo-replicate to (each costs a Premium registry); not the registry's own location, no repeats")
+    .meta({ uniqueItems: true })
+    .default([]),
+  untaggedRetentionDays: int(1, 365, 7, "Days untagged manifests are kept; tagged images (every promoted rollback tag) are never purged"),
+  taskCredential: oneOf(
+    ["keyVaultToken", "identity"] as const,
+    DEFAULT_TASK_CREDENTIAL,
+    "How tasks pulling from this registry authenticate: a pull token whose name and password sit in Key Vault (the walkthrough's), or the task identity with AcrPull (nothing to rotate)",
+  ),
+};
+export const registrySchema = strict(registryShape, "A Premium registry");
+const teamRegistrySchema = strict(
+  {
+    ...registryShape,
+    taskCredential: z
+      .never({ error: "has no effect: no task pulls from a team registry (apps choose how their container group pulls with aci.pullWith)" })
+      .optional()
+      .meta({ description: "Not applicable to team registries" }),
+  },
+  "A team's Premium registry",
+);
+const AT_LEAST_ONE = "must list at least one team registry";
+// Missing is the list's own rule; empty is checked with the cross-field rules (below), in their order.
+export const teamRegistriesField = list(teamRegistrySchema, "One registry per team, at least one", AT_LEAST_ONE).meta({ minItems: 1 });
+
+/** A registry's resource group: its own, or `<name>-rg`. */
+export const registryGroup = (r: Record<string, unknown>) => str(r.resourceGroup) ?? (valid("registry", r.name) ? `${r.name}-rg` : undefined);
+
+/** The registries of the file, in the order their problems are reported. */
+export function registriesOf(c: Record<string, unknown>): { path: Path; r: Record<string, unknown> }[] {
+  const out: { path: Path; r: Record<string, unknown> }[] = [];
+  if (c.publicRegistry !== undefined && c.publicRegistry !== null) out.push({ path: ["publicRegistry"], r: rec(c.publicRegistry) });
+  if (c.baseArtifactsRegistry !== undefined) out.push({ path: ["baseArtifactsRegistry"], r: rec(c.baseArtifactsRegistry) });
+  arr(c.teamRegistries).forEach((t, i) => out.push({ path: ["teamRegistries", i], r: rec(t) }));
+  return out;
+}
+
+export function registryRules({ ctx, c }: Check, groups: ResourceGroups): void {
+  const location = str(c.location) ?? DEFAULT_LOCATION;
+  if (Array.isArray(c.teamRegistries) && c.teamRegistries.length === 0) fail(ctx, ["teamRegistries"], c.teamRegistries, AT_LEAST_ONE);
+  const registryNames = new Namespace("registry name", "azurerm_container_registry.registry_");
+  for (const { path, r } of registriesOf(c)) {
+    if (valid("registry", r.name)) {
+      if (RESERVED_REGISTRY_NAMES.has(r.name.toLowerCase())) {
+        fail(ctx, [...path, "name"], r.name, "is reserved: acr-gate stores the Docker Hub credentials as registry-dockerhub-user/-password");
+      } else registryNames.claim(ctx, [...path, "name"], r.name);
+    }
+    groups.claim(path, r.resourceGroup === undefined ? [...path, "name"] : [...path, "resourceGroup"], registryGroup(r), true);
+    const seen = new Map<string, number>();
+    arr(r.replicaLocations).forEach((loc, j) => {
+      if (typeof loc !== "string") return;
+      if (loc === location) fail(ctx, [...path, "replicaLocations", j], loc, "must differ from location (the registry's own)");
+      const k = seen.get(loc);
+      if (k !== undefined) fail(ctx, [...path, "replicaLocations", j], loc, `repeats replicaLocations[${k}]`);
+      else seen.set(loc, j);
+    });
+  }
+}
+
+export function resolveRegistry(r: z.output<typeof registrySchema> | z.output<typeof teamRegistrySchema>) {
+  return {
+    name: r.name,
+    resourceGroup: registryGroup(r)!,
+    zoneRedundancy: r.zoneRedundancy,
+    dedicatedDataEndpoints: r.dedicatedDataEndpoints,
+    replicaLocations: r.replicaLocations,
+    untaggedRetentionDays: r.untaggedRetentionDays,
+    /** Team registries have none (nothing pulls from them with a task credential). */
+    taskCredential: r.taskCredential ?? DEFAULT_TASK_CREDENTIAL,
+  };
+}
+
+export type RegistryConfig = ReturnType<typeof resolveRegistry>;
+export type TaskCredentialMode = RegistryConfig["taskCredential"];
