@@ -111,6 +111,14 @@ describeAcb("acb-check: Azure's task engine on the synthesized task files", () =
     expect(Number(closing![2])).toBeGreaterThanOrEqual(encoded * 4);
   }, 120_000); // six synths and a build-free run: ~7 s alone, more beside other jest workers
 
+  test("--config with no file after it synthesizes and checks only that config (npm run check-tasks -- --config my.yaml)", () => {
+    const { status, out } = runCheck(["--config", path.join(ROOT, "examples", "signing.yaml")]);
+    expect(out).toMatch(/^acb-check: PASS signing\/acr-gate base-import-node \(gate, \d+ steps\)/m);
+    expect(out).not.toMatch(/^acb-check: PASS (default|multi-team)\//m);
+    expect(out).toMatch(/^acb-check: 3 tasks checked, \d+ steps checked, 0 failed$/m);
+    expect(status).toBe(0);
+  });
+
   test("unbroken copies pass (so each failure below comes from its one change)", () => {
     const { status, out } = runCheck([
       writeStack("ok-default", defaultTf()),

@@ -30,3 +30,11 @@ test("cdktf-cli's node-pty (the maintained fork put in its place) loads on this 
   expect(code).toBe(3);
   expect(out).toContain("in-a-pty");
 });
+
+test("npm start, npm run synth and cdktf synth run one command line: the synth script's, with its Node flags", () => {
+  const cdktf = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "cdktf.json"), "utf8"));
+  expect(cdktf.app).toBe("npm run --silent synth");
+  expect(pkg.scripts.start).toBe("npm run --silent synth --");
+  // A young generation of 16 MB: the 500-image synth's peak RSS 280 MB instead of 410 MB on Node 24 (help/performance.md).
+  expect(pkg.scripts.synth).toBe("npm run --silent build && node --max-semi-space-size=16 dist/main.js");
+});
