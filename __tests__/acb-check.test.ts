@@ -111,6 +111,15 @@ describeAcb("acb-check: Azure's task engine on the synthesized task files", () =
     expect(Number(closing![2])).toBeGreaterThanOrEqual(encoded * 4);
   }, 120_000); // six synths and a build-free run: ~7 s alone, more beside other jest workers
 
+  test("a functional test that runs beside the scan (its image could mark the source unchanged) is reported", () => {
+    const broken = editTask(defaultTf(), "base-import-node", (steps) => steps.map((s) => (s.id === "functional-test" ? { ...s, when: ["build-test-image"] } : s)));
+    const { status, out } = runCheck([writeStack("test-beside-scan", broken)]);
+    const fail = failureOf(out, "base-import-node");
+    expect(fail).toMatch(/functional-test runs the test image \(FROM the source, with the run's home volume\) without waiting for save-source/);
+    expect(fail).toMatch(/without waiting for vulnerability-scan/);
+    expect(status).toBe(1);
+  });
+
   test("--config with no file after it synthesizes and checks only that config (npm run check-tasks -- --config my.yaml)", () => {
     const { status, out } = runCheck(["--config", path.join(ROOT, "examples", "signing.yaml")]);
     expect(out).toMatch(/^acb-check: PASS signing\/acr-gate base-import-node \(gate, \d+ steps\)/m);
@@ -149,7 +158,8 @@ describeAcb("acb-check: Azure's task engine on the synthesized task files", () =
     const broken = editTask(defaultTf(), "base-import-node", (steps) =>
       steps.map((s) => {
         if (s.id === "vulnerability-scan") return { ...s, cmd: cmdOf(s).replace(/exec trivy image [^']*/, "exec trivy --version") };
-        if (s.id === "promote") return { ...s, when: s.when.filter((w) => w !== "vulnerability-scan") };
+        // Neither the push nor the test (which promotion waits for) waits for the scan any more.
+        if (s.id === "promote" || s.id === "functional-test") return { ...s, when: s.when.filter((w) => w !== "vulnerability-scan") };
         return s;
       }),
     );

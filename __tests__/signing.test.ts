@@ -79,17 +79,19 @@ describe("the gate signs before the stable tag moves", () => {
       "pull-source",
       "compare-promoted",
       "verify-promoted",
-      "build-test-image",
-      "functional-test",
       "save-source",
       "vulnerability-scan",
-      "promote-unique",
-      "sign",
       "evidence-sbom",
       "evidence-report",
+      "build-test-image",
+      "functional-test",
+      "promote-unique",
+      "sign",
       "attach-evidence",
       "promote",
     ]);
+    // The test image (FROM the untrusted source) runs once the scan and the evidence have read the tar.
+    expect(step("functional-test").when).toEqual(["build-test-image", "evidence-sbom", "evidence-report"]);
     expect(step("compare-promoted").when).toEqual(["pull-source"]);
     expect(step("verify-promoted").when).toEqual(["compare-promoted"]);
     // The save and the scan skip on the marker only once verify-promoted has settled it.

@@ -122,6 +122,14 @@ describe("The compile cache (app/compile-cache.ts)", () => {
     }
   });
 
+  test("NODE_COMPILE_CACHE (Node's own switch, on before acr-gate runs) is reported, not claimed as checked", () => {
+    const dir = fs.mkdtempSync(path.join(tmp, "node-own-"));
+    fs.writeFileSync(path.join(dir, "mod.js"), "module.exports = 1;\n");
+    const r = runDriver(driver(dir, "./mod.js"), { ACR_GATE_COMPILE_CACHE: path.join(dir, "ours"), NODE_COMPILE_CACHE: path.join(dir, "theirs") });
+    expect(r.state.on).toBe(false);
+    expect(r.state.why).toMatch(/already on in .*theirs.* \(NODE_COMPILE_CACHE\), unchecked by acr-gate/);
+  });
+
   test("the command refuses a value of ACR_GATE_COMPILE_CACHE that is neither off nor an absolute path", () => {
     const r = node([main, "--check"], { ACR_GATE_COMPILE_CACHE: "cache" });
     expect(r.status).toBe(2);

@@ -312,14 +312,14 @@ describe("Gated imports of public content: base-import-node", () => {
   const gate = task("base-import-node");
   const def = decodeTask(gate);
 
-  test("pull, compare with what is promoted, test, scan, then promote the stable and the unique tag", () => {
+  test("pull, compare with what is promoted, scan, test, then promote the stable and the unique tag", () => {
     expect(def.steps.map((s) => s.id)).toEqual([
       "pull-source",
       "compare-promoted",
-      "build-test-image",
-      "functional-test",
       "save-source",
       "vulnerability-scan",
+      "build-test-image",
+      "functional-test",
       "promote",
     ]);
     expect(gate.encoded_step.values).toEqual({ REGISTRY_FROM_URL: "publicregistry.azurecr.io/" });
@@ -356,8 +356,11 @@ describe("Gated imports of public content: base-import-node", () => {
       expect(prerequisites(def, id).has("compare-promoted")).toBe(true);
       expect((def.steps.find((s) => s.id === id) as { cmd: string }).cmd).toContain("if [ -s /acb/home/acr-gate/promoted.ref ]; then");
     }
-    // The functional test still runs: its build is what the base image trigger tracks.
-    expect(prerequisites(def, "functional-test").has("compare-promoted")).toBe(false);
+    // The functional test still runs (its build is what the base image trigger tracks), and only
+    // after the scan: the test image, FROM the untrusted source, shares the home volume with the
+    // marker and the saved tar, so it must not run while they are read.
+    expect(prerequisites(def, "functional-test").has("vulnerability-scan")).toBe(true);
+    expect(prerequisites(def, "build-test-image")).toEqual(new Set(["pull-source"]));
   });
 });
 

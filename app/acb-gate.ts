@@ -148,6 +148,12 @@ export function checkGate(t: Record<string, any>, g: GateView): void {
   //    one of its ancestors, writes; signing: the unique digest is signed (and its evidence
   //    attached and signed) before the stable tag is pushed.
   checkPromotion(g);
+  // 7. The test image is built FROM the untrusted source, and its step mounts the run's home volume
+  //    (the marker, the saved tar) and the Docker socket: it runs only once every step that skips
+  //    on the marker, or reads the tar, has finished, or upstream code could skip its own scan.
+  for (const test of tests) {
+    for (const s of g.skippers) if (!g.ancestors(test).has(s)) problems.push(`${test} runs the test image (FROM the source, with the run's home volume) without waiting for ${s}, which reads the unchanged marker or the saved image`);
+  }
   const trigger = t.base_image_trigger;
   if (!builds.length && trigger && trigger.enabled !== false) {
     problems.push("has a base image trigger but no build step: ACR tracks the base images of build steps, so it never fires");

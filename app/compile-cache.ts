@@ -51,11 +51,16 @@ export function enableCompileCache(env: NodeJS.ProcessEnv = process.env): Compil
   }
   // Created and checked before Node reads an entry from it, and passed by its real path: no one
   // else can put a directory there, or redirect a link, between the check and the first read.
-  const checked = privateDirectory(dir, setting !== undefined);
+  // The default place is checked up to the root too when a link leads it elsewhere (a
+  // node_modules/.cache pointing into another user's directory).
+  const checked = privateDirectory(dir, setting !== undefined || realOrSelf(dir) !== path.resolve(dir));
   if ("why" in checked) return off(checked.why);
   try {
     const r = Module.enableCompileCache(checked.real);
-    if (r.status === Module.constants.compileCacheStatus.FAILED) return off(`Node's compile cache failed: ${r.message ?? "no reason given"}`);
+    const status = Module.constants.compileCacheStatus;
+    // NODE_COMPILE_CACHE enables Node's cache before this runs, in a directory acr-gate did not check.
+    if (r.status === status.ALREADY_ENABLED) return off(`Node's compile cache is already on in ${r.directory ?? "another directory"} (NODE_COMPILE_CACHE), unchecked by acr-gate`);
+    if (r.status !== status.ENABLED) return off(`Node's compile cache failed: ${r.message ?? "no reason given"}`);
     return (state = { on: true, dir: checked.real });
   } catch (e) {
     return off(`Node's compile cache failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -65,6 +70,21 @@ export function enableCompileCache(env: NodeJS.ProcessEnv = process.env): Compil
 /** What {@link enableCompileCache} did in this process, if it was called. */
 export function compileCacheState(): CompileCacheState | undefined {
   return state;
+}
+
+/** The real path of `dir`'s nearest existing ancestor joined with the rest (for a path not made yet). */
+function realOrSelf(dir: string): string {
+  const rest: string[] = [];
+  let at = path.resolve(dir);
+  for (;;) {
+    try {
+      return path.join(fs.realpathSync(at), ...rest.reverse());
+    } catch {
+      if (path.dirname(at) === at) return path.resolve(dir);
+      rest.push(path.basename(at));
+      at = path.dirname(at);
+    }
+  }
 }
 
 /**

@@ -154,7 +154,8 @@ export class GatedImport extends Construct {
     // already naming this image (and, signing, signed by the current certificate, its evidence
     // attached) leaves a marker; the save, the scan and the evidence then end at once (an unchanged
     // run downloads no vulnerability database), and every promotion step pushes nothing. The
-    // functional test still runs: its build is what ACR's base image trigger tracks.
+    // functional test still runs: its build is what ACR's base image trigger tracks (and it starts
+    // right after the pull, beside the comparison and the scan).
     steps.push(scriptStep({ id: "compare-promoted", image: "docker", shell: "sh", script: comparePromotedScript(), env: pick(names, "SRC", "STABLE", "STABLE_REPO"), when: ["pull-source"] }));
     const tools = props.signing?.signerImage;
     // What the signature says it was promoted as; app tasks verify for their base image only.
@@ -167,20 +168,6 @@ export class GatedImport extends Construct {
     /** The step after which the marker is final: what the skipping steps wait for. */
     const decided = props.signing ? "verify-promoted" : "compare-promoted";
 
-    if (props.test) {
-      const testImage = `{{.Run.Registry}}/${this.target.repository}-import:test`;
-      steps.push(
-        {
-          id: "build-test-image",
-          // The test image's runtime base is the source image: that is what the base image trigger tracks.
-          build:
-            `-f ${props.test.dockerfile ?? "Dockerfile"} --build-arg REGISTRY_FROM_URL={{.Values.REGISTRY_FROM_URL}} ` +
-            `--build-arg SOURCE_IMAGE=${src} -t ${testImage} .`,
-          when: ["pull-source"],
-        },
-        { id: "functional-test", cmd: testImage, when: ["build-test-image"], timeout: props.test.timeoutSeconds ?? 600 },
-      );
-    }
     if (props.scan) {
       const failOn = props.scan.failOn ?? "HIGH";
       const severities = SEVERITY_ORDER.slice(SEVERITY_ORDER.indexOf(failOn)).join(",");
@@ -198,6 +185,39 @@ export class GatedImport extends Construct {
           timeout: props.scan.timeoutSeconds ?? 900,
         }),
       );
+      if (props.signing) {
+        const scan = props.scan;
+        // The evidence: everything the scanner saw, with the same database as the scan above
+        // (--skip-db-update: the one it downloaded into the shared cache), not only what failed it.
+        const evidenceScan = (id: string, format: string, output: string) =>
+          unlessUnchangedStep({
+            id,
+            image: scan.image ?? DEFAULT_SCANNER_IMAGE,
+            command: `trivy image --input ${SCAN_INPUT} --scanners vuln --format ${format}${format === "json" ? " --list-all-pkgs" : ""} --output ${EVIDENCE_DIR}/${output} ${SCANNER_CACHE} --skip-db-update --no-progress`,
+            when: ["vulnerability-scan"],
+            timeout: scan.timeoutSeconds ?? 900,
+          });
+        steps.push(evidenceScan("evidence-sbom", "cyclonedx", EVIDENCE_FILES.sbom), evidenceScan("evidence-report", "json", EVIDENCE_FILES.report));
+      }
+    }
+    // The functional test runs the test image, built FROM the untrusted source, with the run's home
+    // volume (where the marker and the saved tar are) and the Docker socket, as every cmd step has
+    // them: it starts only once the save, the scan and the evidence have read what they need, so
+    // upstream code can neither mark an image unchanged to skip its scan nor swap the scanned tar.
+    const afterScan = props.scan ? (props.signing ? ["evidence-sbom", "evidence-report"] : ["vulnerability-scan"]) : [];
+    if (props.test) {
+      const testImage = `{{.Run.Registry}}/${this.target.repository}-import:test`;
+      steps.push(
+        {
+          id: "build-test-image",
+          // The test image's runtime base is the source image: that is what the base image trigger tracks.
+          build:
+            `-f ${props.test.dockerfile ?? "Dockerfile"} --build-arg REGISTRY_FROM_URL={{.Values.REGISTRY_FROM_URL}} ` +
+            `--build-arg SOURCE_IMAGE=${src} -t ${testImage} .`,
+          when: ["pull-source"],
+        },
+        { id: "functional-test", cmd: testImage, when: ["build-test-image", ...afterScan], timeout: props.test.timeoutSeconds ?? 600 },
+      );
     }
     // Every promotion step waits for the decision and for every validation step (lib/gate-steps.ts):
     // the first one here directly, the others through it.
@@ -214,19 +234,7 @@ export class GatedImport extends Construct {
       if (evidence) {
         const scan = props.scan!;
         const scanner = scan.image ?? DEFAULT_SCANNER_IMAGE;
-        // The evidence: everything the scanner saw, with the same database as the scan above
-        // (--skip-db-update: the one it downloaded into the shared cache), not only what failed it.
-        const evidenceScan = (id: string, format: string, output: string) =>
-          unlessUnchangedStep({
-            id,
-            image: scanner,
-            command: `trivy image --input ${SCAN_INPUT} --scanners vuln --format ${format}${format === "json" ? " --list-all-pkgs" : ""} --output ${EVIDENCE_DIR}/${output} ${SCANNER_CACHE} --skip-db-update --no-progress`,
-            when: ["vulnerability-scan"],
-            timeout: scan.timeoutSeconds ?? 900,
-          });
         steps.push(
-          evidenceScan("evidence-sbom", "cyclonedx", EVIDENCE_FILES.sbom),
-          evidenceScan("evidence-report", "json", EVIDENCE_FILES.report),
           scriptStep({
             id: "attach-evidence",
             image: tools!,

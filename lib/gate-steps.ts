@@ -62,9 +62,11 @@ export function gateStep(id: string): GateStep | undefined {
   return Object.prototype.hasOwnProperty.call(GATE_STEPS, id) ? GATE_STEPS[id as GateStepId] : undefined;
 }
 
-/** The ids among `ids` whose success is required before anything is promoted, in their order. */
+/** The ids among `ids` whose success is required before anything is promoted, in the declaration's order. */
 export function validatingSteps(ids: Iterable<string>): string[] {
-  return [...ids].filter((id) => gateStep(id)?.validates === true);
+  // In the declaration's order (the test, then the scan), whatever order the task file lists them in.
+  const present = new Set(ids);
+  return Object.keys(GATE_STEPS).filter((id) => present.has(id) && gateStep(id)?.validates === true);
 }
 
 /** The ids among `ids` that change what the target registry holds, in their order. */

@@ -64,10 +64,7 @@ while [[ $# -gt 0 ]]; do
       [[ $# -ge 2 ]] || acr_die "--config needs a config file or 'default'"
       [[ -n "$config" && $files_after == 0 ]] && pending+=("$config")
       config="$2"; files_after=0; shift 2
-      if [[ "$config" != default ]]; then
-        [[ -f "$config" ]] || acr_die "--config $config: no such file"
-        config="$(cd "$(dirname "$config")" && pwd)/$(basename "$config")"
-      fi
+      if [[ "$config" != default ]]; then config="$(acr_config_path "$config")" || exit 1; fi
       ;;
     -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
     -*) acr_die "unknown option $1 (see the top of $0)" ;;

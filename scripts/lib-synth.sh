@@ -28,10 +28,25 @@ acr_build_app() {
 }
 
 ACR_SYNTH_CONFIGS=()
+# Where a relative --config is read from: where the user ran the command (npm runs scripts in the
+# project root and says where it was started in INIT_CWD), not where the script has since gone.
+ACR_CALLER_PWD="${INIT_CWD:-$PWD}"
+
+# acr_config_path VALUE: the absolute path of a --config file; dies on a missing one, and on a
+# name with a `|` or a line break (the entries lists are `|`-separated lines).
+acr_config_path() {
+  local f="$1"
+  [[ "$f" != *"|"* && "$f" != *$'\n'* ]] || acr_die "--config: a file name with '|' or a line break is not supported: $(printf '%q' "$f")"
+  [[ "$f" == /* ]] || f="$ACR_CALLER_PWD/$f"
+  [[ -f "$f" ]] || acr_die "--config $(printf '%q' "$1"): no such file"
+  printf '%s/%s\n' "$(cd -- "$(dirname -- "$f")" && pwd)" "$(basename -- "$f")"
+}
+
 acr_config_arg() {
   if [[ "$1" == default ]]; then ACR_SYNTH_CONFIGS+=(default); return; fi
-  [[ -f "$1" ]] || acr_die "--config $1: no such file"
-  ACR_SYNTH_CONFIGS+=("$(cd "$(dirname "$1")" && pwd)/$(basename "$1")")
+  local abs
+  abs="$(acr_config_path "$1")" || exit 1
+  ACR_SYNTH_CONFIGS+=("$abs")
 }
 
 acr_synth_all() {
@@ -46,9 +61,10 @@ acr_synth_all() {
   declare -gA ACR_CONFIG_OF=()
   acr_log "configurations: $(printf '%s ' "${configs[@]}" | sed "s#$ACR_REPO_ROOT/##g; s/ $//")"
   for cfg in "${configs[@]}"; do
-    if [[ "$cfg" == default ]]; then label=default; else label="$(basename "$cfg")"; label="${label%.*}"; fi
-    # Two configs of one name (from two directories) get their own output directories.
-    while [[ -e "$outroot/$label" ]]; do label="$label-2"; done
+    if [[ "$cfg" == default ]]; then label=default; else label="$(basename -- "$cfg")"; label="${label%.*}"; fi
+    # Two configs of one name (from two directories), or a.yaml beside a.log.yaml, get their own
+    # output directory, log and config copy.
+    while [[ -e "$outroot/$label" || -e "$outroot/$label.log" || -e "$outroot/$label.config.json" ]]; do label="$label-2"; done
     out="$outroot/$label"
     ACR_CONFIG_OF[$label]="$cfg"
     mkdir -p "$out"
