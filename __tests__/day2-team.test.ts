@@ -400,6 +400,28 @@ describe("review findings: what a team would hit", () => {
     );
   });
 
+  test("renaming the first-listed deployer: one move into each instance (a chain), not two (every plan would fail: Ambiguous move statements)", () => {
+    const at = "azurerm_key_vault_access_policy.kv_policy_acr_task_credentials_deployer";
+    const key = (k: string) => `${at}[${JSON.stringify(k)}]`;
+    const moves = (base: string, list: string) => synthStacks(parseConfig(`${base}deployers:\n${list}`)).flatMap((s) => s.tf.moved ?? []);
+    const [A, C] = ["11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"];
+    const first = moves(DEFAULT_CONFIG_YAML, `  - { name: alice_admin, objectId: ${A}, renamedFrom: alice }\n  - { name: ci, objectId: ${C} }\n`);
+    expect(first).toEqual([
+      { from: at, to: key("alice") },
+      { from: key("alice"), to: key("alice_admin") },
+    ]);
+    const later = moves(DEFAULT_CONFIG_YAML, `  - { name: alice, objectId: ${A} }\n  - { name: ci, objectId: ${C}, renamedFrom: ci_old }\n`);
+    expect(later).toEqual([
+      { from: at, to: key("alice") },
+      { from: key("ci_old"), to: key("ci") },
+    ]);
+    // The split layout (help/operations.md's example, on examples/split.yaml): the platform stack moves.
+    const split = fs.readFileSync(path.join(repo, "examples", "split.yaml"), "utf8");
+    const both = moves(split, `  - { name: alice_admin, objectId: ${A}, renamedFrom: alice }\n  - { name: ci, objectId: ${C}, renamedFrom: ci_old }\n`);
+    expect(both).toHaveLength(3);
+    for (const m of [first, later, both]) expect(new Set(m.map((x: { to: string }) => x.to)).size).toBe(m.length);
+  });
+
   test("the preview: renewing or removing the token whose login the vault holds, with twins about, is REFUSED", () => {
     const at = (n?: number) => synthStacks(parseConfig(`${DEFAULT_CONFIG_YAML}${n === undefined ? "" : `tokenRotation: ${n}\n`}`))[0].tf;
     const refused = (a: any, b: any) => previewReplacements(a, b).changes.filter((c) => c.refused).map((c) => c.address).length;

@@ -47,7 +47,8 @@ export interface VaultProps {
   readonly deployers?: string;
   /**
    * The name a deployer policy from before named deployers moves to (`moved` block): the old single
-   * policy, keyed by nobody, becomes that deployer's. Name the identity that applied until now.
+   * policy, keyed by nobody, becomes that deployer's. Name the identity that applied until now. When
+   * {@link deployerRenames} renames it too, the move goes to its former name (a chain of two moves).
    * @default - no move (the old policy, if any, is deleted and the named ones created)
    */
   readonly previousDeployer?: string;
@@ -163,8 +164,15 @@ export class Vault extends Construct implements IVault {
       const address = `kv_policy_${addressPart(props.name)}_deployer`;
       pinAddress(this.deployerPolicy, address);
       const at = `azurerm_key_vault_access_policy.${address}`;
-      if (props.previousDeployer !== undefined) new Moved(this, "deployer-moved", at, `${at}[${JSON.stringify(props.previousDeployer)}]`);
-      for (const [from, to] of props.deployerRenames ?? []) {
+      const renames = props.deployerRenames ?? [];
+      if (props.previousDeployer !== undefined) {
+        // Each instance can be moved into from one address only (a second `moved` into it is
+        // "Ambiguous move statements" at every plan, which validate does not see): when that deployer
+        // is renamed too, the old single policy moves to its former name, and the rename carries it on.
+        const former = renames.find(([, to]) => to === props.previousDeployer)?.[0] ?? props.previousDeployer;
+        new Moved(this, "deployer-moved", at, `${at}[${JSON.stringify(former)}]`);
+      }
+      for (const [from, to] of renames) {
         new Moved(this, `deployer-renamed-${from}`, `${at}[${JSON.stringify(from)}]`, `${at}[${JSON.stringify(to)}]`);
       }
     }
