@@ -5,8 +5,9 @@
  * `main.tftest.hcl` beside its `cdk.tf.json` (in a temporary directory) that applies the stack, then
  * plans it again: the second plan must change nothing. Then the day-2 moves of deployers
  * (`renamedFrom`, help/operations.md "Deployers"): a state applied from the config before, a plan of
- * the config after, the policy moved and not replaced. Needs terraform and the provider mirror
- * (ACR_GATE_TF_MIRROR or ../shared/terraform-mirror); skipped with a note without them (an error in
+ * the config after, the policy moved and not replaced; and day-2 config changes (a deployer, an
+ * app, a team, rotations) planned the same way, their changes exactly help/operations.md's. Needs
+ * terraform and the provider mirror (ACR_GATE_TF_MIRROR or ../shared/terraform-mirror); skipped with a note without them (an error in
  * CI: ACR_GATE_REQUIRE_TOOLS=1). Offline: providers from the mirror only, as scripts/validate.sh.
  */
 import { spawnSync } from "child_process";
