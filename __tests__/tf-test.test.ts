@@ -254,7 +254,8 @@ describe("day-2 config changes: plan succeeds and changes exactly what help/oper
   ];
   // [case, mutate before, mutate after, changes expected ("address: actions"), durable deletes the
   // doc promises, addresses replaced as `apply -replace` would]
-  const cases: [string, (d: any) => void, (d: any) => void, string[], string[], string[]][] = [
+  type Mutation = (d: any) => void;
+  const cases: [string, Mutation | Mutation[], Mutation, string[], string[], string[]][] = [
     // "Deployers": adding a deployer is one create; nothing else changes.
     ["add a deployer", () => {}, (d) => d.deployers.push({ name: "ops", objectId: C }), ['azurerm_key_vault_access_policy.kv_policy_acr_task_credentials_deployer["ops"]: create'], [], []],
     // Without liftLocks the plan is the same; Azure refuses the task's delete at apply (LOCKED,
@@ -270,6 +271,21 @@ describe("day-2 config changes: plan succeeds and changes exactly what help/oper
       },
       [...SHOP_REMOVED, "azurerm_management_lock.lock_contoso_rg: delete"],
       ["azurerm_resource_group.rg_shop_aci_rg: delete"],
+      [],
+    ],
+    // "Locks", step 2: `liftLocks` emptied after that apply: the lock comes back, nothing else changes.
+    [
+      "remove an app, then liftLocks emptied again: the lock is created again",
+      [
+        () => {},
+        (d) => {
+          d.apps.pop();
+          d.protection = { liftLocks: ["contoso-rg"] };
+        },
+      ],
+      (d) => (d.protection = { liftLocks: [] }),
+      ["azurerm_management_lock.lock_contoso_rg: create"],
+      [],
       [],
     ],
     // "add a team": a registry, its group and lock are created; nothing else.
@@ -335,30 +351,34 @@ describe("day-2 config changes: plan succeeds and changes exactly what help/oper
     "%s",
     (label, mutateBefore, mutateAfter, expected, durableGone, replace) => {
       const dir = path.join(work, "day2", label.replace(/[^a-z0-9]+/gi, "-"));
-      fs.mkdirSync(path.join(dir, "before"), { recursive: true });
-      const synthOf = (which: string, mutate: (d: any) => void) => {
+      fs.mkdirSync(dir, { recursive: true });
+      // Each config before is applied in turn (the mutations accumulate), then the after one planned.
+      const steps = Array.isArray(mutateBefore) ? mutateBefore : [mutateBefore];
+      const synthOf = (which: string, mutations: ((d: any) => void)[]) => {
         const d = base();
-        mutate(d);
+        for (const m of mutations) m(d);
         const file = path.join(dir, `${which}.yaml`);
         fs.writeFileSync(file, YAML.stringify(d));
         return testable([...synthesize(`day2-${path.basename(dir)}-${which}`, file).entries()].find(([n]) => n === "acr-gate")![1]);
       };
-      const beforeTf = synthOf("before", mutateBefore);
-      const afterTf = synthOf("after", (d) => {
-        mutateBefore(d);
-        mutateAfter(d);
+      const runs: string[] = [];
+      steps.forEach((_, i) => {
+        const which = i === 0 ? "before" : `before${i + 1}`;
+        fs.mkdirSync(path.join(dir, which), { recursive: true });
+        fs.writeFileSync(path.join(dir, which, "cdk.tf.json"), JSON.stringify(synthOf(which, steps.slice(0, i + 1)), null, 2));
+        runs.push(`run "${which}" {\n  command   = apply\n  state_key = "stack"\n  module {\n    source = "./${which}"\n  }\n}\n`);
       });
-      fs.writeFileSync(path.join(dir, "before", "cdk.tf.json"), JSON.stringify(beforeTf, null, 2));
+      const afterTf = synthOf("after", [...steps, mutateAfter]);
       fs.writeFileSync(path.join(dir, "cdk.tf.json"), JSON.stringify(afterTf, null, 2));
       fs.writeFileSync(
         path.join(dir, "main.tftest.hcl"),
-        `${mockHeader(afterTf)}\nrun "before" {\n  command   = apply\n  state_key = "stack"\n  module {\n    source = "./before"\n  }\n}\n\n` +
+        `${mockHeader(afterTf)}\n${runs.join("\n")}\n` +
           `run "after" {\n  command   = plan\n  state_key = "stack"\n` +
           (replace.length ? `  plan_options {\n    replace = [${replace.join(", ")}]\n  }\n` : "") +
           `}\n`,
       );
       const r = terraformTest(dir);
-      expect({ summary: r.summary, diagnostics: r.diagnostics }).toEqual({ summary: expect.objectContaining({ status: "pass", passed: 2, failed: 0, errored: 0 }), diagnostics: [] });
+      expect({ summary: r.summary, diagnostics: r.diagnostics }).toEqual({ summary: expect.objectContaining({ status: "pass", passed: steps.length + 1, failed: 0, errored: 0 }), diagnostics: [] });
       const changes = changesOf(r.plans.get("after")).sort();
       expect(changes).toEqual([...expected].sort());
       // Nothing durable deleted or replaced but what the doc promises; no container group touched
