@@ -5,14 +5,16 @@
  * `main.tftest.hcl` beside its `cdk.tf.json` (in a temporary directory) that applies the stack, then
  * plans it again: the second plan must change nothing. Then the day-2 moves of deployers
  * (`renamedFrom`, help/operations.md "Deployers"): a state applied from the config before, a plan of
- * the config after, the policy moved and not replaced. Needs terraform and the provider mirror
- * (ACR_GATE_TF_MIRROR or ../shared/terraform-mirror); skipped with a note without them (an error in
+ * the config after, the policy moved and not replaced; and day-2 config changes (a deployer, an
+ * app, a team, rotations) planned the same way, their changes exactly help/operations.md's. Needs
+ * terraform and the provider mirror (ACR_GATE_TF_MIRROR or ../shared/terraform-mirror); skipped with a note without them (an error in
  * CI: ACR_GATE_REQUIRE_TOOLS=1). Offline: providers from the mirror only, as scripts/validate.sh.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as YAML from "yaml";
 import { runCli } from "../app/cli";
 import { DEFAULT_CONFIG_YAML } from "../lib/config";
 import { requireTool } from "./support/go-render";
@@ -198,6 +200,191 @@ describe("day-2 moves of deployers (renamedFrom): plan succeeds, the policy move
       // The moved policies are left as they are; in the case from before named deployers, ci is new.
       const expected = before === null ? [`${at}["ci"]: create`] : [];
       expect(changesOf(plan)).toEqual(expected);
+    },
+    120_000,
+  );
+});
+
+/**
+ * Day-2 config changes (help/operations.md): the config before applied, the config after planned on
+ * the same state. The plan must succeed and change exactly what the doc promises, as far as mocks can
+ * show it; nothing durable (registry, vault, secret, resource group) is deleted or replaced beyond
+ * what the doc says. The base is lifecycle.test.ts's (the walkthrough plus a second token-mode app,
+ * shop, on contoso) with two named deployers.
+ *
+ * What the mocks cannot show (help/validation.md): a replacement the provider itself plans
+ * (ForceNew). A `time_sleep`'s or `time_static`'s `triggers` are ForceNew in the time provider, so
+ * the replacement of the grants pause and of a token's start time shows here as an update; the
+ * token password the new start time replaces (its expiry, ForceNew) shows as nothing (with
+ * overlap) or an update (-replace), and with it the tasks' credentials and secret revisions that
+ * follow the new password. lifecycle.test.ts pins those from the provider's ForceNew map.
+ */
+describe("day-2 config changes: plan succeeds and changes exactly what help/operations.md promises", () => {
+  const [A, B, C] = ["11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222", "33333333-3333-3333-3333-333333333333"];
+  const base = (): any => {
+    const d = YAML.parse(DEFAULT_CONFIG_YAML);
+    d.apps.push({ name: "shop", registry: "contoso", repository: "https://github.com/x/shop.git#main", baseImage: "node:15-alpine" });
+    d.deployers = [
+      { name: "alice", objectId: A },
+      { name: "ci", objectId: B },
+    ];
+    return d;
+  };
+  const DURABLE = new Set(["azurerm_container_registry", "azurerm_key_vault", "azurerm_key_vault_secret", "azurerm_resource_group", "azurerm_container_registry_token", "azurerm_container_registry_scope_map"]);
+  const RUN = (t: string) => `azurerm_container_registry_task_schedule_run_now.first_run_${t}: delete+create`;
+  const TASK = (t: string) => `azurerm_container_registry_task.task_${t}: update`;
+  const SECRETS = (r: string) => [`azurerm_key_vault_secret.secret_registry_${r}_password: update`, `azurerm_key_vault_secret.secret_registry_${r}_user: update`];
+  const REVISIONS = (r: string) => [`terraform_data.secret_registry_${r}_password_revision: update`, `terraform_data.secret_registry_${r}_user_revision: update`];
+  // "remove an app": its group, task, run, grants, role are deleted; the pause (replaced by the
+  // provider: shown as an update) and its team token's scope map updated.
+  const SHOP_REMOVED = [
+    "azurerm_container_group.container_group_shop_aci: delete",
+    "azurerm_container_registry_scope_map.scope_map_contoso_registry_contoso_user: update",
+    "azurerm_container_registry_task.task_contoso_build_shop: delete",
+    "azurerm_container_registry_task_schedule_run_now.first_run_contoso_build_shop: delete",
+    "azurerm_key_vault_access_policy.kv_policy_acr_task_credentials_contoso_build_shop: delete",
+    "azurerm_resource_group.rg_shop_aci_rg: delete",
+    "azurerm_role_assignment.deploy_shop_aci_contoso_build_shop: delete",
+    "azurerm_role_assignment.subscription_reader_contoso_build_shop: delete",
+    "azurerm_role_definition.deploy_role_shop_aci: delete",
+    "output.app_fqdn_shop_aci: delete",
+    "output.app_ip_shop_aci: delete",
+    "terraform_data.aci_shape_shop_aci: delete",
+    "time_sleep.grants_propagation: update",
+  ];
+  // [case, mutate before, mutate after, changes expected ("address: actions"), durable deletes the
+  // doc promises, addresses replaced as `apply -replace` would]
+  type Mutation = (d: any) => void;
+  const cases: [string, Mutation | Mutation[], Mutation, string[], string[], string[]][] = [
+    // "Deployers": adding a deployer is one create; nothing else changes.
+    ["add a deployer", () => {}, (d) => d.deployers.push({ name: "ops", objectId: C }), ['azurerm_key_vault_access_policy.kv_policy_acr_task_credentials_deployer["ops"]: create'], [], []],
+    // Without liftLocks the plan is the same; Azure refuses the task's delete at apply (LOCKED,
+    // "Locks"): a plan cannot show that, npm run diff does.
+    ["remove an app (shop), locks kept", () => {}, (d) => d.apps.pop(), SHOP_REMOVED, ["azurerm_resource_group.rg_shop_aci_rg: delete"], []],
+    // "Locks", step 1: the lifted lock is deleted in the same apply (first: it depends on what it covers).
+    [
+      "remove an app (shop), its team registry's lock lifted (protection.liftLocks)",
+      () => {},
+      (d) => {
+        d.apps.pop();
+        d.protection = { liftLocks: ["contoso-rg"] };
+      },
+      [...SHOP_REMOVED, "azurerm_management_lock.lock_contoso_rg: delete"],
+      ["azurerm_resource_group.rg_shop_aci_rg: delete"],
+      [],
+    ],
+    // "Locks", step 2: `liftLocks` emptied after that apply: the lock comes back, nothing else changes.
+    [
+      "remove an app, then liftLocks emptied again: the lock is created again",
+      [
+        () => {},
+        (d) => {
+          d.apps.pop();
+          d.protection = { liftLocks: ["contoso-rg"] };
+        },
+      ],
+      (d) => (d.protection = { liftLocks: [] }),
+      ["azurerm_management_lock.lock_contoso_rg: create"],
+      [],
+      [],
+    ],
+    // "add a team": a registry, its group and lock are created; nothing else.
+    [
+      "add a team registry (single layout)",
+      () => {},
+      (d) => d.teamRegistries.push({ name: "fabrikam" }),
+      ["azurerm_container_registry.registry_fabrikam: create", "azurerm_management_lock.lock_fabrikam_rg: create", "azurerm_resource_group.rg_fabrikam_rg: create", "output.login_server_fabrikam: create"],
+      [],
+      [],
+    ],
+    // "Rotation", with an overlap: the twins' start times (and, by the provider, passwords) renewed,
+    // the secrets hold the twins' logins, the tasks' credentials follow, the runs that read them run
+    // again; the tokens in use and the container groups untouched.
+    [
+      "rotate with an overlap (tokenRotation 0 -> 1)",
+      (d) => (d.tokenRotation = 0),
+      (d) => (d.tokenRotation = 1),
+      [
+        ...["contoso_build_shop", "contoso_hello_world", "contosobaseartifacts_base_import_node"].flatMap((t) => [TASK(t), RUN(t)]),
+        ...["contoso", "contosobaseartifacts", "publicregistry"].flatMap((r) => [...SECRETS(r), ...REVISIONS(r), `time_static.token_created_${r}_registry_${r}_user_alt: update`]),
+      ],
+      [],
+      [],
+    ],
+    // "Rotation", one token (`terraform apply -replace=time_static.token_created_...`): a new start and
+    // password, a new secret version, the runs that read it (the apps' runs deploy with contoso's
+    // token); no container group. The password's replacement (ForceNew expiry) shows as an update.
+    [
+      "rotate the team token (apply -replace of its time_static)",
+      () => {},
+      () => {},
+      [
+        RUN("contoso_build_shop"),
+        RUN("contoso_hello_world"),
+        "azurerm_container_registry_token_password.token_password_contoso_registry_contoso_user: update",
+        ...SECRETS("contoso"),
+        "time_static.token_created_contoso_registry_contoso_user: delete+create",
+      ],
+      [],
+      ["time_static.token_created_contoso_registry_contoso_user"],
+    ],
+    // The base artifacts' token (which the tasks pull with: contoso's serves the container groups and
+    // the app runs, which deploy with it), with the password replaced as the real provider plans it
+    // (ForceNew expiry): then the secret revision and the tasks' credentials follow in this plan,
+    // not the next, as "Rotation" promises.
+    [
+      "rotate the base artifacts token, the password replaced as the provider plans it (ForceNew expiry)",
+      () => {},
+      () => {},
+      [
+        ...["contoso_build_shop", "contoso_hello_world"].flatMap((t) => [TASK(t), RUN(t)]),
+        "azurerm_container_registry_token_password.token_password_contosobaseartifacts_registry_contosobaseartifacts_user: delete+create",
+        "terraform_data.secret_registry_contosobaseartifacts_password_revision: update",
+        ...SECRETS("contosobaseartifacts"),
+        "time_static.token_created_contosobaseartifacts_registry_contosobaseartifacts_user: delete+create",
+      ],
+      [],
+      ["time_static.token_created_contosobaseartifacts_registry_contosobaseartifacts_user", "azurerm_container_registry_token_password.token_password_contosobaseartifacts_registry_contosobaseartifacts_user"],
+    ],
+  ];
+  (ready ? test.each(cases) : test.skip.each(cases))(
+    "%s",
+    (label, mutateBefore, mutateAfter, expected, durableGone, replace) => {
+      const dir = path.join(work, "day2", label.replace(/[^a-z0-9]+/gi, "-"));
+      fs.mkdirSync(dir, { recursive: true });
+      // Each config before is applied in turn (the mutations accumulate), then the after one planned.
+      const steps = Array.isArray(mutateBefore) ? mutateBefore : [mutateBefore];
+      const synthOf = (which: string, mutations: ((d: any) => void)[]) => {
+        const d = base();
+        for (const m of mutations) m(d);
+        const file = path.join(dir, `${which}.yaml`);
+        fs.writeFileSync(file, YAML.stringify(d));
+        return testable([...synthesize(`day2-${path.basename(dir)}-${which}`, file).entries()].find(([n]) => n === "acr-gate")![1]);
+      };
+      const runs: string[] = [];
+      steps.forEach((_, i) => {
+        const which = i === 0 ? "before" : `before${i + 1}`;
+        fs.mkdirSync(path.join(dir, which), { recursive: true });
+        fs.writeFileSync(path.join(dir, which, "cdk.tf.json"), JSON.stringify(synthOf(which, steps.slice(0, i + 1)), null, 2));
+        runs.push(`run "${which}" {\n  command   = apply\n  state_key = "stack"\n  module {\n    source = "./${which}"\n  }\n}\n`);
+      });
+      const afterTf = synthOf("after", [...steps, mutateAfter]);
+      fs.writeFileSync(path.join(dir, "cdk.tf.json"), JSON.stringify(afterTf, null, 2));
+      fs.writeFileSync(
+        path.join(dir, "main.tftest.hcl"),
+        `${mockHeader(afterTf)}\n${runs.join("\n")}\n` +
+          `run "after" {\n  command   = plan\n  state_key = "stack"\n` +
+          (replace.length ? `  plan_options {\n    replace = [${replace.join(", ")}]\n  }\n` : "") +
+          `}\n`,
+      );
+      const r = terraformTest(dir);
+      expect({ summary: r.summary, diagnostics: r.diagnostics }).toEqual({ summary: expect.objectContaining({ status: "pass", passed: steps.length + 1, failed: 0, errored: 0 }), diagnostics: [] });
+      const changes = changesOf(r.plans.get("after")).sort();
+      expect(changes).toEqual([...expected].sort());
+      // Nothing durable deleted or replaced but what the doc promises; no container group touched
+      // but the removed app's.
+      expect(changes.filter((c) => DURABLE.has(c.split(".")[0]) && /delete/.test(c))).toEqual(durableGone);
+      expect(changes.filter((c) => c.startsWith("azurerm_container_group.") && !c.includes("shop_aci: delete"))).toEqual([]);
     },
     120_000,
   );
