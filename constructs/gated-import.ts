@@ -154,8 +154,9 @@ export class GatedImport extends Construct {
     // already naming this image (and, signing, signed by the current certificate, its evidence
     // attached) leaves a marker; the save, the scan and the evidence then end at once (an unchanged
     // run downloads no vulnerability database), and every promotion step pushes nothing. The
-    // functional test still runs: its build is what ACR's base image trigger tracks (and it starts
-    // right after the pull, beside the comparison and the scan).
+    // functional test still runs: its build is what ACR's base image trigger tracks (the build
+    // starts right after the pull, beside the comparison and the scan; the test itself after them,
+    // below).
     steps.push(scriptStep({ id: "compare-promoted", image: "docker", shell: "sh", script: comparePromotedScript(), env: pick(names, "SRC", "STABLE", "STABLE_REPO"), when: ["pull-source"] }));
     const tools = props.signing?.signerImage;
     // What the signature says it was promoted as; app tasks verify for their base image only.

@@ -138,7 +138,9 @@ export function verifyBaseScript(): string[] {
 /** Present and non-empty: the stable tag already is this image, signed; nothing to promote. */
 const UNCHANGED = `${RUN_STATE}/promoted.ref`;
 const UNIQUE_REF = `${RUN_STATE}/unique.ref`;
-const skipIfUnchanged = `if [ -s ${UNCHANGED} ]; then echo "acr-gate - unchanged, no new tag"; exit 0; fi`;
+/** Ends the step, saying why, when the marker says the stable tag already is this image. */
+const ifUnchangedEnd = (why: string) => `if [ -s ${UNCHANGED} ]; then echo "acr-gate - unchanged, ${why}"; exit 0; fi`;
+const skipIfUnchanged = ifUnchangedEnd("no new tag");
 
 /**
  * A step that runs `command` with `sh` in `image` unless the stable tag already is this image
@@ -151,8 +153,7 @@ const skipIfUnchanged = `if [ -s ${UNCHANGED} ]; then echo "acr-gate - unchanged
 export function unlessUnchangedStep(
   o: { id: string; image: string; command: string; env?: ScriptEnv; when: readonly string[]; timeout?: number },
 ): CmdStep {
-  const skip = `if [ -s ${UNCHANGED} ]; then echo "acr-gate - unchanged, ${o.id} not run again"; exit 0; fi`;
-  return scriptStep({ ...o, shell: "sh", script: [skip, `exec ${o.command}`], env: o.env ?? {} });
+  return scriptStep({ ...o, shell: "sh", script: [ifUnchangedEnd(`${o.id} not run again`), `exec ${o.command}`], env: o.env ?? {} });
 }
 
 /** Where the evidence files are, relative paths for oras (it refuses absolute ones). */
