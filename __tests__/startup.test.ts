@@ -128,6 +128,8 @@ describe("The compile cache (app/compile-cache.ts)", () => {
     const r = runDriver(driver(dir, "./mod.js"), { ACR_GATE_COMPILE_CACHE: path.join(dir, "ours"), NODE_COMPILE_CACHE: path.join(dir, "theirs") });
     expect(r.state.on).toBe(false);
     expect(r.state.why).toMatch(/already on in .*theirs.* \(NODE_COMPILE_CACHE\), unchecked by acr-gate/);
+    const disabled = runDriver(driver(dir, "./mod.js"), { ACR_GATE_COMPILE_CACHE: path.join(dir, "ours"), NODE_DISABLE_COMPILE_CACHE: "1" });
+    expect(disabled.state).toEqual({ on: false, why: "NODE_DISABLE_COMPILE_CACHE is set" });
   });
 
   test("the command refuses a value of ACR_GATE_COMPILE_CACHE that is neither off nor an absolute path", () => {

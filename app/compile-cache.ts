@@ -60,6 +60,7 @@ export function enableCompileCache(env: NodeJS.ProcessEnv = process.env): Compil
     const status = Module.constants.compileCacheStatus;
     // NODE_COMPILE_CACHE enables Node's cache before this runs, in a directory acr-gate did not check.
     if (r.status === status.ALREADY_ENABLED) return off(`Node's compile cache is already on in ${r.directory ?? "another directory"} (NODE_COMPILE_CACHE), unchecked by acr-gate`);
+    if (r.status === status.DISABLED) return off("NODE_DISABLE_COMPILE_CACHE is set");
     if (r.status !== status.ENABLED) return off(`Node's compile cache failed: ${r.message ?? "no reason given"}`);
     return (state = { on: true, dir: checked.real });
   } catch (e) {
