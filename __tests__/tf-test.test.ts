@@ -10,116 +10,24 @@
  * terraform and the provider mirror (ACR_GATE_TF_MIRROR or ../shared/terraform-mirror); skipped with a note without them (an error in
  * CI: ACR_GATE_REQUIRE_TOOLS=1). Offline: providers from the mirror only, as scripts/validate.sh.
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { runCli } from "../app/cli";
 import { DEFAULT_CONFIG_YAML } from "../lib/config";
 import { requireTool } from "./support/go-render";
 import { applyThenPlan, mockHeader } from "./support/tf-test";
+import { atLeast, changesOf, engine, exampleConfigs, MIRROR, REPO as repo, runTest, synthesize as synth, testable, workDir } from "./support/tf-runner";
 
-const repo = path.join(__dirname, "..");
-const mirror = [process.env.ACR_GATE_TF_MIRROR, path.join(repo, "..", "shared", "terraform-mirror")].find(
-  (m) => m && fs.existsSync(path.join(m, "registry.terraform.io", "hashicorp", "azurerm", "terraform-provider-azurerm_4.81.0_linux_amd64.zip")),
-);
-const tfBin = process.env.ACR_GATE_TERRAFORM ?? "terraform";
-const version = spawnSync(tfBin, ["version", "-json"], { encoding: "utf8" });
-const tfVersion = version.status === 0 ? (JSON.parse(version.stdout).terraform_version as string) : "";
+const tf = engine(process.env.ACR_GATE_TERRAFORM ?? "terraform");
 // `state_key` in run blocks (the day-2 cases) is Terraform 1.11.
-const recent = /^(\d+)\.(\d+)\./.test(tfVersion) && Number(tfVersion.split(".")[0]) === 1 && Number(tfVersion.split(".")[1]) >= 11;
-const ready = requireTool("terraform 1.11+ and the provider mirror (ACR_GATE_TF_MIRROR or ../shared/terraform-mirror) with azurerm 4.81.0 and time 0.13.1", recent && mirror !== undefined);
-
-const work = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-tftest-"));
-afterAll(() => {
-  if (process.env.ACR_GATE_KEEP_WORK !== "1") fs.rmSync(work, { recursive: true, force: true });
-});
-
-function env(): NodeJS.ProcessEnv {
-  const tfrc = path.join(work, "offline.tfrc");
-  if (!fs.existsSync(tfrc)) {
-    fs.writeFileSync(
-      tfrc,
-      `provider_installation {\n  filesystem_mirror {\n    path    = ${JSON.stringify(mirror)}\n    include = ["registry.terraform.io/hashicorp/*"]\n  }\n` +
-        `  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }\n}\n`,
-    );
-    fs.mkdirSync(path.join(work, "plugin-cache"));
-  }
-  return {
-    PATH: process.env.PATH,
-    HOME: work,
-    TF_CLI_CONFIG_FILE: tfrc,
-    // One unpacked copy of each provider for all the stacks (no lock file to check it against).
-    TF_PLUGIN_CACHE_DIR: path.join(work, "plugin-cache"),
-    TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE: "1",
-    CHECKPOINT_DISABLE: "1",
-    TF_IN_AUTOMATION: "1",
-    TF_INPUT: "0",
-  };
-}
-
-/** Synthesizes a config (a file, or the default) the way `npm run synth` does: { stack: JSON }. */
-function synthesize(label: string, config: string | null): Map<string, any> {
-  const out = path.join(work, "synth", label);
-  const errors: string[] = [];
-  const code = runCli([...(config === null ? [] : ["--config", config]), "--out", out], {}, { out: () => {}, err: (t) => errors.push(t) });
-  expect({ label, code, errors }).toEqual({ label, code: 0, errors: [] });
-  const stacks = new Map<string, any>();
-  for (const s of fs.readdirSync(path.join(out, "stacks")).sort()) stacks.set(s, JSON.parse(fs.readFileSync(path.join(out, "stacks", s, "cdk.tf.json"), "utf8")));
-  return stacks;
-}
-
-/**
- * The copy terraform test runs: no backend (test keeps its state in memory; a remote backend would
- * be configured by init) and no prevent_destroy (test destroys what it applied at the end).
- */
-function testable(tf: any): any {
-  const copy = JSON.parse(JSON.stringify(tf));
-  delete copy.terraform.backend;
-  for (const byName of Object.values<any>(copy.resource ?? {})) for (const r of Object.values<any>(byName)) if (r.lifecycle) delete r.lifecycle.prevent_destroy;
-  return copy;
-}
-
-interface Outcome {
-  summary: { status: string; passed: number; failed: number; errored: number };
-  diagnostics: string[];
-  /** The plan of each run, by run name (`-verbose`). */
-  plans: Map<string, any>;
-}
-
-/** init (offline) and `terraform test -json -verbose` in dir. */
-function terraformTest(dir: string): Outcome {
-  const e = env();
-  const init = spawnSync(tfBin, ["init", "-backend=false", "-input=false", "-no-color"], { cwd: dir, env: e, encoding: "utf8" });
-  expect({ dir, init: init.status, stderr: init.stderr }).toEqual({ dir, init: 0, stderr: "" });
-  const t = spawnSync(tfBin, ["test", "-json", "-verbose", "-no-color"], { cwd: dir, env: e, encoding: "utf8", maxBuffer: 1 << 30 });
-  const lines = t.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l));
-  const summary = lines.find((l) => l.type === "test_summary")?.test_summary;
-  const diagnostics = lines.filter((l) => l.type === "diagnostic" && l["@level"] === "error").map((l) => `${l.diagnostic.summary}: ${l.diagnostic.detail}`);
-  const plans = new Map(lines.filter((l) => l.type === "test_plan").map((l) => [l["@testrun"] as string, l.test_plan]));
-  return { summary: summary ?? { status: `no summary (exit ${t.status}): ${t.stderr}`, passed: 0, failed: 0, errored: 0 }, diagnostics, plans };
-}
-
-/** Every change of a plan that is not a no-op: "address: actions", and outputs. */
-function changesOf(plan: any): string[] {
-  const resources = (plan.resource_changes ?? [])
-    .filter((r: any) => r.change.actions.join() !== "no-op")
-    .map((r: any) => `${r.address}: ${r.change.actions.join("+")}`);
-  const outputs = Object.entries<any>(plan.output_changes ?? {})
-    .filter(([, c]) => c.actions.join() !== "no-op")
-    .map(([n, c]) => `output.${n}: ${c.actions.join("+")}`);
-  return [...resources, ...outputs];
-}
-
-const configs: [string, string | null][] = [
-  ["default", null],
-  ...fs
-    .readdirSync(path.join(repo, "examples"))
-    .filter((f) => f.endsWith(".yaml"))
-    .sort()
-    .map((f): [string, string] => [f.replace(/\.yaml$/, ""), path.join(repo, "examples", f)]),
-];
+const ready = requireTool(
+  "terraform 1.11+ and the provider mirror (ACR_GATE_TF_MIRROR or ../shared/terraform-mirror) with azurerm 4.81.0 and time 0.13.1",
+  tf.name === "terraform" && atLeast(tf.version, "1.11") && MIRROR !== undefined,
+);
+const work = workDir("tftest");
+const synthesize = (label: string, config: string | null) => synth(work, label, config);
+const terraformTest = (dir: string) => runTest(work, tf, dir);
+const configs = exampleConfigs();
 
 describe("apply, then a plan that changes nothing, on mocked providers: every stack of the default config and every example", () => {
   (ready ? test.each(configs) : test.skip.each(configs))(
