@@ -15,7 +15,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { DEFAULT_CONFIG_YAML } from "../lib/config";
 import { requireTool } from "./support/go-render";
-import { applyThenPlan, mockHeader } from "./support/tf-test";
+import { applyThenPlan, clientConfigIn, mockHeader } from "./support/tf-test";
 import { atLeast, changesOf, engine, exampleConfigs, MIRROR, REPO as repo, runTest, synthesize as synth, testable, workDir } from "./support/tf-runner";
 
 const tf = engine(process.env.ACR_GATE_TERRAFORM ?? "terraform");
@@ -295,5 +295,54 @@ describe("day-2 config changes: plan succeeds and changes exactly what help/oper
       expect(changes.filter((c) => c.startsWith("azurerm_container_group.") && !c.includes("shop_aci: delete"))).toEqual([]);
     },
     120_000,
+  );
+});
+
+/**
+ * "A second environment" (help/operations.md): the split layout in three environments (dev, test,
+ * prod), each stack applied in its own subscription; then each environment's JSON planned on the
+ * next one's state from another subscription (a CI identity pointed at the wrong subscription, or a
+ * state key mixed up). The guard's postcondition must stop that plan (`expect_failures`), on the
+ * platform stack and on a team stack; the same plan in the state's own subscription changes nothing.
+ */
+describe("the environment guard: three environments, a plan in a foreign subscription refused", () => {
+  const subscription = (i: number) => `00000000-0000-0000-0000-00000000000${"abc"[i]}`;
+  const envs = ["dev", "test", "prod"];
+  const stackCases = ["acr-gate", "acr-gate-splitweb"];
+  (ready ? test.each(stackCases) : test.skip.each(stackCases))(
+    "%s",
+    (stackName) => {
+      const split = fs.readFileSync(path.join(repo, "examples", "split.yaml"), "utf8");
+      envs.forEach((env, i) => {
+        const dir = path.join(work, "guard", stackName, env);
+        fs.mkdirSync(path.join(dir, "state-of-next"), { recursive: true });
+        const jsonOf = (e: string) => {
+          const file = path.join(work, "guard", `${e}.yaml`);
+          fs.writeFileSync(file, `${split}\nenvironment: ${e}\n`);
+          return testable(synthesize(`guard-${stackName}-${e}`, file).get(stackName));
+        };
+        const own = jsonOf(env);
+        const next = jsonOf(envs[(i + 1) % envs.length]);
+        expect(own.resource.terraform_data.environment.input.environment).toBe(env);
+        fs.writeFileSync(path.join(dir, "cdk.tf.json"), JSON.stringify(own, null, 2));
+        fs.writeFileSync(path.join(dir, "state-of-next", "cdk.tf.json"), JSON.stringify(next, null, 2));
+        const client = (sub: string) => clientConfigIn(sub);
+        fs.writeFileSync(
+          path.join(dir, "main.tftest.hcl"),
+          `${mockHeader(own)}\n` +
+            // This environment, in its own subscription: applied, then planned again (no change).
+            `run "apply" {\n  command = apply\n${client(subscription(i))}}\n\n` +
+            `run "replan" {\n  command = plan\n${client(subscription(i))}}\n\n` +
+            // The next environment's stack, applied in its subscription (its own state, by module).
+            `run "next" {\n  command   = apply\n  state_key = "next"\n  module {\n    source = "./state-of-next"\n  }\n${client(subscription((i + 1) % 3))}}\n\n` +
+            // This environment's JSON on the next one's state, from this environment's subscription: refused.
+            `run "foreign" {\n  command         = plan\n  state_key       = "next"\n  expect_failures = [terraform_data.environment]\n${client(subscription(i))}}\n`,
+        );
+        const r = terraformTest(dir);
+        expect({ env, summary: r.summary, diagnostics: r.diagnostics }).toEqual({ env, summary: expect.objectContaining({ status: "pass", passed: 4, failed: 0, errored: 0 }), diagnostics: [] });
+        expect({ env, changes: changesOf(r.plans.get("replan")) }).toEqual({ env, changes: [] });
+      });
+    },
+    240_000,
   );
 });

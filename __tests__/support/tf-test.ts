@@ -73,6 +73,15 @@ const TIME: Record<string, Record<string, unknown>> = {
   time_sleep: { id: "2025-01-01T00:00:00Z" },
 };
 
+/**
+ * An `override_data` for the provider's client config in another subscription (an override replaces
+ * the mock's values whole, so every field the provider validates is given).
+ */
+export function clientConfigIn(subscriptionId: string, indent = "  "): string {
+  const values = { ...DATA.azurerm_client_config, subscription_id: subscriptionId };
+  return `${indent}override_data {\n${indent}  target = data.azurerm_client_config.current\n${indent}  values = ${hcl(values)}\n${indent}}\n`;
+}
+
 /** What a platform output, read by a team stack through `terraform_remote_state`, holds. */
 export function remoteOutput(name: string): string {
   if (name === "key_vault_id") return VAULT_ID;
