@@ -17,7 +17,7 @@ import { blocks, isObj, leafKey, Obj, refsIn, same, section } from "./terraform-
 import { factsForChange } from "./provider-facts";
 import { lockedBy, PLACEMENT_ATTRIBUTES } from "../lib/lock-cover";
 import { byText } from "../lib/order";
-import { resourceType } from "../lib/resource-types";
+import { dataSourceType, resourceType } from "../lib/resource-types";
 
 export interface ResourceChange {
   address: string;
@@ -109,6 +109,7 @@ export function previewReplacements(oldTf: object, newTf: object, options: PlanO
       return undefined;
     },
     computedOnUpdate: (type) => facts.of(type).computedOnUpdate ?? [],
+    signInOnly: (dataType, attr, before, after) => dataSourceType(dataType).signInOnly(attr, before, after),
   };
   const notes = new Set([...facts.notes, ...settle(plan, provider, options)]);
 

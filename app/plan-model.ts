@@ -9,7 +9,8 @@
  * How it thinks:
  * 1. Managed resources are keyed by address `type.name` (`moved` blocks of the new file rename old
  *    addresses first). Data sources are not applied, so they are reported apart, as "re-read", only
- *    because their values can change what references them.
+ *    because their values can change what references them; a config change that only says how
+ *    one signs in (ProviderAnswers.signInOnly) reads the same object: nothing referencing it changes.
  * 2. Each resource's config is flattened to leaves. cdktf writes a MaxItems-1 block either as an
  *    object or as a one-element array, so a one-element array of objects is read as that object.
  *    Ignored when comparing: the `//` metadata, `depends_on`, `provider`, `lifecycle`, provisioners.
@@ -112,6 +113,11 @@ export interface ProviderAnswers {
   forcesReplacement(type: string, segs: string[], before: unknown, after: unknown): string | undefined;
   /** The computed attributes an in-place update changes. */
   computedOnUpdate(type: string): readonly ComputedOnUpdate[];
+  /**
+   * A change of a data source's config path `attr` that leaves the object it reads, and so its
+   * results, as they were (how it signs in); `before`/`after` are its bodies.
+   */
+  signInOnly(dataType: string, attr: string, before: Obj, after: Obj): boolean;
 }
 
 export interface PlanOptions {
@@ -135,8 +141,18 @@ export interface PlanModel {
   movedIntoInstance: Map<string, string>;
   /** Moves between two keys of one resource (`a.x["k"]` -> `a.x["j"]`, a rename): address -> [from, to] keys. */
   movedBetweenKeys: Map<string, [string, string][]>;
-  /** Data sources whose results can differ; filled by settle. */
-  dataChanged: Map<string, { reason: string; deferred: boolean }>;
+  /**
+   * Data sources read again (their config changed, or they are read during apply); filled by settle.
+   * `sameResults`: only how they sign in changed, so what references them sees is unchanged.
+   */
+  dataChanged: Map<string, DataChange>;
+}
+
+/** Why a data source is read again, and whether its results can differ. */
+export interface DataChange {
+  reason: string;
+  deferred: boolean;
+  sameResults?: boolean;
 }
 
 /** The resources of both configs, matched by address after the new config's `moved` blocks; nothing decided yet. */
@@ -235,6 +251,8 @@ export function settle(plan: PlanModel, provider: ProviderAnswers, options: Plan
     }
     if (ref.target.startsWith("data.")) {
       const d = dataChanged.get(ref.target);
+      // Read again, but from the same object: every result as it was (a new sign-in).
+      if (d?.sameResults) return UNCHANGED;
       return d ? { changed: true, deferred: d.deferred, what: `data source ${d.reason}` } : UNCHANGED;
     }
     const t = states.get(ref.target)!;
@@ -363,29 +381,35 @@ export function settle(plan: PlanModel, provider: ProviderAnswers, options: Plan
     return `${st.action}|${st.deferred}|${reasons.map((r) => `${r.text}/${r.deferred}`).join(",")}`;
   };
 
-  /** A data source is re-read with new results if its config changed, or read only during apply
-   * (unknown results) if it references a value unknown at plan or depends_on a changing resource. */
+  /**
+   * A data source is read again if its config changed, with new results unless only how it signs in
+   * changed (ProviderAnswers.signInOnly: the same object read, the same results); its results are
+   * unknown at plan (read during apply) if it references a value unknown at plan or depends_on a
+   * changing resource. Terraform reads a data source whose config is known during the plan, so a
+   * resource that references it changes only if a result does: a changed config that reads the
+   * same object replaces nothing, even where the resource's attribute is ForceNew.
+   */
   const evaluateData = (address: string): string => {
     if (!oldData.has(address) || !newData.has(address)) return dataChanged.get(address)?.reason ?? "";
-    const ol = flatten(oldData.get(address)!.body);
-    const nl = flatten(newData.get(address)!.body);
-    let result: { reason: string; deferred: boolean } | undefined;
+    const before = oldData.get(address)!;
+    const after = newData.get(address)!;
+    const ol = flatten(before.body);
+    const nl = flatten(after.body);
+    const changed: string[] = [];
+    let during: DataChange | undefined;
     for (const key of new Set([...ol.keys(), ...nl.keys()])) {
       const o = ol.get(key);
       const n = nl.get(key);
-      if (!o || !n || !same(o.value, n.value)) {
-        result = { reason: `config changed (${schemaSegs((n ?? o)!.segs).join(".")})`, deferred: false };
-        break;
-      }
-      if (typeof n.value === "string") {
+      if (!o || !n || !same(o.value, n.value)) changed.push(schemaSegs((n ?? o)!.segs).join("."));
+      if (!during && n && typeof n.value === "string") {
         const r = refsIn(n.value, isAddress).find((ref) => seen(ref).changed);
-        if (r) {
-          result = { reason: `read during apply: references ${r.target} (${seen(r).what})`, deferred: seen(r).deferred };
-          break;
-        }
+        if (r) during = { reason: `read during apply: references ${r.target} (${seen(r).what})`, deferred: seen(r).deferred };
       }
     }
-    const deps = newData.get(address)!.body.depends_on;
+    const signIn = changed.filter((p) => provider.signInOnly(after.type, p, before.body, after.body));
+    const selecting = changed.filter((p) => !signIn.includes(p));
+    let result: DataChange | undefined = selecting.length ? { reason: `config changed (${selecting[0]})`, deferred: false } : during;
+    const deps = after.body.depends_on;
     if (!result && Array.isArray(deps)) {
       for (const d of deps) {
         const t = typeof d === "string" ? states.get(refTarget(d.replace(/^\$\{|\}$/g, ""))) : undefined;
@@ -395,6 +419,8 @@ export function settle(plan: PlanModel, provider: ProviderAnswers, options: Plan
         }
       }
     }
+    if (!result && signIn.length)
+      result = { reason: `config changed (${signIn.join(", ")}): only how it signs in; it reads the same object, its results do not change`, deferred: false, sameResults: true };
     if (result) dataChanged.set(address, result);
     else dataChanged.delete(address);
     return result ? `${result.reason}/${result.deferred}` : "";
