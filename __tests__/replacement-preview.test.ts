@@ -346,6 +346,25 @@ describe("planning rules", () => {
     });
   });
 
+  // help/versions.md step 4: the 4.55.0 stack's one deployer policy (no for_each) moves into the
+  // first named deployer's instance; Terraform plans per instance, and so does the preview now (it
+  // listed the resource as one replacement and no create for the other keys).
+  test.each([
+    ["the first named", "  - { name: alice, objectId: 11111111-1111-1111-1111-111111111111 }\n", "alice"],
+    ["the first named, renamed at once (a chain of moves)", "  - { name: alice_admin, objectId: 11111111-1111-1111-1111-111111111111, renamedFrom: alice }\n", "alice_admin"],
+  ])("a policy from before named deployers moved into an instance (%s): that instance and a create per other key", (_label, first, key) => {
+    const fixture = path.join(__dirname, "fixtures", "azurerm-4.55.0", "default", "acr-gate", "cdk.tf.json");
+    const old = JSON.parse(fs.readFileSync(fixture, "utf8"));
+    const now = synth(parseConfig(`${DEFAULT_CONFIG_YAML}deployers:\n${first}  - { name: ci, objectId: 22222222-2222-2222-2222-222222222222 }\n`)).tf;
+    const at = "azurerm_key_vault_access_policy.kv_policy_acr_task_credentials_deployer";
+    const p = previewReplacements(old, now);
+    expect(p.changes.filter((c) => c.address.startsWith(at)).map((c) => [c.address, c.action, c.reasons[0]])).toEqual([
+      // object_id: the applier's id before, a literal now; the preview cannot compare them (ForceNew).
+      [`${at}["${key}"]`, "replace", `for_each added: the existing instance moves to ["${key}"] (moved block${key === "alice" ? "" : "s"}), every other key is created`],
+      [`${at}["ci"]`, "create", "key \"ci\" of var.deployers: created with the for_each"],
+    ]);
+  });
+
   test("create, delete, and a rename with a `moved` block (neither)", () => {
     const before = stack({ azurerm_resource_group: { a: rg("a"), old: rg("o") } });
     const after = {
