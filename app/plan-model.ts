@@ -137,6 +137,8 @@ export interface PlanModel {
   newManaged: Map<string, Block>;
   /** Every managed address of either side. */
   resources: Map<string, PlannedResource>;
+  /** Old addresses renamed by a `moved` block between two resources: new address -> old. */
+  renamed: Map<string, string>;
   /** A single resource moved into one instance of its own new for_each (`a.x` -> `a.x["k"]`): address -> `["k"]`. */
   movedIntoInstance: Map<string, string>;
   /** Moves between two keys of one resource (`a.x["k"]` -> `a.x["j"]`, a rename): address -> [from, to] keys. */
@@ -167,6 +169,7 @@ export function readPlan(oldTf: object, newTf: object): PlanModel {
   );
   const movedIntoInstance = new Map<string, string>();
   const movedBetweenKeys = new Map<string, [string, string][]>();
+  const renamed = new Map<string, string>();
   for (const mv of moves) {
     const f = /^(.*?)\["([^"]*)"\]$/.exec(mv.from);
     const t = /^(.*?)\["([^"]*)"\]$/.exec(mv.to);
@@ -184,6 +187,7 @@ export function readPlan(oldTf: object, newTf: object): PlanModel {
     if (b && !oldManaged.has(to)) {
       oldManaged.delete(from);
       oldManaged.set(to, { ...b, address: to });
+      renamed.set(to, from);
     }
   }
 
@@ -205,7 +209,7 @@ export function readPlan(oldTf: object, newTf: object): PlanModel {
       reasons: [],
     });
   }
-  return { oldTf: oldObj, newTf: newObj, oldManaged, newManaged, resources, movedIntoInstance, movedBetweenKeys, dataChanged: new Map() };
+  return { oldTf: oldObj, newTf: newObj, oldManaged, newManaged, resources, renamed, movedIntoInstance, movedBetweenKeys, dataChanged: new Map() };
 }
 
 /** What a reference to a value sees. */
