@@ -365,6 +365,20 @@ describe("planning rules", () => {
     ]);
   });
 
+  test.each([
+    ["the same object id: nothing changes", "A", []],
+    ["another object id: that instance replaced (object_id is ForceNew)", "B", [['azurerm_key_vault_access_policy.p["alice"]', "replace"]]],
+  ])("a single policy moved into an instance reads each.value from the variable's literal default: %s", (_label, id, expected) => {
+    const policy = (objectId: string, extra: object = {}) => ({ key_vault_id: "/v", tenant_id: "t", object_id: objectId, ...extra });
+    const before = stack({ azurerm_key_vault_access_policy: { p: policy("A") } });
+    const after = {
+      ...stack({ azurerm_key_vault_access_policy: { p: policy("${each.value}", { for_each: "${var.deployers}" }) } }),
+      variable: { deployers: { type: "map(string)", default: { alice: id } } },
+      moved: [{ from: "azurerm_key_vault_access_policy.p", to: 'azurerm_key_vault_access_policy.p["alice"]' }],
+    };
+    expect(previewReplacements(before, after).changes.map((c) => [c.address, c.action])).toEqual(expected);
+  });
+
   test("create, delete, and a rename with a `moved` block (neither)", () => {
     const before = stack({ azurerm_resource_group: { a: rg("a"), old: rg("o") } });
     const after = {

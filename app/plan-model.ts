@@ -191,17 +191,41 @@ export function readPlan(oldTf: object, newTf: object): PlanModel {
     }
   }
 
+  /**
+   * The one instance a single resource moves into (a.x -> a.x["k"], then any moves between keys):
+   * when its for_each is a variable with a literal map default, `each.key` and `each.value` of that
+   * instance are known, so the new body is compared with them in place (an object id the old body
+   * held as a literal and the new one as `${each.value}` is the same value, not a change).
+   */
+  const asInstance = (address: string, o: Block | undefined, n: Block | undefined): Obj | undefined => {
+    const into = movedIntoInstance.get(address);
+    const first = into ? /^\["([^"]*)"\]$/.exec(into)?.[1] : undefined;
+    const fe = n?.body.for_each;
+    const variable = typeof fe === "string" ? /^\$\{var\.([A-Za-z_][A-Za-z0-9_-]*)\}$/.exec(fe)?.[1] : undefined;
+    const v = variable ? section(newObj, "variable", variable) : undefined;
+    if (first === undefined || !o || o.body.for_each !== undefined || !isObj(v) || !isObj(v.default)) return undefined;
+    const between = movedBetweenKeys.get(address) ?? [];
+    let key = first;
+    for (let hops = 0; hops <= between.length; hops++) key = between.find(([from]) => from === key)?.[1] ?? key;
+    if (!(key in v.default)) return undefined;
+    const value = (v.default as Obj)[key];
+    const put = (x: unknown): unknown =>
+      x === "${each.key}" ? key : x === "${each.value}" ? value : Array.isArray(x) ? x.map(put) : isObj(x) ? Object.fromEntries(Object.entries(x).map(([k, y]) => [k, put(y)])) : x;
+    return put(n!.body) as Obj;
+  };
+
   const resources = new Map<string, PlannedResource>();
   for (const address of new Set([...oldManaged.keys(), ...newManaged.keys()])) {
     const o = oldManaged.get(address);
     const n = newManaged.get(address);
+    const instance = asInstance(address, o, n);
     resources.set(address, {
       address,
       type: (n ?? o)!.type,
       old: o,
       new: n,
       oldLeaves: o ? flatten(o.body) : new Map(),
-      newLeaves: n ? flatten(n.body) : new Map(),
+      newLeaves: n ? flatten(instance ?? n.body) : new Map(),
       action: !o ? "create" : !n ? "delete" : "noop",
       deferred: false,
       raw: [],
