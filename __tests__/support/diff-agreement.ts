@@ -17,6 +17,10 @@
  *    deletes the unkeyed instance and creates one per key of the variable's value.
  * 3. "[next apply]" changes (a secret's new versioned id, app/plan-model.ts point 5): the preview
  *    lists them although this plan does not show them, by design; they are left out here.
+ * 4. What follows from a value (1) leaves alone: a replacement the preview derives only from
+ *    ForceNew paths that reference resources mapped by (1) (a token password whose expiry reads a
+ *    replaced time_static) is no change at all in the test's plan: the mocked update keeps the
+ *    referenced value.
  */
 import { previewReplacements } from "../../app/diff-rules";
 import { readPlan } from "../../app/plan-model";
@@ -68,6 +72,22 @@ export function diffChanges(before: any, after: any, variables: Record<string, u
     const d = tf.variable?.[variable]?.default;
     return Object.keys(d !== null && typeof d === "object" ? d : ((variables[variable] as object) ?? {}));
   };
+  /**
+   * The ForceNew paths a replacement's every cause forces, and what each references ("<path>
+   * references <address> (replaced)"); undefined unless every cause is a path of app/forcenew.json.
+   * Reasons read "<path> changed...: forces replacement" or "...: forces replacement via <path>".
+   */
+  const forcedPaths = (c: (typeof preview.changes)[number]): { path: string; via?: string }[] | undefined => {
+    // The note of a move into a for_each instance is not a cause of the replacement.
+    const causes = c.reasons.filter((r) => !r.startsWith("for_each added: the existing instance moves"));
+    const forced = causes.map((r) => {
+      const m = /^(\S+) .*: forces replacement(?: via (\S+))?$/.exec(r);
+      return m ? { path: m[2] ?? m[1], via: /^\S+ references (\S+) \(replaced\)/.exec(r)?.[1] } : undefined;
+    });
+    return forced.every((f) => f !== undefined && forceNew[c.type]?.has(f.path)) ? (forced as { path: string; via?: string }[]) : undefined;
+  };
+  // (1) over every change first: (4) asks whether what a replacement references was mapped by it.
+  const mockUpdated = new Set(preview.changes.filter((c) => c.action === "replace" && !c.nextApply && forcedPaths(c)).map((c) => c.address));
   for (const c of preview.changes) {
     if (c.nextApply) {
       mapped.push(`${c.address}: ${c.action} [next apply] => not in this plan (3)`);
@@ -80,20 +100,16 @@ export function diffChanges(before: any, after: any, variables: Record<string, u
       mapped.push(`${c.address}: replace => delete, ${instances.join(", ")} (2)`);
       continue;
     }
-    if (c.action === "replace") {
-      // The path each reason forces: "<path> changed...: forces replacement" or "...: forces replacement via <path>".
-      // The note of a move into a for_each instance is not a cause of the replacement.
-      const causes = c.reasons.filter((r) => !r.startsWith("for_each added: the existing instance moves"));
-      const paths = causes.map((r) => {
-        const m = /^(\S+) .*: forces replacement(?: via (\S+))?$/.exec(r);
-        return m ? (m[2] ?? m[1]) : undefined;
-      });
-      const forced = paths.filter((p): p is string => p !== undefined);
-      if (forced.length === causes.length && forced.every((p) => forceNew[c.type]?.has(p))) {
-        diff.push(`${c.address}: update`);
-        mapped.push(`${c.address}: replace (ForceNew ${[...new Set(forced)].join(", ")}) => update (1)`);
-        continue;
-      }
+    const forced = c.action === "replace" ? forcedPaths(c) : undefined;
+    const paths = [...new Set((forced ?? []).map((f) => f.path))].join(", ");
+    if (forced?.every((f) => f.via !== undefined && mockUpdated.has(f.via))) {
+      mapped.push(`${c.address}: replace (ForceNew ${paths} from ${[...new Set(forced.map((f) => f.via))].join(", ")}) => no change (4)`);
+      continue;
+    }
+    if (forced) {
+      diff.push(`${c.address}: update`);
+      mapped.push(`${c.address}: replace (ForceNew ${paths}) => update (1)`);
+      continue;
     }
     diff.push(`${c.address}: ${c.action}`);
   }
