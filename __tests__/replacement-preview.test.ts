@@ -11,6 +11,7 @@ import * as path from "path";
 import { DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
 import { durableAddresses, Preview, previewReplacements, ResourceChange } from "../app/diff-rules";
 import { renderText } from "../app/diff-cli";
+import { synthesizeInMemory } from "../app/synth";
 import { forceNewMap, vendoredVersions } from "../app/provider-facts";
 import { AZURERM_VERSIONS, BINDINGS_AZURERM_VERSION, DEFAULT_AZURERM_VERSION } from "../lib/provider-versions";
 import { synth } from "./helpers";
@@ -285,6 +286,97 @@ describe("planning rules", () => {
     expect(change(p, "azurerm_key_vault_secret.s")!.reasons[0]).toMatch(
       /^key_vault_id references data\.azurerm_key_vault\.kv .*forces replacement$/
     );
+  });
+
+  // A team stack's read of the platform gained `use_azuread_auth` (the upgrade from 4.55.0): Terraform
+  // reads the same state during the plan, the outputs keep their values, nothing that references
+  // them changes. The diff said REPLACE DURABLE for the team's secrets (their key_vault_id is
+  // ForceNew), and --fail-on-durable blocked the documented upgrade.
+  describe("a data source whose config changes only in how it signs in", () => {
+    const teamStack = (backend: string, config: object) =>
+      stack(
+        {
+          azurerm_key_vault_secret: {
+            s: { name: "s", key_vault_id: "${data.terraform_remote_state.platform.outputs.key_vault_id}", value: "${var.v}" },
+          },
+        },
+        { terraform_remote_state: { platform: { backend, config } } },
+      );
+    const where = { container_name: "tfstate", key: "acr-gate.tfstate", resource_group_name: "tfstate-rg", storage_account_name: "st" };
+
+    test("reads the same state: nothing that references it changes; the data source is listed as read again, its results unchanged", () => {
+      const p = previewReplacements(teamStack("azurerm", where), teamStack("azurerm", { ...where, use_azuread_auth: true }));
+      expect(p.changes).toEqual([]);
+      expect(p.dataSources).toEqual([
+        {
+          address: "data.terraform_remote_state.platform",
+          reason: "config changed (config.use_azuread_auth): only how it signs in; it reads the same object, its results do not change",
+        },
+      ]);
+    });
+
+    test.each([
+      ["another state (key)", "azurerm", { ...where, use_azuread_auth: true, key: "other.tfstate" }, "config changed (config.key)"],
+      ["another storage account, with the sign-in change", "azurerm", { ...where, use_azuread_auth: true, storage_account_name: "st2" }, "config changed (config.storage_account_name)"],
+      // The sign-in names are the azurerm backend's: under another backend they are not known to be harmless.
+      ["the same key under another backend", "local", { path: "x", use_azuread_auth: true }, "config changed (config.use_azuread_auth)"],
+    ])("%s: still a change of the results, so the secret's ForceNew key_vault_id replaces it (durable)", (_label, backend, config, reason) => {
+      const p = previewReplacements(teamStack(backend, backend === "azurerm" ? where : { path: "x" }), teamStack(backend, config));
+      expect(p.dataSources).toEqual([{ address: "data.terraform_remote_state.platform", reason }]);
+      expect(p.changes.map((c) => [c.address, c.action, c.durable])).toEqual([["azurerm_key_vault_secret.s", "replace", true]]);
+    });
+
+    test("the upgrade of a team stack from 4.55.0 with an azurerm backend: nothing durable replaced (--fail-on-durable passes)", () => {
+      const fixture = path.join(__dirname, "fixtures", "azurerm-4.55.0", "split-azurerm-backend", "acr-gate-splitweb", "cdk.tf.json");
+      const old = JSON.parse(fs.readFileSync(fixture, "utf8"));
+      const yaml = fs.readFileSync(path.join(repo, "examples", "split.yaml"), "utf8") + "backend:\n  type: azurerm\n  resourceGroupName: tfstate-rg\n  storageAccountName: splittfstate\n";
+      const now = [...synthesizeInMemory(parseConfig(yaml))].find(([name]) => name === "acr-gate-splitweb")![1];
+      const p = previewReplacements(old, now);
+      expect(p.dataSources.map((d) => d.address)).toEqual(["data.terraform_remote_state.platform"]);
+      expect(p.changes.filter((c) => c.durable && c.action !== "update")).toEqual([]);
+      // What references the platform's outputs (secrets, policies, the tasks' credentials, their runs) is left alone.
+      expect(p.changes.map((c) => `${c.address}: ${c.action}`)).toEqual([
+        "time_sleep.grants_propagation: replace",
+        "azurerm_container_registry.registry_splitweb: update",
+        "azurerm_role_assignment.subscription_reader_splitweb_catalog: create",
+        "azurerm_role_assignment.subscription_reader_splitweb_storefront: create",
+        "azurerm_role_definition.subscription_reader_role_splitweb: create",
+        "terraform_data.environment: create",
+      ]);
+    });
+  });
+
+  // help/versions.md step 4: the 4.55.0 stack's one deployer policy (no for_each) moves into the
+  // first named deployer's instance; Terraform plans per instance, and so does the preview now (it
+  // listed the resource as one replacement and no create for the other keys).
+  test.each([
+    ["the first named", "  - { name: alice, objectId: 11111111-1111-1111-1111-111111111111 }\n", "alice"],
+    ["the first named, renamed at once (a chain of moves)", "  - { name: alice_admin, objectId: 11111111-1111-1111-1111-111111111111, renamedFrom: alice }\n", "alice_admin"],
+  ])("a policy from before named deployers moved into an instance (%s): that instance and a create per other key", (_label, first, key) => {
+    const fixture = path.join(__dirname, "fixtures", "azurerm-4.55.0", "default", "acr-gate", "cdk.tf.json");
+    const old = JSON.parse(fs.readFileSync(fixture, "utf8"));
+    const now = synth(parseConfig(`${DEFAULT_CONFIG_YAML}deployers:\n${first}  - { name: ci, objectId: 22222222-2222-2222-2222-222222222222 }\n`)).tf;
+    const at = "azurerm_key_vault_access_policy.kv_policy_acr_task_credentials_deployer";
+    const p = previewReplacements(old, now);
+    expect(p.changes.filter((c) => c.address.startsWith(at)).map((c) => [c.address, c.action, c.reasons[0]])).toEqual([
+      // object_id: the applier's id before, a literal now; the preview cannot compare them (ForceNew).
+      [`${at}["${key}"]`, "replace", `for_each added: the existing instance moves to ["${key}"] (moved block${key === "alice" ? "" : "s"}), every other key is created`],
+      [`${at}["ci"]`, "create", "key \"ci\" of var.deployers: created with the for_each"],
+    ]);
+  });
+
+  test.each([
+    ["the same object id: nothing changes", "A", []],
+    ["another object id: that instance replaced (object_id is ForceNew)", "B", [['azurerm_key_vault_access_policy.p["alice"]', "replace"]]],
+  ])("a single policy moved into an instance reads each.value from the variable's literal default: %s", (_label, id, expected) => {
+    const policy = (objectId: string, extra: object = {}) => ({ key_vault_id: "/v", tenant_id: "t", object_id: objectId, ...extra });
+    const before = stack({ azurerm_key_vault_access_policy: { p: policy("A") } });
+    const after = {
+      ...stack({ azurerm_key_vault_access_policy: { p: policy("${each.value}", { for_each: "${var.deployers}" }) } }),
+      variable: { deployers: { type: "map(string)", default: { alice: id } } },
+      moved: [{ from: "azurerm_key_vault_access_policy.p", to: 'azurerm_key_vault_access_policy.p["alice"]' }],
+    };
+    expect(previewReplacements(before, after).changes.map((c) => [c.address, c.action])).toEqual(expected);
   });
 
   test("create, delete, and a rename with a `moved` block (neither)", () => {

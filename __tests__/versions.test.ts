@@ -169,7 +169,7 @@ describe("across majors: what terraform validate cannot see", () => {
 
 describe("upgrading a stack deployed with azurerm 4.55.0", () => {
   // The default stack as the last release before the pin moved wrote it (commit ed39a0d, azurerm 4.55.0).
-  const fixture = path.join(__dirname, "fixtures", "upgrade-4.55.0", "cdk.tf.json");
+  const fixture = path.join(__dirname, "fixtures", "azurerm-4.55.0", "default", "acr-gate", "cdk.tf.json");
   const old = JSON.parse(fs.readFileSync(fixture, "utf8"));
   const now = stacksOf(DEFAULT_CONFIG_YAML)[0].tf;
 

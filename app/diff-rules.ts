@@ -17,7 +17,7 @@ import { blocks, isObj, leafKey, Obj, refsIn, same, section } from "./terraform-
 import { factsForChange } from "./provider-facts";
 import { lockedBy, PLACEMENT_ATTRIBUTES } from "../lib/lock-cover";
 import { byText } from "../lib/order";
-import { resourceType } from "../lib/resource-types";
+import { dataSourceType, resourceType } from "../lib/resource-types";
 
 export interface ResourceChange {
   address: string;
@@ -109,6 +109,7 @@ export function previewReplacements(oldTf: object, newTf: object, options: PlanO
       return undefined;
     },
     computedOnUpdate: (type) => facts.of(type).computedOnUpdate ?? [],
+    signInOnly: (dataType, attr, before, after) => dataSourceType(dataType).signInOnly(attr, before, after),
   };
   const notes = new Set([...facts.notes, ...settle(plan, provider, options)]);
 
@@ -145,7 +146,38 @@ export function previewReplacements(oldTf: object, newTf: object, options: PlanO
   };
   const unknownTypes = [...new Set([...states.values()].map((s) => s.type))].filter((t) => !provider.knows(t)).sort();
   const changes: ResourceChange[] = [];
+  /**
+   * A resource moved into one instance of its new for_each over a variable's literal map (the
+   * deployers' policies, named in the config): Terraform plans per instance, so the existing one is
+   * listed under the key it ends at (through moves between keys, a rename) and every other key as a
+   * create. Over a variable without a literal map the keys are unknown here: the resource's address.
+   */
+  const movedInto = (st: PlannedResource): { key: string; others: string[]; variable: string } | undefined => {
+    // Only where the old resource had no for_each: a moved block into its first key stays in the config after.
+    const into = st.old?.body.for_each === undefined ? plan.movedIntoInstance.get(st.address) : undefined;
+    const fe = st.new?.body.for_each;
+    const variable = typeof fe === "string" ? /^\$\{var\.([A-Za-z_][A-Za-z0-9_-]*)\}$/.exec(fe)?.[1] : undefined;
+    const first = into ? /^\["([^"]*)"\]$/.exec(into)?.[1] : undefined;
+    const v = variable ? section(newObj, "variable", variable) : undefined;
+    if (first === undefined || !variable || !isObj(v) || !isObj(v.default) || options.changedVariables?.includes(variable)) return undefined;
+    const between = plan.movedBetweenKeys.get(st.address) ?? [];
+    let key = first;
+    for (let hops = 0; hops <= between.length; hops++) key = between.find(([from]) => from === key)?.[1] ?? key;
+    return { key, others: Object.keys(v.default).filter((k) => k !== key).sort(), variable };
+  };
   for (const st of states.values()) {
+    const into = movedInto(st);
+    for (const k of into?.others ?? []) {
+      changes.push({
+        address: `${st.address}[${JSON.stringify(k)}]`,
+        type: st.type,
+        action: "create",
+        durable: durable.has(st.address),
+        reasons: [`key ${JSON.stringify(k)} of var.${into!.variable}: created with the for_each`],
+        nextApply: false,
+        preventDestroy: false,
+      });
+    }
     if (st.action === "noop") continue;
     const reasons =
       st.action === "create"
@@ -162,7 +194,7 @@ export function previewReplacements(oldTf: object, newTf: object, options: PlanO
       const key = plan.movedIntoInstance.get(st.address);
       reasons.unshift(
         key
-          ? `for_each added: the existing instance moves to ${key} (moved block), every other key is created`
+          ? `for_each added: the existing instance moves to ${into ? `[${JSON.stringify(into.key)}]` : key} (moved block${into && `["${into.key}"]` !== key ? "s" : ""}), every other key is created`
           : "for_each added without a moved block: the existing instance is destroyed and one instance per key created " +
               "(terraform state mv into a key first, to keep it)",
       );
@@ -171,7 +203,7 @@ export function previewReplacements(oldTf: object, newTf: object, options: PlanO
     const refused = st.action === "update" ? refusedOf(st) : [];
     const locked = st.action === "delete" || st.action === "replace" ? lockStops(st.address) : undefined;
     changes.push({
-      address: st.address,
+      address: into ? `${st.address}[${JSON.stringify(into.key)}]` : st.address,
       type: st.type,
       action: st.action,
       durable: durable.has(st.address),

@@ -9,7 +9,8 @@
  * How it thinks:
  * 1. Managed resources are keyed by address `type.name` (`moved` blocks of the new file rename old
  *    addresses first). Data sources are not applied, so they are reported apart, as "re-read", only
- *    because their values can change what references them.
+ *    because their values can change what references them; a config change that only says how
+ *    one signs in (ProviderAnswers.signInOnly) reads the same object: nothing referencing it changes.
  * 2. Each resource's config is flattened to leaves. cdktf writes a MaxItems-1 block either as an
  *    object or as a one-element array, so a one-element array of objects is read as that object.
  *    Ignored when comparing: the `//` metadata, `depends_on`, `provider`, `lifecycle`, provisioners.
@@ -112,6 +113,11 @@ export interface ProviderAnswers {
   forcesReplacement(type: string, segs: string[], before: unknown, after: unknown): string | undefined;
   /** The computed attributes an in-place update changes. */
   computedOnUpdate(type: string): readonly ComputedOnUpdate[];
+  /**
+   * A change of a data source's config path `attr` that leaves the object it reads, and so its
+   * results, as they were (how it signs in); `before`/`after` are its bodies.
+   */
+  signInOnly(dataType: string, attr: string, before: Obj, after: Obj): boolean;
 }
 
 export interface PlanOptions {
@@ -131,12 +137,24 @@ export interface PlanModel {
   newManaged: Map<string, Block>;
   /** Every managed address of either side. */
   resources: Map<string, PlannedResource>;
+  /** Old addresses renamed by a `moved` block between two resources: new address -> old. */
+  renamed: Map<string, string>;
   /** A single resource moved into one instance of its own new for_each (`a.x` -> `a.x["k"]`): address -> `["k"]`. */
   movedIntoInstance: Map<string, string>;
   /** Moves between two keys of one resource (`a.x["k"]` -> `a.x["j"]`, a rename): address -> [from, to] keys. */
   movedBetweenKeys: Map<string, [string, string][]>;
-  /** Data sources whose results can differ; filled by settle. */
-  dataChanged: Map<string, { reason: string; deferred: boolean }>;
+  /**
+   * Data sources read again (their config changed, or they are read during apply); filled by settle.
+   * `sameResults`: only how they sign in changed, so what references them sees is unchanged.
+   */
+  dataChanged: Map<string, DataChange>;
+}
+
+/** Why a data source is read again, and whether its results can differ. */
+export interface DataChange {
+  reason: string;
+  deferred: boolean;
+  sameResults?: boolean;
 }
 
 /** The resources of both configs, matched by address after the new config's `moved` blocks; nothing decided yet. */
@@ -151,6 +169,7 @@ export function readPlan(oldTf: object, newTf: object): PlanModel {
   );
   const movedIntoInstance = new Map<string, string>();
   const movedBetweenKeys = new Map<string, [string, string][]>();
+  const renamed = new Map<string, string>();
   for (const mv of moves) {
     const f = /^(.*?)\["([^"]*)"\]$/.exec(mv.from);
     const t = /^(.*?)\["([^"]*)"\]$/.exec(mv.to);
@@ -168,20 +187,45 @@ export function readPlan(oldTf: object, newTf: object): PlanModel {
     if (b && !oldManaged.has(to)) {
       oldManaged.delete(from);
       oldManaged.set(to, { ...b, address: to });
+      renamed.set(to, from);
     }
   }
+
+  /**
+   * The one instance a single resource moves into (a.x -> a.x["k"], then any moves between keys):
+   * when its for_each is a variable with a literal map default, `each.key` and `each.value` of that
+   * instance are known, so the new body is compared with them in place (an object id the old body
+   * held as a literal and the new one as `${each.value}` is the same value, not a change).
+   */
+  const asInstance = (address: string, o: Block | undefined, n: Block | undefined): Obj | undefined => {
+    const into = movedIntoInstance.get(address);
+    const first = into ? /^\["([^"]*)"\]$/.exec(into)?.[1] : undefined;
+    const fe = n?.body.for_each;
+    const variable = typeof fe === "string" ? /^\$\{var\.([A-Za-z_][A-Za-z0-9_-]*)\}$/.exec(fe)?.[1] : undefined;
+    const v = variable ? section(newObj, "variable", variable) : undefined;
+    if (first === undefined || !o || o.body.for_each !== undefined || !isObj(v) || !isObj(v.default)) return undefined;
+    const between = movedBetweenKeys.get(address) ?? [];
+    let key = first;
+    for (let hops = 0; hops <= between.length; hops++) key = between.find(([from]) => from === key)?.[1] ?? key;
+    if (!(key in v.default)) return undefined;
+    const value = (v.default as Obj)[key];
+    const put = (x: unknown): unknown =>
+      x === "${each.key}" ? key : x === "${each.value}" ? value : Array.isArray(x) ? x.map(put) : isObj(x) ? Object.fromEntries(Object.entries(x).map(([k, y]) => [k, put(y)])) : x;
+    return put(n!.body) as Obj;
+  };
 
   const resources = new Map<string, PlannedResource>();
   for (const address of new Set([...oldManaged.keys(), ...newManaged.keys()])) {
     const o = oldManaged.get(address);
     const n = newManaged.get(address);
+    const instance = asInstance(address, o, n);
     resources.set(address, {
       address,
       type: (n ?? o)!.type,
       old: o,
       new: n,
       oldLeaves: o ? flatten(o.body) : new Map(),
-      newLeaves: n ? flatten(n.body) : new Map(),
+      newLeaves: n ? flatten(instance ?? n.body) : new Map(),
       action: !o ? "create" : !n ? "delete" : "noop",
       deferred: false,
       raw: [],
@@ -189,7 +233,7 @@ export function readPlan(oldTf: object, newTf: object): PlanModel {
       reasons: [],
     });
   }
-  return { oldTf: oldObj, newTf: newObj, oldManaged, newManaged, resources, movedIntoInstance, movedBetweenKeys, dataChanged: new Map() };
+  return { oldTf: oldObj, newTf: newObj, oldManaged, newManaged, resources, renamed, movedIntoInstance, movedBetweenKeys, dataChanged: new Map() };
 }
 
 /** What a reference to a value sees. */
@@ -235,6 +279,8 @@ export function settle(plan: PlanModel, provider: ProviderAnswers, options: Plan
     }
     if (ref.target.startsWith("data.")) {
       const d = dataChanged.get(ref.target);
+      // Read again, but from the same object: every result as it was (a new sign-in).
+      if (d?.sameResults) return UNCHANGED;
       return d ? { changed: true, deferred: d.deferred, what: `data source ${d.reason}` } : UNCHANGED;
     }
     const t = states.get(ref.target)!;
@@ -363,29 +409,35 @@ export function settle(plan: PlanModel, provider: ProviderAnswers, options: Plan
     return `${st.action}|${st.deferred}|${reasons.map((r) => `${r.text}/${r.deferred}`).join(",")}`;
   };
 
-  /** A data source is re-read with new results if its config changed, or read only during apply
-   * (unknown results) if it references a value unknown at plan or depends_on a changing resource. */
+  /**
+   * A data source is read again if its config changed, with new results unless only how it signs in
+   * changed (ProviderAnswers.signInOnly: the same object read, the same results); its results are
+   * unknown at plan (read during apply) if it references a value unknown at plan or depends_on a
+   * changing resource. Terraform reads a data source whose config is known during the plan, so a
+   * resource that references it changes only if a result does: a changed config that reads the
+   * same object replaces nothing, even where the resource's attribute is ForceNew.
+   */
   const evaluateData = (address: string): string => {
     if (!oldData.has(address) || !newData.has(address)) return dataChanged.get(address)?.reason ?? "";
-    const ol = flatten(oldData.get(address)!.body);
-    const nl = flatten(newData.get(address)!.body);
-    let result: { reason: string; deferred: boolean } | undefined;
+    const before = oldData.get(address)!;
+    const after = newData.get(address)!;
+    const ol = flatten(before.body);
+    const nl = flatten(after.body);
+    const changed: string[] = [];
+    let during: DataChange | undefined;
     for (const key of new Set([...ol.keys(), ...nl.keys()])) {
       const o = ol.get(key);
       const n = nl.get(key);
-      if (!o || !n || !same(o.value, n.value)) {
-        result = { reason: `config changed (${schemaSegs((n ?? o)!.segs).join(".")})`, deferred: false };
-        break;
-      }
-      if (typeof n.value === "string") {
+      if (!o || !n || !same(o.value, n.value)) changed.push(schemaSegs((n ?? o)!.segs).join("."));
+      if (!during && n && typeof n.value === "string") {
         const r = refsIn(n.value, isAddress).find((ref) => seen(ref).changed);
-        if (r) {
-          result = { reason: `read during apply: references ${r.target} (${seen(r).what})`, deferred: seen(r).deferred };
-          break;
-        }
+        if (r) during = { reason: `read during apply: references ${r.target} (${seen(r).what})`, deferred: seen(r).deferred };
       }
     }
-    const deps = newData.get(address)!.body.depends_on;
+    const signIn = changed.filter((p) => provider.signInOnly(after.type, p, before.body, after.body));
+    const selecting = changed.filter((p) => !signIn.includes(p));
+    let result: DataChange | undefined = selecting.length ? { reason: `config changed (${selecting[0]})`, deferred: false } : during;
+    const deps = after.body.depends_on;
     if (!result && Array.isArray(deps)) {
       for (const d of deps) {
         const t = typeof d === "string" ? states.get(refTarget(d.replace(/^\$\{|\}$/g, ""))) : undefined;
@@ -395,6 +447,8 @@ export function settle(plan: PlanModel, provider: ProviderAnswers, options: Plan
         }
       }
     }
+    if (!result && signIn.length)
+      result = { reason: `config changed (${signIn.join(", ")}): only how it signs in; it reads the same object, its results do not change`, deferred: false, sameResults: true };
     if (result) dataChanged.set(address, result);
     else dataChanged.delete(address);
     return result ? `${result.reason}/${result.deferred}` : "";

@@ -202,3 +202,60 @@ const NO_FACTS: ResourceTypeFacts = { durable: false, lockBlocksDelete: false };
 export function resourceType(type: string): ResourceTypeFacts {
   return Object.prototype.hasOwnProperty.call(RESOURCE_TYPES, type) ? RESOURCE_TYPES[type] : NO_FACTS;
 }
+
+/**
+ * What the code knows about a data source type. A data source is read again whenever its config
+ * changes, but what a reference to it sees changes only if the read returns something else: a
+ * change that only says how to sign in reads the same object, hence the same results.
+ */
+export interface DataSourceTypeFacts {
+  /**
+   * True when a change of the config path `attr` (a schema path, list indices dropped:
+   * `config.use_azuread_auth`) between the bodies `before` and `after` leaves the object read, and
+   * so every result, as it was.
+   */
+  readonly signInOnly: (attr: string, before: Record<string, unknown>, after: Record<string, unknown>) => boolean;
+}
+
+/**
+ * `terraform_remote_state` through the azurerm backend: the arguments that choose a credential,
+ * never the state read (Terraform's documentation of the azurerm backend, 1.11; not checked against
+ * its source here, so the list keeps to the long-standing names). Which state is read stays with
+ * `backend`, `storage_account_name`, `container_name`, `key`, `resource_group_name`,
+ * `subscription_id`, `environment`, `metadata_host`, `workspace` and `defaults`: a change of any of
+ * them is still a change of the results. acr-gate added `use_azuread_auth` to every team's read of
+ * the platform (help/split.md): what a team reads through it keeps its value (help/versions.md,
+ * the upgrade from 4.55.0).
+ */
+const AZURERM_BACKEND_SIGN_IN = new Set([
+  "access_key",
+  "client_certificate_password",
+  "client_certificate_path",
+  "client_id",
+  "client_secret",
+  "msi_endpoint",
+  "oidc_request_token",
+  "oidc_request_url",
+  "oidc_token",
+  "oidc_token_file_path",
+  "sas_token",
+  "tenant_id",
+  "use_azuread_auth",
+  "use_cli",
+  "use_msi",
+  "use_oidc",
+]);
+
+/** Sorted by type. */
+export const DATA_SOURCE_TYPES: Readonly<Record<string, DataSourceTypeFacts>> = {
+  terraform_remote_state: {
+    // Only between two reads through the azurerm backend: another backend names its credentials otherwise.
+    signInOnly: (attr, before, after) =>
+      before.backend === "azurerm" && after.backend === "azurerm" && attr.startsWith("config.") && AZURERM_BACKEND_SIGN_IN.has(attr.slice("config.".length)),
+  },
+};
+
+/** The record of a data source type; no change is sign-in only for a type not in DATA_SOURCE_TYPES. */
+export function dataSourceType(type: string): DataSourceTypeFacts {
+  return Object.prototype.hasOwnProperty.call(DATA_SOURCE_TYPES, type) ? DATA_SOURCE_TYPES[type] : { signInOnly: () => false };
+}

@@ -112,8 +112,12 @@ export function hcl(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** The mock providers, the variables and the remote-state overrides of one stack's test file. */
-export function mockHeader(tf: any, vars: Record<string, unknown> = {}): string {
+/**
+ * The mock providers, the variables and the remote-state overrides of one stack's test file. `also`:
+ * the configs other runs of the file apply (an older JSON as `before`), whose remote-state reads
+ * and variables the file must serve too.
+ */
+export function mockHeader(tf: any, vars: Record<string, unknown> = {}, also: any[] = []): string {
   const block = (kind: string, table: Record<string, Record<string, unknown>>) =>
     Object.entries(table)
       .map(([type, d]) => `  ${kind} "${type}" {\n    defaults = ${hcl(d)}\n  }\n`)
@@ -122,12 +126,13 @@ export function mockHeader(tf: any, vars: Record<string, unknown> = {}): string 
     `mock_provider "azurerm" {\n${block("mock_resource", RESOURCES)}${block("mock_data", DATA)}}\n`,
     `mock_provider "time" {\n${block("mock_resource", TIME)}}\n`,
   ];
-  for (const name of Object.keys(tf.data?.terraform_remote_state ?? {})) {
-    const used = [...new Set([...JSON.stringify(tf).matchAll(new RegExp(`data\\.terraform_remote_state\\.${name}\\.outputs\\.([A-Za-z0-9_]+)`, "g"))].map((m) => m[1]))].sort();
+  const all = [tf, ...also];
+  for (const name of [...new Set(all.flatMap((t) => Object.keys(t.data?.terraform_remote_state ?? {})))].sort()) {
+    const used = [...new Set([...JSON.stringify(all).matchAll(new RegExp(`data\\.terraform_remote_state\\.${name}\\.outputs\\.([A-Za-z0-9_]+)`, "g"))].map((m) => m[1]))].sort();
     const outputs = Object.fromEntries(used.map((o) => [o, remoteOutput(o)]));
     lines.push(`override_data {\n  target = data.terraform_remote_state.${name}\n  values = { outputs = ${hcl(outputs)} }\n}\n`);
   }
-  const values = variableValues(tf, vars);
+  const values = Object.assign({}, ...also.map((t) => variableValues(t, vars)), variableValues(tf, vars));
   if (Object.keys(values).length) lines.push(`variables {\n${Object.entries(values).map(([k, x]) => `  ${k} = ${hcl(x)}\n`).join("")}}\n`);
   return lines.join("\n");
 }
