@@ -73,6 +73,15 @@ const TIME: Record<string, Record<string, unknown>> = {
   time_sleep: { id: "2025-01-01T00:00:00Z" },
 };
 
+/**
+ * The mocked computed attributes of a resource type (undefined for an unmocked one, such as the
+ * built-in terraform_data). An imported resource needs them as an `override_resource`: mock
+ * providers refuse imports ("Cannot import resources from mock providers").
+ */
+export function mockedValues(type: string): Record<string, unknown> | undefined {
+  return RESOURCES[type] ?? TIME[type];
+}
+
 /** What a platform output, read by a team stack through `terraform_remote_state`, holds. */
 export function remoteOutput(name: string): string {
   if (name === "key_vault_id") return VAULT_ID;
