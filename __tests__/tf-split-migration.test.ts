@@ -283,18 +283,30 @@ describe("split team states since the 4.55.0 era: a new state container (stand-i
   });
 
   const run = (dir: string, ...args: string[]) => spawnSync(tf.bin, args, { cwd: dir, env: offlineEnv(work, tf), encoding: "utf8" });
-  /** The stack directory initialised on the old place, with the team's state there; then the new backend written. */
+  // The stack with a local backend at `<container>/<key>`; before, as the 4.55.0 era pinned it.
+  const local = (b: { container: string; key: string }, azurerm: string) => {
+    const j = JSON.parse(JSON.stringify(stack));
+    j.terraform.backend = { local: { path: `${b.container}/${b.key}` } };
+    j.terraform.required_providers.azurerm.version = azurerm;
+    return j;
+  };
+  const pinned = stack.terraform.required_providers.azurerm.version as string;
+  const locked = (dir: string) => fs.readFileSync(path.join(dir, ".terraform.lock.hcl"), "utf8").match(/provider "registry.terraform.io\/hashicorp\/azurerm" \{\s*version\s*=\s*"([^"]+)"/)?.[1];
+  /**
+   * The team's state at the old place and the stack directory initialised there by the 4.55.0 era's
+   * JSON; then the new JSON written. A plain init must refuse: the backend changed, and Terraform
+   * asks which way.
+   */
   function deployedBefore(label: string): string {
     const dir = path.join(work, "backend", label);
     fs.mkdirSync(path.join(dir, before.container), { recursive: true });
-    const local = (b: { container: string; key: string }) => ({ ...stack, terraform: { ...stack.terraform, backend: { local: { path: `${b.container}/${b.key}` } } } });
-    fs.writeFileSync(path.join(dir, "cdk.tf.json"), JSON.stringify(local(before), null, 2));
     fs.writeFileSync(path.join(dir, before.container, before.key), JSON.stringify(fakeState(addresses, "00000000-0000-0000-0000-0000000000bb")));
+    fs.writeFileSync(path.join(dir, "cdk.tf.json"), JSON.stringify(local(before, "4.55.0"), null, 2));
     const init = run(dir, "init", "-input=false", "-no-color");
     expect({ init: init.status, stderr: init.stderr }).toEqual({ init: 0, stderr: "" });
+    expect(locked(dir)).toBe("4.55.0");
     expect(list(dir)).toEqual([...addresses].sort());
-    fs.writeFileSync(path.join(dir, "cdk.tf.json"), JSON.stringify(local(after), null, 2));
-    // A plain init stops: the backend changed, and Terraform asks which of the two to do.
+    fs.writeFileSync(path.join(dir, "cdk.tf.json"), JSON.stringify(local(after, pinned), null, 2));
     const plain = run(dir, "init", "-input=false", "-no-color");
     expect(plain.status).not.toBe(0);
     expect(plain.stderr).toMatch(/Backend configuration changed/);
@@ -308,17 +320,43 @@ describe("split team states since the 4.55.0 era: a new state container (stand-i
     return l.stdout.split("\n").filter(Boolean).sort();
   }
 
-  maybe("init -migrate-state carries the team's state to the new container", () => {
+  maybe("init -migrate-state -upgrade carries the team's state to the new container (and moves the lock from 4.55.0)", () => {
     const dir = deployedBefore("migrate");
-    const r = run(dir, "init", "-migrate-state", "-force-copy", "-input=false", "-no-color");
+    const r = run(dir, "init", "-migrate-state", "-force-copy", "-upgrade", "-input=false", "-no-color");
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
     expect(list(dir)).toEqual([...addresses].sort());
     expect(fs.existsSync(path.join(dir, after.container, after.key))).toBe(true);
+    expect(locked(dir)).toBe(pinned);
+  }, 120_000);
+
+  // A fresh checkout has no .terraform/ recording the old place: it is given with -backend-config.
+  // Terraform then keeps that override on every later init whose backend block is unchanged, so a
+  // plain -migrate-state moves nothing; the new place must be named again.
+  maybe("in a fresh checkout: -backend-config names the old place, then -migrate-state with the new place named", () => {
+    const dir = path.join(work, "backend", "fresh");
+    fs.mkdirSync(path.join(dir, before.container), { recursive: true });
+    fs.writeFileSync(path.join(dir, before.container, before.key), JSON.stringify(fakeState(addresses, "00000000-0000-0000-0000-0000000000cc")));
+    fs.writeFileSync(path.join(dir, "cdk.tf.json"), JSON.stringify(local(after, pinned), null, 2));
+    const old = `-backend-config=path=${before.container}/${before.key}`;
+    const init = run(dir, "init", "-input=false", "-no-color", old);
+    expect({ init: init.status, stderr: init.stderr }).toEqual({ init: 0, stderr: "" });
+    expect(list(dir)).toEqual([...addresses].sort());
+    // The trap: -migrate-state alone succeeds and leaves everything at the old place.
+    const alone = run(dir, "init", "-migrate-state", "-force-copy", "-input=false", "-no-color");
+    expect({ status: alone.status, stderr: alone.stderr }).toEqual({ status: 0, stderr: "" });
+    expect(fs.existsSync(path.join(dir, after.container, after.key))).toBe(false);
+    const r = run(dir, "init", "-migrate-state", "-force-copy", "-input=false", "-no-color", `-backend-config=path=${after.container}/${after.key}`);
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+    expect(fs.existsSync(path.join(dir, after.container, after.key))).toBe(true);
+    expect(list(dir)).toEqual([...addresses].sort());
+    // And later inits stay there.
+    expect(run(dir, "init", "-input=false", "-no-color").status).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, ".terraform", "terraform.tfstate"), "utf8")).backend.config.path).toBe(`${after.container}/${after.key}`);
   }, 120_000);
 
   maybe("init -reconfigure leaves it behind: the new place holds no state, so the next plan would create the whole team stack", () => {
     const dir = deployedBefore("reconfigure");
-    const r = run(dir, "init", "-reconfigure", "-input=false", "-no-color");
+    const r = run(dir, "init", "-reconfigure", "-upgrade", "-input=false", "-no-color");
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
     expect(list(dir)).toEqual([]);
     // The old state is still where it was, untouched.
