@@ -35,6 +35,14 @@ const ready = requireTool(
 );
 const work = workDir("tfsplit");
 const maybe = ready ? test : test.skip;
+/** What this file runs, for the figures help/validation.md quotes (checked by the last test). */
+const tally = { pairs: 0, runs: 0, commands: 0 };
+function terraformTest(dir: string): ReturnType<typeof runTest> {
+  const r = runTest(work, tf, dir);
+  tally.pairs += 1;
+  tally.runs += r.runs.size;
+  return r;
+}
 
 const SPLIT_YAML = path.join(REPO, "examples", "split.yaml");
 const config = parseConfig(fs.readFileSync(SPLIT_YAML, "utf8"), SPLIT_YAML);
@@ -127,7 +135,7 @@ describe("single -> split: the migration's state moves planned by Terraform on m
       );
     }
     fs.writeFileSync(path.join(dir, "main.tftest.hcl"), `${header}\n${runs.join("\n")}`);
-    outcome = runTest(work, tf, dir);
+    outcome = terraformTest(dir);
   }, 300_000);
 
   maybe("every run passes", () => {
@@ -185,7 +193,7 @@ describe("single -> split with import blocks instead of state mv (the alternativ
     // Mock providers refuse imports; an override_resource per imported address gives its values.
     const overrides = mine.map((a) => `  override_resource {\n    target = ${a}\n    values = ${hcl(mockedValues(a.split(".")[0]) ?? {})}\n  }\n`).join("");
     fs.writeFileSync(path.join(dir, "main.tftest.hcl"), `${header}\nrun "import" {\n  command = plan\n${overrides}}\n`);
-    const r = runTest(work, tf, dir);
+    const r = terraformTest(dir);
     expect({ summary: r.summary, diagnostics: r.diagnostics }).toEqual({ summary: expect.objectContaining({ status: "pass", passed: 1 }), diagnostics: [] });
     const p = r.plans.get("import");
     // The plan imports exactly the moved resources, creates only migrationPlan's new ones, deletes nothing.
@@ -239,7 +247,7 @@ describe("the migration order: a team stack planned before the platform's state 
         `${mockHeader({ variable: team.tf.variable })}\nrun "${name}" {\n  command = plan\n  module {\n    source = "./${name}"\n  }\n}\n`,
       );
     }
-    outcome = runTest(work, tf, dir);
+    outcome = terraformTest(dir);
   }, 300_000);
 
   test("the team reads platform outputs", () => expect(read.length).toBeGreaterThan(1));
@@ -282,7 +290,10 @@ describe("split team states since the 4.55.0 era: a new state container (stand-i
     expect(after.container).not.toBe(before.container);
   });
 
-  const run = (dir: string, ...args: string[]) => spawnSync(tf.bin, args, { cwd: dir, env: offlineEnv(work, tf), encoding: "utf8" });
+  const run = (dir: string, ...args: string[]) => {
+    tally.commands += 1;
+    return spawnSync(tf.bin, args, { cwd: dir, env: offlineEnv(work, tf), encoding: "utf8" });
+  };
   // The stack with a local backend at `<container>/<key>`; before, as the 4.55.0 era pinned it.
   const local = (b: { container: string; key: string }, azurerm: string) => {
     const j = JSON.parse(JSON.stringify(stack));
@@ -361,5 +372,22 @@ describe("split team states since the 4.55.0 era: a new state container (stand-i
     expect(list(dir)).toEqual([]);
     // The old state is still where it was, untouched.
     expect(JSON.parse(fs.readFileSync(path.join(dir, before.container, before.key), "utf8")).resources.length).toBe(addresses.length);
+    // The way back (help/versions.md): point at the old place again without a copy, then migrate naming the new one.
+    const back = run(dir, "init", "-reconfigure", "-input=false", "-no-color", `-backend-config=path=${before.container}/${before.key}`);
+    expect({ status: back.status, stderr: back.stderr }).toEqual({ status: 0, stderr: "" });
+    expect(list(dir)).toEqual([...addresses].sort());
+    const mv = run(dir, "init", "-migrate-state", "-force-copy", "-input=false", "-no-color", `-backend-config=path=${after.container}/${after.key}`);
+    expect({ status: mv.status, stderr: mv.stderr }).toEqual({ status: 0, stderr: "" });
+    expect(JSON.parse(fs.readFileSync(path.join(dir, after.container, after.key), "utf8")).resources.length).toBe(addresses.length);
   }, 120_000);
+});
+
+// Run with the whole file (a -t filter runs fewer and this fails).
+describe("help/validation.md's figures for this file", () => {
+  maybe("the terraform test pairs, runs and plain commands it quotes are the ones run here", () => {
+    const doc = fs.readFileSync(path.join(REPO, "help", "validation.md"), "utf8");
+    const m = doc.match(/`tf-split-migration\.test\.ts` runs (\d+) `terraform init` \+ `terraform test` pairs \((\d+) runs\) and (\d+) plain `terraform` commands/);
+    expect(m).not.toBeNull();
+    expect({ pairs: Number(m![1]), runs: Number(m![2]), commands: Number(m![3]) }).toEqual(tally);
+  });
 });
