@@ -8,13 +8,17 @@
  * each state: the single stack is applied, then
  * - the platform stack is planned on that state with a `removed { lifecycle { destroy = false } }`
  *   block (Terraform 1.7+: forget, do not destroy) for every address migrationPlan moves out;
- * - each team stack is planned on its own copy of that state with a `removed` block for every
- *   address it does not receive: what is left is the team's share with the single apply's
- *   attributes (ids) carried over, as `state mv` carries them;
+ * - each team stack is planned on its own copy of that state, from which the addresses it creates
+ *   itself (its pause, its environment record: the platform's in the single state) were first
+ *   forgotten by an apply, and with a `removed` block for every other address it does not receive:
+ *   what is left is the team's share with the single apply's attributes (ids) carried over, as
+ *   `state mv` carries them;
  * - each team stack is also planned on an empty state with an `import` block for every moved
  *   resource (the alternative help/split.md turns down), to see what Terraform makes of it.
- * Then the migration order (a team stack planned before the platform's state holds its outputs
- * fails), and the move of the team states' backend container since the 4.55.0 era, on a stand-in.
+ * The `removed` blocks are the test's device: the migration itself is the script's `state mv`, and
+ * no JSON of acr-gate carries them. Then the migration order (a team stack planned before the
+ * platform's state holds its outputs fails), and the move of the team states' backend container
+ * since the 4.55.0 era, on a stand-in.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -58,9 +62,9 @@ const DURABLE = new Set(["azurerm_container_registry", "azurerm_key_vault", "azu
 const addressesOf = (json: any): string[] => Object.entries<any>(json.resource ?? {}).flatMap(([type, rs]) => Object.keys(rs).map((n) => `${type}.${n}`));
 const removed = (from: string[]) => from.map((a) => ({ from: a, lifecycle: { destroy: false } }));
 /**
- * The JSON without some resources: deleted, and dropped from every `depends_on`; no expression may
- * still read them (a team-created address that the single stack's other resources read could not be
- * left out of a state by `state mv` alone either).
+ * The JSON without some resources: deleted, and dropped from every `depends_on` (ordering only). No
+ * expression may still read them: if one did, this JSON would no longer plan like the single stack,
+ * and the test stops here rather than plan something else.
  */
 function without(json: any, addresses: string[]): any {
   const copy = JSON.parse(JSON.stringify(json));
