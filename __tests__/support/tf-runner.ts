@@ -113,6 +113,10 @@ export interface Outcome {
   diagnostics: string[];
   /** The plan of each run, by run name (`-verbose`). */
   plans: Map<string, any>;
+  /** Each run's final status ("pass", "fail", "error", "skip"), by run name. */
+  runs: Map<string, string>;
+  /** The error diagnostics of each run, by run name: for runs that are meant to fail. */
+  errorsByRun: Map<string, string[]>;
 }
 
 /** init (offline) and `test -json -verbose` in dir. */
@@ -128,7 +132,18 @@ export function runTest(work: string, e: Engine, dir: string): Outcome {
   const summary = lines.find((l) => l.type === "test_summary")?.test_summary;
   const diagnostics = lines.filter((l) => l.type === "diagnostic" && l["@level"] === "error").map((l) => `${l.diagnostic.summary}: ${l.diagnostic.detail}`);
   const plans = new Map(lines.filter((l) => l.type === "test_plan").map((l) => [l["@testrun"] as string, l.test_plan]));
-  return { summary: summary ?? { status: `no summary (exit ${t.status}): ${t.stderr}${t.stdout.slice(0, 2000)}`, passed: 0, failed: 0, errored: 0 }, diagnostics, plans };
+  const runs = new Map(lines.filter((l) => l.type === "test_run" && l.test_run.progress === "complete").map((l) => [l.test_run.run as string, l.test_run.status as string]));
+  const errorsByRun = new Map<string, string[]>();
+  for (const l of lines.filter((x) => x.type === "diagnostic" && x["@level"] === "error" && x["@testrun"])) {
+    errorsByRun.set(l["@testrun"], [...(errorsByRun.get(l["@testrun"]) ?? []), `${l.diagnostic.summary}: ${l.diagnostic.detail}`]);
+  }
+  return {
+    summary: summary ?? { status: `no summary (exit ${t.status}): ${t.stderr}${t.stdout.slice(0, 2000)}`, passed: 0, failed: 0, errored: 0 },
+    diagnostics,
+    plans,
+    runs,
+    errorsByRun,
+  };
 }
 
 /** Every change of a plan that is not a no-op: "address: actions", and outputs. */

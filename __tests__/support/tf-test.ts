@@ -82,6 +82,15 @@ export function clientConfigIn(subscriptionId: string, indent = "  "): string {
   return `${indent}override_data {\n${indent}  target = data.azurerm_client_config.current\n${indent}  values = ${hcl(values)}\n${indent}}\n`;
 }
 
+/**
+ * The mocked computed attributes of a resource type (undefined for an unmocked one, such as the
+ * built-in terraform_data). An imported resource needs them as an `override_resource`: mock
+ * providers refuse imports ("Cannot import resources from mock providers").
+ */
+export function mockedValues(type: string): Record<string, unknown> | undefined {
+  return RESOURCES[type] ?? TIME[type];
+}
+
 /** What a platform output, read by a team stack through `terraform_remote_state`, holds. */
 export function remoteOutput(name: string): string {
   if (name === "key_vault_id") return VAULT_ID;
