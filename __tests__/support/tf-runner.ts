@@ -25,9 +25,10 @@ export interface Engine {
 }
 
 export function engine(bin: string): Engine {
-  const v = spawnSync(bin, ["version", "-json"], { encoding: "utf8" });
+  // Without this machine's CLI config: OpenTofu prints a missing one's warning on stdout.
+  const v = spawnSync(bin, ["version", "-json"], { encoding: "utf8", env: { PATH: process.env.PATH, HOME: os.tmpdir(), CHECKPOINT_DISABLE: "1" } });
   if (v.status !== 0) return { bin, name: path.basename(bin).startsWith("tofu") ? "tofu" : "terraform", version: "" };
-  const j = JSON.parse(v.stdout);
+  const j = JSON.parse(v.stdout.slice(v.stdout.indexOf("{")));
   // tofu answers with the same field names as terraform.
   const name = /opentofu|tofu/i.test(`${bin} ${v.stdout}`) || path.basename(bin).startsWith("tofu") ? "tofu" : "terraform";
   return { bin, name, version: j.terraform_version as string };
@@ -63,8 +64,12 @@ export function offlineEnv(work: string, e: Engine): NodeJS.ProcessEnv {
     let mirror = MIRROR!;
     if (e.name === "tofu") {
       mirror = path.join(work, "tofu-mirror");
-      fs.mkdirSync(path.join(mirror, "registry.opentofu.org"), { recursive: true });
-      fs.symlinkSync(path.join(MIRROR!, "registry.terraform.io", "hashicorp"), path.join(mirror, "registry.opentofu.org", "hashicorp"));
+      // Links to each zip (OpenTofu does not follow a linked directory in a mirror).
+      const from = path.join(MIRROR!, "registry.terraform.io", "hashicorp");
+      for (const p of fs.readdirSync(from)) {
+        fs.mkdirSync(path.join(mirror, "registry.opentofu.org", "hashicorp", p), { recursive: true });
+        for (const z of fs.readdirSync(path.join(from, p))) fs.symlinkSync(path.join(from, p, z), path.join(mirror, "registry.opentofu.org", "hashicorp", p, z));
+      }
     }
     const host = e.name === "tofu" ? "registry.opentofu.org" : "registry.terraform.io";
     fs.writeFileSync(

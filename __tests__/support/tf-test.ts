@@ -127,13 +127,33 @@ export function hcl(v: unknown): string {
  * and variables the file must serve too.
  */
 export function mockHeader(tf: any, vars: Record<string, unknown> = {}, also: any[] = []): string {
+  // Defaults only for what a stack's configuration leaves to the provider: OpenTofu refuses a
+  // default for a block absent from the configuration (`identity`: "Cannot override block value")
+  // and for an argument the configuration sets (`principal_type`: "overriding configuration values
+  // is not allowed"); Terraform lets the configuration win. What every resource of a type needs is
+  // a default; what only some need, an `override_resource` of each of those (the whole mock).
+  const needs = (d: Record<string, unknown>, r: any) => Object.keys(d).filter((k) => k === "id" || (k === "identity" ? r.identity !== undefined : r[k] === undefined));
+  const overrides: string[] = [];
   const block = (kind: string, table: Record<string, Record<string, unknown>>) =>
     Object.entries(table)
-      .map(([type, d]) => `  ${kind} "${type}" {\n    defaults = ${hcl(d)}\n  }\n`)
+      .map(([type, d]) => {
+        let defaults = d;
+        if (kind === "mock_resource") {
+          const rs = Object.entries<any>(Object.assign({}, ...[...also, tf].map((t) => t.resource?.[type] ?? {})));
+          const common = Object.keys(d).filter((k) => rs.every(([, r]) => needs(d, r).includes(k)));
+          defaults = Object.fromEntries(Object.entries(d).filter(([k]) => common.includes(k)));
+          for (const [name, r] of rs) {
+            const own = needs(d, r);
+            if (own.length > common.length) overrides.push(`override_resource {\n  target = ${type}.${name}\n  values = ${hcl(Object.fromEntries(own.map((k) => [k, d[k]])))}\n}\n`);
+          }
+        }
+        return `  ${kind} "${type}" {\n    defaults = ${hcl(defaults)}\n  }\n`;
+      })
       .join("");
   const lines = [
     `mock_provider "azurerm" {\n${block("mock_resource", RESOURCES)}${block("mock_data", DATA)}}\n`,
     `mock_provider "time" {\n${block("mock_resource", TIME)}}\n`,
+    ...overrides,
   ];
   const all = [tf, ...also];
   for (const name of [...new Set(all.flatMap((t) => Object.keys(t.data?.terraform_remote_state ?? {})))].sort()) {
