@@ -112,6 +112,14 @@ describe("planning rules", () => {
     );
   });
 
+  test("timeouts alone change nothing (the provider plans the prior state), beside a change that does", () => {
+    const run = (timeouts?: object, task = "t") =>
+      stack({ azurerm_container_registry_task_schedule_run_now: { r: { container_registry_task_id: `/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/a/tasks/${task}`, ...(timeouts ? { timeouts } : {}) } } });
+    expect(actions(previewReplacements(run(), run({ create: "90m" })))).toEqual({});
+    expect(actions(previewReplacements(run({ create: "90m" }), run({ create: "95m" })))).toEqual({});
+    expect(actions(previewReplacements(run(), run({ create: "90m" }, "u")))).toEqual({ "azurerm_container_registry_task_schedule_run_now.r": "replace" });
+  });
+
   test("a non-ForceNew change is an in-place update", () => {
     const p = previewReplacements(
       stack({ azurerm_container_registry: { r: registry("rg", { tags: { a: "1" } }) } }),

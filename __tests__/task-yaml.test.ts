@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { prerequisites, renderTask, renderWithYamlLibrary, TaskDefinition, validateTask } from "../lib/task-yaml";
+import { longestRunSeconds, prerequisites, renderTask, renderWithYamlLibrary, TaskDefinition, validateTask } from "../lib/task-yaml";
 import { validatingSteps } from "../lib/gate-steps";
 import { decodeTask, resources, scaledConfigYaml, scriptPushes, synth, withDefaults } from "./helpers";
 
@@ -43,6 +43,23 @@ describe("the ACR task model rejects what ACR would reject", () => {
       steps: [{ id: "a", cmd: "x", when: ["-", "a"] }],
     });
     expect(p).toEqual(expect.arrayContaining([`step "a": '-' cannot be combined with step ids in 'when'`, 'duplicate secret id "s"']));
+  });
+});
+
+describe("how long a run can take: the longest chain of step timeouts", () => {
+  const def = (steps: { id: string; when: string[]; timeout?: number }[], stepTimeout?: number): TaskDefinition => ({
+    version: "v1.1.0",
+    stepTimeout,
+    steps: steps.map((s) => ({ ...s, cmd: "x" })),
+  });
+  test("parallel steps count once, a chain adds up, ACR's 600 s where no timeout is set", () => {
+    expect(longestRunSeconds(def([{ id: "a", when: ["-"] }]))).toBe(600);
+    expect(longestRunSeconds(def([{ id: "a", when: ["-"], timeout: 100 }, { id: "b", when: ["-"], timeout: 300 }]))).toBe(300);
+    expect(longestRunSeconds(def([{ id: "a", when: ["-"], timeout: 100 }, { id: "b", when: ["a"], timeout: 300 }, { id: "c", when: ["-"], timeout: 350 }]))).toBe(400);
+    // c waits for both: the longer branch decides.
+    expect(longestRunSeconds(def([{ id: "a", when: ["-"], timeout: 100 }, { id: "b", when: ["-"], timeout: 500 }, { id: "c", when: ["a", "b"], timeout: 10 }]))).toBe(510);
+    // The file's stepTimeout stands in for ACR's default.
+    expect(longestRunSeconds(def([{ id: "a", when: ["-"] }, { id: "b", when: ["a"] }], 60))).toBe(120);
   });
 });
 

@@ -14,6 +14,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { DEFAULT_CONFIG_YAML } from "../lib/config";
+import { TERRAFORM_FLOOR } from "../lib/provider-versions";
 import { requireTool } from "./support/go-render";
 import { diffAgainstPlan } from "./support/diff-agreement";
 import { applyThenPlan, clientConfigIn, mockHeader, variableValues } from "./support/tf-test";
@@ -51,6 +52,15 @@ function diffAgrees(label: string, before: any, after: any, plan: any): void {
   const a = diffAgainstPlan(before, after, plan, variableValues(after));
   expect({ label, diff: a.diff, mapped: a.mapped }).toEqual({ label, diff: a.terraform, mapped: DIFF_MAPPED[label] ?? [] });
 }
+
+describe("the Terraform floor is the Terraform this suite runs on", () => {
+  // required_version claims what is planned and applied here, no older (lib/provider-versions.ts).
+  (ready ? test : test.skip)("required_version's minor version is this Terraform's", () => {
+    const floor = /^>= (\d+\.\d+)\.0$/.exec(TERRAFORM_FLOOR)![1];
+    expect({ terraform: tf.version, floor: TERRAFORM_FLOOR }).toEqual({ terraform: expect.stringMatching(new RegExp(`^${floor.replace(".", "\\.")}\\.`)), floor: TERRAFORM_FLOOR });
+    for (const [, stacks] of [["default", synthesize("floor", null)]] as const) for (const t of stacks.values()) expect(t.terraform.required_version).toBe(TERRAFORM_FLOOR);
+  });
+});
 
 describe("apply, then a plan that changes nothing, on mocked providers: every stack of the default config and every example", () => {
   (ready ? test.each(configs) : test.skip.each(configs))(

@@ -11,8 +11,10 @@ import { ContainerRegistryScopeMap } from "@cdktf/provider-azurerm/lib/container
 import { ContainerRegistryTask } from "@cdktf/provider-azurerm/lib/container-registry-task";
 import { ManagementLock } from "@cdktf/provider-azurerm/lib/management-lock";
 import { KeyVaultAccessPolicyA } from "@cdktf/provider-azurerm/lib/key-vault-access-policy";
+import * as YAML from "yaml";
+import { DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
 import { decodeTask, resources, scriptPushes, synth } from "./helpers";
-import { prerequisites } from "../lib/task-yaml";
+import { longestRunSeconds, prerequisites } from "../lib/task-yaml";
 import { promotingSteps, validatingSteps } from "../lib/gate-steps";
 
 const { json, tf } = synth();
@@ -254,6 +256,33 @@ describe("Run the task (az acr task run): first runs, upstream first, after the 
         "azurerm_role_assignment.deploy_hello_world_aci_contoso_hello_world",
         "azurerm_key_vault_secret.secret_registry_contoso_password",
       ]),
+    );
+  });
+
+  test("Terraform waits for each run as long as Azure lets it go on, plus the queue; no step is cut short by its task's timeout", () => {
+    const tasks = resources(tf, "azurerm_container_registry_task");
+    for (const [name, r] of Object.entries<any>(runs)) {
+      const task = tasks[r.container_registry_task_id.match(/azurerm_container_registry_task\.([a-z0-9_]+)\.id/)[1]];
+      // "<minutes>m": the task's timeout, rounded up, and 30 minutes in the queue.
+      expect({ name, create: r.timeouts.create }).toEqual({ name, create: `${Math.ceil(task.timeout_in_seconds / 60) + 30}m` });
+      if (task.encoded_step) expect(task.timeout_in_seconds).toBeGreaterThanOrEqual(longestRunSeconds(decodeTask(task)));
+      expect(task.timeout_in_seconds).toBeGreaterThanOrEqual(3600);
+    }
+    // The gate: its steps' own timeouts chain to more than an hour (pull, scan 900, test 600, ...).
+    const gate = tasks.task_contosobaseartifacts_base_import_node;
+    expect(gate.timeout_in_seconds).toBe(longestRunSeconds(decodeTask(gate)));
+    expect(gate.timeout_in_seconds).toBeGreaterThan(3600);
+  });
+
+  test("a gate whose scan and test may each take an hour gets a task timeout that lets both finish", () => {
+    const d = YAML.parse(DEFAULT_CONFIG_YAML);
+    d.gatedImages[0].test.timeoutSeconds = 3600;
+    d.gatedImages[0].scan.timeoutSeconds = 3600;
+    const long = synth(parseConfig(YAML.stringify(d))).tf;
+    const gate = resources(long, "azurerm_container_registry_task").task_contosobaseartifacts_base_import_node;
+    expect(gate.timeout_in_seconds).toBeGreaterThanOrEqual(7200);
+    expect(resources(long, "azurerm_container_registry_task_schedule_run_now").first_run_contosobaseartifacts_base_import_node.timeouts.create).toBe(
+      `${Math.ceil(gate.timeout_in_seconds / 60) + 30}m`,
     );
   });
 

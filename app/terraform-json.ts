@@ -8,8 +8,13 @@ import { templateParts } from "./task-inputs";
 export type Obj = Record<string, unknown>;
 export const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** Keys of a resource body that are Terraform meta-arguments, not provider attributes. */
-const META_KEYS = new Set(["//", "depends_on", "provider", "lifecycle", "provisioner", "connection", "count", "for_each"]);
+/**
+ * Keys of a resource body that change nothing a plan shows: Terraform's meta-arguments, and
+ * `timeouts`, which the provider's plugin SDK keeps out of its diff (a change of timeouts alone plans
+ * the prior state; __tests__/provider-plan.test.ts shows it with the real azurerm provider). New
+ * timeouts take effect with the resource's next create or update.
+ */
+const META_KEYS = new Set(["//", "depends_on", "provider", "lifecycle", "provisioner", "connection", "count", "for_each", "timeouts"]);
 
 export interface Block {
   address: string;

@@ -4,7 +4,7 @@ import { ContainerRegistryTask } from "@cdktf/provider-azurerm/lib/container-reg
 import { ContainerRegistryTaskScheduleRunNow } from "@cdktf/provider-azurerm/lib/container-registry-task-schedule-run-now";
 import { assertName, checkName } from "../lib/rules";
 import { addressPart, IPrincipal } from "../lib/principal";
-import { renderTask, TaskDefinition } from "../lib/task-yaml";
+import { longestRunSeconds, renderTask, TaskDefinition } from "../lib/task-yaml";
 import type { IRegistry } from "./interfaces";
 import type { StoredSecret } from "./interfaces";
 import type { StoredToken } from "./pull-token";
@@ -53,7 +53,11 @@ export interface RegistryTaskProps {
   readonly baseImageTrigger?: boolean;
   /** Cron schedule (UTC) for a timer trigger. @default - none */
   readonly timer?: string;
-  /** @default 3600 */
+  /**
+   * Seconds before Azure ends a run (ACR allows 300 to 28800).
+   * @default 3600, or the longest chain of the task file's own step timeouts when that is longer
+   * (lib/task-yaml.ts `longestRunSeconds`), so that no step is cut short within its own timeout
+   */
   readonly timeoutSeconds?: number;
   /**
    * The images the task builds from and pushes, written into the task's tags (`acr-gate-from`,
@@ -65,6 +69,11 @@ export interface RegistryTaskProps {
   /** @default {} */
   readonly tags?: Record<string, string>;
 }
+
+/** ACR's longest task timeout (seconds). */
+const ACR_MAX_TASK_TIMEOUT = 28800;
+/** What a first run's wait allows for the queue before the run starts (an agent pool's, minutes). */
+const RUN_QUEUE_MINUTES = 30;
 
 /** A registry credential on the task (`az acr task credential add`), recorded for the policy check. */
 export interface TaskCredential {
@@ -97,6 +106,8 @@ export class RegistryTask extends Construct implements IPrincipal {
   /** Other tasks whose pushes this task's base image trigger follows (for the diagram). */
   readonly upstreamTasks: RegistryTask[] = [];
   firstRun?: ContainerRegistryTaskScheduleRunNow;
+  /** Seconds before Azure ends a run of this task (its `timeout_in_seconds`). */
+  readonly timeoutSeconds: number;
 
   constructor(scope: Construct, id: string, props: RegistryTaskProps) {
     super(scope, id);
@@ -143,6 +154,7 @@ export class RegistryTask extends Construct implements IPrincipal {
       };
     }
 
+    this.timeoutSeconds = props.timeoutSeconds ?? Math.min(ACR_MAX_TASK_TIMEOUT, Math.max(3600, this.definition ? longestRunSeconds(this.definition) : 0));
     this.resource = new ContainerRegistryTask(this, "task", {
       name: props.name,
       containerRegistryId: props.registry.id,
@@ -150,7 +162,7 @@ export class RegistryTask extends Construct implements IPrincipal {
       identity: { type: "SystemAssigned" },
       fileStep,
       encodedStep,
-      timeoutInSeconds: props.timeoutSeconds ?? 3600,
+      timeoutInSeconds: this.timeoutSeconds,
       baseImageTrigger: this.triggers.baseImage
         ? { name: "defaultBaseimageTriggerName", type: "Runtime", enabled: true }
         : undefined,
@@ -224,6 +236,11 @@ export class RegistryTask extends Construct implements IPrincipal {
       this.firstRun = new ContainerRegistryTaskScheduleRunNow(this, "first-run", {
         containerRegistryTaskId: this.resource.id,
         dependsOn,
+        // The provider waits 30 minutes for a run by default, then fails the apply while the run
+        // goes on in Azure. It waits for as long as Azure lets the run go on, plus time in the
+        // queue. A timeouts change alone plans no change of a run already made (the plugin SDK
+        // keeps timeouts out of its diff; __tests__/provider-plan.test.ts, real provider).
+        timeouts: { create: `${Math.ceil(this.timeoutSeconds / 60) + RUN_QUEUE_MINUTES}m` },
         lifecycle: {
           // The task's step (its file, values, context) and its credentials, not its tags: a tag
           // change must not run every task again. Attribute by attribute, leaving out the step's

@@ -96,6 +96,31 @@ export function validateTask(def: TaskDefinition): string[] {
   return problems;
 }
 
+/** ACR's timeout of a step when neither the step nor the task file sets one (seconds). */
+export const ACR_DEFAULT_STEP_TIMEOUT = 600;
+
+/**
+ * The longest a run can take before a step's own timeout ends it: the longest chain of `when`
+ * through the steps' timeouts (`timeout`, else the file's `stepTimeout`, else ACR's 600 s). A task
+ * whose own timeout is shorter would be ended by Azure while a step is still within its own
+ * (a scan and a test of an hour each under a one-hour task). Assumes a sound definition
+ * (validateTask: no cycle, every `when` known).
+ */
+export function longestRunSeconds(def: TaskDefinition): number {
+  const byId = new Map(def.steps.map((s) => [s.id, s]));
+  const ends = new Map<string, number>();
+  const end = (id: string): number => {
+    const known = ends.get(id);
+    if (known !== undefined) return known;
+    const s = byId.get(id)!;
+    const start = Math.max(0, ...s.when.filter((w) => w !== "-").map(end));
+    const e = start + (s.timeout ?? def.stepTimeout ?? ACR_DEFAULT_STEP_TIMEOUT);
+    ends.set(id, e);
+    return e;
+  };
+  return Math.max(0, ...def.steps.map((s) => end(s.id)));
+}
+
 /** The transitive `when` closure of a step: every step that must have succeeded before it runs. */
 export function prerequisites(def: TaskDefinition, id: string): Set<string> {
   const byId = new Map(def.steps.map((s) => [s.id, s]));

@@ -1,8 +1,9 @@
 /**
  * Terraform's built-in `terraform_data` resource, without cdktf's `DataResource` validation, which
  * runs `terraform version` in a subprocess once per resource on every synth (75 ms each, and an
- * error on a machine that only synthesizes). terraform_data is what sets the JSON's Terraform floor,
- * 1.4.0 (lib/provider-versions.ts TERRAFORM_FLOOR), which `required_version` enforces.
+ * error on a machine that only synthesizes). terraform_data (Terraform 1.4.0) is the newest language
+ * feature the JSON uses; the floor `required_version` enforces is the Terraform CI plans and applies
+ * on (lib/provider-versions.ts TERRAFORM_FLOOR).
  */
 import { Construct } from "constructs";
 import { TerraformResource, TerraformResourceLifecycle } from "cdktf";

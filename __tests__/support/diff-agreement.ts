@@ -21,12 +21,16 @@
  *    ForceNew paths that reference resources mapped by (1) (a token password whose expiry reads a
  *    replaced time_static) is no change at all in the test's plan: the mocked update keeps the
  *    referenced value.
+ * 5. `timeouts` alone: a mocked provider plans an update, the real provider the prior state (its
+ *    plugin SDK keeps timeouts out of the diff; provider-plan.test.ts), and so does the preview: such
+ *    an update is left out of the plan's side (tf-runner.ts `timeoutsOnly`).
  */
 import { previewReplacements } from "../../app/diff-rules";
 import { readPlan } from "../../app/plan-model";
 import { azurermPin, forceNewMap, vendoredVersions } from "../../app/provider-facts";
 import { blocks } from "../../app/terraform-json";
 import { DEFAULT_AZURERM_VERSION } from "../../lib/provider-versions";
+import { timeoutsOnly } from "./tf-runner";
 
 export interface Agreement {
   /** Terraform's plan: "address: action" for every resource it changes, and "from -> to" for every move; sorted. */
@@ -47,7 +51,7 @@ const actionOf = (actions: string[]): string => {
 export function planChanges(plan: any): string[] {
   const rc: any[] = plan.resource_changes ?? [];
   return [
-    ...rc.filter((c) => c.change.actions.join() !== "no-op").map((c) => `${c.address}: ${actionOf(c.change.actions)}`),
+    ...rc.filter((c) => c.change.actions.join() !== "no-op" && !timeoutsOnly(c)).map((c) => `${c.address}: ${actionOf(c.change.actions)}`),
     ...rc.filter((c) => c.previous_address).map((c) => `${c.previous_address} -> ${c.address}`),
   ].sort();
 }
