@@ -323,6 +323,11 @@ describe("a first run that fails: what the real provider's apply leaves behind",
           container_registry_task_id: task("acrslow"),
           timeouts: { create: "3s" },
         },
+        // An app's run after its gate's (acr-gate orders them with depends_on, constructs/workflow.ts).
+        after_fails: {
+          container_registry_task_id: task("acrafter"),
+          depends_on: ["azurerm_container_registry_task_schedule_run_now.fails"],
+        },
       },
     });
 
@@ -334,7 +339,7 @@ describe("a first run that fails: what the real provider's apply leaves behind",
         const first = await arm.run(
           dir,
           ["apply", "-auto-approve", "-input=false", "-no-color"],
-          [...firstRun("acrfails", "cf1", ["Running", "Failed"]), ...firstRun("acrok", "co1", ["Succeeded"]), ...firstRun("acrslow", "cs1", ["Running"])],
+          [...firstRun("acrfails", "cf1", ["Running", "Failed"]), ...firstRun("acrok", "co1", ["Succeeded"]), ...firstRun("acrslow", "cs1", ["Running"]), ...firstRun("acrafter", "ca1", ["Succeeded"])],
         );
         // The apply fails, with each run's error; the successful run is created beside them.
         expectExit(first, 1);
@@ -358,8 +363,12 @@ describe("a first run that fails: what the real provider's apply leaves behind",
           "GET ~/runs/cf1?api-version=2019-06-01-preview",
         ]);
         expect(JSON.parse(first.requests.find((q) => q.method === "POST" && q.path.includes("/acrfails/"))!.body)).toEqual({ taskId: task("acrfails"), type: "TaskRunRequest" });
+        // The run ordered after the failed one never started: Terraform asked nothing for it.
+        expect(resourceRequests(first).filter((c) => c.includes("/acrafter/"))).toEqual([]);
+        expect(first.stdout).not.toContain("after_fails: Creating");
 
-        // The state: the successful run only; the failed and the timed-out ones absent, not tainted.
+        // The state: the successful run only; the failed and the timed-out ones absent, not tainted
+        // (and the one after the failure never created).
         const list = await arm.run(dir, ["state", "list"]);
         expectExit(list, 0);
         expect(list.stdout.trim().split("\n")).toEqual(["azurerm_container_registry_task_schedule_run_now.succeeds"]);
@@ -370,10 +379,11 @@ describe("a first run that fails: what the real provider's apply leaves behind",
           ["azurerm_container_registry_task_schedule_run_now.succeeds", runNowId(task("acrok")), false],
         ]);
 
-        // The next plan, without refresh and with it: create the two that failed, nothing for the other.
+        // The next plan, without refresh and with it: create the three not recorded, nothing for the other.
         const expected = {
           "azurerm_container_registry_task_schedule_run_now.fails": "create",
           "azurerm_container_registry_task_schedule_run_now.slow": "create",
+            "azurerm_container_registry_task_schedule_run_now.after_fails": "create",
           "azurerm_container_registry_task_schedule_run_now.succeeds": "no-op",
         };
         expect((await planActions(dir, "-refresh=false")).actions).toEqual(expected);
@@ -383,11 +393,11 @@ describe("a first run that fails: what the real provider's apply leaves behind",
         // (a run's outcome is never looked at again once recorded).
         expect(resourceRequests(refreshed.plan)).toEqual([]);
 
-        // Applying again runs exactly the two again (one POST each); this time they succeed.
+        // Applying again runs exactly those three (one POST each); this time they succeed.
         const second = await arm.run(
           dir,
           ["apply", "-auto-approve", "-input=false", "-no-color"],
-          [...firstRun("acrfails", "cf2", ["Succeeded"]), ...firstRun("acrok", "co2", ["Succeeded"]), ...firstRun("acrslow", "cs2", ["Succeeded"])],
+          [...firstRun("acrfails", "cf2", ["Succeeded"]), ...firstRun("acrok", "co2", ["Succeeded"]), ...firstRun("acrslow", "cs2", ["Succeeded"]), ...firstRun("acrafter", "ca2", ["Succeeded"])],
         );
         expectExit(second, 0);
         expect(
@@ -395,7 +405,7 @@ describe("a first run that fails: what the real provider's apply leaves behind",
             .filter((c) => c.startsWith("POST"))
             .map((c) => c.replace(/.*\/registries\/(\w+)\/.*/, "$1"))
             .sort(),
-        ).toEqual(["acrfails", "acrslow"]);
+        ).toEqual(["acrafter", "acrfails", "acrslow"]);
         const after = await arm.run(dir, ["plan", "-input=false", "-no-color", "-detailed-exitcode"]);
         // 0: no changes (2 would be changes).
         expectExit(after, 0);
