@@ -83,6 +83,8 @@ export function rootModule(version: string, resource: Record<string, Record<stri
 export function standInUnavailable(versions: readonly string[]): string {
   if (process.getuid?.() !== 0) return "root (unshare -n -m, port 443, the hosts bind mount)";
   for (const bin of ["unshare", "openssl", "ip"]) if (spawnSync("which", [bin]).status !== 0) return bin;
+  // Root is not enough in a container without the capability to make namespaces.
+  if (spawnSync("unshare", ["-n", "-m", "true"]).status !== 0) return "unshare -n -m that works here";
   const tf = engine(process.env.ACR_GATE_TERRAFORM ?? "terraform");
   if (tf.name !== "terraform" || !atLeast(tf.version, "1.11")) return "terraform 1.11+";
   if (!MIRROR) return "the provider mirror (ACR_GATE_TF_MIRROR or ../shared/terraform-mirror)";
