@@ -8,7 +8,7 @@
  *   lab: every scenario on acb for real, several minutes).
  * `npm run test:all` runs both.
  */
-const ENGINES = ["acb-check", "mirror", "tf-test", "tf-upgrade", "tf-split-migration", "tofu", "go-render", "versions", "fuzz-config", "ci-example", "cdktf-tuning", "startup", "lab"];
+const ENGINES = ["acb-check", "mirror", "tf-test", "tf-upgrade", "tf-split-migration", "tofu", "go-render", "versions", "fuzz-config", "ci-example", "cdktf-tuning", "startup", "provider-plan", "lab"];
 
 const common = {
   testEnvironment: "node",
