@@ -15,6 +15,8 @@
  * lib/provider-versions.ts moves (help/versions.md).
  */
 
+import { checkName } from "./rules";
+
 /** A value known only after apply: the new value of a computed attribute, or of a reference to one. */
 export const UNKNOWN = Symbol("unknown");
 
@@ -267,8 +269,8 @@ function environmentContainerMove(before: Record<string, unknown>, after: Record
   const [from, to, key] = [b.container_name, a.container_name, a.key];
   if (typeof from !== "string" || typeof to !== "string" || typeof key !== "string" || b.key !== key || !to.startsWith(`${from}-`)) return undefined;
   const env = to.slice(from.length + 1);
-  // The environment rule (lib/rules.ts): a lowercase name, no interpolation.
-  if (!/^[a-z][a-z0-9-]{0,29}$/.test(env) || !key.endsWith(`-${env}.tfstate`)) return undefined;
+  // A name the environment rule accepts (a lowercase name, nothing Terraform would interpolate).
+  if (checkName("environment", env) !== undefined || !key.endsWith(`-${env}.tfstate`)) return undefined;
   return {
     paths: ["config.container_name"],
     note: `the platform state moved to its environment's container (${from} -> ${to}, blob ${key}): the same state once migrated, its results do not change; migrate it (terraform init -migrate-state) before this stack's plan`,
