@@ -112,6 +112,8 @@ describe("environments cannot cross: a state remembers its subscription", () => 
       parseConfig(`${DEFAULT_CONFIG_YAML}environment: prod\nbackend: { type: azurerm, resourceGroupName: tfstate-rg, storageAccountName: acrgatestate }\n`),
     )[0].tf;
     expect(az.terraform.backend.azurerm.key).toBe("acr-gate-prod.tfstate");
+    // And its own container: no role on another environment's reaches it (help/operations.md).
+    expect(az.terraform.backend.azurerm.container_name).toBe("tfstate-prod");
   });
 
   // The stack's own guard resource, with the caller data source (which needs Azure) played by two

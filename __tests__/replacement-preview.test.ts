@@ -354,6 +354,77 @@ describe("planning rules", () => {
     });
   });
 
+  // State containers per environment (help/operations.md): a team's read of the platform moves from
+  // `tfstate` to `tfstate-<environment>` with the blob unchanged. Once the platform's state is
+  // migrated there (the documented step before any team plans), the read returns the same outputs;
+  // the diff said REPLACE DURABLE for the team's secrets, and --fail-on-durable blocked the move.
+  describe("a team's read of the platform state moved to its environment's container", () => {
+    const teamStack = (config: object) =>
+      stack(
+        {
+          azurerm_key_vault_secret: {
+            s: { name: "s", key_vault_id: "${data.terraform_remote_state.platform.outputs.key_vault_id}", value: "${var.v}" },
+          },
+        },
+        { terraform_remote_state: { platform: { backend: "azurerm", config } } },
+      );
+    const where = { container_name: "tfstate", key: "acr-gate-dev.tfstate", resource_group_name: "tfstate-rg", storage_account_name: "st", use_azuread_auth: true };
+
+    test("tfstate -> tfstate-dev, blob acr-gate-dev.tfstate: the same state once migrated; nothing that references it changes, and the note says to migrate first", () => {
+      const p = previewReplacements(teamStack(where), teamStack({ ...where, container_name: "tfstate-dev" }));
+      expect(p.changes).toEqual([]);
+      expect(p.dataSources).toEqual([
+        {
+          address: "data.terraform_remote_state.platform",
+          reason:
+            "config changed (config.container_name): the platform state moved to its environment's container (tfstate -> tfstate-dev, blob acr-gate-dev.tfstate): the same state once migrated, its results do not change; migrate it (terraform init -migrate-state) before this stack's plan",
+        },
+      ]);
+    });
+
+    test.each([
+      ["another environment's container", { container_name: "tfstate-prod" }, "config changed (config.container_name)"],
+      ["from one environment's container to another's", { container_name: "tfstate-prod" }, "config changed (config.container_name)", "tfstate-dev"],
+      ["the environment's container but another blob", { container_name: "tfstate-dev", key: "acr-gate-prod.tfstate" }, "config changed (config.container_name)"],
+      ["a container that only starts like the old one", { container_name: "tfstate-devx" }, "config changed (config.container_name)"],
+      ["another storage account with it", { container_name: "tfstate-dev", storage_account_name: "st2" }, "config changed (config.storage_account_name)"],
+    ])("%s: a different state, so the secret's ForceNew key_vault_id replaces it (durable)", (_label, change, reason, from = "tfstate") => {
+      const p = previewReplacements(teamStack({ ...where, container_name: from }), teamStack({ ...where, ...change }));
+      expect(p.dataSources).toEqual([{ address: "data.terraform_remote_state.platform", reason }]);
+      expect(p.changes.map((c) => [c.address, c.action, c.durable])).toEqual([["azurerm_key_vault_secret.s", "replace", true]]);
+    });
+
+    test("examples/split.yaml on azurerm with environment: dev, before and after: no stack changes any resource", () => {
+      const yaml = `${fs.readFileSync(path.join(repo, "examples", "split.yaml"), "utf8")}environment: dev\nbackend: { type: azurerm, resourceGroupName: tfstate-rg, storageAccountName: splittfstate }\n`;
+      const now = synthesizeInMemory(parseConfig(yaml));
+      for (const [name, tf] of now) {
+        // Before: the same JSON with the containers of the release before (no environment in them).
+        const old = JSON.parse(JSON.stringify(tf).replace(/"container_name":"tfstate-dev(-[a-z0-9]+)?"/g, '"container_name":"tfstate$1"'));
+        expect(JSON.stringify(old)).not.toContain("tfstate-dev");
+        const p = previewReplacements(old, tf);
+        expect({ name, changes: p.changes }).toEqual({ name, changes: [] });
+        expect(p.dataSources.map((d) => d.address)).toEqual(name === "acr-gate" ? [] : ["data.terraform_remote_state.platform"]);
+        // The stack's own state moves: the note says how to answer the next init.
+        const [from, to] = [old, tf].map((j: any) => j.terraform.backend.azurerm.container_name);
+        expect(p.notes).toContain(
+          `backend: the state moves (azurerm: container_name ${JSON.stringify(from)} -> ${JSON.stringify(to)}): run terraform init -migrate-state before any plan, never -reconfigure, which leaves the state behind and plans to create every resource (help/operations.md, "State containers per environment")`,
+        );
+      }
+    });
+
+    test("a backend that only signs in otherwise: the same state, -reconfigure; an unchanged backend: no note", () => {
+      const b = { container_name: "tfstate", key: "k.tfstate", resource_group_name: "rg", storage_account_name: "st" };
+      const withBackend = (backend: object) => ({ ...(teamStack(where) as any), terraform: { backend: { azurerm: backend } } });
+      expect(previewReplacements(withBackend(b), withBackend({ ...b, use_azuread_auth: true })).notes).toContain(
+        'backend: only how it signs in changed (use_azuread_auth null -> true): the same state; its next terraform init needs -reconfigure',
+      );
+      expect(previewReplacements(withBackend(b), withBackend(b)).notes.filter((n) => n.startsWith("backend:"))).toEqual([]);
+      expect(previewReplacements(withBackend(b), withBackend({ ...b, key: "other.tfstate" })).notes.filter((n) => n.startsWith("backend:"))).toEqual([
+        'backend: the state moves (azurerm: key "k.tfstate" -> "other.tfstate"): run terraform init -migrate-state before any plan, never -reconfigure, which leaves the state behind and plans to create every resource (help/operations.md, "State containers per environment")',
+      ]);
+    });
+  });
+
   // help/versions.md step 4: the 4.55.0 stack's one deployer policy (no for_each) moves into the
   // first named deployer's instance; Terraform plans per instance, and so does the preview now (it
   // listed the resource as one replacement and no create for the other keys).

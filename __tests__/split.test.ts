@@ -285,6 +285,97 @@ describe("moving a deployed single stack to split destroys nothing", () => {
   );
 });
 
+/**
+ * State isolation per environment (help/operations.md, "State containers per environment"): with
+ * an azurerm backend and `environment`, each environment's states are in containers of their own,
+ * so a container-scoped data role never reaches another environment's state (which holds its tokens
+ * in clear).
+ */
+describe("state containers per environment (azurerm, environments dev, test and prod)", () => {
+  const AZ = "backend: { type: azurerm, resourceGroupName: tfstate-rg, storageAccountName: contosotfstate }\n";
+  const ENVS = ["dev", "test", "prod"];
+  const synthEnv = (env: string, backend = AZ) => synthStacks(parseConfig(`${SPLIT_YAML}environment: ${env}\n${backend}`));
+  const byEnv = new Map(ENVS.map((e) => [e, synthEnv(e)]));
+  const where = (b: any) => `${b.storage_account_name}/${b.container_name}`;
+
+  test.each(ENVS)("%s: the platform's state in tfstate-%s, each team's in tfstate-%s-<team>, blobs keep their names", (env) => {
+    const s = byEnv.get(env)!;
+    expect(s.map((x) => x.tf.terraform.backend.azurerm.container_name)).toEqual([`tfstate-${env}`, ...teams.map((t) => `tfstate-${env}-${t}`)]);
+    // The environment stays in the blob name, as before containers were per environment: moving there changes the container alone.
+    expect(s.map((x) => x.tf.terraform.backend.azurerm.key)).toEqual([`acr-gate-${env}.tfstate`, ...teams.map((t) => `acr-gate-${env}-${t}.tfstate`)]);
+  });
+
+  test("no two stacks of any two environments share a container (so no data role on one reaches two)", () => {
+    const all = [...byEnv.values()].flatMap((s) => s.map((x) => where(x.tf.terraform.backend.azurerm)));
+    expect(all).toHaveLength(ENVS.length * (teams.length + 1));
+    expect(new Set(all).size).toBe(all.length);
+  });
+
+  test.each(ENVS)("%s: every team reads the platform state of its own environment, exactly where that platform writes it", (env) => {
+    const [platform, ...teamStacks] = byEnv.get(env)!;
+    const own = platform.tf.terraform.backend.azurerm;
+    const others = ENVS.filter((e) => e !== env).map((e) => where(byEnv.get(e)![0].tf.terraform.backend.azurerm));
+    for (const t of teamStacks) {
+      const read = t.tf.data.terraform_remote_state.platform;
+      expect(read.backend).toBe("azurerm");
+      expect(read.config).toEqual(own);
+      expect(others).not.toContain(where(read.config));
+    }
+  });
+
+  test("an explicit containerName is suffixed too (isolation by default); without an environment nothing is", () => {
+    const named = "backend: { type: azurerm, resourceGroupName: tfstate-rg, storageAccountName: contosotfstate, containerName: states }\n";
+    expect(synthEnv("prod", named).map((x) => x.tf.terraform.backend.azurerm.container_name)).toEqual(["states-prod", ...teams.map((t) => `states-prod-${t}`)]);
+    expect(synthStacks(parseConfig(SPLIT_YAML + named)).map((x) => x.tf.terraform.backend.azurerm.container_name)).toEqual(["states", ...teams.map((t) => `states-${t}`)]);
+  });
+
+  test("the single layout too: its one state in <containerName>-<environment>", () => {
+    const single = synthStacks(parseConfig(`${SPLIT_YAML.replace("layout: split", "layout: single")}environment: test\n${AZ}`));
+    expect(single.map((x) => x.tf.terraform.backend.azurerm)).toEqual([expect.objectContaining({ container_name: "tfstate-test", key: "acr-gate-test.tfstate" })]);
+  });
+
+  test("a local backend is unchanged by the containers: the environment names the file", () => {
+    expect(synthEnv("dev", "").map((x) => x.tf.terraform.backend.local.path)).toEqual(["../../../acr-gate-dev.tfstate", ...teams.map((t) => `../../../acr-gate-dev-${t}.tfstate`)]);
+  });
+
+  describe("container names that Azure would refuse are refused at config time, naming the parts to shorten", () => {
+    const problems = (yaml: string) => {
+      try {
+        parseConfig(yaml);
+        return "";
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        return e.problems.join("\n");
+      }
+    };
+    const long = "c".repeat(60);
+    test("the environment's container too long", () => {
+      const p = problems(`${SPLIT_YAML}environment: prod\nbackend: { type: azurerm, resourceGroupName: tfstate-rg, storageAccountName: contosotfstate, containerName: ${long} }\n`);
+      expect(p).toContain(`environment: "prod" gives the state container "${long}-prod" (backend.containerName + "-" + environment), which is not a valid storage container name`);
+      expect(p).toContain("shorten backend.containerName or the environment name");
+      // One mistake, one message: the team containers built on it are not listed as well.
+      expect(p).not.toMatch(/gives the team state container/);
+    });
+    test("an environment ending in a hyphen gives a container ending in one", () => {
+      expect(problems(`${SPLIT_YAML}environment: dev-\n${AZ}`)).toMatch(/environment: "dev-" gives the state container "tfstate-dev-"/);
+    });
+    test("a team's container too long only with the environment: every team named, each with the fix", () => {
+      const c = "c".repeat(45); // 45 + "-production-" + 8 = 65 > 63; 45 + "-production" = 56 and 45 + "-splitweb" = 54 fit
+      const yaml = `${SPLIT_YAML}environment: production\nbackend: { type: azurerm, resourceGroupName: tfstate-rg, storageAccountName: contosotfstate, containerName: ${c} }\n`;
+      expect(problems(`${SPLIT_YAML}backend: { type: azurerm, resourceGroupName: tfstate-rg, storageAccountName: contosotfstate, containerName: ${c} }\n`)).toBe("");
+      const p = problems(yaml);
+      for (const [i, t] of teams.entries()) {
+        expect(p).toContain(`teamRegistries[${i}].name: "${t}" gives the team state container "${c}-production-${t}", which is not a valid storage container name`);
+      }
+      expect(p).toContain("shorten backend.containerName, the environment name or the registry name");
+    });
+    test("a partial or local backend has no container to check", () => {
+      expect(problems(`${SPLIT_YAML.replace("layout: split", "layout: single")}environment: dev-\nbackend: { type: partial }\n`)).toBe("");
+      expect(problems(`${SPLIT_YAML}environment: dev-\n`)).toBe("");
+    });
+  });
+});
+
 describe("config rules of the split layout", () => {
   const problems = (yaml: string) => {
     try {

@@ -386,6 +386,126 @@ describe("split team states since the 4.55.0 era: a new state container (stand-i
   }, 120_000);
 });
 
+/**
+ * help/operations.md, "State containers per environment": with an azurerm backend and `environment`,
+ * each environment's states moved to containers of their own (`tfstate` -> `tfstate-dev`,
+ * `tfstate-<team>` -> `tfstate-dev-<team>`), blobs unchanged. The same STAND-IN as above (the azurerm
+ * backend cannot run offline): each stack's JSON with a `local` backend at `<container>/<key>`, old
+ * then new, and the documented init steps. After them `terraform state list` at the new place shows
+ * every resource and the old place is byte for byte as it was; the team's read of the platform
+ * (its terraform_remote_state, on the same stand-in) finds the platform's outputs at the new place.
+ */
+describe("state containers per environment: the platform's and a team's state move to the environment's containers (stand-in: local backends at <container>/<key>)", () => {
+  const AZ = "backend: { type: azurerm, resourceGroupName: tfstate-rg, storageAccountName: contosotfstate }\n";
+  const dev = parseConfig(`${fs.readFileSync(SPLIT_YAML, "utf8")}environment: dev\n${AZ}`, "split.yaml, environment dev, azurerm");
+  const team = dev.teamRegistries[0].name;
+  const stacks = new Map(synthesizeInMemory(dev));
+  const names = [dev.stackName, `${dev.stackName}-${team}`];
+  // The release before kept an environment's states in the containers of a config without one.
+  const previous = new Map(synthesizeInMemory(parseConfig(`${fs.readFileSync(SPLIT_YAML, "utf8")}${AZ}`, "split.yaml, azurerm")));
+  const place = (json: any) => ({ container: json.terraform.backend.azurerm.container_name as string, key: json.terraform.backend.azurerm.key as string });
+  const moves = names.map((name) => {
+    const json = stacks.get(name)!;
+    return { name, json, before: { container: place(previous.get(name)!).container, key: place(json).key }, after: place(json), addresses: addressesOf(json) };
+  });
+
+  test("the move is the container alone: tfstate -> tfstate-dev, tfstate-<team> -> tfstate-dev-<team>, the blob kept", () => {
+    expect(moves.map((m) => [m.before.container, m.after.container])).toEqual([
+      ["tfstate", "tfstate-dev"],
+      [`tfstate-${team}`, `tfstate-dev-${team}`],
+    ]);
+    expect(moves.map((m) => m.after.key)).toEqual(["acr-gate-dev.tfstate", `acr-gate-dev-${team}.tfstate`]);
+    // The team reads the dev platform's new place, exactly where the dev platform writes.
+    expect(stacks.get(names[1])!.data.terraform_remote_state.platform.config).toEqual(stacks.get(names[0])!.terraform.backend.azurerm);
+  });
+
+  const run = (dir: string, ...args: string[]) => {
+    tally.commands += 1;
+    return spawnSync(tf.bin, args, { cwd: dir, env: offlineEnv(work, tf), encoding: "utf8" });
+  };
+  const ok = (r: ReturnType<typeof run>) => expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+  const local = (json: any, b: { container: string; key: string }) => ({ ...json, terraform: { ...json.terraform, backend: { local: { path: `${b.container}/${b.key}` } } } });
+  function list(dir: string): string[] {
+    const l = run(dir, "state", "list", "-no-color");
+    if (l.status === 1 && /^No state file was found!/.test(l.stderr)) return [];
+    ok(l);
+    return l.stdout.split("\n").filter(Boolean).sort();
+  }
+  /** The deployed state at the old place (the platform's with an output the team reads); its bytes, to check they stay. */
+  function seed(dir: string, m: (typeof moves)[number], lineage: string): string {
+    const state: any = fakeState(m.addresses, lineage);
+    if (m.name === dev.stackName) state.outputs = { key_vault_id: { value: "/fake/dev-vault", type: "string" } };
+    const text = JSON.stringify(state);
+    fs.mkdirSync(path.join(dir, m.before.container), { recursive: true });
+    fs.writeFileSync(path.join(dir, m.before.container, m.before.key), text);
+    return text;
+  }
+
+  maybe.each([0, 1])("stack %i, where it was initialised before: plain init refuses; init -migrate-state copies it; the old place is left as it was", (i) => {
+    const m = moves[i];
+    const dir = path.join(work, "envcontainers", `existing-${i}`);
+    const text = seed(dir, m, `00000000-0000-0000-0000-0000000000e${i}`);
+    fs.writeFileSync(path.join(dir, "cdk.tf.json"), JSON.stringify(local(m.json, m.before), null, 2));
+    ok(run(dir, "init", "-input=false", "-no-color"));
+    expect(list(dir)).toEqual([...m.addresses].sort());
+    fs.writeFileSync(path.join(dir, "cdk.tf.json"), JSON.stringify(local(m.json, m.after), null, 2));
+    const plain = run(dir, "init", "-input=false", "-no-color");
+    expect(plain.status).not.toBe(0);
+    expect(plain.stderr).toMatch(/Backend configuration changed/);
+    ok(run(dir, "init", "-migrate-state", "-force-copy", "-input=false", "-no-color"));
+    expect(list(dir)).toEqual([...m.addresses].sort());
+    expect(JSON.parse(fs.readFileSync(path.join(dir, m.after.container, m.after.key), "utf8")).resources).toHaveLength(m.addresses.length);
+    expect(fs.readFileSync(path.join(dir, m.before.container, m.before.key), "utf8")).toBe(text);
+  }, 180_000);
+
+  maybe.each([0, 1])("stack %i in a fresh checkout: init naming the old place, then -migrate-state naming the new one; the old place is left as it was", (i) => {
+    const m = moves[i];
+    const dir = path.join(work, "envcontainers", `fresh-${i}`);
+    const text = seed(dir, m, `00000000-0000-0000-0000-0000000000f${i}`);
+    fs.writeFileSync(path.join(dir, "cdk.tf.json"), JSON.stringify(local(m.json, m.after), null, 2));
+    ok(run(dir, "init", "-input=false", "-no-color", `-backend-config=path=${m.before.container}/${m.before.key}`));
+    expect(list(dir)).toEqual([...m.addresses].sort());
+    ok(run(dir, "init", "-migrate-state", "-force-copy", "-input=false", "-no-color", `-backend-config=path=${m.after.container}/${m.after.key}`));
+    expect(list(dir)).toEqual([...m.addresses].sort());
+    expect(fs.readFileSync(path.join(dir, m.before.container, m.before.key), "utf8")).toBe(text);
+    // And later inits stay at the new place.
+    ok(run(dir, "init", "-input=false", "-no-color"));
+    expect(JSON.parse(fs.readFileSync(path.join(dir, ".terraform", "terraform.tfstate"), "utf8")).backend.config.path).toBe(`${m.after.container}/${m.after.key}`);
+  }, 180_000);
+
+  // The team's terraform_remote_state, on the stand-in: its config's container/key as a local path.
+  // Before the platform's migration the new place holds nothing and the read fails; after it, the
+  // read returns the dev platform's outputs. The order help/operations.md gives: platform first.
+  maybe("the team's read of the platform at the new place: fails before the platform's migration, returns its outputs after", () => {
+    const [platform] = moves;
+    const root = path.join(work, "envcontainers", "read");
+    const platformDir = path.join(root, "platform");
+    seed(platformDir, platform, "00000000-0000-0000-0000-0000000000d0");
+    const read = stacks.get(names[1])!.data.terraform_remote_state.platform.config;
+    const reader = path.join(root, "team-read");
+    fs.mkdirSync(reader, { recursive: true });
+    fs.writeFileSync(
+      path.join(reader, "main.tf.json"),
+      JSON.stringify({
+        data: { terraform_remote_state: { platform: { backend: "local", config: { path: path.join(platformDir, read.container_name, read.key) } } } },
+        output: { key_vault_id: { value: "${data.terraform_remote_state.platform.outputs.key_vault_id}" } },
+      }),
+    );
+    ok(run(reader, "init", "-input=false", "-no-color"));
+    const early = run(reader, "plan", "-input=false", "-no-color");
+    expect(early.status).not.toBe(0);
+    expect(early.stderr).toMatch(/key_vault_id/);
+    fs.writeFileSync(path.join(platformDir, "cdk.tf.json"), JSON.stringify(local(platform.json, platform.after), null, 2));
+    ok(run(platformDir, "init", "-input=false", "-no-color", `-backend-config=path=${platform.before.container}/${platform.before.key}`));
+    ok(run(platformDir, "init", "-migrate-state", "-force-copy", "-input=false", "-no-color", `-backend-config=path=${platform.after.container}/${platform.after.key}`));
+    const applied = run(reader, "apply", "-auto-approve", "-input=false", "-no-color");
+    ok(applied);
+    const out = run(reader, "output", "-raw", "key_vault_id");
+    ok(out);
+    expect(out.stdout).toBe("/fake/dev-vault");
+  }, 180_000);
+});
+
 // Run with the whole file (a -t filter runs fewer and this fails).
 describe("help/validation.md's figures for this file", () => {
   maybe("the terraform test pairs, runs and plain commands it quotes are the ones run here", () => {

@@ -110,6 +110,7 @@ export function previewReplacements(oldTf: object, newTf: object, options: PlanO
     },
     computedOnUpdate: (type) => facts.of(type).computedOnUpdate ?? [],
     signInOnly: (dataType, attr, before, after) => dataSourceType(dataType).signInOnly(attr, before, after),
+    movedOnly: (dataType, before, after) => dataSourceType(dataType).movedOnly?.(before, after),
   };
   const notes = new Set([...facts.notes, ...settle(plan, provider, options)]);
 
@@ -249,6 +250,8 @@ export function previewReplacements(oldTf: object, newTf: object, options: PlanO
     }
   }
   refuseRenewingTokenInUse(changes, oldManaged, newManaged);
+  const moved = backendMove(oldObj, newObj);
+  if (moved) notes.add(moved);
   if (options.changedVariables?.includes("subscription_id"))
     notes.add("subscription_id: a plan in another subscription than the state's stops at terraform_data.environment (help/operations.md, \"A second environment\")");
   const order = (c: ResourceChange) =>
@@ -396,4 +399,27 @@ function instanceChanges(plan: PlanModel, st: PlannedResource, options: PlanOpti
     out.push({ address: `${st.address}[${JSON.stringify(key)}]`, key, variable, action, ...(valueFrom !== undefined ? { valueFrom } : {}) });
   }
   return out;
+}
+
+/**
+ * The stack's own backend changed where its state is (no resource changes for it, but the next
+ * `terraform init` stops with "Backend configuration changed"): which way to answer, since
+ * `-reconfigure` on a moved state starts from an empty one and plans to create everything.
+ */
+function backendMove(oldObj: Obj, newObj: Obj): string | undefined {
+  const backendOf = (tf: Obj): [string, Obj] | undefined => {
+    const b = section(tf, "terraform", "backend");
+    const entry = isObj(b) ? Object.entries(b)[0] : undefined;
+    return entry && isObj(entry[1]) ? [entry[0], entry[1] as Obj] : undefined;
+  };
+  const [o, n] = [backendOf(oldObj), backendOf(newObj)];
+  if (!o || !n || same(o, n)) return undefined;
+  const keys = [...new Set([...Object.keys(o[1]), ...Object.keys(n[1])])].filter((k) => !same(o[1][k], n[1][k])).sort(byText);
+  const signIn = o[0] === "azurerm" && n[0] === "azurerm" && keys.every((k) => dataSourceType("terraform_remote_state").signInOnly(`config.${k}`, { backend: "azurerm" }, { backend: "azurerm" }));
+  const shown = keys.map((k) => `${k} ${JSON.stringify(o[1][k] ?? null)} -> ${JSON.stringify(n[1][k] ?? null)}`).join(", ");
+  return signIn
+    ? `backend: only how it signs in changed (${shown}): the same state; its next terraform init needs -reconfigure`
+    : o[0] !== n[0] || keys.length
+      ? `backend: the state moves (${o[0] === n[0] ? `${o[0]}: ${shown}` : `${o[0]} -> ${n[0]}`}): run terraform init -migrate-state before any plan, never -reconfigure, which leaves the state behind and plans to create every resource (help/operations.md, "State containers per environment")`
+      : undefined;
 }

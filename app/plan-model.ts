@@ -118,6 +118,12 @@ export interface ProviderAnswers {
    * results, as they were (how it signs in); `before`/`after` are its bodies.
    */
   signInOnly(dataType: string, attr: string, before: Obj, after: Obj): boolean;
+  /**
+   * The config paths of a data source whose change names the same object once a documented state
+   * migration moved it (a team's read of the platform state in its environment's container), with
+   * the note to show; none otherwise.
+   */
+  movedOnly(dataType: string, before: Obj, after: Obj): { paths: string[]; note: string } | undefined;
 }
 
 export interface PlanOptions {
@@ -435,7 +441,9 @@ export function settle(plan: PlanModel, provider: ProviderAnswers, options: Plan
       }
     }
     const signIn = changed.filter((p) => provider.signInOnly(after.type, p, before.body, after.body));
-    const selecting = changed.filter((p) => !signIn.includes(p));
+    const move = provider.movedOnly(after.type, before.body, after.body);
+    const moved = changed.filter((p) => !signIn.includes(p) && (move?.paths.includes(p) ?? false));
+    const selecting = changed.filter((p) => !signIn.includes(p) && !moved.includes(p));
     let result: DataChange | undefined = selecting.length ? { reason: `config changed (${selecting[0]})`, deferred: false } : during;
     const deps = after.body.depends_on;
     if (!result && Array.isArray(deps)) {
@@ -447,7 +455,9 @@ export function settle(plan: PlanModel, provider: ProviderAnswers, options: Plan
         }
       }
     }
-    if (!result && signIn.length)
+    if (!result && moved.length)
+      result = { reason: `config changed (${[...moved, ...signIn].join(", ")}): ${move!.note}`, deferred: false, sameResults: true };
+    else if (!result && signIn.length)
       result = { reason: `config changed (${signIn.join(", ")}): only how it signs in; it reads the same object, its results do not change`, deferred: false, sameResults: true };
     if (result) dataChanged.set(address, result);
     else dataChanged.delete(address);

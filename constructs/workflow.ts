@@ -624,7 +624,9 @@ class PartialAzurermBackend extends TerraformBackend {
 export function teamBackend(b: BackendConfig, team: string): BackendConfig {
   const named = (s: string) => (s.endsWith(".tfstate") ? `${s.slice(0, -".tfstate".length)}-${team}.tfstate` : `${s}-${team}`);
   if (b.type === "local") return { ...b, path: named(b.path) };
-  // Its own container too, so that a container-scoped data role gives a team its state and nothing else.
+  // Its own container too, so that a container-scoped data role gives a team its state and nothing
+  // else: the platform's container (with an environment, already `<containerName>-<environment>`)
+  // plus the team, so one team's states in two environments are in two containers as well.
   if (b.type === "azurerm") return { ...b, containerName: `${b.containerName}-${team.toLowerCase()}`, key: named(b.key) };
   return b;
 }

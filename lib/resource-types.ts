@@ -15,6 +15,8 @@
  * lib/provider-versions.ts moves (help/versions.md).
  */
 
+import { checkName } from "./rules";
+
 /** A value known only after apply: the new value of a computed attribute, or of a reference to one. */
 export const UNKNOWN = Symbol("unknown");
 
@@ -215,6 +217,12 @@ export interface DataSourceTypeFacts {
    * so every result, as it was.
    */
   readonly signInOnly: (attr: string, before: Record<string, unknown>, after: Record<string, unknown>) => boolean;
+  /**
+   * The config paths whose change between `before` and `after` names the same object once a
+   * documented state migration has moved it there (with a note saying which), else none: the
+   * results are the same, provided the migration runs before the plan that reads it.
+   */
+  readonly movedOnly?: (before: Record<string, unknown>, after: Record<string, unknown>) => { paths: string[]; note: string } | undefined;
 }
 
 /**
@@ -246,12 +254,36 @@ const AZURERM_BACKEND_SIGN_IN = new Set([
   "use_oidc",
 ]);
 
+/**
+ * A team's read of the platform state moved by acr-gate's state containers per environment
+ * (help/operations.md, "State containers per environment"): the container gains `-<environment>`
+ * (`tfstate` -> `tfstate-dev`) while the blob, whose name already ends in `-<environment>.tfstate`,
+ * stays. That blob is the same environment's platform state, which `terraform init -migrate-state`
+ * copies there unchanged. Any other container change (another environment's, another name) is a
+ * different state, still a change of the results.
+ */
+function environmentContainerMove(before: Record<string, unknown>, after: Record<string, unknown>): { paths: string[]; note: string } | undefined {
+  if (before.backend !== "azurerm" || after.backend !== "azurerm") return undefined;
+  const b = (before.config ?? {}) as Record<string, unknown>;
+  const a = (after.config ?? {}) as Record<string, unknown>;
+  const [from, to, key] = [b.container_name, a.container_name, a.key];
+  if (typeof from !== "string" || typeof to !== "string" || typeof key !== "string" || b.key !== key || !to.startsWith(`${from}-`)) return undefined;
+  const env = to.slice(from.length + 1);
+  // A name the environment rule accepts (a lowercase name, nothing Terraform would interpolate).
+  if (checkName("environment", env) !== undefined || !key.endsWith(`-${env}.tfstate`)) return undefined;
+  return {
+    paths: ["config.container_name"],
+    note: `the platform state moved to its environment's container (${from} -> ${to}, blob ${key}): the same state once migrated, its results do not change; migrate it (terraform init -migrate-state) before this stack's plan`,
+  };
+}
+
 /** Sorted by type. */
 export const DATA_SOURCE_TYPES: Readonly<Record<string, DataSourceTypeFacts>> = {
   terraform_remote_state: {
     // Only between two reads through the azurerm backend: another backend names its credentials otherwise.
     signInOnly: (attr, before, after) =>
       before.backend === "azurerm" && after.backend === "azurerm" && attr.startsWith("config.") && AZURERM_BACKEND_SIGN_IN.has(attr.slice("config.".length)),
+    movedOnly: (before, after) => environmentContainerMove(before, after),
   },
 };
 

@@ -14,7 +14,10 @@ export const backendSchema = strict(
     ).optional(),
     resourceGroupName: named("resourceGroup", "azurerm: the state storage account's resource group").optional(),
     storageAccountName: named("storageAccount", "azurerm: the state storage account").optional(),
-    containerName: named("storageContainer", "azurerm: blob container (default `tfstate`)").optional(),
+    containerName: named(
+      "storageContainer",
+      "azurerm: blob container (default `tfstate`); with `environment`, that environment's state is in `<containerName>-<environment>` (so `tfstate-dev`), and a split team's in `<containerName>-<environment>-<team>`",
+    ).optional(),
     key: named("blobName", "azurerm: blob name (default `<stackName>.tfstate`)").optional(),
     useAzureadAuth: unsetBool(
       "azurerm and partial: sign in to the state storage with Entra ID (`use_azuread_auth`, the default: true), so per-container data roles separate the states; false falls back to the account key, which reads and writes every state in the account",
@@ -43,16 +46,27 @@ export function backendRules({ ctx, c }: Check): void {
   for (const k of ["path", "resourceGroupName", "storageAccountName", "containerName", "key", "useAzureadAuth"]) {
     if (backend[k] !== undefined && !KEYS_OF[btype].includes(k)) fail(ctx, ["backend", k], backend[k], `does not apply to backend.type '${btype}'`);
   }
-  // Split on azurerm: each team's state in its own container, <containerName>-<team registry>.
-  if (btype === "azurerm" && c.layout === "split") {
+  // On azurerm, each environment's states in containers of their own (<containerName>-<environment>),
+  // and in split each team's in <that>-<team registry>: a container-scoped data role then gives a
+  // deployer its own states and nothing else. Checked whole, since each part alone may pass.
+  if (btype === "azurerm") {
     const container = typeof backend.containerName === "string" ? backend.containerName : DEFAULT_CONTAINER;
-    arr(c.teamRegistries).forEach((t, i) => {
-      const name = rec(t).name;
-      if (typeof name !== "string" || !valid("registry", name)) return;
-      const teamContainer = `${container}-${name.toLowerCase()}`;
-      const problem = checkName("storageContainer", teamContainer);
-      if (problem) fail(ctx, ["teamRegistries", i, "name"], name, `gives the team state container ${JSON.stringify(teamContainer)}, which ${problem}; shorten backend.containerName or the registry name`);
-    });
+    const env = typeof c.environment === "string" && valid("environment", c.environment) ? c.environment : undefined;
+    const platformContainer = env ? `${container}-${env}` : container;
+    const containerValid = typeof backend.containerName !== "string" || valid("storageContainer", backend.containerName);
+    if (env && containerValid) {
+      const problem = checkName("storageContainer", platformContainer);
+      if (problem) fail(ctx, ["environment"], env, `gives the state container ${JSON.stringify(platformContainer)} (backend.containerName + "-" + environment), which ${problem}; shorten backend.containerName or the environment name`);
+    }
+    if (c.layout === "split" && containerValid && !checkName("storageContainer", platformContainer)) {
+      arr(c.teamRegistries).forEach((t, i) => {
+        const name = rec(t).name;
+        if (typeof name !== "string" || !valid("registry", name)) return;
+        const teamContainer = `${platformContainer}-${name.toLowerCase()}`;
+        const problem = checkName("storageContainer", teamContainer);
+        if (problem) fail(ctx, ["teamRegistries", i, "name"], name, `gives the team state container ${JSON.stringify(teamContainer)}, which ${problem}; shorten backend.containerName${env ? ", the environment name" : ""} or the registry name`);
+      });
+    }
   }
   if (btype === "azurerm") {
     for (const k of ["resourceGroupName", "storageAccountName"]) {
@@ -72,6 +86,11 @@ export function stateGroupRule({ ctx, c }: Check, groups: ResourceGroups): void 
 export function resolveBackend(b: z.output<typeof backendSchema>, stackName: string, environment: string | undefined) {
   // An environment's name is part of its state's by default, so two environments never share one.
   const stateName = environment ? `${stackName}-${environment}` : stackName;
+  // On azurerm, its container's too, even when containerName is set: isolation is the default, and a
+  // data role on one container then reaches one environment's states. The blob keeps the
+  // environment in its name as before, so moving a deployment here changes the container alone
+  // (help/operations.md, "State containers per environment").
+  const container = b.containerName ?? DEFAULT_CONTAINER;
   return b.type === "local"
     ? // Beside cdktf.out: the path climbs from cdktf.out/stacks/<stack>/, where Terraform runs.
       { type: "local" as const, path: b.path ?? `../../../${stateName}.tfstate` }
@@ -80,7 +99,7 @@ export function resolveBackend(b: z.output<typeof backendSchema>, stackName: str
           type: "azurerm" as const,
           resourceGroupName: b.resourceGroupName!,
           storageAccountName: b.storageAccountName!,
-          containerName: b.containerName ?? DEFAULT_CONTAINER,
+          containerName: environment ? `${container}-${environment}` : container,
           key: b.key ?? `${stateName}.tfstate`,
           useAzureadAuth: b.useAzureadAuth ?? true,
         }

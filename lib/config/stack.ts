@@ -17,7 +17,7 @@ export const stackNameField = named(
 
 export const environmentField = named(
   "environment",
-  "A name for this environment (dev, prod): recorded with the subscription in each state's `terraform_data.environment`, and part of the default state file and blob names (`<stackName>-<environment>.tfstate`)",
+  "A name for this environment (dev, prod): recorded with the subscription in each state's `terraform_data.environment`, and part of the default state file and blob names (`<stackName>-<environment>.tfstate`) and of an azurerm backend's container (`<containerName>-<environment>`)",
 ).optional();
 
 export const locationField = named("location", "Azure region of every resource").default(DEFAULT_LOCATION);
