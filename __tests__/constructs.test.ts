@@ -7,6 +7,7 @@ import { LockableResourceGroup } from "../constructs/resource-group";
 import { Registry } from "../constructs/registry";
 import { Vault } from "../constructs/key-vault";
 import { GatedImport } from "../constructs/gated-import";
+import { RegistryTask } from "../constructs/registry-task";
 import { WorkflowPolicy } from "../app/policy";
 import { pinProviderVersions } from "../lib/provider-ahead";
 
@@ -80,4 +81,19 @@ test("constructs take interfaces: a registry imported from another stack hosts a
   expect(Object.values<any>(tf.resource.azurerm_role_assignment).map((r) => r.scope)).toEqual([upstream.id]);
   // An imported registry knows its resource group from its id, for what needs it (a pull token).
   expect(tf.output.upstream_group.value).toBe('${element(split("/", "/subscriptions/s/resourceGroups/up-rg/providers/Microsoft.ContainerRegistry/registries/platformupstream"), 4)}');
+});
+
+test("a task's timeout covers its steps: one below their chain, or outside ACR's limits, is refused", () => {
+  const stack = new TerraformStack(Testing.app(), "timeouts");
+  const registry = Registry.fromAttributes(stack, "r", { name: "timeoutsregistry", id: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/timeoutsregistry" });
+  const definition = (seconds: number[]) => ({
+    version: "v1.1.0" as const,
+    steps: seconds.map((timeout, i) => ({ id: `s${i}`, cmd: "x", when: i === 0 ? ["-"] : [`s${i - 1}`], timeout })),
+  });
+  const task = (id: string, seconds: number[], timeoutSeconds?: number) => new RegistryTask(stack, id, { registry, name: `task-${id}`, step: { kind: "encoded", definition: definition(seconds) }, timeoutSeconds });
+  // 2 x 1800 s of steps and 300 s of setup: 3900 s, more than the default hour.
+  expect(task("long", [1800, 1800]).timeoutSeconds).toBe(3900);
+  expect(task("short", [60]).timeoutSeconds).toBe(3600);
+  expect(() => task("below", [1800, 1800], 3600)).toThrow("timeouts/below.timeoutSeconds: 3600 must be between 300 and 28800 (ACR's limits) and at least 3900");
+  expect(() => task("beyond", [20000, 20000])).toThrow("40300 must be between 300 and 28800");
 });

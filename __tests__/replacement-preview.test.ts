@@ -118,6 +118,9 @@ describe("planning rules", () => {
     expect(actions(previewReplacements(run(), run({ create: "90m" })))).toEqual({});
     expect(actions(previewReplacements(run({ create: "90m" }), run({ create: "95m" })))).toEqual({});
     expect(actions(previewReplacements(run(), run({ create: "90m" }, "u")))).toEqual({ "azurerm_container_registry_task_schedule_run_now.r": "replace" });
+    // A provider on the plugin framework (time) plans `timeouts` like any attribute.
+    const sleep = (timeouts?: object) => stack({ time_sleep: { s: { create_duration: "30s", ...(timeouts ? { timeouts } : {}) } } });
+    expect(actions(previewReplacements(sleep(), sleep({ create: "5m" })))).toEqual({ "time_sleep.s": "update" });
   });
 
   test("a non-ForceNew change is an in-place update", () => {

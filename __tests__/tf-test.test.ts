@@ -372,10 +372,13 @@ describe("the environment guard: three environments, a plan in a foreign subscri
             // The next environment's stack, applied in its subscription (its own state, by module).
             `run "next" {\n  command   = apply\n  state_key = "next"\n  module {\n    source = "./state-of-next"\n  }\n${client(subscription((i + 1) % 3))}}\n\n` +
             // This environment's JSON on the next one's state, from this environment's subscription: refused.
-            `run "foreign" {\n  command         = plan\n  state_key       = "next"\n  expect_failures = [terraform_data.environment]\n${client(subscription(i))}}\n`,
+            `run "foreign" {\n  command         = plan\n  state_key       = "next"\n  expect_failures = [terraform_data.environment]\n${client(subscription(i))}}\n\n` +
+            // The control: the same plan on that state from the state's own subscription passes, so
+            // the refusal above is the subscription's, not another error the expectation would hide.
+            `run "foreign_json_home_subscription" {\n  command   = plan\n  state_key = "next"\n${client(subscription((i + 1) % 3))}}\n`,
         );
         const r = terraformTest(dir);
-        expect({ env, summary: r.summary, diagnostics: r.diagnostics }).toEqual({ env, summary: expect.objectContaining({ status: "pass", passed: 4, failed: 0, errored: 0 }), diagnostics: [] });
+        expect({ env, summary: r.summary, diagnostics: r.diagnostics }).toEqual({ env, summary: expect.objectContaining({ status: "pass", passed: 5, failed: 0, errored: 0 }), diagnostics: [] });
         expect({ env, changes: changesOf(r.plans.get("replan")) }).toEqual({ env, changes: [] });
       });
     },

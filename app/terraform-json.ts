@@ -8,13 +8,17 @@ import { templateParts } from "./task-inputs";
 export type Obj = Record<string, unknown>;
 export const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
+/** Keys of a resource body that are Terraform meta-arguments, not provider attributes. */
+const META_KEYS = new Set(["//", "depends_on", "provider", "lifecycle", "provisioner", "connection", "count", "for_each"]);
+
 /**
- * Keys of a resource body that change nothing a plan shows: Terraform's meta-arguments, and
- * `timeouts`, which the provider's plugin SDK keeps out of its diff (a change of timeouts alone plans
- * the prior state; __tests__/provider-plan.test.ts shows it with the real azurerm provider). New
- * timeouts take effect with the resource's next create or update.
+ * azurerm's `timeouts` change nothing a plan shows: the provider's plugin SDK keeps them out of its
+ * diff (a change of timeouts alone plans the prior state; __tests__/provider-plan.test.ts shows it
+ * with the real provider, 4.81.0 and 5.2.0); new timeouts take effect with the resource's next
+ * create or update. Not so for a provider on the plugin framework (time, azapi), where `timeouts`
+ * is an attribute like any other.
  */
-const META_KEYS = new Set(["//", "depends_on", "provider", "lifecycle", "provisioner", "connection", "count", "for_each", "timeouts"]);
+const outsideDiff = (type: string | undefined, key: string) => key === "timeouts" && type?.startsWith("azurerm_") === true;
 
 export interface Block {
   address: string;
@@ -51,7 +55,7 @@ function canonical(v: unknown): unknown {
 }
 
 /** The body's leaves, keyed by JSON.stringify(segs) (leafKey for a top-level attribute). */
-export function flatten(body: Obj): Map<string, Leaf> {
+export function flatten(body: Obj, type?: string): Map<string, Leaf> {
   const out = new Map<string, Leaf>();
   const walk = (v: unknown, segs: (string | number)[]) => {
     v = canonical(v);
@@ -60,7 +64,7 @@ export function flatten(body: Obj): Map<string, Leaf> {
       for (const [k, x] of Object.entries(v)) if (k !== "//") walk(x, [...segs, k]);
     } else out.set(JSON.stringify(segs), { segs, value: v });
   };
-  for (const [k, v] of Object.entries(body)) if (!META_KEYS.has(k)) walk(v, [k]);
+  for (const [k, v] of Object.entries(body)) if (!META_KEYS.has(k) && !outsideDiff(type, k)) walk(v, [k]);
   return out;
 }
 

@@ -4,7 +4,7 @@ import { ContainerRegistryTask } from "@cdktf/provider-azurerm/lib/container-reg
 import { ContainerRegistryTaskScheduleRunNow } from "@cdktf/provider-azurerm/lib/container-registry-task-schedule-run-now";
 import { assertName, checkName } from "../lib/rules";
 import { addressPart, IPrincipal } from "../lib/principal";
-import { longestRunSeconds, renderTask, TaskDefinition } from "../lib/task-yaml";
+import { longestRunSeconds, renderTask, RUN_SETUP_SECONDS, TaskDefinition } from "../lib/task-yaml";
 import type { IRegistry } from "./interfaces";
 import type { StoredSecret } from "./interfaces";
 import type { StoredToken } from "./pull-token";
@@ -55,8 +55,9 @@ export interface RegistryTaskProps {
   readonly timer?: string;
   /**
    * Seconds before Azure ends a run (ACR allows 300 to 28800).
-   * @default 3600, or the longest chain of the task file's own step timeouts when that is longer
-   * (lib/task-yaml.ts `longestRunSeconds`), so that no step is cut short within its own timeout
+   * @default 3600, or the longest chain of the task file's own step timeouts and the run's setup
+   * (lib/task-yaml.ts `longestRunSeconds`, `RUN_SETUP_SECONDS`) when that is longer, so that no step
+   * is cut short within its own timeout. A value outside 300..28800 or below that chain is an error.
    */
   readonly timeoutSeconds?: number;
   /**
@@ -154,7 +155,15 @@ export class RegistryTask extends Construct implements IPrincipal {
       };
     }
 
-    this.timeoutSeconds = props.timeoutSeconds ?? Math.min(ACR_MAX_TASK_TIMEOUT, Math.max(3600, this.definition ? longestRunSeconds(this.definition) : 0));
+    // Long enough for the run's setup and its steps' own timeouts, one after the other where they wait.
+    const needed = this.definition ? longestRunSeconds(this.definition) + RUN_SETUP_SECONDS : 0;
+    this.timeoutSeconds = props.timeoutSeconds ?? Math.max(3600, needed);
+    if (this.timeoutSeconds > ACR_MAX_TASK_TIMEOUT || this.timeoutSeconds < 300 || this.timeoutSeconds < needed) {
+      throw new Error(
+        `${this.node.path}.timeoutSeconds: ${this.timeoutSeconds} must be between 300 and ${ACR_MAX_TASK_TIMEOUT} (ACR's limits) and at least ${needed} ` +
+          `(the run's setup and the longest chain of its steps' timeouts); shorten the steps' timeouts`,
+      );
+    }
     this.resource = new ContainerRegistryTask(this, "task", {
       name: props.name,
       containerRegistryId: props.registry.id,

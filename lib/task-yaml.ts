@@ -100,6 +100,12 @@ export function validateTask(def: TaskDefinition): string[] {
 export const ACR_DEFAULT_STEP_TIMEOUT = 600;
 
 /**
+ * What a run spends before its first step, which the task's timeout also counts: fetching the Git
+ * context, starting the agent (seconds; an allowance, not a measure).
+ */
+export const RUN_SETUP_SECONDS = 300;
+
+/**
  * The longest a run can take before a step's own timeout ends it: the longest chain of `when`
  * through the steps' timeouts (`timeout`, else the file's `stepTimeout`, else ACR's 600 s). A task
  * whose own timeout is shorter would be ended by Azure while a step is still within its own

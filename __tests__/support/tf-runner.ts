@@ -157,7 +157,7 @@ export function runTest(work: string, e: Engine, dir: string): Outcome {
  * azurerm itself), so it counts as no change here.
  */
 export function timeoutsOnly(r: any): boolean {
-  if (r.change.actions.join() !== "update") return false;
+  if (r.change.actions.join() !== "update" || !String(r.type).startsWith("azurerm_")) return false;
   const { timeouts: a, ...before } = r.change.before ?? {};
   const { timeouts: b, ...after } = r.change.after ?? {};
   return JSON.stringify(a) !== JSON.stringify(b) && JSON.stringify(before) === JSON.stringify(after) && !JSON.stringify(r.change.after_unknown ?? {}).includes("true");

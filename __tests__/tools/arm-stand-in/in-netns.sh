@@ -24,6 +24,14 @@ cmd_pid=
 cleanup() {
   [ -n "$cmd_pid" ] && kill "$cmd_pid" 2>/dev/null || true
   kill "$server_pid" 2>/dev/null || true
+  # Terraform on TERM waits for its provider calls; a call that never returns must not keep this
+  # script (and so the namespace's processes) alive: KILL what is left after 10 s.
+  for _ in $(seq 1 100); do
+    { [ -z "$cmd_pid" ] || ! kill -0 "$cmd_pid" 2>/dev/null; } && ! kill -0 "$server_pid" 2>/dev/null && break
+    sleep 0.1
+  done
+  [ -n "$cmd_pid" ] && kill -KILL "$cmd_pid" 2>/dev/null || true
+  kill -KILL "$server_pid" 2>/dev/null || true
   wait 2>/dev/null || true
 }
 trap cleanup EXIT

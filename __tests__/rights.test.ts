@@ -1,0 +1,98 @@
+/**
+ * help/rights.md's table of rights per deployer kind is what the JSON needs, no more, no less
+ * (issue 28): the rights every stack of the default config and every example needs
+ * (app/deployer-rights.ts: each resource written, the operations it calls, at the scope it is
+ * written), classed per deployer kind, against the rows of the page's table.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { Right, rightsNeeded, Scope } from "../app/deployer-rights";
+import { synthesizeInMemory } from "../app/synth";
+import { DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
+
+const repo = path.join(__dirname, "..");
+const configs: [string, string][] = [
+  ["default", DEFAULT_CONFIG_YAML],
+  ...fs
+    .readdirSync(path.join(repo, "examples"))
+    .filter((f) => f.endsWith(".yaml"))
+    .sort()
+    .map((f): [string, string] => [f, fs.readFileSync(path.join(repo, "examples", f), "utf8")]),
+];
+
+type Kind = "platform" | "team" | "ci";
+
+/** The resource groups a stack creates. */
+const groupsOf = (tf: any): Set<string> => new Set(Object.values<any>(tf.resource?.azurerm_resource_group ?? {}).map((g) => String(g.name)));
+
+/**
+ * A scope as the table names it, for the deployer of that stack: its own groups, the subscription,
+ * its state, or what it reads from the platform. Anything else is a right outside the kind's reach
+ * and is named as such (the test then fails on it).
+ */
+function classify(scope: Scope, own: Set<string>, kind: Kind): string {
+  switch (scope.kind) {
+    case "subscription":
+      return "the subscription";
+    case "resourceGroup":
+      return own.has(scope.name) ? "its resource groups" : `resource group ${scope.name}, not its own`;
+    case "remote":
+      return `the platform's ${scope.output}`;
+    case "state":
+      return scope.own ? "its state container" : kind === "team" ? "its environment's platform state container" : "a state it reads";
+  }
+}
+
+/** What plan alone calls: reads (refresh), and the state's lease (the lock; none with -lock=false). */
+const readOnly = (action: string) => /\/read$|\/listDetails\/action$|sharedKeys\/action$|: (secrets|certificates) get$|: blobs read$/.test(action);
+
+function derived(): Map<Kind, Set<string>> {
+  const out = new Map<Kind, Set<string>>([
+    ["platform", new Set()],
+    ["team", new Set()],
+    ["ci", new Set()],
+  ]);
+  for (const [, yaml] of configs) {
+    const stacks = [...synthesizeInMemory(parseConfig(yaml)).entries()];
+    const [platformName] = stacks[0];
+    for (const [name, tf] of stacks) {
+      const kind: Kind = name === platformName ? "platform" : "team";
+      const own = groupsOf(tf);
+      for (const r of rightsNeeded(tf) as Right[]) {
+        const where = classify(r.scope, own, kind);
+        out.get(kind)!.add(`${r.action} | ${where}`);
+        if (readOnly(r.action)) out.get("ci")!.add(`${r.action} | ${kind === "team" && where === "its resource groups" ? "the teams' resource groups" : where === "its resource groups" ? "the platform's resource groups" : where}`);
+      }
+      // The plan's lock: a lease on its own state blob (help/split.md, "State").
+      if (rightsNeeded(tf).some((r) => r.scope.kind === "state" && r.scope.own)) out.get("ci")!.add("Storage data: blobs write (the plan's lock) | its state container");
+    }
+  }
+  return out;
+}
+
+/** The table of help/rights.md: `| kind | action | scope |` rows. */
+function table(): Map<Kind, Set<string>> {
+  const text = fs.readFileSync(path.join(repo, "help", "rights.md"), "utf8");
+  const out = new Map<Kind, Set<string>>([
+    ["platform", new Set()],
+    ["team", new Set()],
+    ["ci", new Set()],
+  ]);
+  for (const m of text.matchAll(/^\| (platform|team|ci) \| `([^`]+)` \| ([^|]+) \|$/gm)) out.get(m[1] as Kind)!.add(`${m[2]} | ${m[3].trim()}`);
+  return out;
+}
+
+describe("help/rights.md: what each deployer kind needs, derived from the JSON of every example", () => {
+  const need = derived();
+  const granted = table();
+  test.each(["platform", "team", "ci"] as Kind[])("%s: the table grants exactly what the stacks need", (kind) => {
+    const missing = [...need.get(kind)!].filter((r) => !granted.get(kind)!.has(r)).sort();
+    const extra = [...granted.get(kind)!].filter((r) => !need.get(kind)!.has(r)).sort();
+    expect({ kind, missing, extra }).toEqual({ kind, missing: [], extra: [] });
+  });
+
+  test("a team deployer needs nothing outside its own resource groups but reads of what it consumes", () => {
+    const outside = [...need.get("team")!].filter((r) => !/\| (its resource groups|its state container|its environment's platform state container)$/.test(r));
+    expect(outside).toEqual([]);
+  });
+});
