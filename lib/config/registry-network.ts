@@ -119,7 +119,9 @@ export function registryNetworkRules({ ctx, c }: Check, registries: readonly { p
       );
     }
     const who = path[0];
-    if (who === "publicRegistry" && r.taskCredential !== "identity") {
+    // A taskCredential of a wrong value already failed its own rule.
+    const tokenPulls = r.taskCredential === undefined || r.taskCredential === "keyVaultToken";
+    if (who === "publicRegistry" && tokenPulls) {
       fail(
         ctx,
         [...path, "taskCredential"],
@@ -127,7 +129,7 @@ export function registryNetworkRules({ ctx, c }: Check, registries: readonly { p
         `must be 'identity' with ${causeText}: the gates pull from this registry on the public agent pool, and only the tasks' system identities pass its network rules (network_rule_bypass_for_tasks_enabled), not a pull token's login`,
       );
     }
-    if (who === "baseArtifactsRegistry" && apps.length > 0 && r.taskCredential !== "identity") {
+    if (who === "baseArtifactsRegistry" && apps.length > 0 && tokenPulls) {
       const cache = rec(c.upstream).source === "cache";
       fail(
         ctx,
@@ -140,7 +142,7 @@ export function registryNetworkRules({ ctx, c }: Check, registries: readonly { p
     }
     if (who === "teamRegistries") {
       const name = str(r.name);
-      const deployed = apps.filter((a) => name !== undefined && a.registry === name).map((a) => String(a.name));
+      const deployed = apps.filter((a) => name !== undefined && a.registry === name).map((a) => (typeof a.name === "string" ? a.name : "?"));
       if (deployed.length > 0) {
         fail(
           ctx,
