@@ -15,6 +15,7 @@ test("there are examples", () => {
     "identity.yaml",
     "multi-team.yaml",
     "partial-backend.yaml",
+    "private.yaml",
     "sandbox.yaml",
     "signing.yaml",
     "split.yaml",

@@ -239,6 +239,23 @@ describe("day-2 config changes: plan succeeds and changes exactly what help/oper
       [],
       [],
     ],
+    // "Registry network access": restricting a registry, and opening it again, updates it in place.
+    [
+      "restrict a team registry's network (public access disabled)",
+      (d) => d.teamRegistries.push({ name: "fabrikam" }),
+      (d) => (d.teamRegistries[1].network = { publicAccess: "disabled" }),
+      ["azurerm_container_registry.registry_fabrikam: update"],
+      [],
+      [],
+    ],
+    [
+      "open a restricted registry again (network: {})",
+      [(d) => d.teamRegistries.push({ name: "fabrikam" }), (d) => (d.teamRegistries[1].network = { allowIps: ["203.0.113.0/24"] })],
+      (d) => (d.teamRegistries[1].network = {}),
+      ["azurerm_container_registry.registry_fabrikam: update"],
+      [],
+      [],
+    ],
     // "Rotation", with an overlap: the twins' start times (and, by the provider, passwords) renewed,
     // the secrets hold the twins' logins, the tasks' credentials follow, the runs that read them run
     // again; the tokens in use and the container groups untouched.

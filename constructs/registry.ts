@@ -12,7 +12,7 @@ import { CacheRule, CredentialSet } from "./artifact-cache";
 import type { IRegistry, IVault, PullGrant, RegistryAttributes, StoredSecret } from "./interfaces";
 import type { KeyVaultAccessPolicyA } from "@cdktf/provider-azurerm/lib/key-vault-access-policy";
 import { cachedRepository } from "../lib/artifact-cache";
-import { setRegistryRoleAssignmentMode, setReplicaRouting } from "../lib/provider-ahead";
+import { setNetworkRuleBypassForTasks, setRegistryRoleAssignmentMode, setReplicaRouting } from "../lib/provider-ahead";
 import { AzurermVersion, DEFAULT_AZURERM_VERSION } from "../lib/provider-versions";
 
 export interface RegistryProps {
@@ -58,6 +58,27 @@ export interface RegistryProps {
    * @default "4.81.0"
    */
   readonly azurermVersion?: AzurermVersion;
+  /**
+   * Network access, every setting stated (help/security.md, "Private registries"). Unset: public
+   * network access on and none of the network rule attributes written, as in the walkthrough.
+   * @default undefined
+   */
+  readonly network?: RegistryNetworkProps;
+}
+
+/** A registry's network settings; see {@link RegistryProps.network}. */
+export interface RegistryNetworkProps {
+  /** `public_network_access_enabled`. */
+  readonly publicAccess: boolean;
+  /** IPv4 addresses or CIDR ranges allowed on the public endpoint; any makes the default action Deny. */
+  readonly allowIps: readonly string[];
+  /** `network_rule_bypass_option`: `AzureServices` (true) or `None`. */
+  readonly trustedServices: boolean;
+  /**
+   * `network_rule_bypass_for_tasks_enabled`: tasks' system identities pass the network rules.
+   * A restricted registry that tasks use needs it, and the trusted-services bypass with it.
+   */
+  readonly tasksBypass: boolean;
 }
 
 /**
@@ -105,7 +126,7 @@ class PullGrants {
  * `LegacyRegistryPermissions` (AcrPull honoured; no ABAC repository permissions), untagged manifests
  * purged after 7 days, zone redundant, dedicated data endpoints, export allowed (tasks retag and
  * push), public network access on (ACR Tasks agents and the walkthrough's ACI reach it over the
- * public endpoint; see help/security.md).
+ * public endpoint) unless `network` restricts it (help/security.md, "Private registries").
  * Its Terraform address is `azurerm_container_registry.registry_<name>`, independent of the
  * construct path.
  */
@@ -135,6 +156,16 @@ export class Registry extends Construct implements IRegistry {
     if (!Number.isInteger(retention) || retention < 1 || retention > 365) {
       throw new Error(`${this.node.path}.untaggedRetentionDays: ${retention} must be a whole number from 1 to 365`);
     }
+    const network = props.network;
+    if (network) {
+      network.allowIps.forEach((ip, i) => assertName("ipv4Range", `${this.node.path}.network.allowIps[${i}]`, ip));
+      if (!network.publicAccess && network.allowIps.length > 0) {
+        throw new Error(`${this.node.path}.network.allowIps: IP rules have no effect with public access disabled`);
+      }
+      if (network.tasksBypass && !network.trustedServices) {
+        throw new Error(`${this.node.path}.network: the tasks' bypass needs trustedServices (network_rule_bypass_option AzureServices)`);
+      }
+    }
     this.azureName = props.name;
     this.resource = new ContainerRegistry(this, "registry", {
       name: props.name,
@@ -145,7 +176,20 @@ export class Registry extends Construct implements IRegistry {
       anonymousPullEnabled: false,
       dataEndpointEnabled: props.dedicatedDataEndpoints ?? true,
       exportPolicyEnabled: true,
-      publicNetworkAccessEnabled: true,
+      publicNetworkAccessEnabled: network?.publicAccess ?? true,
+      // Stated whenever network is, so that opening a registry again is a change Terraform makes:
+      // the provider keeps the last rule set when the attribute goes (it is optional and computed).
+      ...(network
+        ? {
+            networkRuleSet: [
+              {
+                defaultAction: network.allowIps.length > 0 || !network.publicAccess ? "Deny" : "Allow",
+                ipRule: network.allowIps.map((ipRange) => ({ action: "Allow", ipRange })),
+              },
+            ],
+            networkRuleBypassOption: network.trustedServices ? "AzureServices" : "None",
+          }
+        : {}),
       quarantinePolicyEnabled: false,
       retentionPolicyInDays: retention,
       zoneRedundancyEnabled: props.zoneRedundancy ?? true,
@@ -166,6 +210,7 @@ export class Registry extends Construct implements IRegistry {
     // Azure's default today, stated: AcrPull and the tasks' access to their own registry depend on it.
     setRegistryRoleAssignmentMode(this.resource, "LegacyRegistryPermissions");
     setReplicaRouting(this.resource, props.replicaLocations?.length ?? 0, props.azurermVersion ?? DEFAULT_AZURERM_VERSION, true);
+    if (network) setNetworkRuleBypassForTasks(this.resource, network.tasksBypass);
     pinAddress(this.resource, `registry_${addressPart(props.name)}`);
     this.name = this.resource.name;
     this.id = this.resource.id;

@@ -177,6 +177,7 @@ export class Workflow {
       preventDestroy: this.config.protection.preventDestroy,
       tags: this.tags,
       azurermVersion: this.config.azurermVersion,
+      network: rc.network ?? undefined,
     });
   }
 

@@ -51,3 +51,13 @@ export function setReplicaRouting(registry: TerraformResource, replicas: number,
     registry.addOverride(`georeplications.${i}.global_endpoint_routing_enabled`, serve);
   }
 }
+
+/**
+ * `azurerm_container_registry.network_rule_bypass_for_tasks_enabled` (azurerm >= 4.81.0, in 5.x
+ * unchanged; the API's `networkRuleBypassAllowedForTasks`). Since 2025-06-01 ACR refuses a task's
+ * system-assigned identity on a registry with network restrictions unless this is true
+ * (help/security.md, "Private registries").
+ */
+export function setNetworkRuleBypassForTasks(registry: TerraformResource, enabled: boolean): void {
+  registry.addOverride("network_rule_bypass_for_tasks_enabled", enabled);
+}

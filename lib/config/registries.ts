@@ -9,6 +9,7 @@ import { bool, int, list, named, oneOf, strict } from "./fields";
 import { arr, Check, fail, Namespace, Path, rec, str, valid } from "./cross-field";
 import { ResourceGroups } from "./resource-groups";
 import { DEFAULT_LOCATION } from "./stack";
+import { registryNetworkSchema, resolveRegistryNetwork } from "./registry-network";
 
 /** Registry names that acr-gate uses for secrets of its own (`registry-dockerhub-user`). */
 const RESERVED_REGISTRY_NAMES = new Set(["dockerhub"]);
@@ -33,6 +34,7 @@ export const registryShape = {
     DEFAULT_TASK_CREDENTIAL,
     "How tasks pulling from this registry authenticate: a pull token whose name and password sit in Key Vault (the walkthrough's), or the task identity with AcrPull (nothing to rotate)",
   ),
+  network: registryNetworkSchema,
 };
 export const registrySchema = strict(registryShape, "A Premium registry");
 const teamRegistrySchema = strict(
@@ -83,7 +85,8 @@ export function registryRules({ ctx, c }: Check, groups: ResourceGroups): void {
   }
 }
 
-export function resolveRegistry(r: z.output<typeof registrySchema> | z.output<typeof teamRegistrySchema>) {
+/** `tasks`: whether ACR Tasks reach the registry (lib/config/registry-network.ts, tasksReach). */
+export function resolveRegistry(r: z.output<typeof registrySchema> | z.output<typeof teamRegistrySchema>, tasks = true) {
   return {
     name: r.name,
     resourceGroup: registryGroup(r)!,
@@ -93,6 +96,8 @@ export function resolveRegistry(r: z.output<typeof registrySchema> | z.output<ty
     untaggedRetentionDays: r.untaggedRetentionDays,
     /** Team registries have none (nothing pulls from them with a task credential). */
     taskCredential: r.taskCredential ?? DEFAULT_TASK_CREDENTIAL,
+    /** null: none of the network attributes is written (public, no rules: the walkthrough's). */
+    network: resolveRegistryNetwork(r.network, tasks),
   };
 }
 

@@ -19,7 +19,8 @@ import { tagRules, tagsField } from "./tags";
 import { protectionRules, protectionSchema } from "./protection";
 import { backendRules, backendSchema, resolveBackend, stateGroupRule } from "./backend";
 import { publicRegistryRequiredRule, publicRegistrySchema, resolvePublicRegistry, resolveUpstream, simulatedImageRules, upstreamRules, upstreamSchema } from "./upstream";
-import { registryRules, registrySchema, resolveRegistry, teamRegistriesField } from "./registries";
+import { registriesOf, registryRules, registrySchema, resolveRegistry, teamRegistriesField } from "./registries";
+import { registryNetworkRules } from "./registry-network";
 import { keyVaultRules, keyVaultSchema, resolveKeyVault } from "./vault";
 import { tokenNameRule, tokenPasswordExpiryDaysField, tokenRotationField } from "./pull-tokens";
 import { gatedImageRules, gatedImagesField, resolveGatedImage } from "./gated-images";
@@ -76,6 +77,7 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
   publicRegistryRequiredRule(check);
   registryRules(check, groups);
   upstreamRules(check);
+  registryNetworkRules(check, registriesOf(check.c));
   keyVaultRules(check, groups);
   signingRules(check);
   diagnosticsRules(check, groups);
@@ -100,7 +102,8 @@ function resolve(f: ConfigFile) {
     upstream: resolveUpstream(f.upstream, f),
     publicRegistry: resolvePublicRegistry(f.publicRegistry),
     baseArtifactsRegistry: resolveRegistry(f.baseArtifactsRegistry),
-    teamRegistries: f.teamRegistries.map(resolveRegistry),
+    // A team registry's tasks are its apps' (lib/config/registry-network.ts, tasksReach).
+    teamRegistries: f.teamRegistries.map((t) => resolveRegistry(t, f.apps.some((a) => a.registry === t.name))),
     keyVault: resolveKeyVault(f.keyVault),
     tokenPasswordExpiryDays: f.tokenPasswordExpiryDays,
     /** null: one token per registry; a number: two alternating tokens, the active one this % 2. */
