@@ -50,18 +50,16 @@ const READER = (team: string, ...apps: string[]) => [
  * identities"): each task updated in place, its first run replaced (task file and credentials
  * changed), its old vault policy deleted; the subscription reader is the platform's. Their deploy
  * role assignments get a new principal_id (ForceNew): npm run diff says replace; the mocks, whose
- * task identity and team identity have the same object id, plan an update of the rest (its
- * description), mapped as (1).
+ * task identity and team identity have the same object id, plan nothing for them, mapped as (6).
  */
-const DEPLOY_FORCENEW = (grants: string[]) => grants.map((g) => `azurerm_role_assignment.${g}: replace (ForceNew principal_id) => update (1)`);
+const DEPLOY_FORCENEW = (grants: string[]) => grants.map((g) => `azurerm_role_assignment.${g}: replace (ForceNew principal_id) => no change (6)`);
 const GRANTS = {
   splitdata: ["deploy_reports_aci_splitdata_reports"],
   splitops: ["deploy_status_aci_splitops_status"],
   splitweb: ["deploy_catalog_aci_splitweb_catalog", "deploy_storefront_aci_splitweb_storefront", "identity_operator_catalog_aci_splitweb_catalog"],
 };
-const SWITCH = (team: string, grants: string[], ...apps: string[]) => [
+const SWITCH = (team: string, ...apps: string[]) => [
   ...apps.map((a) => `azurerm_container_registry_task.task_${team}_${a}: update`),
-  ...grants.map((g) => `azurerm_role_assignment.${g}: update`),
   ...apps.map((a) => `azurerm_container_registry_task_schedule_run_now.first_run_${team}_${a}: replace`),
   ...apps.map((a) => `azurerm_key_vault_access_policy.kv_policy_split_task_creds_${team}_${a}: delete`),
   // Replaced by the time provider (triggers are ForceNew): a mock plans an update.
@@ -139,9 +137,9 @@ const cases: [string, string, string, string, string[], string[]][] = [
     ],
     [UNNAMED("kv_policy_split_task_creds_deployer")],
   ],
-  ["split: team splitdata", "split", "acr-gate-splitdata", "", ["azurerm_container_registry.registry_splitdata: update", ...SWITCH("splitdata", GRANTS.splitdata, "reports"), "terraform_data.environment: create"], [...DEPLOY_FORCENEW(GRANTS.splitdata), PAUSE_FORCENEW]],
-  ["split: team splitops", "split", "acr-gate-splitops", "", ["azurerm_container_registry.registry_splitops: update", ...SWITCH("splitops", GRANTS.splitops, "status"), "terraform_data.environment: create"], [...DEPLOY_FORCENEW(GRANTS.splitops), PAUSE_FORCENEW]],
-  ["split: team splitweb", "split", "acr-gate-splitweb", "", ["azurerm_container_registry.registry_splitweb: update", ...SWITCH("splitweb", GRANTS.splitweb, "catalog", "storefront"), "terraform_data.environment: create"], [...DEPLOY_FORCENEW(GRANTS.splitweb), PAUSE_FORCENEW]],
+  ["split: team splitdata", "split", "acr-gate-splitdata", "", ["azurerm_container_registry.registry_splitdata: update", ...SWITCH("splitdata", "reports"), "terraform_data.environment: create"], [...DEPLOY_FORCENEW(GRANTS.splitdata), PAUSE_FORCENEW]],
+  ["split: team splitops", "split", "acr-gate-splitops", "", ["azurerm_container_registry.registry_splitops: update", ...SWITCH("splitops", "status"), "terraform_data.environment: create"], [...DEPLOY_FORCENEW(GRANTS.splitops), PAUSE_FORCENEW]],
+  ["split: team splitweb", "split", "acr-gate-splitweb", "", ["azurerm_container_registry.registry_splitweb: update", ...SWITCH("splitweb", "catalog", "storefront"), "terraform_data.environment: create"], [...DEPLOY_FORCENEW(GRANTS.splitweb), PAUSE_FORCENEW]],
   // Its read of the platform gains use_azuread_auth (help/split.md): the same state, the same
   // outputs, so the secrets, policies and task credentials that read them are left alone.
   [
@@ -149,7 +147,7 @@ const cases: [string, string, string, string, string[], string[]][] = [
     "split-azurerm-backend",
     "acr-gate-splitweb",
     "",
-    ["azurerm_container_registry.registry_splitweb: update", ...SWITCH("splitweb", GRANTS.splitweb, "catalog", "storefront"), "terraform_data.environment: create"],
+    ["azurerm_container_registry.registry_splitweb: update", ...SWITCH("splitweb", "catalog", "storefront"), "terraform_data.environment: create"],
     [...DEPLOY_FORCENEW(GRANTS.splitweb), PAUSE_FORCENEW],
   ],
 ];
