@@ -436,16 +436,20 @@ describe("review findings: what a team would hit", () => {
     expect(refused(at(0), at(undefined))).toBe(0); // only from 0 is the way back clean
   });
 
-  test("the preview: in split, a team's grant on the platform's registry is named in a note (that stack's lock is not in this JSON)", () => {
+  test("the preview: in split, the AcrPull on the platform's registry is the platform's (team identity), under its own lock: no cross-state note", () => {
     const split = fs.readFileSync(path.join(repo, "examples", "split.yaml"), "utf8").replace(/baseArtifactsRegistry:\n/, "baseArtifactsRegistry:\n  taskCredential: identity\n");
-    const team = (yaml: string) => synthStacks(parseConfig(yaml)).find((s) => s.name === "acr-gate-splitdata")!.tf;
-    const before = team(split);
-    const pulls = Object.keys(before.resource.azurerm_role_assignment ?? {}).filter((k) => k.startsWith("acr_pull_splitbaseartifacts"));
-    expect(pulls.length).toBeGreaterThan(0);
+    const stacks = synthStacks(parseConfig(split));
+    const team = stacks.find((s) => s.name === "acr-gate-splitdata")!.tf;
+    // The team grants nothing on base artifacts any more (help/split.md, "Team identities").
+    expect(Object.keys(team.resource.azurerm_role_assignment ?? {}).filter((k) => k.startsWith("acr_pull_splitbaseartifacts"))).toEqual([]);
+    const before = stacks[0].tf;
+    const pull = "acr_pull_splitbaseartifacts_splitdata_tasks";
+    expect(before.resource.azurerm_role_assignment[pull].principal_id).toBe("${azurerm_user_assigned_identity.team_identity_splitdata.principal_id}");
+    // Removing the team's pull (the team gone, or off identity pulls) is a platform change, where the lock is.
     const after = JSON.parse(JSON.stringify(before));
-    for (const k of pulls) delete after.resource.azurerm_role_assignment[k];
+    delete after.resource.azurerm_role_assignment[pull];
     const p = previewReplacements(before, after);
-    for (const k of pulls) expect(p.changes.find((c) => c.address === `azurerm_role_assignment.${k}`)!.locked).toBeUndefined();
-    expect(p.notes.find((n) => n.includes("data.terraform_remote_state"))).toMatch(new RegExp(`${pulls[0]}.*protection\\.liftLocks`));
+    expect(p.changes.find((c) => c.address === `azurerm_role_assignment.${pull}`)!.action).toBe("delete");
+    expect(p.notes.find((n) => n.includes("data.terraform_remote_state"))).toBeUndefined();
   });
 });

@@ -345,14 +345,23 @@ describe("planning rules", () => {
       const p = previewReplacements(old, now);
       expect(p.dataSources.map((d) => d.address)).toEqual(["data.terraform_remote_state.platform"]);
       expect(p.changes.filter((c) => c.durable && c.action !== "update")).toEqual([]);
-      // What references the platform's outputs (secrets, policies, the tasks' credentials, their runs) is left alone.
+      // What references the platform's outputs (secrets, the tasks' credentials) is left alone; what
+      // changes is the tasks' switch to the team identity the platform made (help/split.md, "Team
+      // identities"): tasks updated in place, their runs and deploy grants replaced, the grants
+      // outside the team's groups deleted here (the platform holds the new ones).
       expect(p.changes.map((c) => `${c.address}: ${c.action}`)).toEqual([
+        "azurerm_container_registry_task_schedule_run_now.first_run_splitweb_catalog: replace",
+        "azurerm_container_registry_task_schedule_run_now.first_run_splitweb_storefront: replace",
+        "azurerm_role_assignment.deploy_catalog_aci_splitweb_catalog: replace",
+        "azurerm_role_assignment.deploy_storefront_aci_splitweb_storefront: replace",
+        "azurerm_role_assignment.identity_operator_catalog_aci_splitweb_catalog: replace",
         "time_sleep.grants_propagation: replace",
         "azurerm_container_registry.registry_splitweb: update",
-        "azurerm_role_assignment.subscription_reader_splitweb_catalog: create",
-        "azurerm_role_assignment.subscription_reader_splitweb_storefront: create",
-        "azurerm_role_definition.subscription_reader_role_splitweb: create",
+        "azurerm_container_registry_task.task_splitweb_catalog: update",
+        "azurerm_container_registry_task.task_splitweb_storefront: update",
         "terraform_data.environment: create",
+        "azurerm_key_vault_access_policy.kv_policy_split_task_creds_splitweb_catalog: delete",
+        "azurerm_key_vault_access_policy.kv_policy_split_task_creds_splitweb_storefront: delete",
       ]);
     });
   });

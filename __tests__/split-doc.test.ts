@@ -9,7 +9,7 @@ import * as path from "path";
 import { parseConfig } from "../lib/config";
 import { migrationPlan } from "../app/migration";
 import { runCli } from "../app/cli";
-import { PLATFORM_OUTPUTS } from "../constructs/platform-stack";
+import { PLATFORM_OUTPUTS, teamIdentityOutputs } from "../constructs/platform-stack";
 import { synthStacks } from "./helpers";
 
 const ROOT = path.join(__dirname, "..");
@@ -81,8 +81,15 @@ describe("help/split.md's figures for examples/split.yaml are the code's", () =>
       return strip(single.resource[type][name]) !== strip(platform.tf.resource[type][name]);
     });
     const [, replaced, which] = quote(/it replaces (\d+) resources?,\s+`([^`]+)`/);
-    expect(changed).toEqual([which]);
-    expect(changed.length).toBe(Number(replaced));
+    const [, renamedCount, renamed] = quote(/renames the (\d+) subscription reader roles in place \(((?:`[^`]+`(?:, )?)+)\)/);
+    expect(changed.sort()).toEqual([which, ...ticked(renamed)].sort());
+    expect(ticked(renamed).length).toBe(Number(renamedCount));
+    expect(Number(replaced)).toBe(1);
+    // The roles' new names only (`(<team> tasks)`): an in-place update (name is not ForceNew).
+    for (const a of ticked(renamed)) {
+      const [t, n] = a.split(".");
+      expect({ ...platform.tf.resource[t][n], name: 0, "//": 0 }).toEqual({ ...single.resource[t][n], name: 0, "//": 0 });
+    }
     // A pause is replaced when its triggers change (the time provider's ForceNew): that is the change.
     const [type, name] = which.split(".");
     expect(type).toBe("time_sleep");
@@ -93,15 +100,21 @@ describe("help/split.md's figures for examples/split.yaml are the code's", () =>
     const [, deleted, createdCount, created] = quote(/deletes the (\d+) outputs of team resources, and creates the (\d+) outputs\s+it offers the teams \(([^)]*)\)/);
     expect(singleOutputs.filter((o) => !platformOutputs.includes(o)).length).toBe(Number(deleted));
     const newOutputs = platformOutputs.filter((o) => !singleOutputs.includes(o)).sort();
-    expect(newOutputs).toEqual(ticked(created).sort());
-    expect(newOutputs.length).toBe(Number(createdCount));
-    for (const o of newOutputs) expect(Object.values(PLATFORM_OUTPUTS)).toContain(o);
+    expect(newOutputs.filter((o) => !o.startsWith("team_"))).toEqual(ticked(created).sort());
+    expect(newOutputs.filter((o) => !o.startsWith("team_")).length).toBe(Number(createdCount));
+    const teamOutputs = config.teamRegistries.flatMap((t) => Object.values(teamIdentityOutputs(t.name)));
+    const [, perTeam, identityOutputs] = quote(/and the (\d+) outputs of each team's identity \(((?:`[^`]+`(?:, )?)+)\)/);
+    expect(ticked(identityOutputs).map((o) => o.replace("<team>", "splitweb"))).toEqual(Object.values(teamIdentityOutputs("splitweb")));
+    expect(Number(perTeam)).toBe(3);
+    for (const o of newOutputs) expect([...Object.values(PLATFORM_OUTPUTS), ...teamOutputs]).toContain(o);
+    const [, createdResources] = quote(/The platform creates (\d+) resources: each team's identity and its grants/);
+    expect(plan.created.filter((c) => c.in === config.stackName).length).toBe(Number(createdResources));
   });
 
-  test("the platform outputs a team may read: every name of PLATFORM_OUTPUTS, and no other", () => {
+  test("the platform outputs a team may read: every name of PLATFORM_OUTPUTS and its identity's, and no other", () => {
     const [text] = quote(/A team stack reads the platform through[\s\S]*?\n\n?A team planned before/);
-    const names = ticked(text).filter((n) => /^[a-z0-9_]+$/.test(n) && !["diagnostics", "signing"].includes(n));
-    expect(names.sort()).toEqual(Object.values(PLATFORM_OUTPUTS).sort());
+    const names = ticked(text).filter((n) => /^[a-z0-9_<>]+$/.test(n) && !["diagnostics", "signing"].includes(n));
+    expect(names.sort()).toEqual([...Object.values(PLATFORM_OUTPUTS), ...Object.values(teamIdentityOutputs("zz")).map((o) => o.replace("_zz_", "_<team>_"))].sort());
   });
 
   test("the migration's commands apply the platform before any team plans", () => {

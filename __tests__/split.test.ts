@@ -12,7 +12,7 @@ import { ConfigError, parseConfig } from "../lib/config";
 import { synthesize } from "../app/synth";
 import { migrationPlan, migrationScript } from "../app/migration";
 import { teamBackend } from "../constructs/workflow";
-import { PLATFORM_OUTPUTS } from "../constructs/platform-stack";
+import { PLATFORM_OUTPUTS, teamIdentityOutputs } from "../constructs/platform-stack";
 import { fakeState, synthStacks } from "./helpers";
 import { requireTool } from "./support/go-render";
 
@@ -86,9 +86,21 @@ describe("the stacks: one platform, one per team, each with its own state", () =
 });
 
 describe("ownership: a team's state cannot change another team's (or the platform's) resources", () => {
-  test("the platform stack never names a team; a team stack never names another team", () => {
+  test("the platform stack names a team only in the team's identity, its grants and outputs; a team stack never names another team", () => {
     const word = (name: string) => new RegExp(`(^|[^a-z0-9])${name}([^a-z0-9]|$)`);
-    for (const t of teams) expect(JSON.stringify(byName.get(config.stackName))).not.toMatch(word(t));
+    const platform = byName.get(config.stackName)!;
+    for (const t of teams) {
+      // The identity (`<team>-tasks`), its grants (addressed by that name), the subscription reader
+      // role (`(<team> tasks)`), the outputs and what mentions them (descriptions, the lock's order):
+      // remove those and no mention is left.
+      const identityParts = new RegExp(
+        `team_identity_${t}|team-identity-${t}|team_${t}_identity_[a-z_]+|${t}[-_ ]tasks|subscription[-_]reader[-_](role_)?${t}|the ${t} app tasks`,
+        "g",
+      );
+      expect(JSON.stringify(platform).replace(identityParts, "")).not.toMatch(word(t));
+      // ...and it is named there: one identity per team with apps.
+      expect(platform.resource.azurerm_user_assigned_identity[`team_identity_${t}`].name).toBe(`${t}-tasks`);
+    }
     for (const t of teams) {
       for (const other of teams.filter((o) => o !== t)) expect(JSON.stringify(byName.get(teamStack(t)))).not.toMatch(word(other));
     }
@@ -106,23 +118,23 @@ describe("ownership: a team's state cannot change another team's (or the platfor
     }
   });
 
-  test.each(teams)("team %s: grants only to its own identities, on its own resources or the shared ones the platform exports", (team) => {
+  test.each(teams)("team %s: grants only to its own identities or its task identity, on its own resources", (team) => {
     const tf = byName.get(teamStack(team))!;
     const own = new Set(resourcesOf(tf).map((r) => r.address));
     const isOwn = (ref: string) => own.has(ref.split(".").slice(0, 2).join("."));
-    const shared = (ref: string) => (Object.values(PLATFORM_OUTPUTS) as string[]).includes(platformOutput(ref) ?? "");
+    const mine = Object.values(teamIdentityOutputs(team));
+    const shared = (ref: string) => [...(Object.values(PLATFORM_OUTPUTS) as string[]), ...mine].includes(platformOutput(ref) ?? "");
     for (const r of resourcesOf(tf)) {
       if (r.type === "azurerm_role_assignment") {
-        expect(refsIn(r.body.principal_id).every(isOwn)).toBe(true);
-        // Its own resources, the platform's exports, or (the subscription reader) the subscription.
-        for (const ref of refsIn(r.body.scope)) expect(isOwn(ref) || shared(ref) || ref === "data.azurerm_client_config.current.subscription_id").toBe(true);
+        // Its own identities, or the task identity the platform made for this team.
+        for (const ref of refsIn(r.body.principal_id)) expect(isOwn(ref) || platformOutput(ref) === teamIdentityOutputs(team).principalId).toBe(true);
+        // Its own resources only: the grants outside are the platform's (help/split.md, "Team identities").
+        for (const ref of refsIn(r.body.scope)) expect(isOwn(ref)).toBe(true);
       }
-      if (r.type === "azurerm_key_vault_access_policy") {
-        // The deployer's own policy belongs to the platform, which creates the vault.
-        expect(refsIn(r.body.object_id).every(isOwn)).toBe(true);
-        expect(r.body.secret_permissions).toEqual(["Get"]);
-        expect(r.body.key_vault_id).toBe(`\${data.terraform_remote_state.platform.outputs.${PLATFORM_OUTPUTS.keyVaultId}}`);
-      }
+      // The tasks' vault policy is the platform's, on the team identity; the deployers' too.
+      expect(r.type).not.toBe("azurerm_key_vault_access_policy");
+      // No custom role at the subscription any more (the subscription reader is the platform's).
+      if (r.type === "azurerm_role_definition") for (const ref of refsIn(r.body.scope)) expect(isOwn(ref)).toBe(true);
       // Its secrets in the shared vault are its own token's, named for its registry.
       if (r.type === "azurerm_key_vault_secret") expect(r.body.name).toMatch(new RegExp(`^registry-${team}-(user|password)$`));
       // Nothing the platform owns: no vault, no base-artifacts registry, no gate.
@@ -153,14 +165,16 @@ describe("ownership: a team's state cannot change another team's (or the platfor
     }
   });
 
-  test("tasks pulling base images with their identity: the team owns their AcrPull on base artifacts", () => {
+  test("tasks pulling base images with their identity: the platform grants the team identity AcrPull on base artifacts, the team grants nothing there", () => {
     const c = parseConfig(SPLIT_YAML.replace("name: splitbaseartifacts", "name: splitbaseartifacts\n  taskCredential: identity"));
     const s = synthStacks(c);
     const web = s.find((x) => x.name === teamStack("splitweb"))!.tf;
-    const onBase = Object.values(web.resource.azurerm_role_assignment).filter(
-      (r: any) => r.scope === `\${data.terraform_remote_state.platform.outputs.${PLATFORM_OUTPUTS.baseArtifactsRegistryId}}`,
+    expect(JSON.stringify(web.resource.azurerm_role_assignment)).not.toContain(PLATFORM_OUTPUTS.baseArtifactsRegistryId);
+    const onBase = Object.values(s[0].tf.resource.azurerm_role_assignment).filter((r: any) => r.scope === "${azurerm_container_registry.registry_splitbaseartifacts.id}");
+    // One per team identity (every team has apps), none per task.
+    expect(onBase.map((r: any) => [r.role_definition_name, r.principal_id])).toEqual(
+      teams.map((t) => ["AcrPull", `\${azurerm_user_assigned_identity.team_identity_${t}.principal_id}`]),
     );
-    expect(onBase.map((r: any) => r.role_definition_name)).toEqual(["AcrPull", "AcrPull"]); // storefront, catalog
     // No token on base artifacts then: the platform exports no token secrets, no team reads any.
     expect(Object.keys(s[0].tf.output)).not.toContain(PLATFORM_OUTPUTS.baseTokenUserSecretId);
     expect(JSON.stringify(web)).not.toContain("base_token_");
@@ -196,7 +210,9 @@ describe("no cycle: teams read the platform, the platform reads nobody", () => {
     for (const t of teams) {
       const tf = byName.get(teamStack(t))!;
       expect(Object.keys(tf.data.terraform_remote_state)).toEqual(["platform"]);
-      for (const ref of refsIn(tf).filter((r) => r.startsWith("data.terraform_remote_state."))) expect(Object.values(PLATFORM_OUTPUTS)).toContain(platformOutput(ref));
+      for (const ref of refsIn(tf).filter((r) => r.startsWith("data.terraform_remote_state."))) {
+        expect([...Object.values(PLATFORM_OUTPUTS), ...Object.values(teamIdentityOutputs(t))]).toContain(platformOutput(ref));
+      }
     }
     // Every output a team reads is one the platform writes (the workspace id only with diagnostics).
     const platformOutputs = Object.keys(byName.get(config.stackName)!.output);
@@ -212,26 +228,54 @@ describe("moving a deployed single stack to split destroys nothing", () => {
   const single = synthStacks({ ...config, layout: "single" })[0];
   const plan = migrationPlan(single.tf, stacks);
 
-  test("every resource of the single stack lands in exactly one split stack, at the same address", () => {
-    const landed = [...plan.stays, ...plan.moves.map((m) => m.address)];
+  test("every resource of the single stack lands in exactly one split stack, at the same address, or in its team's state to be deleted there", () => {
+    const landed = [...plan.stays, ...plan.moves.map((m) => m.address), ...plan.retires.map((m) => m.address)];
     expect(new Set(landed).size).toBe(landed.length);
     expect(landed.sort()).toEqual(resourcesOf(single.tf).map((r) => r.address).sort());
     expect(plan.dropped).toEqual([]);
+    // What retires: the grants to the tasks' system identities outside the team's groups, each in its task's team.
+    for (const r of plan.retires) {
+      expect(r.address).toMatch(/^(azurerm_key_vault_access_policy\.kv_policy_|azurerm_role_assignment\.(subscription_reader|acr_pull)_)/);
+      expect(r.address).toContain(r.to.slice(config.stackName.length + 1));
+    }
+    expect(plan.retires.length).toBeGreaterThan(0);
   });
 
   test("with the same Azure name and the same literal attributes (no replacement after the move)", () => {
     const where = new Map<string, string>([...plan.stays.map((a) => [a, config.stackName] as [string, string]), ...plan.moves.map((m) => [m.address, m.to] as [string, string])]);
     for (const r of resourcesOf(single.tf)) {
+      if (!where.has(r.address)) continue; // retired: deleted by its team's apply
       const [type, name] = r.address.split(".");
       const moved = byName.get(where.get(r.address)!)!.resource![type][name];
+      // The subscription reader role is the platform's now, renamed in place ("(<team> tasks)"), so
+      // that it never shares a name with the one an older team stack holds (help/split.md).
+      if (/^azurerm_role_definition\.subscription_reader_role_/.test(r.address)) {
+        expect(moved.name).toEqual(r.body.name.replace(/\(([a-z0-9]+)\)/, "($1 tasks)"));
+        expect(literalShape({ ...moved, name: "" })).toEqual(literalShape({ ...r.body, name: "" }));
+        continue;
+      }
+      // An app task switches to its team's identity: updated in place (no ForceNew attribute).
+      if (r.type === "azurerm_container_registry_task" && moved.identity.type === "UserAssigned") continue;
       expect(moved.name).toEqual(r.body.name);
       expect(literalShape(moved)).toEqual(literalShape(r.body));
     }
   });
 
-  test("what is new in the split layout is only each team's own pause after its grants, and its own environment record", () => {
-    expect([...new Set(plan.created.map((c) => c.address))]).toEqual(["terraform_data.environment", "time_sleep.grants_propagation"]);
-    expect(plan.created.map((c) => c.in).sort()).toEqual(teams.flatMap((t) => [teamStack(t), teamStack(t)]).sort());
+  test("what is new in the split layout: each team's own pause and environment record, and the platform's team identities with their grants", () => {
+    const inTeams = plan.created.filter((c) => c.in !== config.stackName);
+    expect([...new Set(inTeams.map((c) => c.address))]).toEqual(["terraform_data.environment", "time_sleep.grants_propagation"]);
+    expect(inTeams.map((c) => c.in).sort()).toEqual(teams.flatMap((t) => [teamStack(t), teamStack(t)]).sort());
+    const inPlatform = plan.created.filter((c) => c.in === config.stackName).map((c) => c.address);
+    // split.yaml: base pulls with its token, so Get on the vault, no AcrPull.
+    expect(inPlatform.sort()).toEqual(
+      teams
+        .flatMap((t) => [
+          `azurerm_user_assigned_identity.team_identity_${t}`,
+          `azurerm_key_vault_access_policy.kv_policy_split_task_creds_${t}_tasks`,
+          `azurerm_role_assignment.subscription_reader_${t}_tasks`,
+        ])
+        .sort(),
+    );
   });
 
   test("the multi-team example, split, maps the same way and its script uses pull, mv, push", () => {
@@ -240,10 +284,10 @@ describe("moving a deployed single stack to split destroys nothing", () => {
     const s = synthStacks(split);
     const p = migrationPlan(synthStacks({ ...split, layout: "single" })[0].tf, s);
     expect(p.dropped).toEqual([]);
-    expect(p.moves.length + p.stays.length).toBe(resourcesOf(synthStacks({ ...split, layout: "single" })[0].tf).length);
+    expect(p.moves.length + p.retires.length + p.stays.length).toBe(resourcesOf(synthStacks({ ...split, layout: "single" })[0].tf).length);
     const script = migrationScript(p, split.stackName, split.backend, new Map(split.teamRegistries.map((t) => [teamStack(t.name), teamBackend(split.backend, t.name)])));
     expect(script).toContain("terraform state pull");
-    expect(script.match(/terraform state push/g)!.length).toBe(new Set(p.moves.map((m) => m.to)).size + 1);
+    expect(script.match(/terraform state push/g)!.length).toBe(new Set([...p.moves, ...p.retires].map((m) => m.to)).size + 1);
   });
 
   const terraform = spawnSync("terraform", ["version"], { encoding: "utf8" });
@@ -272,7 +316,7 @@ describe("moving a deployed single stack to split destroys nothing", () => {
             .resources.map((r: any) => `${r.type}.${r.name}`)
             .sort();
         expect(held("acr-gate.tfstate")).toEqual([...p.stays].sort());
-        expect(held("acr-gate-splitweb.tfstate")).toEqual(p.moves.map((m) => m.address).sort());
+        expect(held("acr-gate-splitweb.tfstate")).toEqual([...p.moves, ...p.retires].map((m) => m.address).sort());
         // The resource keeps its attributes (its Azure id) in the new state.
         const moved = JSON.parse(fs.readFileSync(path.join(dir, "acr-gate-splitweb.tfstate"), "utf8")).resources[0];
         expect(moved.instances[0].attributes.id).toBe(`/fake/${moved.type}.${moved.name}`);
@@ -416,7 +460,7 @@ describe("config rules of the split layout", () => {
     const ok = spawnSync(process.execPath, [main, "--config", path.join(examples, "split.yaml"), "--migration-script"], { encoding: "utf8" });
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/^#!\/bin\/sh\n/);
-    expect(ok.stdout.match(/^terraform state mv /gm)!.length).toBe(plan().moves.length);
+    expect(ok.stdout.match(/^terraform state mv /gm)!.length).toBe(plan().moves.length + plan().retires.length);
     expect(ok.stderr).toMatch(/resources move to 3 team states/);
     const no = spawnSync(process.execPath, [main, "--config", path.join(examples, "dockerhub.yaml"), "--migration-script"], { encoding: "utf8" });
     expect(no.status).toBe(1);

@@ -45,6 +45,33 @@ const READER = (team: string, ...apps: string[]) => [
   // Replaced by the time provider (triggers are ForceNew): a mock plans an update.
   "time_sleep.grants_propagation: update",
 ];
+/**
+ * A split team's app tasks switch to the identity the platform makes (help/split.md, "Team
+ * identities"): each task updated in place, its first run replaced (task file and credentials
+ * changed), its old vault policy deleted; the subscription reader is the platform's. Their deploy
+ * role assignments get a new principal_id (ForceNew): npm run diff says replace; the mocks, whose
+ * task identity and team identity have the same object id, plan nothing for them, mapped as (6).
+ */
+const DEPLOY_FORCENEW = (grants: string[]) => grants.map((g) => `azurerm_role_assignment.${g}: replace (ForceNew principal_id) => no change (6)`);
+const GRANTS = {
+  splitdata: ["deploy_reports_aci_splitdata_reports"],
+  splitops: ["deploy_status_aci_splitops_status"],
+  splitweb: ["deploy_catalog_aci_splitweb_catalog", "deploy_storefront_aci_splitweb_storefront", "identity_operator_catalog_aci_splitweb_catalog"],
+};
+const SWITCH = (team: string, ...apps: string[]) => [
+  ...apps.map((a) => `azurerm_container_registry_task.task_${team}_${a}: update`),
+  ...apps.map((a) => `azurerm_container_registry_task_schedule_run_now.first_run_${team}_${a}: replace`),
+  ...apps.map((a) => `azurerm_key_vault_access_policy.kv_policy_split_task_creds_${team}_${a}: delete`),
+  // Replaced by the time provider (triggers are ForceNew): a mock plans an update.
+  "time_sleep.grants_propagation: update",
+];
+/** What the split platform gains per team: the team's task identity and its grants outside the team. */
+const TEAM_IDENTITY = (team: string) => [
+  `azurerm_user_assigned_identity.team_identity_${team}: create`,
+  `azurerm_key_vault_access_policy.kv_policy_split_task_creds_${team}_tasks: create`,
+  `azurerm_role_assignment.subscription_reader_${team}_tasks: create`,
+  `azurerm_role_definition.subscription_reader_role_${team}: create`,
+];
 /** npm run diff's known differences with mocks (support/diff-agreement.ts, (1) to (3)), each one expected. */
 const PAUSE_FORCENEW = "time_sleep.grants_propagation: replace (ForceNew triggers) => update (1)";
 const UNNAMED = (policy: string) => {
@@ -106,12 +133,13 @@ const cases: [string, string, string, string, string[], string[]][] = [
       "azurerm_key_vault_access_policy.kv_policy_split_task_creds_deployer: delete",
       'azurerm_key_vault_access_policy.kv_policy_split_task_creds_deployer["ops"]: create',
       "terraform_data.environment: create",
+      ...["splitdata", "splitops", "splitweb"].flatMap(TEAM_IDENTITY),
     ],
     [UNNAMED("kv_policy_split_task_creds_deployer")],
   ],
-  ["split: team splitdata", "split", "acr-gate-splitdata", "", ["azurerm_container_registry.registry_splitdata: update", ...READER("splitdata", "reports"), "terraform_data.environment: create"], [PAUSE_FORCENEW]],
-  ["split: team splitops", "split", "acr-gate-splitops", "", ["azurerm_container_registry.registry_splitops: update", ...READER("splitops", "status"), "terraform_data.environment: create"], [PAUSE_FORCENEW]],
-  ["split: team splitweb", "split", "acr-gate-splitweb", "", ["azurerm_container_registry.registry_splitweb: update", ...READER("splitweb", "catalog", "storefront"), "terraform_data.environment: create"], [PAUSE_FORCENEW]],
+  ["split: team splitdata", "split", "acr-gate-splitdata", "", ["azurerm_container_registry.registry_splitdata: update", ...SWITCH("splitdata", "reports"), "terraform_data.environment: create"], [...DEPLOY_FORCENEW(GRANTS.splitdata), PAUSE_FORCENEW]],
+  ["split: team splitops", "split", "acr-gate-splitops", "", ["azurerm_container_registry.registry_splitops: update", ...SWITCH("splitops", "status"), "terraform_data.environment: create"], [...DEPLOY_FORCENEW(GRANTS.splitops), PAUSE_FORCENEW]],
+  ["split: team splitweb", "split", "acr-gate-splitweb", "", ["azurerm_container_registry.registry_splitweb: update", ...SWITCH("splitweb", "catalog", "storefront"), "terraform_data.environment: create"], [...DEPLOY_FORCENEW(GRANTS.splitweb), PAUSE_FORCENEW]],
   // Its read of the platform gains use_azuread_auth (help/split.md): the same state, the same
   // outputs, so the secrets, policies and task credentials that read them are left alone.
   [
@@ -119,8 +147,8 @@ const cases: [string, string, string, string, string[], string[]][] = [
     "split-azurerm-backend",
     "acr-gate-splitweb",
     "",
-    ["azurerm_container_registry.registry_splitweb: update", ...READER("splitweb", "catalog", "storefront"), "terraform_data.environment: create"],
-    [PAUSE_FORCENEW],
+    ["azurerm_container_registry.registry_splitweb: update", ...SWITCH("splitweb", "catalog", "storefront"), "terraform_data.environment: create"],
+    [...DEPLOY_FORCENEW(GRANTS.splitweb), PAUSE_FORCENEW],
   ],
 ];
 
@@ -157,7 +185,10 @@ describe("upgrading from the last azurerm 4.55.0-pinned JSON: today's plan on it
       const agreement = diffAgainstPlan(raw, now, plan, variableValues(after));
       expect(agreement.terraform).toEqual([...expected].sort());
       // changesOf's view too (outputs included): nothing beyond the resources above.
-      expect(changesOf(plan).filter((c) => c.startsWith("output."))).toEqual([]);
+      // (the split platform's only new outputs: each team's identity, for the teams to read)
+      const identityOutputs = changesOf(plan).filter((c) => /^output\.team_\w+_identity_\w+: create$/.test(c));
+      expect(identityOutputs.length).toBe(stack === "acr-gate" && fixture.startsWith("split") ? 9 : 0);
+      expect(changesOf(plan).filter((c) => c.startsWith("output.") && !identityOutputs.includes(c))).toEqual([]);
       // Nothing durable deleted or replaced.
       expect(agreement.terraform.filter((c) => DURABLE.has(c.split(".")[0]) && /: (delete|replace)$/.test(c))).toEqual([]);
       // npm run diff on the same two files (the fixture as kept, today's JSON as synthesized) says

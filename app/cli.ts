@@ -175,7 +175,7 @@ export function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io):
       const teamBackends = new Map(config.teamRegistries.map((t) => [`${config.stackName}-${t.name}`, teamBackend(config.backend, t.name)]));
       io.out(migrationScript(plan, config.stackName, config.backend, teamBackends));
       io.err(
-        `acr-gate: ${plan.moves.length} resources move to ${new Set(plan.moves.map((m) => m.to)).size} team states, ${plan.stays.length} stay in ${config.stackName}, ${plan.created.length} are new, ${plan.dropped.length} dropped\n`,
+        `acr-gate: ${plan.moves.length} resources move to ${new Set(plan.moves.map((m) => m.to)).size} team states, ${plan.retires.length} more for the teams to delete, ${plan.stays.length} stay in ${config.stackName}, ${plan.created.length} are new, ${plan.dropped.length} dropped\n`,
       );
       return 0;
     }

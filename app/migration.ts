@@ -10,7 +10,7 @@
  */
 import type { BackendConfig } from "../lib/config/backend";
 
-type Tf = { resource?: Record<string, Record<string, { name?: unknown }>> };
+type Tf = { resource?: Record<string, Record<string, { name?: unknown; [k: string]: unknown }>> };
 
 export interface MigrationPlan {
   /** Resources of the single state that move to a team stack's state. */
@@ -19,6 +19,14 @@ export interface MigrationPlan {
   readonly stays: string[];
   /** Resources only the split layout has: created on the first apply of their stack. */
   readonly created: { readonly address: string; readonly in: string }[];
+  /**
+   * Resources of the single stack that no split stack has but that grant to a team's task (its
+   * system identity's vault policy, AcrPull, subscription reader): moved to that team's state like
+   * `moves`, so that the team's own apply deletes them, when its tasks switch to the identity the
+   * platform made and granted (help/split.md, "Team identities"), and not the platform's, which
+   * comes first and would cut the tasks off in between.
+   */
+  readonly retires: { readonly address: string; readonly to: string }[];
   /** Resources of the single stack that no split stack has (destroyed by the platform's apply). */
   readonly dropped: string[];
 }
@@ -56,8 +64,18 @@ export function migrationPlan(single: Tf, split: readonly { name: string; tf: Tf
       else created.push({ address: a, in: name });
     }
   }
-  const dropped = [...from.keys()].filter((a) => !seen.has(a));
-  return { moves, stays, created, dropped };
+  const teamOf = new Map(moves.map((m) => [m.address, m.to]));
+  const retires: MigrationPlan["retires"] = [];
+  const dropped: string[] = [];
+  for (const a of [...from.keys()].filter((x) => !seen.has(x))) {
+    const [type, name] = a.split(".");
+    const body = JSON.stringify(single.resource![type][name]);
+    // The team of the task whose identity it grants to (`${azurerm_container_registry_task.<t>.identity[0].principal_id}`).
+    const to = [...body.matchAll(/\$\{(azurerm_container_registry_task\.[\w-]+)\.identity/g)].map((m) => teamOf.get(m[1])).find((t) => t !== undefined);
+    if (to) retires.push({ address: a, to });
+    else dropped.push(a);
+  }
+  return { moves, stays, created, retires, dropped };
 }
 
 /** The shell commands that perform the moves, for the backend the config uses. */
@@ -75,7 +93,7 @@ export function migrationScript(plan: MigrationPlan, platformStack: string, back
     lines.push("# Run from the directory that holds cdktf.out (the state files are beside it).");
     const single = backend.path.replace(/^\.\.\/\.\.\/\.\.\//, "");
     lines.push(`cp ${q(single)} ${q(`${single}.before-split`)}`);
-    for (const m of plan.moves) {
+    for (const m of [...plan.moves, ...plan.retires]) {
       const b = teamBackends.get(m.to);
       const out = b && b.type === "local" ? b.path.replace(/^\.\.\/\.\.\/\.\.\//, "") : `${m.to}.tfstate`;
       lines.push(`terraform state mv -lock=false -state=${q(single)} -state-out=${q(out)} ${q(m.address)} ${q(m.address)}`);
@@ -85,8 +103,8 @@ export function migrationScript(plan: MigrationPlan, platformStack: string, back
     lines.push(`(cd cdktf.out/stacks/${platformStack} && terraform state pull > ../../../${platformStack}.pulled.tfstate)`);
     lines.push(`cp ${platformStack}.pulled.tfstate ${platformStack}.before-split.tfstate`);
     // The team states do not exist yet: state mv creates each file, and push writes it as new.
-    const teams = [...new Set(plan.moves.map((m) => m.to))];
-    for (const m of plan.moves) {
+    const teams = [...new Set([...plan.moves, ...plan.retires].map((m) => m.to))];
+    for (const m of [...plan.moves, ...plan.retires]) {
       lines.push(`terraform state mv -lock=false -state=${platformStack}.pulled.tfstate -state-out=${m.to}.pulled.tfstate ${q(m.address)} ${q(m.address)}`);
     }
     for (const t of teams) lines.push(`(cd cdktf.out/stacks/${t} && terraform state push ../../../${t}.pulled.tfstate)`);

@@ -6,6 +6,8 @@
  * 2. every custom registry credential is identity-only, or passes versioned Key Vault secret ids
  *    (azurerm 4.55.0 sends anything else, e.g. a versionless URL, as the literal user name);
  * 3. an identity-only credential for an Azure registry comes with `AcrPull` on that registry;
+ *    (1 and 3 for a split team's task identity are checked against the platform's grants in
+ *    constructs/team-stack.ts: the platform makes them);
  * 4. no role assignment is broader than a resource group, and none grants an administrative role;
  *    the one exception is the subscription reader (constructs/subscription-reader.ts), a custom
  *    role with exactly `Microsoft.Resources/subscriptions/read`, at the subscription.
@@ -78,7 +80,8 @@ export class WorkflowPolicy implements IValidation {
         if (c.username === undefined && c.password === undefined) {
           if (c.identity === undefined) problems.push(`${who}: credential for ${server} has neither secrets nor identity`);
           const reg = server ? registries.get(server) : undefined;
-          if (reg && !reg.canPull(task)) {
+          // A split team's identity is granted by the platform; TeamStack checks those grants.
+          if (reg && !task.identity && !reg.canPull(task)) {
             problems.push(`${who}: identity credential for ${server} but no AcrPull on ${reg.registryName}`);
           }
           continue;
@@ -94,7 +97,7 @@ export class WorkflowPolicy implements IValidation {
       }
       const used = [...task.credentials.flatMap((c) => c.secrets), ...task.secretsRead];
       for (const secret of used) {
-        if (!secret.vault.canRead(task)) {
+        if (!task.identity && !secret.vault.canRead(task)) {
           problems.push(`${who}: uses secret ${secret.name} but has no Get policy on vault ${secret.vault.vaultName}`);
         }
       }

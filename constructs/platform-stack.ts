@@ -3,6 +3,7 @@ import { TerraformOutput, TerraformStack } from "cdktf";
 import { orderLocksAfterContents } from "../lib/lock-cover";
 import type { AcrGateConfig } from "../lib/config/schema";
 import { Workflow } from "./workflow";
+import { addressPart } from "../lib/principal";
 
 /** What a team stack reads from the platform stack's state: output name -> value. */
 export const PLATFORM_OUTPUTS = {
@@ -15,10 +16,20 @@ export const PLATFORM_OUTPUTS = {
 } as const;
 
 /**
+ * The outputs naming a split team's task identity (constructs/team-identity.ts), per team registry:
+ * its resource id, client id and object id.
+ */
+export function teamIdentityOutputs(team: string): { id: string; clientId: string; principalId: string } {
+  const t = addressPart(team);
+  return { id: `team_${t}_identity_id`, clientId: `team_${t}_identity_client_id`, principalId: `team_${t}_identity_principal_id` };
+}
+
+/**
  * The platform of the split layout: everything the teams share. The upstream (simulated public
  * registry and its tasks, or Docker Hub credentials), the base-artifacts registry with its gates,
- * the vault with the Git token, and the base-artifacts pull token. Its state holds no team's
- * resource; team stacks read what they need from its outputs (help/split.md).
+ * the vault with the Git token, and the base-artifacts pull token; and each team's task identity
+ * with its grants outside the team's groups (constructs/team-identity.ts). Its state holds no other
+ * team resource; team stacks read what they need from its outputs (help/split.md).
  */
 export class PlatformStack extends TerraformStack {
   readonly workflow: Workflow;
@@ -32,6 +43,7 @@ export class PlatformStack extends TerraformStack {
     w.tokensFor(w.registries);
     w.upstreamTasks(this, githubToken);
     w.gatedImports(this, githubToken);
+    w.teamIdentitiesOf(this);
     w.auditWorkspace(this);
     w.auditLogs(w.registries, true);
     if (config.firstRun) w.firstRuns(this, w.tasks, [], w.registries);
@@ -51,6 +63,15 @@ export class PlatformStack extends TerraformStack {
       new TerraformOutput(this, PLATFORM_OUTPUTS.signingCertificate, {
         value: w.signingCertificate.certificateData,
         description: "Public part of the gate certificate, base64 DER (team app tasks verify their base images with it)",
+      });
+    }
+    for (const [team, identity] of w.teamIdentities) {
+      const names = teamIdentityOutputs(team);
+      new TerraformOutput(this, names.id, { value: identity.identity.id, description: `Id of the identity the ${team} app tasks run as` });
+      new TerraformOutput(this, names.clientId, { value: identity.identity.clientId, description: `Client id of the identity the ${team} app tasks run as` });
+      new TerraformOutput(this, names.principalId, {
+        value: identity.identity.principalId,
+        description: `Object id of the identity the ${team} app tasks run as (the team grants it its deploy roles)`,
       });
     }
     const baseToken = w.tokens.get(w.baseArtifacts)?.storedSecrets;

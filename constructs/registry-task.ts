@@ -69,6 +69,25 @@ export interface RegistryTaskProps {
   readonly images?: { readonly from?: string; readonly builds?: string };
   /** @default {} */
   readonly tags?: Record<string, string>;
+  /**
+   * A user-assigned identity to run as, instead of the task's own system-assigned one: a split
+   * team's identity, which the platform stack creates and grants everything outside the team's
+   * resource groups (constructs/team-identity.ts). {@link pullFrom}, {@link pullFromWithSecrets}
+   * and {@link readSecrets} then make no grant: they record what the task uses, and the team stack
+   * checks it against what the platform granted.
+   * @default - the system-assigned identity, granted here
+   */
+  readonly identity?: TaskIdentity;
+}
+
+/** A user-assigned identity a task runs as (Terraform references, e.g. the platform's outputs). */
+export interface TaskIdentity {
+  /** Resource id. */
+  readonly id: string;
+  /** Client (application) id: what credentials, Key Vault references and `az login` name. */
+  readonly clientId: string;
+  /** Object id. */
+  readonly principalId: string;
 }
 
 /** ACR's longest task timeout (seconds). */
@@ -109,6 +128,8 @@ export class RegistryTask extends Construct implements IPrincipal {
   firstRun?: ContainerRegistryTaskScheduleRunNow;
   /** Seconds before Azure ends a run of this task (its `timeout_in_seconds`). */
   readonly timeoutSeconds: number;
+  /** The user-assigned identity it runs as, granted elsewhere (see RegistryTaskProps.identity). */
+  readonly identity?: TaskIdentity;
 
   constructor(scope: Construct, id: string, props: RegistryTaskProps) {
     super(scope, id);
@@ -121,6 +142,7 @@ export class RegistryTask extends Construct implements IPrincipal {
     }
     if (props.timer !== undefined) assertName("cron", `${this.node.path}.timer`, props.timer);
     this.taskName = props.name;
+    this.identity = props.identity;
     this.registry = props.registry;
     this.principalName = `${props.registry.registryName}/${props.name}`;
     this.values = { ...(props.values ?? {}) };
@@ -168,7 +190,7 @@ export class RegistryTask extends Construct implements IPrincipal {
       name: props.name,
       containerRegistryId: props.registry.id,
       platform: { os: "Linux", architecture: "amd64" },
-      identity: { type: "SystemAssigned" },
+      identity: props.identity ? { type: "UserAssigned", identityIds: [props.identity.id] } : { type: "SystemAssigned" },
       fileStep,
       encodedStep,
       timeoutInSeconds: this.timeoutSeconds,
@@ -197,7 +219,7 @@ export class RegistryTask extends Construct implements IPrincipal {
       },
     });
     pinAddress(this.resource, `task_${addressPart(props.registry.registryName)}_${addressPart(props.name)}`);
-    this.principalId = this.resource.identity.principalId;
+    this.principalId = props.identity ? props.identity.principalId : this.resource.identity.principalId;
   }
 
   /**
@@ -206,7 +228,7 @@ export class RegistryTask extends Construct implements IPrincipal {
    * No token, no secret, nothing expires.
    */
   pullFrom(registry: IRegistry): void {
-    registry.grantPull(this);
+    if (!this.identity) registry.grantPull(this);
     this.addCredential({ loginServer: registry.loginServerName, mode: "identity", secrets: [] });
   }
 
@@ -215,7 +237,7 @@ export class RegistryTask extends Construct implements IPrincipal {
    * -p <secret> --use-identity [system]`), and let the task read them. Docker Hub needs this mode.
    */
   pullFromWithSecrets(loginServer: string, token: Pick<StoredToken, "user" | "password" | "vault">): void {
-    token.vault.grantSecretRead(this);
+    if (!this.identity) token.vault.grantSecretRead(this);
     this.addCredential({
       loginServer,
       mode: "keyVaultToken",
@@ -228,7 +250,7 @@ export class RegistryTask extends Construct implements IPrincipal {
   readSecrets(...secrets: StoredSecret[]): void {
     for (const s of secrets) {
       if (!this.secretsRead.includes(s)) this.secretsRead.push(s);
-      s.vault.grantSecretRead(this);
+      if (!this.identity) s.vault.grantSecretRead(this);
     }
   }
 
@@ -272,13 +294,15 @@ export class RegistryTask extends Construct implements IPrincipal {
       throw new Error(`${this.node.path}: a credential for ${credential.loginServer} is already set`);
     }
     this.credentials.push(credential);
+    // A user-assigned identity is named by its client id (`--use-identity <client id>`).
+    const identity = this.identity ? this.identity.clientId : "[system]";
     this.resource.putRegistryCredential({
       custom: this.credentials.map((c) =>
         c.mode === "identity"
-          ? { loginServer: c.loginServer, identity: "[system]" }
+          ? { loginServer: c.loginServer, identity }
           : {
               loginServer: c.loginServer,
-              identity: "[system]",
+              identity,
               username: c.secrets[0].id,
               password: c.secrets[1].id,
             },

@@ -14,6 +14,13 @@ export interface SubscriptionReaderProps {
    * stack owns its own.
    */
   readonly team: string;
+  /**
+   * What the role's name says in its parentheses. A split platform names its team readers
+   * `<team> tasks`, so that the role it creates never has the name of the one an older team stack
+   * still holds until that team applies (role names are unique in the tenant; the platform applies
+   * first). @default the team
+   */
+  readonly label?: string;
 }
 
 /**
@@ -40,7 +47,7 @@ export class SubscriptionReader extends Construct {
     this.definition = new RoleDefinition(this, "role", {
       // Unique in the tenant: the team registry's name and 8 hex of the subscription id (a second
       // environment in another subscription gets its own).
-      name: `acr-gate subscription reader (${props.team}) ${Fn.substr(Fn.sha1(props.subscriptionId), 0, 8)}`,
+      name: `acr-gate subscription reader (${props.label ?? props.team}) ${Fn.substr(Fn.sha1(props.subscriptionId), 0, 8)}`,
       scope: this.scope,
       description: "acr-gate: lets an app task's identity see its subscription at az login, and nothing else",
       permissions: [{ actions: ["Microsoft.Resources/subscriptions/read"] }],

@@ -7,15 +7,17 @@ import { Registry } from "./registry";
 import { Vault } from "./key-vault";
 import type { StoredToken } from "./pull-token";
 import { teamBackend, Workflow } from "./workflow";
-import { PLATFORM_OUTPUTS, PlatformStack } from "./platform-stack";
+import { PLATFORM_OUTPUTS, PlatformStack, teamIdentityOutputs } from "./platform-stack";
 
 /**
  * One team of the split layout: its registry, its pull token, its apps with their tasks, groups and
  * grants, in a state of its own. It reads the platform stack's outputs (the vault, the base-artifacts
- * registry and its token's secrets) from the platform's state, and owns every grant its identities
- * need on them: an `AcrPull` assignment, a vault access policy, its token's secrets in the shared
- * vault. So no team's state holds another team's or the platform's resources, and there is no cycle:
- * teams read the platform, the platform reads nobody (help/split.md).
+ * registry and its token's secrets, the team's task identity) from the platform's state. Its app
+ * tasks run as the identity the platform made for the team and granted what lies outside the
+ * team's groups (vault `Get`, `AcrPull` on base artifacts, the subscription reader); the team
+ * grants it only what lies inside (each app's deploy role). The one write outside its groups left
+ * is its token's two secrets in the shared vault. No cycle: teams read the platform, the platform
+ * reads nobody (help/split.md).
  */
 export class TeamStack extends TerraformStack {
   readonly workflow: Workflow;
@@ -44,12 +46,28 @@ export class TeamStack extends TerraformStack {
           password: w.vault.secretOf(`registry-${base.registryName}-password`, out(PLATFORM_OUTPUTS.baseTokenPasswordSecretId)),
         }
       : undefined;
-    w.appsOf(
+    const names = teamIdentityOutputs(team.name);
+    const granted = platform.workflow.teamIdentities.get(team.name);
+    const apps = w.appsOf(
       this,
       githubToken,
       config.apps.filter((a) => a.registry === team.name),
-      { registry: base, token: baseToken, certificate: config.signing.enabled ? out(PLATFORM_OUTPUTS.signingCertificate) : undefined },
+      {
+        registry: base,
+        token: baseToken,
+        certificate: config.signing.enabled ? out(PLATFORM_OUTPUTS.signingCertificate) : undefined,
+        identity: granted ? { id: out(names.id), clientId: out(names.clientId), principalId: out(names.principalId) } : undefined,
+      },
     );
+    // The platform granted from the config (teamTaskNeeds); what the tasks use is decided here.
+    for (const { task } of apps) {
+      const problems = [
+        ...(task.credentials.some((c) => c.mode === "identity" && c.loginServer === base.loginServerName) && !granted?.grants.pullFrom ? ["AcrPull on the base-artifacts registry"] : []),
+        ...([...task.credentials.flatMap((c) => c.secrets), ...task.secretsRead].length && !granted?.grants.readSecretsIn ? ["Get on the vault's secrets"] : []),
+        ...(!granted?.grants.subscriptionReader ? ["the subscription reader"] : []),
+      ];
+      if (problems.length) throw new Error(`${this.node.path}: task ${task.principalName} needs ${problems.join(", ")}, which the platform does not grant its team identity`);
+    }
     if (config.diagnostics.enabled) w.auditWorkspace(this, out(PLATFORM_OUTPUTS.logWorkspaceId));
     w.auditLogs([teamRegistry], false);
     if (config.firstRun) w.firstRuns(this, w.tasks, w.apps, [teamRegistry, base]);

@@ -15,6 +15,8 @@ import { pinProviderVersions } from "../lib/provider-ahead";
 import { LockableResourceGroup } from "./resource-group";
 import { EnvironmentGuard } from "./environment-guard";
 import { SubscriptionReader } from "./subscription-reader";
+import { TeamIdentity } from "./team-identity";
+import type { TaskIdentity } from "./registry-task";
 import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
 import { Registry } from "./registry";
 import type { IRegistry } from "./interfaces";
@@ -69,6 +71,8 @@ export class Workflow {
   private readonly liftedLocks: ReadonlySet<string>;
   private readonly clients = new Map<TerraformStack, DataAzurermClientConfig>();
   private readonly readers = new Map<string, SubscriptionReader>();
+  /** Split platform: each team's task identity, by team registry name (teams with apps only). */
+  readonly teamIdentities = new Map<string, TeamIdentity>();
 
   constructor(readonly config: AcrGateConfig) {
     this.tags = { ...config.tags, "managed-by": "acr-gate" };
@@ -393,7 +397,13 @@ export class Workflow {
     stack: TerraformStack,
     githubToken: string,
     apps: readonly AppConfig[],
-    base: { registry: IRegistry; token?: Pick<StoredToken, "user" | "password" | "vault">; certificate?: string } = {
+    base: {
+      registry: IRegistry;
+      token?: Pick<StoredToken, "user" | "password" | "vault">;
+      certificate?: string;
+      /** Split teams: the identity the app tasks run as, made and granted outside the team by the platform. */
+      identity?: TaskIdentity;
+    } = {
       registry: this.baseArtifacts,
       token: this.tokens.get(this.baseArtifacts)?.storedSecrets,
       certificate: this.signingCertificate?.certificateData,
@@ -409,7 +419,8 @@ export class Workflow {
       const teamToken = a.aci.pullWith === "token" ? this.tokens.get(team) : undefined;
       // ':' cannot occur in an app name, so no app's ids can be another's (app-task-x vs app-x).
       const app = new ContainerApp(stack, `app:${a.name}`, {
-        subscriptionReader: this.subscriptionReader(stack, a.registry),
+        // A platform-made identity sees the subscription through the platform's grant.
+        subscriptionReader: base.identity ? undefined : this.subscriptionReader(stack, a.registry),
         name: a.aci.name,
         resourceGroup: this.group(stack, a.aci.resourceGroup, false),
         registry: team,
@@ -430,6 +441,7 @@ export class Workflow {
             imageRepository: a.name,
             deployCommand: (image, secrets) => app.deployCommand(image, secrets),
             readRegistrySecrets: teamToken !== undefined,
+            identityClientId: base.identity ? "{{.Values.TASK_IDENTITY}}" : undefined,
             verifyBase: toolsImage
               ? {
                   image: `{{.Values.REGISTRY_FROM_URL}}${a.baseImage.repository}:${a.baseImage.tag}`,
@@ -446,12 +458,14 @@ export class Workflow {
           KEYVAULT: this.config.keyVault.name,
           ...(toolsImage ? { GATE_CERTIFICATE: base.certificate! } : {}),
           ...app.deployValues,
+          ...(base.identity ? { TASK_IDENTITY: base.identity.clientId } : {}),
         },
         images: {
           from: `${base.registry.loginServerName}/${a.baseImage.repository}:${a.baseImage.tag}`,
           builds: `${team.loginServerName}/${a.name}`,
         },
         tags: this.tags,
+        identity: base.identity,
       });
       if (baseToken) task.pullFromWithSecrets(base.registry.loginServerName, baseToken);
       else task.pullFrom(base.registry);
@@ -466,13 +480,36 @@ export class Workflow {
     return made;
   }
 
+  /**
+   * Split platform: one identity per team with apps, in the base-artifacts registry's group (the
+   * platform's, locked; no team deployer has a right there), granted everything its tasks use
+   * outside the team's resource groups (constructs/team-identity.ts, help/split.md).
+   */
+  teamIdentitiesOf(stack: TerraformStack): void {
+    for (const team of this.config.teamRegistries) {
+      const needs = teamTaskNeeds(this.config, team.name);
+      if (!needs) continue;
+      const identity = new TeamIdentity(stack, `team-identity-${team.name}`, {
+        team: team.name,
+        resourceGroup: this.group(stack, this.config.baseArtifactsRegistry.resourceGroup, true),
+        tags: this.tags,
+      });
+      identity.grant({
+        readSecretsIn: needs.readSecrets ? this.vault : undefined,
+        pullFrom: needs.pullBase ? this.baseArtifacts : undefined,
+        subscriptionReader: this.subscriptionReader(stack, team.name, `${team.name} tasks`),
+      });
+      this.teamIdentities.set(team.name, identity);
+    }
+  }
+
   /** A team's subscription reader (constructs/subscription-reader.ts), made with its first app. */
-  private subscriptionReader(stack: TerraformStack, team: string): SubscriptionReader {
+  private subscriptionReader(stack: TerraformStack, team: string, label?: string): SubscriptionReader {
     let r = this.readers.get(team);
     if (!r) {
       const client = this.clients.get(stack);
       if (!client) throw new Error(`${stack.node.path}: providers() first`);
-      r = new SubscriptionReader(stack, `subscription-reader-${team}`, { subscriptionId: client.subscriptionId, team });
+      r = new SubscriptionReader(stack, `subscription-reader-${team}`, { subscriptionId: client.subscriptionId, team, label });
       this.readers.set(team, r);
     }
     return r;
@@ -546,6 +583,22 @@ export class Workflow {
       new TerraformOutput(stack, `app_fqdn_${n}`, { value: app.fqdn, description: `FQDN of ${app.groupName}` });
     }
   }
+}
+
+/**
+ * What a team's app tasks use outside the team's resource groups, from the config alone (the
+ * platform cannot read the team stacks): `Get` on the vault's secrets when they read the
+ * base-artifacts token or the team's own token, `AcrPull` on base artifacts when they pull it with
+ * their identity. Undefined for a team without apps (no task, no identity). The team stack checks
+ * its tasks against the platform's grants (TeamStack), so the two cannot drift apart unseen.
+ */
+export function teamTaskNeeds(config: AcrGateConfig, team: string): { readSecrets: boolean; pullBase: boolean } | undefined {
+  const apps = config.apps.filter((a) => a.registry === team);
+  if (!apps.length) return undefined;
+  const tokens = plannedPullTokens(config);
+  const baseToken = tokens.some((t) => t.registry.name === config.baseArtifactsRegistry.name);
+  const teamToken = tokens.some((t) => t.registry.name === team) && apps.some((a) => a.aci.pullWith === "token");
+  return { readSecrets: baseToken || teamToken, pullBase: !baseToken };
 }
 
 /** The signer image acr-gate's build-signer task makes, in the registry given. */

@@ -13,6 +13,14 @@ export interface AppTaskOptions {
   /** Read the registry user and password from Key Vault (token mode), as the upstream file does. */
   readonly readRegistrySecrets: boolean;
   /**
+   * The client id of the user-assigned identity the task runs as, as the task file names it (a
+   * task value, `{{.Values.TASK_IDENTITY}}`: the id is a Terraform reference, which cannot go into
+   * the encoded file): its Key Vault references and `az login` use it. A task with a user-assigned
+   * identity only has no system one to fall back on.
+   * @default - the task's system-assigned identity
+   */
+  readonly identityClientId?: string;
+  /**
    * Verify before use (signing on): pull the base image, verify its digest against the gate's
    * certificate (task value GATE_CERTIFICATE) with `toolsImage`, and build on that very image.
    * @default - no verification (signing off: nothing signs the base images)
@@ -30,18 +38,23 @@ export interface AppTaskOptions {
 
 export function appTaskDefinition(o: AppTaskOptions): TaskDefinition {
   const image = `{{.Run.Registry}}/${o.imageRepository}:{{.Run.ID}}`;
+  const clientID = o.identityClientId !== undefined ? { clientID: o.identityClientId } : {};
   const secrets: TaskSecret[] = o.readRegistrySecrets
     ? [
         {
           id: "registry-user",
           keyvault: "https://{{.Values.KEYVAULT}}.vault.azure.net/secrets/registry-{{.Run.RegistryName}}-user",
+          ...clientID,
         },
         {
           id: "registry-password",
           keyvault: "https://{{.Values.KEYVAULT}}.vault.azure.net/secrets/registry-{{.Run.RegistryName}}-password",
+          ...clientID,
         },
       ]
     : [];
+  // --username <client id> picks the user-assigned identity (the only one such a task has).
+  const login = `az login --identity${o.identityClientId !== undefined ? ` --username ${o.identityClientId}` : ""} --allow-no-subscriptions --output none`;
   const deploy = o.deployCommand(
     image,
     o.readRegistrySecrets
@@ -74,7 +87,7 @@ export function appTaskDefinition(o: AppTaskOptions): TaskDefinition {
         when: v ? ["verify-base"] : ["-"],
       },
       { id: "push-app", push: [image], when: ["build-app"] },
-      { id: "az-login", cmd: "az login --identity --allow-no-subscriptions --output none", when: ["-"] },
+      { id: "az-login", cmd: login, when: ["-"] },
       { id: "deploy-aci", cmd: deploy, when: ["az-login", "push-app"] },
     ],
   };

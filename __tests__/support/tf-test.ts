@@ -97,6 +97,9 @@ export function remoteOutput(name: string): string {
   if (name === "key_vault_uri") return `${VAULT_URL}/`;
   if (name.endsWith("_secret_id")) return `${VAULT_URL}/secrets/mocksecret/${VERSION}`;
   if (name.endsWith("_registry_id")) return ACR;
+  // A split team's task identity (constructs/platform-stack.ts teamIdentityOutputs): the mocked identity's.
+  if (/^team_\w+_identity_(client|principal)_id$/.test(name)) return GUID;
+  if (/^team_\w+_identity_id$/.test(name)) return `${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mockidentity`;
   if (name.startsWith("login_server_")) return "mockregistry.azurecr.io";
   throw new Error(`no mocked value for the remote state output ${name}: add one to __tests__/support/tf-test.ts`);
 }

@@ -1,0 +1,207 @@
+/**
+ * Split teams' task identities (help/split.md, "Team identities"): nothing a team stack creates needs
+ * a right outside the team's own resource groups, beyond reading what it consumes; the platform
+ * makes each team's identity and grants it exactly what the team's tasks use outside; the tasks run
+ * as it (credentials, Key Vault references, az login).
+ *
+ * Every split config: examples/split.yaml, and every other example (and the default config) with
+ * `layout: split` where the config allows it, so that identity pulls, signing, audit logs, the
+ * artifact cache and an azurerm backend are covered too.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import YAML from "yaml";
+import { ConfigError, DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
+import type { AcrGateConfig } from "../lib/config/schema";
+import { PLATFORM_OUTPUTS, teamIdentityOutputs } from "../constructs/platform-stack";
+import { synthStacks } from "./helpers";
+
+const examples = path.join(__dirname, "..", "examples");
+const sources: [string, string][] = [
+  ["default", DEFAULT_CONFIG_YAML],
+  ...fs
+    .readdirSync(examples)
+    .filter((f) => f.endsWith(".yaml"))
+    .map((f) => [f, fs.readFileSync(path.join(examples, f), "utf8")] as [string, string]),
+];
+/** The config as written when it is split, else with `layout: split` in front (when the config allows it). */
+function splitOf(name: string, text: string): AcrGateConfig | undefined {
+  try {
+    const c = parseConfig(text, name);
+    if (c.layout === "split") return c;
+    return parseConfig(`layout: split\n${text.replace(/^layout: single\n/m, "")}`, name);
+  } catch (e) {
+    if (e instanceof ConfigError) return undefined; // e.g. a partial backend: refused with split
+    throw e;
+  }
+}
+const configs = sources.flatMap(([name, text]) => {
+  const c = splitOf(name, text);
+  return c ? [{ name, config: c }] : [];
+});
+
+type Body = Record<string, any>;
+const ref = (v: unknown): string | undefined => (typeof v === "string" ? /^\$\{([a-z_]+\.[\w-]+)(?:\.[\w.\[\]]+)?\}$/.exec(v)?.[1] : undefined);
+const remote = (v: unknown): string | undefined =>
+  typeof v === "string" ? /^\$\{data\.terraform_remote_state\.platform\.outputs\.(\w+)\}$/.exec(v)?.[1] : undefined;
+/** Resources that live only in the state, with no Azure scope. */
+const STATE_ONLY = new Set(["terraform_data", "time_sleep", "time_static"]);
+/** The attributes that place a resource in Azure, most specific first. */
+const PLACED_BY = ["scope", "target_resource_id", "key_vault_id", "container_registry_id", "container_registry_task_id", "container_registry_token_id", "resource_group_name"];
+
+/**
+ * Where each resource of a stack is written: `group:<name>` (a resource group, by name), `state`
+ * (no Azure object), or `outside:<what>` (the subscription, or a platform output: its vault, its
+ * registry). Followed through the stack's own references to the group that holds the object.
+ */
+function scopes(tf: any): Map<string, string> {
+  const bodies = new Map<string, Body>();
+  for (const [type, rs] of Object.entries<Record<string, Body>>(tf.resource ?? {})) for (const [n, b] of Object.entries(rs)) bodies.set(`${type}.${n}`, b);
+  const out = new Map<string, string>();
+  const scopeOf = (address: string): string => {
+    const known = out.get(address);
+    if (known) return known;
+    const [type] = address.split(".");
+    const b = bodies.get(address)!;
+    let s: string;
+    if (STATE_ONLY.has(type)) s = "state";
+    else if (type === "azurerm_resource_group") s = `group:${b.name}`;
+    else {
+      const attr = PLACED_BY.find((a) => b[a] !== undefined);
+      const v = attr === undefined ? undefined : b[attr];
+      const own = ref(v);
+      if (attr === undefined) throw new Error(`${address}: no attribute places it`);
+      else if (own && bodies.has(own)) s = scopeOf(own);
+      else if (remote(v)) s = `outside:${remote(v)}`;
+      else if (typeof v === "string" && /^\/subscriptions\/\$\{[^}]+\}$/.test(v)) s = "outside:subscription";
+      else if (typeof v === "string" && !v.includes("${")) s = attr === "resource_group_name" ? `group:${v}` : `outside:${v}`;
+      else throw new Error(`${address}: ${attr} = ${JSON.stringify(v)} is placed nowhere this test knows`);
+    }
+    out.set(address, s);
+    return s;
+  };
+  for (const a of bodies.keys()) scopeOf(a);
+  return out;
+}
+
+/** The team's own resource groups, from the config: its registry's and its apps' container groups'. */
+function teamGroups(config: AcrGateConfig, team: string): Set<string> {
+  const t = config.teamRegistries.find((r) => r.name === team)!;
+  return new Set([t.resourceGroup, ...config.apps.filter((a) => a.registry === team).map((a) => a.aci.resourceGroup)]);
+}
+
+const decode = (task: Body) => YAML.parse(Buffer.from(task.encoded_step.task_content, "base64").toString("utf8"));
+
+test("the configs: split.yaml and split variants of the others (at least five)", () => {
+  expect(configs.map((c) => c.name)).toContain("split.yaml");
+  expect(configs.length).toBeGreaterThanOrEqual(5);
+});
+
+describe.each(configs)("$name, split", ({ config }) => {
+  const stacks = synthStacks(config);
+  const platform = stacks[0].tf;
+  const teams = config.teamRegistries.map((t) => t.name);
+  const teamTf = (team: string) => stacks.find((s) => s.name === `${config.stackName}-${team}`)!.tf;
+
+  test.each(teams)("team %s writes nothing outside its own resource groups but its token's two secrets in the shared vault", (team) => {
+    const groups = teamGroups(config, team);
+    const tf = teamTf(team);
+    const listing = [...scopes(tf)].map(([address, scope]) => `${address} -> ${scope}`);
+    const outside = [...scopes(tf)].filter(([, scope]) => scope !== "state" && !(scope.startsWith("group:") && groups.has(scope.slice("group:".length))));
+    // The one exception, left open (help/split.md): the team's own token's login, in the platform's
+    // vault, where its tasks and container groups read it. Written by the team's deployer, whose
+    // secret permissions there the platform grants (`deployers`).
+    const exception = (address: string) => {
+      const [type, name] = address.split(".");
+      return type === "azurerm_key_vault_secret" && /^registry-.+-(user|password)$/.test(tf.resource[type][name].name) && tf.resource[type][name].name.startsWith(`registry-${team}-`);
+    };
+    expect({ team, outside: outside.filter(([a]) => !exception(a)) }).toEqual({ team, outside: [] });
+    for (const [a, scope] of outside) expect(scope).toBe(`outside:${PLATFORM_OUTPUTS.keyVaultId}`), expect(exception(a)).toBe(true);
+    // The listing is not vacuous: the registry, the tasks, the grants inside are placed in the team's groups.
+    expect(listing.filter((l) => l.includes("-> group:")).length).toBeGreaterThan(3);
+    // No role assignment or definition at the subscription, none on a platform resource, no vault policy.
+    expect(Object.keys(tf.resource.azurerm_key_vault_access_policy ?? {})).toEqual([]);
+  });
+
+  test.each(teams)("the platform grants team %s's identity exactly what its tasks use outside the team", (team) => {
+    const tf = teamTf(team);
+    const tasks = Object.values<Body>(tf.resource.azurerm_container_registry_task ?? {});
+    const identity = `\${azurerm_user_assigned_identity.team_identity_${team}.principal_id}`;
+    const uai = platform.resource.azurerm_user_assigned_identity?.[`team_identity_${team}`];
+    if (tasks.length === 0) {
+      // No app, no task: no identity, nothing granted.
+      expect(uai).toBeUndefined();
+      expect(JSON.stringify(platform)).not.toContain(`team_identity_${team}`);
+      return;
+    }
+    // Where the platform keeps it: the base-artifacts registry's group, which the platform owns and locks.
+    expect(uai.resource_group_name).toBe(platform.resource.azurerm_container_registry[`registry_${config.baseArtifactsRegistry.name}`].resource_group_name);
+    expect(teamGroups(config, team).has(config.baseArtifactsRegistry.resourceGroup)).toBe(false);
+    // What the tasks use, read from the team's JSON: secrets (credentials, the task file), identity pulls of base artifacts.
+    const base = `${config.baseArtifactsRegistry.name}.azurecr.io`;
+    const credentials = tasks.flatMap((t) => t.registry_credential?.custom ?? []);
+    const readsSecrets = credentials.some((c: Body) => c.username !== undefined) || tasks.some((t) => (decode(t).secrets ?? []).length > 0);
+    const pullsBase = credentials.some((c: Body) => c.login_server === base && c.username === undefined);
+    const policies = Object.values<Body>(platform.resource.azurerm_key_vault_access_policy ?? {}).filter((p) => p.object_id === identity);
+    const assignments = Object.values<Body>(platform.resource.azurerm_role_assignment ?? {}).filter((a) => a.principal_id === identity);
+    expect(policies.map((p) => [p.secret_permissions, p.key_permissions, p.certificate_permissions])).toEqual(readsSecrets ? [[["Get"], undefined, undefined]] : []);
+    const reader = platform.resource.azurerm_role_definition[`subscription_reader_role_${team}`];
+    expect(reader.permissions).toEqual([{ actions: ["Microsoft.Resources/subscriptions/read"] }]);
+    expect(
+      assignments.map((a) => (a.role_definition_name === "AcrPull" ? `AcrPull ${a.scope}` : a.role_definition_id === `\${azurerm_role_definition.subscription_reader_role_${team}.role_definition_resource_id}` ? `reader ${a.scope}` : `other ${a.scope}`)).sort(),
+    ).toEqual(
+      [
+        ...(pullsBase ? [`AcrPull \${azurerm_container_registry.registry_${config.baseArtifactsRegistry.name}.id}`] : []),
+        `reader /subscriptions/\${data.azurerm_client_config.current.subscription_id}`,
+      ].sort(),
+    );
+    // The outputs the team reads it by.
+    const names = teamIdentityOutputs(team);
+    expect(platform.output[names.id].value).toBe(`\${azurerm_user_assigned_identity.team_identity_${team}.id}`);
+    expect(platform.output[names.clientId].value).toBe(`\${azurerm_user_assigned_identity.team_identity_${team}.client_id}`);
+    expect(platform.output[names.principalId].value).toBe(identity);
+  });
+
+  test.each(teams)("team %s's tasks run as the platform's identity: credentials, Key Vault references, az login, deploy grants", (team) => {
+    const tf = teamTf(team);
+    const names = teamIdentityOutputs(team);
+    const out = (n: string) => `\${data.terraform_remote_state.platform.outputs.${n}}`;
+    for (const t of Object.values<Body>(tf.resource.azurerm_container_registry_task ?? {})) {
+      expect(t.identity).toEqual({ type: "UserAssigned", identity_ids: [out(names.id)] });
+      for (const c of t.registry_credential?.custom ?? []) expect(c.identity).toBe(out(names.clientId));
+      expect(t.encoded_step.values.TASK_IDENTITY).toBe(out(names.clientId));
+      const file = decode(t);
+      for (const s of file.secrets ?? []) expect(s.clientID).toBe("{{.Values.TASK_IDENTITY}}");
+      const login = file.steps.find((s: Body) => s.id === "az-login");
+      expect(login.cmd).toBe("az login --identity --username {{.Values.TASK_IDENTITY}} --allow-no-subscriptions --output none");
+    }
+    // Inside the team: its deploy roles, to the identity's object id read from the platform.
+    for (const a of Object.values<Body>(tf.resource.azurerm_role_assignment ?? {})) {
+      if (a.role_definition_name === "AcrPull") continue; // a container group's own pull identity
+      expect(a.principal_id).toBe(out(names.principalId));
+    }
+  });
+});
+
+test("the single layout keeps the tasks' system identities (and their grants) as they were", () => {
+  const [single] = synthStacks(parseConfig(fs.readFileSync(path.join(examples, "split.yaml"), "utf8").replace("layout: split", "layout: single")));
+  const tasks = Object.values<Body>(single.tf.resource.azurerm_container_registry_task);
+  for (const t of tasks) expect(t.identity).toEqual({ type: "SystemAssigned" });
+  expect(single.tf.resource.azurerm_user_assigned_identity?.team_identity_splitweb).toBeUndefined();
+  const app = tasks.find((t) => t.name === "storefront")!;
+  expect(decode(app).steps.find((s: Body) => s.id === "az-login").cmd).toBe("az login --identity --allow-no-subscriptions --output none");
+});
+
+test("a team stack refuses to build when the platform does not grant what its tasks use", () => {
+  // teamTaskNeeds and the tasks agree for every config above; the check itself: a platform without the team's identity.
+  const { TeamStack } = require("../constructs/team-stack");
+  const { PlatformStack } = require("../constructs/platform-stack");
+  const { App } = require("cdktf");
+  const config = configs.find((c) => c.name === "split.yaml")!.config;
+  const app = new App({ outdir: fs.mkdtempSync(path.join(require("os").tmpdir(), "acr-gate-teamid-")) });
+  const platform = new PlatformStack(app, config.stackName, config);
+  platform.workflow.teamIdentities.get("splitweb")!.grants.readSecretsIn = undefined;
+  expect(() => new TeamStack(app, `${config.stackName}-splitweb`, config, config.teamRegistries[0], platform)).toThrow(
+    /task splitweb\/storefront needs Get on the vault's secrets, which the platform does not grant its team identity/,
+  );
+});
