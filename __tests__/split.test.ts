@@ -13,7 +13,7 @@ import { synthesize } from "../app/synth";
 import { migrationPlan, migrationScript } from "../app/migration";
 import { teamBackend } from "../constructs/workflow";
 import { PLATFORM_OUTPUTS, teamIdentityOutputs } from "../constructs/platform-stack";
-import { fakeState, synthStacks } from "./helpers";
+import { fakeState, problemsOf, synthStacks } from "./helpers";
 import { requireTool } from "./support/go-render";
 
 const examples = path.join(__dirname, "..", "examples");
@@ -383,15 +383,7 @@ describe("state containers per environment (azurerm, environments dev, test and 
   });
 
   describe("container names that Azure would refuse are refused at config time, naming the parts to shorten", () => {
-    const problems = (yaml: string) => {
-      try {
-        parseConfig(yaml);
-        return "";
-      } catch (e) {
-        if (!(e instanceof ConfigError)) throw e;
-        return e.problems.join("\n");
-      }
-    };
+    const problems = problemsOf;
     const long = "c".repeat(60);
     test("the environment's container too long", () => {
       const p = problems(`${SPLIT_YAML}environment: prod\nbackend: { type: azurerm, resourceGroupName: tfstate-rg, storageAccountName: contosotfstate, containerName: ${long} }\n`);

@@ -18,7 +18,7 @@ import { TERRAFORM_FLOOR } from "../lib/provider-versions";
 import { requireTool } from "./support/go-render";
 import { diffAgainstPlan } from "./support/diff-agreement";
 import { applyThenPlan, clientConfigIn, mockHeader, variableValues } from "./support/tf-test";
-import { atLeast, changesOf, engine, exampleConfigs, MIRROR, REPO as repo, runTest, synthesize as synth, testable, workDir } from "./support/tf-runner";
+import { atLeast, changesOf, engine, exampleConfigs, expectApplyThenEmptyReplan, MIRROR, REPO as repo, runTest, synthesize as synth, testable, workDir } from "./support/tf-runner";
 
 const tf = engine(process.env.ACR_GATE_TERRAFORM ?? "terraform");
 // `state_key` in run blocks (the day-2 cases) is Terraform 1.11.
@@ -67,22 +67,7 @@ describe("apply, then a plan that changes nothing, on mocked providers: every st
     "%s",
     (label, config) => {
       const stacks = synthesize(label, config);
-      for (const [name, tf] of stacks) {
-        const dir = path.join(work, "apply", label, name);
-        fs.mkdirSync(dir, { recursive: true });
-        const copy = testable(tf);
-        fs.writeFileSync(path.join(dir, "cdk.tf.json"), JSON.stringify(copy, null, 2));
-        fs.writeFileSync(path.join(dir, "main.tftest.hcl"), applyThenPlan(copy));
-        const r = terraformTest(dir);
-        expect({ stack: `${label}/${name}`, summary: r.summary, diagnostics: r.diagnostics }).toEqual({
-          stack: `${label}/${name}`,
-          summary: expect.objectContaining({ status: "pass", passed: 2, failed: 0, errored: 0 }),
-          diagnostics: [],
-        });
-        const replan = r.plans.get("replan");
-        expect(replan?.resource_changes?.length).toBeGreaterThan(0);
-        expect({ stack: `${label}/${name}`, changes: changesOf(replan) }).toEqual({ stack: `${label}/${name}`, changes: [] });
-      }
+      for (const [name, json] of stacks) expectApplyThenEmptyReplan(work, tf, path.join(work, "apply", label, name), `${label}/${name}`, json, applyThenPlan);
     },
     240_000,
   );

@@ -174,6 +174,28 @@ export function changesOf(plan: any): string[] {
   return [...resources, ...outputs];
 }
 
+/**
+ * Writes one stack's testable copy and its apply-then-plan test file into dir, runs them, and
+ * expects both runs to pass and the second plan to change nothing (the stack's first apply, and an
+ * empty re-plan). `header` writes the test file (./tf-test.ts applyThenPlan).
+ */
+export function expectApplyThenEmptyReplan(work: string, e: Engine, dir: string, stack: string, tf: any, header: (copy: any) => string): Outcome {
+  fs.mkdirSync(dir, { recursive: true });
+  const copy = testable(tf);
+  fs.writeFileSync(path.join(dir, "cdk.tf.json"), JSON.stringify(copy, null, 2));
+  fs.writeFileSync(path.join(dir, "main.tftest.hcl"), header(copy));
+  const r = runTest(work, e, dir);
+  expect({ stack, summary: r.summary, diagnostics: r.diagnostics }).toEqual({
+    stack,
+    summary: expect.objectContaining({ status: "pass", passed: 2, failed: 0, errored: 0 }),
+    diagnostics: [],
+  });
+  const replan = r.plans.get("replan");
+  expect(replan?.resource_changes?.length).toBeGreaterThan(0);
+  expect({ stack, changes: changesOf(replan) }).toEqual({ stack, changes: [] });
+  return r;
+}
+
 /** The default config and every examples/*.yaml: [label, path or null for the default]. */
 export function exampleConfigs(): [string, string | null][] {
   return [
