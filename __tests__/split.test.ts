@@ -491,6 +491,38 @@ describe("config rules of the split layout", () => {
     expect(no.status).toBe(1);
     expect(no.stderr).toMatch(/has layout 'single'/);
   });
+
+  test("the CLI prints the group import script for a split config: one import per group a team hands over, valid JSON; refuses a single one", () => {
+    const main = path.join(__dirname, "..", "dist", "main.js");
+    const ok = spawnSync(process.execPath, [main, "--config", path.join(examples, "split.yaml"), "--group-import-script"], { encoding: "utf8" });
+    expect(ok.status).toBe(0);
+    expect(ok.stderr).toMatch(/^acr-gate: 7 resource groups of 3 team stacks to import into acr-gate$/m);
+    // Every group the teams' removed blocks forget is one the platform declares, and imported.
+    const handed = teams.flatMap((t) => (byName.get(teamStack(t))!.removed as any[]).map((r) => r.from)).sort();
+    expect(handed.length).toBe(7);
+    for (const a of handed) expect(byName.get(config.stackName)!.resource.azurerm_resource_group[a.split(".")[1]]).toBeDefined();
+    // Run it: the file it writes is the import blocks, with the subscription given.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-imports-"));
+    fs.mkdirSync(path.join(dir, "cdktf.out", "stacks", config.stackName), { recursive: true });
+    fs.writeFileSync(path.join(dir, "import.sh"), ok.stdout);
+    const sub = "12345678-1234-1234-1234-123456789abc";
+    const run = spawnSync("sh", ["import.sh"], { cwd: dir, env: { PATH: process.env.PATH ?? "", ARM_SUBSCRIPTION_ID: sub }, encoding: "utf8" });
+    expect(run.status).toBe(0);
+    const json = JSON.parse(fs.readFileSync(path.join(dir, "cdktf.out", "stacks", config.stackName, "team-groups-import.tf.json"), "utf8"));
+    const groups = byName.get(config.stackName)!.resource.azurerm_resource_group;
+    expect(json.import.map((i: any) => i.to).sort()).toEqual(handed);
+    for (const i of json.import) expect(i.id).toBe(`/subscriptions/${sub}/resourceGroups/${groups[i.to.split(".")[1]].name}`);
+    // No subscription, or not one: nothing written.
+    fs.rmSync(path.join(dir, "cdktf.out", "stacks", config.stackName, "team-groups-import.tf.json"));
+    for (const bad of [{}, { ARM_SUBSCRIPTION_ID: "x'; rm -rf /" }]) {
+      const r = spawnSync("sh", ["import.sh"], { cwd: dir, env: { PATH: process.env.PATH ?? "", ...bad }, encoding: "utf8" });
+      expect(r.status).not.toBe(0);
+      expect(fs.existsSync(path.join(dir, "cdktf.out", "stacks", config.stackName, "team-groups-import.tf.json"))).toBe(false);
+    }
+    const no = spawnSync(process.execPath, [main, "--config", path.join(examples, "dockerhub.yaml"), "--group-import-script"], { encoding: "utf8" });
+    expect(no.status).toBe(1);
+    expect(no.stderr).toMatch(/has layout 'single'/);
+  });
 });
 
 function plan() {

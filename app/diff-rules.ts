@@ -65,6 +65,11 @@ export interface Preview {
   /** Resource types in either file that app/forcenew.json does not cover. */
   unknownTypes: string[];
   notes: string[];
+  /**
+   * Resources the state forgets and Azure keeps: a `removed` block with `destroy = false` for an old
+   * address (handOver), which `terraform plan` shows as "forget".
+   */
+  forgotten: string[];
 }
 
 /**
@@ -313,6 +318,7 @@ export function previewReplacements(oldTf: object, newTf: object, options: PlanO
       .sort((a, b) => byText(a.address, b.address)),
     unknownTypes,
     notes: [...notes],
+    forgotten: handed.forgotten,
   };
 }
 
@@ -434,12 +440,12 @@ function backendMove(oldObj: Obj, newObj: Obj): string | undefined {
  * the old references become references to that data source: `name` is the literal, `location` the
  * old literal, anything else (`id`) the data source's attribute, which Azure gives alike.
  */
-export function handOver(oldTf: object, newTf: object): { oldTf: object; notes: string[] } {
+export function handOver(oldTf: object, newTf: object): { oldTf: object; notes: string[]; forgotten: string[] } {
   const removed = Array.isArray((newTf as Obj).removed) ? ((newTf as Obj).removed as unknown[]) : [];
   const forgotten = removed.filter((r): r is Obj => isObj(r) && typeof r.from === "string" && isObj(r.lifecycle) && (r.lifecycle as Obj).destroy === false).map((r) => String(r.from));
   const old = blocks(oldTf as Obj, "resource");
   const gone = forgotten.filter((a) => old.has(a));
-  if (!gone.length) return { oldTf, notes: [] };
+  if (!gone.length) return { oldTf, notes: [], forgotten: [] };
   const copy = JSON.parse(JSON.stringify(oldTf)) as Obj;
   const notes: string[] = [];
   const newData = blocks(newTf as Obj, "data");
@@ -478,5 +484,5 @@ export function handOver(oldTf: object, newTf: object): { oldTf: object; notes: 
     return v;
   };
   copy.resource = rewrite(copy.resource);
-  return { oldTf: copy, notes };
+  return { oldTf: copy, notes, forgotten: gone };
 }
