@@ -144,7 +144,7 @@ describe("the acr-gate command: flags, and what it says it made", () => {
     const out = path.join(tmp, "help-out");
     const r = cli(["--help"], { CDKTF_OUTDIR: out });
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^Usage: acr-gate \[--config <file>\] \[--out <dir>\] \[--check \| --migration-script\] \[--help\]/);
+    expect(r.stdout).toMatch(/^Usage: acr-gate \[--config <file>\] \[--out <dir>\] \[--check \| --migration-script \| --group-import-script\] \[--help\]/);
     // Every option the parser takes is in the synopsis and explained below it.
     const synopsis = r.stdout.split("\n")[0];
     for (const flag of fs.readFileSync(path.join(__dirname, "..", "app", "cli.ts"), "utf8").match(/flag === "(--[a-z-]+)"/g)!.map((m) => m.slice(10, -1))) {

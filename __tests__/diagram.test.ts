@@ -52,3 +52,12 @@ test("a scan-only gate has no base image trigger in the JSON, and the diagram do
   const md = renderWorkflow([{ name: stack.node.id, tf }]);
   expect(md).toContain("gate node:15-alpine: vulnerability-scan then promote node:15-alpine<br/>on: timer 0 3 * * *");
 });
+
+test("split: each app's container group shows its group, which the team stack names (the platform makes it)", () => {
+  const { synthStacks } = require("./helpers");
+  const { parseConfig } = require("../lib/config");
+  const stacks = synthStacks(parseConfig(fs.readFileSync(path.join(__dirname, "..", "examples", "split.yaml"), "utf8")));
+  const md = renderWorkflow(stacks.map((s: any) => ({ name: s.name, tf: s.tf })));
+  expect(md).toContain("ACI storefront-aci (storefront-aci-rg)");
+  expect(md).not.toContain("(?)");
+});

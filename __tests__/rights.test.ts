@@ -9,6 +9,7 @@ import * as path from "path";
 import { Right, rightsNeeded, Scope } from "../app/deployer-rights";
 import { synthesizeInMemory } from "../app/synth";
 import { DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
+import type { AcrGateConfig } from "../lib/config/schema";
 
 const repo = path.join(__dirname, "..");
 const configs: [string, string][] = [
@@ -24,22 +25,43 @@ const configs: [string, string][] = [
 
 type Kind = "platform" | "team" | "ci";
 
-/** The resource groups a stack creates. */
-const groupsOf = (tf: any): Set<string> => new Set(Object.values<any>(tf.resource?.azurerm_resource_group ?? {}).map((g) => String(g.name)));
+/**
+ * A stack's own resource groups: those it creates, and for a split team the groups the config gives
+ * it (its registry's, its apps'), which the platform creates for it.
+ */
+function groupsOf(tf: any, config: AcrGateConfig, stack: string): Set<string> {
+  const team = config.layout === "split" ? config.teamRegistries.find((t) => `${config.stackName}-${t.name}` === stack) : undefined;
+  const given = team ? [team.resourceGroup, ...config.apps.filter((a) => a.registry === team.name).map((a) => a.aci.resourceGroup)] : [];
+  return new Set([...Object.values<any>(tf.resource?.azurerm_resource_group ?? {}).map((g) => String(g.name)), ...given]);
+}
+
+/**
+ * The group a platform output's resource lives in, read from the platform's JSON (a team identity:
+ * the team registry's group), or undefined.
+ */
+function groupOfOutput(platform: any, output: string): string | undefined {
+  const m = /^\$\{([a-z_]+)\.([\w-]+)\.id\}$/.exec(String(platform.output?.[output]?.value ?? ""));
+  const rg = m ? platform.resource?.[m[1]]?.[m[2]]?.resource_group_name : undefined;
+  const g = typeof rg === "string" ? /^\$\{azurerm_resource_group\.([\w-]+)\.name\}$/.exec(rg) : null;
+  return g ? platform.resource.azurerm_resource_group[g[1]].name : typeof rg === "string" && !rg.includes("${") ? rg : undefined;
+}
 
 /**
  * A scope as the table names it, for the deployer of that stack: its own groups, the subscription,
  * its state, or what it reads from the platform. Anything else is a right outside the kind's reach
  * and is named as such (the test then fails on it).
  */
-function classify(scope: Scope, own: Set<string>, kind: Kind): string {
+function classify(scope: Scope, own: Set<string>, kind: Kind, platform: any): string {
   switch (scope.kind) {
     case "subscription":
       return "the subscription";
     case "resourceGroup":
       return own.has(scope.name) ? "its resource groups" : `resource group ${scope.name}, not its own`;
-    case "remote":
-      return /^team_.+_identity_id$/.test(scope.output) ? "its team identity (in the platform's group)" : `the platform's ${scope.output}`;
+    case "remote": {
+      // What the platform made inside this team's groups (its task identity) is in its groups.
+      const g = groupOfOutput(platform, scope.output);
+      return g !== undefined && own.has(g) ? "its resource groups" : `the platform's ${scope.output}`;
+    }
     case "state":
       return scope.own ? "its state container" : kind === "team" ? "its environment's platform state container" : "a state it reads";
   }
@@ -55,13 +77,14 @@ function derived(): Map<Kind, Set<string>> {
     ["ci", new Set()],
   ]);
   for (const [, yaml] of configs) {
-    const stacks = [...synthesizeInMemory(parseConfig(yaml)).entries()];
-    const [platformName] = stacks[0];
+    const config = parseConfig(yaml);
+    const stacks = [...synthesizeInMemory(config).entries()];
+    const [platformName, platform] = stacks[0];
     for (const [name, tf] of stacks) {
       const kind: Kind = name === platformName ? "platform" : "team";
-      const own = groupsOf(tf);
+      const own = groupsOf(tf, config, name);
       for (const r of rightsNeeded(tf) as Right[]) {
-        const where = classify(r.scope, own, kind);
+        const where = classify(r.scope, own, kind, platform);
         out.get(kind)!.add(`${r.action} | ${where}`);
         if (readOnly(r.action)) out.get("ci")!.add(`${r.action} | ${kind === "team" && where === "its resource groups" ? "the teams' resource groups" : where === "its resource groups" ? "the platform's resource groups" : where}`);
       }
@@ -93,18 +116,17 @@ describe("help/rights.md: what each deployer kind needs, derived from the JSON o
     expect({ kind, missing, extra }).toEqual({ kind, missing: [], extra: [] });
   });
 
-  // Issue 28 asks for none; three remain (help/rights.md, "What a team deployer still needs outside
-  // its groups"), listed exactly so that no other can join them unnoticed.
-  test("a team deployer needs nothing outside its own resource groups but the three known exceptions", () => {
+  // Issue 28 asks for none; one remains (help/rights.md, "What a team deployer still needs outside
+  // its groups"), listed exactly so that no other can join it unnoticed.
+  test("a team deployer needs nothing outside its own resource groups but its token's secrets in the platform's vault", () => {
     const outside = [...need.get("team")!].filter((r) => !/\| (its resource groups|its state container|its environment's platform state container)$/.test(r)).sort();
     expect(outside).toEqual([
       "KeyVault data: secrets delete | the platform's key_vault_id",
       "KeyVault data: secrets get | the platform's key_vault_id",
       "KeyVault data: secrets set | the platform's key_vault_id",
-      "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action | its team identity (in the platform's group)",
-      "Microsoft.Resources/subscriptions/resourceGroups/delete | the subscription",
-      "Microsoft.Resources/subscriptions/resourceGroups/read | the subscription",
-      "Microsoft.Resources/subscriptions/resourceGroups/write | the subscription",
     ]);
+    // Not vacuous: the team's stacks do attach the platform's identity, and read their groups, inside them.
+    expect(need.get("team")).toContain("Microsoft.ManagedIdentity/userAssignedIdentities/assign/action | its resource groups");
+    expect(need.get("team")).toContain("Microsoft.Resources/subscriptions/resourceGroups/read | its resource groups");
   });
 });

@@ -14,6 +14,7 @@ import { migrationPlan, migrationScript } from "../app/migration";
 import { teamBackend } from "../constructs/workflow";
 import { PLATFORM_OUTPUTS, teamIdentityOutputs } from "../constructs/platform-stack";
 import { fakeState, problemsOf, synthStacks } from "./helpers";
+import { addressPart } from "../lib/principal";
 import { requireTool } from "./support/go-render";
 
 const examples = path.join(__dirname, "..", "examples");
@@ -42,6 +43,18 @@ function refsIn(value: unknown): string[] {
 /** The one platform output a reference reads, or undefined. */
 const platformOutput = (ref: string) => /^data\.terraform_remote_state\.platform\.outputs\.([a-z_]+)$/.exec(ref)?.[1];
 /** Strings with a reference become "<ref>": what stays is what Azure sees whatever state holds it. */
+/** A single-stack body with its references to a group's name and location written as the group's literals. */
+function byGroupName(v: any, groups: Record<string, any>): any {
+  if (typeof v === "string") {
+    const m = /^\$\{azurerm_resource_group\.([\w-]+)\.(name|location)\}$/.exec(v);
+    // Any other attribute (`id`) read from the data source of the same name: Azure gives it alike.
+    return m ? groups[m[1]][m[2]] : v.replace(/(?<![\w.])azurerm_resource_group\./g, "data.azurerm_resource_group.");
+  }
+  if (Array.isArray(v)) return v.map((x) => byGroupName(x, groups));
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, byGroupName(x, groups)]));
+  return v;
+}
+
 function literalShape(v: any): any {
   if (typeof v === "string") return v.includes("${") ? "<ref>" : v;
   if (Array.isArray(v)) return v.map(literalShape);
@@ -93,8 +106,11 @@ describe("ownership: a team's state cannot change another team's (or the platfor
       // The identity (`<team>-tasks`), its grants (addressed by that name), the subscription reader
       // role (`(<team> tasks)`), the outputs and what mentions them (descriptions, the lock's order):
       // remove those and no mention is left.
+      // And its resource groups, which the platform makes (the team stack locks them), by name.
+      const groups = [config.teamRegistries.find((r) => r.name === t)!.resourceGroup, ...config.apps.filter((a) => a.registry === t).map((a) => a.aci.resourceGroup)];
+      const groupParts = groups.flatMap((g) => [`rg_${addressPart(g)}`, `group-${g}`, g]).map((x) => x.replace(/[.()]/g, "\\$&"));
       const identityParts = new RegExp(
-        `team_identity_${t}|team-identity-${t}|team_${t}_identity_[a-z_]+|${t}[-_ ]tasks|subscription[-_]reader[-_](role_)?${t}|the ${t} app tasks`,
+        `team_identity_${t}|team-identity-${t}|team_${t}_identity_[a-z_]+|${t}[-_ ]tasks|subscription[-_]reader[-_](role_)?${t}|the ${t} app tasks|${groupParts.join("|")}`,
         "g",
       );
       expect(JSON.stringify(platform).replace(identityParts, "")).not.toMatch(word(t));
@@ -120,8 +136,14 @@ describe("ownership: a team's state cannot change another team's (or the platfor
 
   test.each(teams)("team %s: grants only to its own identities or its task identity, on its own resources", (team) => {
     const tf = byName.get(teamStack(team))!;
-    const own = new Set(resourcesOf(tf).map((r) => r.address));
-    const isOwn = (ref: string) => own.has(ref.split(".").slice(0, 2).join("."));
+    // Its own resources, and its own groups, which the platform makes and the team reads by name.
+    const groups = new Set([config.teamRegistries.find((r) => r.name === team)!.resourceGroup, ...config.apps.filter((a) => a.registry === team).map((a) => a.aci.resourceGroup)]);
+    const own = new Set([
+      ...resourcesOf(tf).map((r) => r.address),
+      ...Object.entries<any>(tf.data.azurerm_resource_group ?? {}).filter(([, d]) => groups.has(d.name)).map(([n]) => `data.azurerm_resource_group.${n}`),
+    ]);
+    expect(own.size).toBeGreaterThan(groups.size);
+    const isOwn = (ref: string) => own.has(ref.split(".").slice(0, ref.startsWith("data.") ? 3 : 2).join("."));
     const mine = Object.values(teamIdentityOutputs(team));
     const shared = (ref: string) => [...(Object.values(PLATFORM_OUTPUTS) as string[]), ...mine].includes(platformOutput(ref) ?? "");
     for (const r of resourcesOf(tf)) {
@@ -256,8 +278,11 @@ describe("moving a deployed single stack to split destroys nothing", () => {
       }
       // An app task switches to its team's identity: updated in place (no ForceNew attribute).
       if (r.type === "azurerm_container_registry_task" && moved.identity.type === "UserAssigned") continue;
-      expect(moved.name).toEqual(r.body.name);
-      expect(literalShape(moved)).toEqual(literalShape(r.body));
+      // A team stack names its groups (the platform makes them) where the single stack references
+      // the group it makes: the same value, known before the plan.
+      const viaGroups = where.get(r.address) === config.stackName ? r.body : byGroupName(r.body, single.tf.resource.azurerm_resource_group);
+      expect(moved.name).toEqual(viaGroups.name);
+      expect(literalShape(moved)).toEqual(literalShape(viaGroups));
     }
   });
 
@@ -455,6 +480,38 @@ describe("config rules of the split layout", () => {
     expect(ok.stdout.match(/^terraform state mv /gm)!.length).toBe(plan().moves.length + plan().retires.length);
     expect(ok.stderr).toMatch(/resources move to 3 team states/);
     const no = spawnSync(process.execPath, [main, "--config", path.join(examples, "dockerhub.yaml"), "--migration-script"], { encoding: "utf8" });
+    expect(no.status).toBe(1);
+    expect(no.stderr).toMatch(/has layout 'single'/);
+  });
+
+  test("the CLI prints the group import script for a split config: one import per group a team hands over, valid JSON; refuses a single one", () => {
+    const main = path.join(__dirname, "..", "dist", "main.js");
+    const ok = spawnSync(process.execPath, [main, "--config", path.join(examples, "split.yaml"), "--group-import-script"], { encoding: "utf8" });
+    expect(ok.status).toBe(0);
+    expect(ok.stderr).toMatch(/^acr-gate: 7 resource groups of 3 team stacks to import into acr-gate$/m);
+    // Every group the teams' removed blocks forget is one the platform declares, and imported.
+    const handed = teams.flatMap((t) => (byName.get(teamStack(t))!.removed as any[]).map((r) => r.from)).sort();
+    expect(handed.length).toBe(7);
+    for (const a of handed) expect(byName.get(config.stackName)!.resource.azurerm_resource_group[a.split(".")[1]]).toBeDefined();
+    // Run it: the file it writes is the import blocks, with the subscription given.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-gate-imports-"));
+    fs.mkdirSync(path.join(dir, "cdktf.out", "stacks", config.stackName), { recursive: true });
+    fs.writeFileSync(path.join(dir, "import.sh"), ok.stdout);
+    const sub = "12345678-1234-1234-1234-123456789abc";
+    const run = spawnSync("sh", ["import.sh"], { cwd: dir, env: { PATH: process.env.PATH ?? "", ARM_SUBSCRIPTION_ID: sub }, encoding: "utf8" });
+    expect(run.status).toBe(0);
+    const json = JSON.parse(fs.readFileSync(path.join(dir, "cdktf.out", "stacks", config.stackName, "team-groups-import.tf.json"), "utf8"));
+    const groups = byName.get(config.stackName)!.resource.azurerm_resource_group;
+    expect(json.import.map((i: any) => i.to).sort()).toEqual(handed);
+    for (const i of json.import) expect(i.id).toBe(`/subscriptions/${sub}/resourceGroups/${groups[i.to.split(".")[1]].name}`);
+    // No subscription, or not one: nothing written.
+    fs.rmSync(path.join(dir, "cdktf.out", "stacks", config.stackName, "team-groups-import.tf.json"));
+    for (const bad of [{}, { ARM_SUBSCRIPTION_ID: "x'; rm -rf /" }]) {
+      const r = spawnSync("sh", ["import.sh"], { cwd: dir, env: { PATH: process.env.PATH ?? "", ...bad }, encoding: "utf8" });
+      expect(r.status).not.toBe(0);
+      expect(fs.existsSync(path.join(dir, "cdktf.out", "stacks", config.stackName, "team-groups-import.tf.json"))).toBe(false);
+    }
+    const no = spawnSync(process.execPath, [main, "--config", path.join(examples, "dockerhub.yaml"), "--group-import-script"], { encoding: "utf8" });
     expect(no.status).toBe(1);
     expect(no.stderr).toMatch(/has layout 'single'/);
   });

@@ -15,6 +15,7 @@ import { ConfigError, DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
 import type { AcrGateConfig } from "../lib/config/schema";
 import { PLATFORM_OUTPUTS, teamIdentityOutputs } from "../constructs/platform-stack";
 import { synthStacks } from "./helpers";
+import { addressPart } from "../lib/principal";
 
 const examples = path.join(__dirname, "..", "examples");
 const sources: [string, string][] = [
@@ -72,6 +73,7 @@ function scopes(tf: any): Map<string, string> {
       const own = ref(v);
       if (attr === undefined) throw new Error(`${address}: no attribute places it`);
       else if (own && bodies.has(own)) s = scopeOf(own);
+      else if (typeof v === "string" && /^\$\{data\.azurerm_resource_group\.[\w-]+\.id\}$/.test(v)) s = `group:${tf.data.azurerm_resource_group[v.split(".")[2]].name}`;
       else if (remote(v)) s = `outside:${remote(v)}`;
       else if (typeof v === "string" && /^\/subscriptions\/\$\{[^}]+\}$/.test(v)) s = "outside:subscription";
       else if (typeof v === "string" && !v.includes("${")) s = attr === "resource_group_name" ? `group:${v}` : `outside:${v}`;
@@ -117,8 +119,10 @@ describe.each(configs)("$name, split", ({ config }) => {
     };
     expect({ team, outside: outside.filter(([a]) => !exception(a)) }).toEqual({ team, outside: [] });
     for (const [a, scope] of outside) expect(scope).toBe(`outside:${PLATFORM_OUTPUTS.keyVaultId}`), expect(exception(a)).toBe(true);
-    // The listing is not vacuous: the registry, the tasks, the grants inside are placed in the team's groups.
-    expect(listing.filter((l) => l.includes("-> group:")).length).toBeGreaterThanOrEqual(3);
+    // The listing is not vacuous: the registry (and its lock, its scope map, the tasks, the grants
+    // inside) are placed in the team's groups; a team without apps has its registry and token at least.
+    expect(listing.filter((l) => l.includes("-> group:")).length).toBeGreaterThanOrEqual(2);
+    expect(listing.some((l) => /^azurerm_container_registry\.[\w-]+ -> group:/.test(l))).toBe(true);
     // No role assignment or definition at the subscription, none on a platform resource, no vault policy.
     expect(Object.keys(tf.resource.azurerm_key_vault_access_policy ?? {})).toEqual([]);
   });
@@ -134,9 +138,13 @@ describe.each(configs)("$name, split", ({ config }) => {
       expect(JSON.stringify(platform)).not.toContain(`team_identity_${team}`);
       return;
     }
-    // Where the platform keeps it: the base-artifacts registry's group, which the platform owns and locks.
-    expect(uai.resource_group_name).toBe(platform.resource.azurerm_container_registry[`registry_${config.baseArtifactsRegistry.name}`].resource_group_name);
-    expect(teamGroups(config, team).has(config.baseArtifactsRegistry.resourceGroup)).toBe(false);
+    // Where the platform keeps it: the team registry's group, which the platform makes for the team
+    // (attaching the identity is then a right inside the team's own group).
+    const home = /^\$\{(azurerm_resource_group\.[\w-]+)\.name\}$/.exec(uai.resource_group_name)?.[1];
+    expect(home).toBeDefined();
+    const group = platform.resource.azurerm_resource_group[home!.split(".")[1]].name;
+    expect(group).toBe(config.teamRegistries.find((t) => t.name === team)!.resourceGroup);
+    expect(teamGroups(config, team).has(group)).toBe(true);
     // What the tasks use, read from the team's JSON: secrets (credentials, the task file), identity pulls of base artifacts.
     const base = `${config.baseArtifactsRegistry.name}.azurecr.io`;
     const credentials = tasks.flatMap((t) => t.registry_credential?.custom ?? []);
@@ -160,6 +168,26 @@ describe.each(configs)("$name, split", ({ config }) => {
     expect(platform.output[names.id].value).toBe(`\${azurerm_user_assigned_identity.team_identity_${team}.id}`);
     expect(platform.output[names.clientId].value).toBe(`\${azurerm_user_assigned_identity.team_identity_${team}.client_id}`);
     expect(platform.output[names.principalId].value).toBe(identity);
+  });
+
+  test.each(teams)("team %s's resource groups are made by the platform, read by the team by name, locked by the team", (team) => {
+    const tf = teamTf(team);
+    const groups = [...teamGroups(config, team)].sort();
+    const made = (json: any) => Object.values<Body>(json.resource.azurerm_resource_group ?? {}).map((g) => g.name);
+    // The platform makes them, with no lock of its own on them; the team makes none.
+    expect(made(platform).filter((g: string) => groups.includes(g)).sort()).toEqual(groups);
+    expect(made(tf)).toEqual([]);
+    const platformLocks = Object.values<Body>(platform.resource.azurerm_management_lock ?? {}).map((l) => l.scope);
+    for (const g of groups) expect(platformLocks).not.toContain(`\${azurerm_resource_group.rg_${addressPart(g)}.id}`);
+    // The team reads each by name and forgets the group its earlier versions made (never destroys it).
+    expect(Object.values<Body>(tf.data.azurerm_resource_group).map((g) => g.name).sort()).toEqual(groups);
+    expect(tf.removed.map((r: Body) => [r.from, r.lifecycle])).toEqual(Object.keys(tf.data.azurerm_resource_group).map((n) => [`azurerm_resource_group.${n}`, { destroy: false }]));
+    // The registry's group keeps its lock in the team's state, when the config locks (lib/lock-cover.ts orders it).
+    const registryGroup = config.teamRegistries.find((t) => t.name === team)!.resourceGroup;
+    const locks = Object.values<Body>(tf.resource.azurerm_management_lock ?? {});
+    const locked = config.protection.locks && !config.protection.liftLocks.map((g) => g.toLowerCase()).includes(registryGroup.toLowerCase());
+    expect(locks.map((l) => tf.data.azurerm_resource_group[/^\$\{data\.azurerm_resource_group\.([\w-]+)\.id\}$/.exec(l.scope)![1]].name)).toEqual(locked ? [registryGroup] : []);
+    if (locked) expect(locks[0].depends_on).toContain(`azurerm_container_registry.registry_${team}`);
   });
 
   test.each(teams)("team %s's tasks run as the platform's identity: credentials, Key Vault references, az login, deploy grants", (team) => {

@@ -19,7 +19,8 @@ import * as path from "path";
 import { DEFAULT_CONFIG_YAML } from "../lib/config";
 import { requireTool } from "./support/go-render";
 import { diffAgainstPlan } from "./support/diff-agreement";
-import { mockHeader, variableValues } from "./support/tf-test";
+import { hcl, mockedValues, mockHeader, SUB, variableValues } from "./support/tf-test";
+import { handedOverGroups } from "../app/migration";
 import { atLeast, changesOf, engine, MIRROR, REPO, runTest, synthesize, testable, workDir } from "./support/tf-runner";
 
 const tf = engine(process.env.ACR_GATE_TERRAFORM ?? "terraform");
@@ -79,6 +80,17 @@ const UNNAMED = (policy: string) => {
   return `${at}: replace => delete, ${at}["ops"]: create (2)`;
 };
 /** The gate's task file changed (it promotes only what changed): the task updated, its first run again. */
+/**
+ * A split team's groups, made by the platform since (help/split.md, "Team resource groups"): the
+ * team's state forgets them (its removed blocks), the platform's imports them (the import blocks of
+ * --group-import-script, added beside its JSON as the script does).
+ */
+const TEAM_GROUPS: Record<string, string[]> = {
+  splitdata: ["splitdata_rg", "reports_aci_rg"],
+  splitops: ["splitops_rg", "status_aci_rg"],
+  splitweb: ["splitweb_rg", "storefront_aci_rg", "catalog_aci_rg"],
+};
+const FORGET = (team: string) => TEAM_GROUPS[team].map((g) => `azurerm_resource_group.rg_${g}: forget`);
 const GATE = (registry: string) => [`azurerm_container_registry_task.task_${registry}_base_import_node: update`, `azurerm_container_registry_task_schedule_run_now.first_run_${registry}_base_import_node: replace`];
 
 // [case, fixture folder, stack, extra config after (help/versions.md step 4), changes expected
@@ -135,11 +147,11 @@ const cases: [string, string, string, string, string[], string[]][] = [
       "terraform_data.environment: create",
       ...["splitdata", "splitops", "splitweb"].flatMap(TEAM_IDENTITY),
     ],
-    [UNNAMED("kv_policy_split_task_creds_deployer")],
+    [UNNAMED("kv_policy_split_task_creds_deployer"), ...Object.values(TEAM_GROUPS).flat().sort().map((g) => `azurerm_resource_group.rg_${g}: create => imported, no change (7)`)],
   ],
-  ["split: team splitdata", "split", "acr-gate-splitdata", "", ["azurerm_container_registry.registry_splitdata: update", ...SWITCH("splitdata", "reports"), "terraform_data.environment: create"], [...DEPLOY_FORCENEW(GRANTS.splitdata), PAUSE_FORCENEW]],
-  ["split: team splitops", "split", "acr-gate-splitops", "", ["azurerm_container_registry.registry_splitops: update", ...SWITCH("splitops", "status"), "terraform_data.environment: create"], [...DEPLOY_FORCENEW(GRANTS.splitops), PAUSE_FORCENEW]],
-  ["split: team splitweb", "split", "acr-gate-splitweb", "", ["azurerm_container_registry.registry_splitweb: update", ...SWITCH("splitweb", "catalog", "storefront"), "terraform_data.environment: create"], [...DEPLOY_FORCENEW(GRANTS.splitweb), PAUSE_FORCENEW]],
+  ["split: team splitdata", "split", "acr-gate-splitdata", "", ["azurerm_container_registry.registry_splitdata: update", ...SWITCH("splitdata", "reports"), ...FORGET("splitdata"), "terraform_data.environment: create"], [...DEPLOY_FORCENEW(GRANTS.splitdata), PAUSE_FORCENEW]],
+  ["split: team splitops", "split", "acr-gate-splitops", "", ["azurerm_container_registry.registry_splitops: update", ...SWITCH("splitops", "status"), ...FORGET("splitops"), "terraform_data.environment: create"], [...DEPLOY_FORCENEW(GRANTS.splitops), PAUSE_FORCENEW]],
+  ["split: team splitweb", "split", "acr-gate-splitweb", "", ["azurerm_container_registry.registry_splitweb: update", ...SWITCH("splitweb", "catalog", "storefront"), ...FORGET("splitweb"), "terraform_data.environment: create"], [...DEPLOY_FORCENEW(GRANTS.splitweb), PAUSE_FORCENEW]],
   // Its read of the platform gains use_azuread_auth (help/split.md): the same state, the same
   // outputs, so the secrets, policies and task credentials that read them are left alone.
   [
@@ -147,7 +159,7 @@ const cases: [string, string, string, string, string[], string[]][] = [
     "split-azurerm-backend",
     "acr-gate-splitweb",
     "",
-    ["azurerm_container_registry.registry_splitweb: update", ...SWITCH("splitweb", "catalog", "storefront"), "terraform_data.environment: create"],
+    ["azurerm_container_registry.registry_splitweb: update", ...SWITCH("splitweb", "catalog", "storefront"), ...FORGET("splitweb"), "terraform_data.environment: create"],
     [...DEPLOY_FORCENEW(GRANTS.splitweb), PAUSE_FORCENEW],
   ],
 ];
@@ -166,9 +178,15 @@ describe("upgrading from the last azurerm 4.55.0-pinned JSON: today's plan on it
       }
       const raw = JSON.parse(fs.readFileSync(path.join(FIXTURES, fixture, stack, "cdk.tf.json"), "utf8"));
       expect(raw.terraform.required_providers.azurerm.version).toBe("4.55.0");
-      const now = synthesize(work, path.basename(dir), config).get(stack);
+      const all = synthesize(work, path.basename(dir), config);
+      const now = all.get(stack);
       const after = testable(now);
       const before = testable(raw);
+      // The split platform's first apply of this version: the team groups' import blocks, as
+      // --group-import-script writes them (mock providers refuse imports: an override per address).
+      const imports = stack === "acr-gate" && fixture.startsWith("split") ? handedOverGroups(now, [...all].filter(([n]) => n !== stack).map(([name, tf]) => ({ name, tf }))) : [];
+      if (imports.length) after.import = imports.map((g) => ({ to: g.address, id: `/subscriptions/${SUB}/resourceGroups/${g.name}` }));
+      const overrides = imports.map((g) => `  override_resource {\n    target = ${g.address}\n    values = ${hcl({ ...mockedValues("azurerm_resource_group"), name: g.name })}\n  }\n`).join("");
       // One provider version per test run (see the header): the fixture's exact 4.55.0 relaxed to today's pin.
       before.terraform.required_providers.azurerm.version = after.terraform.required_providers.azurerm.version;
       fs.writeFileSync(path.join(dir, "before", "cdk.tf.json"), JSON.stringify(before, null, 2));
@@ -177,11 +195,15 @@ describe("upgrading from the last azurerm 4.55.0-pinned JSON: today's plan on it
       fs.writeFileSync(
         path.join(dir, "main.tftest.hcl"),
         `${mockHeader(after, {}, [before])}\nrun "before" {\n  command   = apply\n  state_key = "stack"\n  module {\n    source = "./before"\n  }\n}\n\n` +
-          `run "after" {\n  command   = plan\n  state_key = "stack"\n}\n`,
+          `run "after" {\n  command   = plan\n  state_key = "stack"\n${overrides}}\n`,
       );
       const r = runTest(work, tf, dir);
       expect({ summary: r.summary, diagnostics: r.diagnostics }).toEqual({ summary: expect.objectContaining({ status: "pass", passed: 2, failed: 0, errored: 0 }), diagnostics: [] });
       const plan = r.plans.get("after");
+      // Every team group imported, each with no change (the platform makes them as the teams did).
+      const importing = (plan.resource_changes as any[]).filter((c) => c.change.importing);
+      expect(importing.map((c) => `${c.address}: ${c.change.actions.join("+")}`).sort()).toEqual(imports.map((g) => `${g.address}: no-op`).sort());
+      if (stack === "acr-gate" && fixture.startsWith("split")) expect(imports.length).toBe(Object.values(TEAM_GROUPS).flat().length);
       const agreement = diffAgainstPlan(raw, now, plan, variableValues(after));
       expect(agreement.terraform).toEqual([...expected].sort());
       // changesOf's view too (outputs included): nothing beyond the resources above.

@@ -13,7 +13,7 @@ import { resourceType } from "../lib/resource-types";
 import { synthesize, synthesizeInMemory } from "./synth";
 import { OutdirError, resolveOutdir } from "./outdir";
 import { durableAddresses } from "./diff-rules";
-import { migrationPlan, migrationScript } from "./migration";
+import { groupImportScript, handedOverGroups, migrationPlan, migrationScript } from "./migration";
 import { teamBackend } from "../constructs/workflow";
 import { COMPILE_CACHE_ENV, compileCacheSettingProblem } from "./compile-cache";
 
@@ -22,7 +22,7 @@ export interface Io {
   err(text: string): void;
 }
 
-export const USAGE = `Usage: acr-gate [--config <file>] [--out <dir>] [--check | --migration-script] [--help]
+export const USAGE = `Usage: acr-gate [--config <file>] [--out <dir>] [--check | --migration-script | --group-import-script] [--help]
 
 Synthesizes the Terraform JSON of an acr-gate config (help/configuration.md) into <dir>/stacks/.
 
@@ -33,6 +33,10 @@ Synthesizes the Terraform JSON of an acr-gate config (help/configuration.md) int
   --migration-script
                    for a config with layout: split, print the shell commands that move a deployed
                    single-stack state into the split stacks' states (help/split.md); write nothing
+  --group-import-script
+                   for a config with layout: split, print the shell commands that import each team's
+                   resource groups into the platform's state, once, when upgrading a split deployment
+                   whose team stacks made them (help/split.md); write nothing
   --help           this text
 
 Exit status: 0 done, 1 bad config or output directory or a failed synth, 2 bad usage.
@@ -62,13 +66,14 @@ interface Options {
   out?: string;
   check: boolean;
   migration: boolean;
+  groupImports: boolean;
   help: boolean;
 }
 
 class UsageError extends Error {}
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { check: false, migration: false, help: false };
+  const o: Options = { check: false, migration: false, groupImports: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
@@ -80,6 +85,7 @@ function parseArgs(argv: readonly string[]): Options {
     if (flag === "--help" || flag === "-h") o.help = true;
     else if (flag === "--check" && inline === undefined) o.check = true;
     else if (flag === "--migration-script" && inline === undefined) o.migration = true;
+    else if (flag === "--group-import-script" && inline === undefined) o.groupImports = true;
     else if (flag === "--config") o.config = value();
     else if (flag === "--out") o.out = value();
     else throw new UsageError(`unknown ${arg.startsWith("-") ? "option" : "argument"} ${printable(arg)}`);
@@ -163,6 +169,17 @@ export function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io):
     const via = options.config !== undefined ? "--config" : "ACR_GATE_CONFIG";
     const config = file === undefined ? parseConfig(DEFAULT_CONFIG_YAML, "default config") : parseConfig(readConfigFile(file, via), file);
     const source = file === undefined ? "the walkthrough's default config" : printable(file, false);
+    if (options.groupImports) {
+      if (config.layout !== "split") {
+        io.err(`acr-gate: --group-import-script: ${source} has layout '${config.layout}'; the script imports split teams' resource groups into the platform's state\n`);
+        return 1;
+      }
+      const [platform, ...teams] = [...synthesizeInMemory(config)].map(([name, tf]) => ({ name, tf }));
+      const groups = handedOverGroups(platform.tf, teams);
+      io.out(groupImportScript(groups, config.stackName));
+      io.err(`acr-gate: ${groups.length} resource groups of ${teams.length} team stacks to import into ${config.stackName}\n`);
+      return 0;
+    }
     if (options.migration) {
       if (config.layout !== "split") {
         io.err(`acr-gate: --migration-script: ${source} has layout '${config.layout}'; the script moves a single-stack state into the stacks of layout 'split'\n`);

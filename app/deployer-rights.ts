@@ -67,11 +67,14 @@ const OPERATIONS: Record<string, { actions: string[]; at: "group" | "subscriptio
 export const OPERATION_TYPES = Object.keys(OPERATIONS);
 
 const REF = /^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}$/;
+/** A group another stack makes, read by name (a split team's, made by the platform). */
+const READ_GROUP = /^\$\{data\.azurerm_resource_group\.([A-Za-z0-9_-]+)\.id\}$/;
 const REMOTE = /^\$\{data\.terraform_remote_state\.[A-Za-z0-9_-]+\.outputs\.([A-Za-z0-9_]+)\}$/;
 
 /** The rights one stack's JSON needs. Throws on a type or an expression it cannot place. */
 export function rightsNeeded(tf: Obj): Right[] {
   const resources = isObj(tf.resource) ? (tf.resource as Record<string, Record<string, Obj>>) : {};
+  const data = isObj(tf.data) ? (tf.data as Record<string, Record<string, Obj>>) : {};
   const body = (type: string, name: string): Obj | undefined => resources[type]?.[name];
   /** Where the resource at (type, name) lives. */
   const home = (type: string, name: string, seen: string[] = []): Scope => {
@@ -99,6 +102,8 @@ export function rightsNeeded(tf: Obj): Right[] {
     if (/^\/subscriptions\/\$\{data\.azurerm_client_config\.[a-z_]+\.subscription_id\}$/.test(v)) return { kind: "subscription" };
     const remote = REMOTE.exec(v);
     if (remote) return { kind: "remote", output: remote[1] };
+    const read = READ_GROUP.exec(v);
+    if (read && typeof data.azurerm_resource_group?.[read[1]]?.name === "string") return { kind: "resourceGroup", name: String(data.azurerm_resource_group[read[1]].name) };
     const m = REF.exec(v);
     if (m && m[3] === "id") return home(m[1], m[2], seen);
     throw new Error(`rights: ${address}: cannot place ${v}`);
@@ -124,7 +129,10 @@ export function rightsNeeded(tf: Obj): Right[] {
   if (isObj(tf.terraform) && isObj((tf.terraform as Obj).backend) && "azurerm" in ((tf.terraform as Obj).backend as Obj)) {
     for (const action of ["Storage data: blobs read", "Storage data: blobs write"]) out.push({ action, scope: { kind: "state", own: true }, for: "terraform.backend" });
   }
-  const data = isObj(tf.data) ? (tf.data as Record<string, Record<string, Obj>>) : {};
+  // Reading a group another stack makes (plan and apply read it): read on that group.
+  for (const [name, d] of Object.entries(data.azurerm_resource_group ?? {})) {
+    out.push({ action: "Microsoft.Resources/subscriptions/resourceGroups/read", scope: { kind: "resourceGroup", name: String(d.name) }, for: `data.azurerm_resource_group.${name}` });
+  }
   for (const [name, d] of Object.entries(data.terraform_remote_state ?? {})) {
     if (d.backend === "azurerm") out.push({ action: "Storage data: blobs read", scope: { kind: "state", own: false }, for: `data.terraform_remote_state.${name}` });
   }

@@ -141,7 +141,9 @@ export function renderWorkflow(stacks: readonly { name: string; tf: Obj }[]): st
   }
   const containerGroups = Object.entries<Obj>(resources.azurerm_container_group ?? {});
   for (const [a, g] of containerGroups) {
-    lines.push(`  ${id(`aci:${a}`, "app")}([${q(`ACI ${g.name} (${groups.get(`${prefixOf(a)}${referenced(g.resource_group_name) ?? ""}`) ?? "?"})`)}])`);
+    // A split team names its group (the platform makes it): the literal is the name.
+    const rg = typeof g.resource_group_name === "string" && !g.resource_group_name.includes("${") ? g.resource_group_name : groups.get(`${prefixOf(a)}${referenced(g.resource_group_name) ?? ""}`);
+    lines.push(`  ${id(`aci:${a}`, "app")}([${q(`ACI ${g.name} (${rg ?? "?"})`)}])`);
   }
 
   const serverNode = (server: string) => (loginToRegistry.has(server) ? id(`reg:${loginToRegistry.get(server)}`, "reg") : id(`ext:${server}`, "ext"));

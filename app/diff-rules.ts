@@ -65,6 +65,11 @@ export interface Preview {
   /** Resource types in either file that app/forcenew.json does not cover. */
   unknownTypes: string[];
   notes: string[];
+  /**
+   * Resources the state forgets and Azure keeps: a `removed` block with `destroy = false` for an old
+   * address (handOver), which `terraform plan` shows as "forget".
+   */
+  forgotten: string[];
 }
 
 /**
@@ -92,7 +97,8 @@ export function durableAddresses(tf: object): string[] {
 
 /** What `terraform apply` would do to go from the old synthesized stack to the new one, judged. */
 export function previewReplacements(oldTf: object, newTf: object, options: PlanOptions = {}): Preview {
-  const plan = readPlan(oldTf, newTf);
+  const handed = handOver(oldTf, newTf);
+  const plan = readPlan(handed.oldTf, newTf);
   const { oldTf: oldObj, newTf: newObj, oldManaged, newManaged, resources: states } = plan;
   // The provider that plans the change is the one the NEW file pins (after `terraform init -upgrade`).
   const facts = factsForChange(oldObj, newObj, [...new Set([...states.values()].map((s) => s.type))]);
@@ -112,7 +118,7 @@ export function previewReplacements(oldTf: object, newTf: object, options: PlanO
     signInOnly: (dataType, attr, before, after) => dataSourceType(dataType).signInOnly(attr, before, after),
     movedOnly: (dataType, before, after) => dataSourceType(dataType).movedOnly?.(before, after),
   };
-  const notes = new Set([...facts.notes, ...settle(plan, provider, options)]);
+  const notes = new Set([...handed.notes, ...facts.notes, ...settle(plan, provider, options)]);
 
   const durable = new Set([...durableAddresses(oldObj), ...durableAddresses(newObj)]);
   // A delete runs under the old config's locks. A lock the new config drops is gone first only if
@@ -312,6 +318,7 @@ export function previewReplacements(oldTf: object, newTf: object, options: PlanO
       .sort((a, b) => byText(a.address, b.address)),
     unknownTypes,
     notes: [...notes],
+    forgotten: handed.forgotten,
   };
 }
 
@@ -422,4 +429,60 @@ function backendMove(oldObj: Obj, newObj: Obj): string | undefined {
     : o[0] !== n[0] || keys.length
       ? `backend: the state moves (${o[0] === n[0] ? `${o[0]}: ${shown}` : `${o[0]} -> ${n[0]}`}): run terraform init -migrate-state before any plan, never -reconfigure, which leaves the state behind and plans to create every resource (help/operations.md, "State containers per environment")`
       : undefined;
+}
+
+/**
+ * Resources the new config hands over to another stack's state: a `removed` block with
+ * `lifecycle { destroy = false }` for an address of the old config (Terraform forgets it, Azure
+ * keeps it; a split team's resource groups, made by the platform since issue 28). Out of the old
+ * config before the plan is read, so that they are neither deleted nor created here. Where the new
+ * config reads the same object back (a data source of the same type and name, by the same `name`),
+ * the old references become references to that data source: `name` is the literal, `location` the
+ * old literal, anything else (`id`) the data source's attribute, which Azure gives alike.
+ */
+export function handOver(oldTf: object, newTf: object): { oldTf: object; notes: string[]; forgotten: string[] } {
+  const removed = Array.isArray((newTf as Obj).removed) ? ((newTf as Obj).removed as unknown[]) : [];
+  const forgotten = removed.filter((r): r is Obj => isObj(r) && typeof r.from === "string" && isObj(r.lifecycle) && (r.lifecycle as Obj).destroy === false).map((r) => String(r.from));
+  const old = blocks(oldTf as Obj, "resource");
+  const gone = forgotten.filter((a) => old.has(a));
+  if (!gone.length) return { oldTf, notes: [], forgotten: [] };
+  const copy = JSON.parse(JSON.stringify(oldTf)) as Obj;
+  const notes: string[] = [];
+  const newData = blocks(newTf as Obj, "data");
+  const rewrites: [RegExp, string][] = [];
+  for (const address of gone) {
+    const [type, name] = address.split(".");
+    const body = ((copy.resource as Obj)[type] as Obj)[name] as Obj;
+    delete ((copy.resource as Obj)[type] as Obj)[name];
+    if (!Object.keys((copy.resource as Obj)[type] as Obj).length) delete (copy.resource as Obj)[type];
+    const read = newData.get(`data.${address}`);
+    const esc = address.replace(/\./g, "\\.");
+    if (read && typeof body.name === "string" && same(read.body.name, body.name)) {
+      rewrites.push([new RegExp(`^\\$\\{${esc}\\.name\\}$`), body.name]);
+      if (typeof body.location === "string" && !body.location.includes("${")) rewrites.push([new RegExp(`^\\$\\{${esc}\\.location\\}$`), body.location]);
+      rewrites.push([new RegExp(`(?<![\\w.])${esc}\\.`, "g"), `data.${address}.`]);
+      const data = ((copy.data ??= {}) as Obj)[type] ??= {};
+      (data as Obj)[name] = JSON.parse(JSON.stringify(read.body));
+      notes.push(`${address}: handed over (removed block, destroy = false): leaves this state, stays in Azure; read here as data.${address} (import it into the stack that makes it first: help/split.md)`);
+    } else {
+      notes.push(`${address}: forgotten (removed block, destroy = false): leaves this state, stays in Azure`);
+    }
+    const drop = (v: unknown): unknown => (Array.isArray(v) ? v.filter((d) => d !== address) : v);
+    for (const rs of Object.values(isObj(copy.resource) ? copy.resource : {})) for (const r of Object.values(isObj(rs) ? rs : {})) if (isObj(r) && r.depends_on) r.depends_on = drop(r.depends_on);
+  }
+  const rewrite = (v: unknown): unknown => {
+    if (typeof v === "string") {
+      let text = v;
+      for (const [re, to] of rewrites) {
+        if (!re.global && re.test(text)) return to;
+        if (re.global) text = text.replace(re, to);
+      }
+      return text;
+    }
+    if (Array.isArray(v)) return v.map(rewrite);
+    if (isObj(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, rewrite(x)]));
+    return v;
+  };
+  copy.resource = rewrite(copy.resource);
+  return { oldTf: copy, notes, forgotten: gone };
 }

@@ -43,6 +43,7 @@ export class PlatformStack extends TerraformStack {
     w.tokensFor(w.registries);
     w.upstreamTasks(this, githubToken);
     w.gatedImports(this, githubToken);
+    w.teamGroupsOf(this);
     w.teamIdentitiesOf(this);
     w.auditWorkspace(this);
     w.auditLogs(w.registries, true);

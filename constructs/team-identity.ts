@@ -11,8 +11,9 @@ export interface TeamIdentityProps {
   /** The team registry's name: in the identity's name and address. */
   readonly team: string;
   /**
-   * Where the identity lives: a group of the platform's (the base-artifacts registry's), never one
-   * of the team's, so that a team deployer, whose rights end at its own groups, cannot delete it.
+   * Where the identity lives: the team registry's group, which the platform makes for the team, so
+   * that attaching the identity to the team's tasks is a right inside the team's own group
+   * (help/rights.md). The team deployer could delete it there: it would only stop its own tasks.
    */
   readonly resourceGroup: LockableResourceGroup;
   readonly tags?: Record<string, string>;

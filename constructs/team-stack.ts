@@ -10,9 +10,10 @@ import { teamBackend, Workflow } from "./workflow";
 import { PLATFORM_OUTPUTS, PlatformStack, teamIdentityOutputs } from "./platform-stack";
 
 /**
- * One team of the split layout: its registry, its pull token, its apps with their tasks, groups and
- * grants, in a state of its own. It reads the platform stack's outputs (the vault, the base-artifacts
- * registry and its token's secrets, the team's task identity) from the platform's state. Its app
+ * One team of the split layout: its registry, its pull token, its apps with their tasks and grants,
+ * and its groups' locks, in a state of its own; its groups themselves are made by the platform
+ * stack (a group is created with a right at the subscription only) and read here by name. It
+ * reads the platform stack's outputs (the vault, the base-artifacts registry and its token's secrets, the team's task identity) from the platform's state. Its app
  * tasks run as the identity the platform made for the team and granted what lies outside the
  * team's groups (vault `Get`, `AcrPull` on base artifacts, the subscription reader); the team
  * grants it only what lies inside (each app's deploy role). The one write outside its groups left
@@ -28,6 +29,7 @@ export class TeamStack extends TerraformStack {
     this.team = team;
     this.addDependency(platform); // cdktf deploy '*' applies the platform first
     const w = (this.workflow = new Workflow(config));
+    w.groupsMadeByPlatform = true;
     const githubToken = w.providers(this, teamBackend(config.backend, team.name));
     const remote = platformState(this, config);
     const out = (name: string) => remote.getString(name);

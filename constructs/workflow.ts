@@ -73,6 +73,11 @@ export class Workflow {
   private readonly readers = new Map<string, SubscriptionReader>();
   /** Split platform: each team's task identity, by team registry name (teams with apps only). */
   readonly teamIdentities = new Map<string, TeamIdentity>();
+  /**
+   * Split team: its resource groups are made by the platform stack (teamGroupsOf); this stack reads
+   * them by name and holds their locks (constructs/resource-group.ts, help/split.md).
+   */
+  groupsMadeByPlatform = false;
 
   constructor(readonly config: AcrGateConfig) {
     this.tags = { ...config.tags, "managed-by": "acr-gate" };
@@ -151,8 +156,13 @@ export class Workflow {
 
   // --- Create registries (az group create, az acr create --sku Premium) ----------------------
 
-  /** A resource group of `stack`; durable ones (registries, vault) are locked unless protection says no. */
-  group(stack: TerraformStack, name: string, durable: boolean): LockableResourceGroup {
+  /**
+   * A resource group of `stack`; durable ones (registries, vault) are locked unless protection says
+   * no. `lock: false`: made without its lock, which another stack holds (a split team's groups: the
+   * platform makes them, the team locks them, so that the lock is ordered after what it covers,
+   * lib/lock-cover.ts).
+   */
+  group(stack: TerraformStack, name: string, durable: boolean, options: { lock?: boolean } = {}): LockableResourceGroup {
     let groups = this.groups.get(stack);
     if (!groups) this.groups.set(stack, (groups = new Map()));
     let g = groups.get(name);
@@ -161,8 +171,9 @@ export class Workflow {
         name,
         location: this.config.location,
         // A lifted lock goes first in its apply: each lock depends on what it covers (lib/lock-cover.ts).
-        lock: durable && this.config.protection.locks && !this.liftedLocks.has(name.toLowerCase()) ? "CanNotDelete" : undefined,
+        lock: durable && options.lock !== false && this.config.protection.locks && !this.liftedLocks.has(name.toLowerCase()) ? "CanNotDelete" : undefined,
         tags: this.tags,
+        madeElsewhere: this.groupsMadeByPlatform,
       });
       groups.set(name, g);
     }
@@ -481,9 +492,22 @@ export class Workflow {
   }
 
   /**
-   * Split platform: one identity per team with apps, in the base-artifacts registry's group (the
-   * platform's, locked; no team deployer has a right there), granted everything its tasks use
-   * outside the team's resource groups (constructs/team-identity.ts, help/split.md).
+   * Split platform: every team's resource groups (its registry's, its apps' container groups'),
+   * without their locks, which the team stacks hold. Creating a group is a right at the
+   * subscription only, which team deployers then do not need (help/rights.md).
+   */
+  teamGroupsOf(stack: TerraformStack): void {
+    for (const team of this.config.teamRegistries) {
+      this.group(stack, team.resourceGroup, true, { lock: false });
+      for (const a of this.config.apps.filter((x) => x.registry === team.name)) this.group(stack, a.aci.resourceGroup, false);
+    }
+  }
+
+  /**
+   * Split platform: one identity per team with apps, in the team registry's group (made by the
+   * platform, teamGroupsOf), so that attaching it to the team's tasks is a right inside the team's
+   * own group; granted everything its tasks use outside the team's resource groups
+   * (constructs/team-identity.ts, help/split.md).
    */
   teamIdentitiesOf(stack: TerraformStack): void {
     for (const team of this.config.teamRegistries) {
@@ -491,7 +515,7 @@ export class Workflow {
       if (!needs) continue;
       const identity = new TeamIdentity(stack, `team-identity-${team.name}`, {
         team: team.name,
-        resourceGroup: this.group(stack, this.config.baseArtifactsRegistry.resourceGroup, true),
+        resourceGroup: this.group(stack, team.resourceGroup, true, { lock: false }),
         tags: this.tags,
       });
       identity.grant({

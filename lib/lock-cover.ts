@@ -39,10 +39,17 @@ export function lockedBy(tf: object): Map<string, string> {
   }
   const lockOf = new Map<string, string>(); // group address -> lock address
   const groupNamed = new Map<string, string>();
+  // A group another stack makes, read here by name (a split team's): its lock is this stack's.
+  const readGroups = isObj((tf as Obj).data) && isObj(((tf as Obj).data as Obj).azurerm_resource_group) ? (((tf as Obj).data as Obj).azurerm_resource_group as Obj) : {};
+  const lockOfRead = new Map<string, string>(); // group name -> lock address
   for (const [address, { type, body }] of bodies) {
     if (type === "azurerm_resource_group" && typeof body.name === "string") groupNamed.set(body.name, address);
     if (type === "azurerm_management_lock" && typeof body.scope === "string") {
       for (const a of addressesIn(body.scope)) if (bodies.get(a)?.type === "azurerm_resource_group") lockOf.set(a, address);
+      for (const m of body.scope.matchAll(/\$\{data\.azurerm_resource_group\.([a-z0-9_][a-z0-9_-]*)\.id\}/g)) {
+        const read = readGroups[m[1]];
+        if (isObj(read) && typeof read.name === "string") lockOfRead.set(read.name, address);
+      }
     }
   }
   const memo = new Map<string, string | undefined>();
@@ -57,6 +64,7 @@ export function lockedBy(tf: object): Map<string, string> {
       const v = b.body[attr];
       if (typeof v !== "string") continue;
       if (attr === "resource_group_name" && groupNamed.has(v)) found ??= lockOf.get(groupNamed.get(v)!);
+      if (attr === "resource_group_name") found ??= lockOfRead.get(v);
       for (const a of addressesIn(v)) if (bodies.has(a)) found ??= coverOf(a, seen);
     }
     memo.set(address, found);

@@ -28,6 +28,8 @@
  *    grant moving from one identity to another, e.g. a split team's tasks to the team identity)
  *    is no change at all in the test's plan when the plan shows none, since every mocked identity,
  *    the old and the new, has the same principal_id.
+ * 7. An import block beside the JSON (the upgrade's group imports, acr-gate --group-import-script):
+ *    the preview creates what the plan imports with no change.
  */
 import { previewReplacements } from "../../app/diff-rules";
 import { readPlan } from "../../app/plan-model";
@@ -94,6 +96,8 @@ export function diffChanges(before: any, after: any, variables: Record<string, u
     });
     return forced.every((f) => f !== undefined && forceNew[c.type]?.has(f.path)) ? (forced as { path: string; via?: string }[]) : undefined;
   };
+  // Handed over to another state (a `removed` block, destroy = false): both say forget.
+  for (const a of preview.forgotten) diff.push(`${a}: forget`);
   // (1) over every change first: (4) asks whether what a replacement references was mapped by it.
   const mockUpdated = new Set(preview.changes.filter((c) => c.action === "replace" && !c.nextApply && forcedPaths(c)).map((c) => c.address));
   for (const c of preview.changes) {
@@ -151,6 +155,14 @@ export function diffAgainstPlan(before: any, after: any, plan: any, variables: R
     if (address === undefined || planned.has(address)) continue;
     diff.splice(diff.indexOf(`${address}: update`), 1);
     mapped[i] = `${address}: replace (ForceNew principal_id) => no change (6)`;
+  }
+  // (7): an import block beside the JSON (acr-gate --group-import-script writes one for a single
+  // apply): the preview, which reads the JSON alone, creates what the plan imports. Only where the
+  // plan imports that address and shows no change of it.
+  for (const c of (plan.resource_changes ?? []) as any[]) {
+    if (!c.change.importing || planned.has(c.address) || !diff.includes(`${c.address}: create`)) continue;
+    diff.splice(diff.indexOf(`${c.address}: create`), 1);
+    mapped.push(`${c.address}: create => imported, no change (7)`);
   }
   return { terraform, diff, mapped };
 }

@@ -66,6 +66,8 @@ const RESOURCES: Record<string, Record<string, unknown>> = {
 const DATA: Record<string, Record<string, unknown>> = {
   azurerm_client_config: { client_id: GUID, tenant_id: GUID, subscription_id: SUB, object_id: GUID, id: "mockclientconfig" },
   azurerm_key_vault: { id: VAULT_ID, vault_uri: `${VAULT_URL}/`, tenant_id: GUID },
+  // A split team's group, made by the platform: the id the platform's mocked group has.
+  azurerm_resource_group: { id: RG },
 };
 
 const TIME: Record<string, Record<string, unknown>> = {

@@ -33,8 +33,8 @@ export function layoutRules({ ctx, c }: Check): void {
     const problem = checkName("stackName", teamStack);
     if (problem) fail(ctx, ["teamRegistries", i, "name"], name, `gives the team stack name ${JSON.stringify(teamStack)}, which ${problem}; shorten stackName or the registry name`);
   });
-  // Each stack creates (and locks) the groups of what it owns: a group of two stacks would be
-  // created twice, the second apply failing on "already exists". Owners: the platform (public and
+  // Each group belongs to one stack: the platform's own, or one team's (made by the platform, locked
+  // and built in by the team). A group of two owners would be locked twice and read by both. Owners: the platform (public and
   // base-artifacts registries, the vault, the audit workspace) and each team (its registry, its
   // apps' container groups).
   const owners = new Map<string, { owner: string; path: Path }>();
@@ -43,7 +43,7 @@ export function layoutRules({ ctx, c }: Check): void {
     const first = owners.get(name.toLowerCase());
     if (!first) owners.set(name.toLowerCase(), { owner, path });
     else if (first.owner !== owner) {
-      fail(ctx, path, name, `is also the resource group of ${fmtPath(first.path)} (${first.owner}): with layout 'split' each stack creates and locks its own groups, so the ${owner} and the ${first.owner} cannot share one`);
+      fail(ctx, path, name, `is also the resource group of ${fmtPath(first.path)} (${first.owner}): with layout 'split' each group belongs to one stack (the platform makes the teams' groups too, but each team builds in and locks its own), so the ${owner} and the ${first.owner} cannot share one`);
     }
   };
   const at = (path: Path, r: Record<string, unknown>, nameKey: string): Path => (r.resourceGroup !== undefined ? [...path, "resourceGroup"] : [...path, nameKey]);
