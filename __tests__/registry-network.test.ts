@@ -145,6 +145,26 @@ describe("what cannot work is refused, every problem at once", () => {
   });
 });
 
+describe("addresses that never reach a public endpoint are refused, naming the block", () => {
+  test.each([
+    ["10.1.2.3", "10.0.0.0/8 is private (RFC 1918)"],
+    ["192.168.1.0/24", "192.168.0.0/16 is private (RFC 1918)"],
+    ["172.31.0.0/16", "172.16.0.0/12 is private (RFC 1918)"],
+    ["127.0.0.1", "127.0.0.0/8 is loopback"],
+    ["0.0.0.0", "0.0.0.0/8 is 'this network'"],
+    ["224.0.0.0/4", "224.0.0.0/4 is multicast"],
+    ["169.254.169.254", "169.254.0.0/16 is link-local"],
+    // A public range that contains a private block is refused too.
+    ["8.0.0.0/6", "10.0.0.0/8 is private (RFC 1918)"],
+  ])("%s", (range, why) => {
+    const yaml = PRIVATE_YAML.replace("      - 198.51.100.7\n", `      - 198.51.100.7\n      - ${range}\n`);
+    expect(problemsOf(yaml)).toBe(`baseArtifactsRegistry.network.allowIps[2]: "${range}" is not a public address: ${why}, which never reaches a registry's public endpoint`);
+  });
+  test("public addresses pass", () => {
+    expect(problemsOf(PRIVATE_YAML.replace("      - 198.51.100.7\n", "      - 198.51.100.7\n      - 20.50.0.0/16\n      - 8.8.8.8\n"))).toBe("");
+  });
+});
+
 describe("hostile input", () => {
   test.each([
     ["${azurerm_key_vault.x.id}"],

@@ -68,7 +68,10 @@ function classify(scope: Scope, own: Set<string>, kind: Kind, platform: any): st
 }
 
 /** What plan alone calls: reads (refresh), and the state's lease (the lock; none with -lock=false). */
-const readOnly = (action: string) => /\/read$|\/listDetails\/action$|sharedKeys\/action$|: (secrets|certificates) get$|: blobs read$/.test(action);
+const readOnly = (action: string) =>
+  /\/read$|\/listDetails\/action$|sharedKeys\/action$|: (secrets|certificates) get$|: blobs read$/.test(action) &&
+  // Reads that only a create or a delete makes (a name's availability, a deleted vault, a group's contents).
+  !/checkNameAvailability\/read$|deletedVaults\/read$|resourceGroups\/resources\/read$/.test(action);
 
 function derived(): Map<Kind, Set<string>> {
   const out = new Map<Kind, Set<string>>([
@@ -118,12 +121,15 @@ describe("help/rights.md: what each deployer kind needs, derived from the JSON o
 
   // Issue 28 asks for none; one remains (help/rights.md, "What a team deployer still needs outside
   // its groups"), listed exactly so that no other can join it unnoticed.
-  test("a team deployer needs nothing outside its own resource groups but its token's secrets in the platform's vault", () => {
+  test("a team deployer needs nothing outside its own resource groups but its token's secrets in the platform's vault, and its registry's name check", () => {
     const outside = [...need.get("team")!].filter((r) => !/\| (its resource groups|its state container|its environment's platform state container)$/.test(r)).sort();
     expect(outside).toEqual([
       "KeyVault data: secrets delete | the platform's key_vault_id",
       "KeyVault data: secrets get | the platform's key_vault_id",
+      "KeyVault data: secrets recover | the platform's key_vault_id",
       "KeyVault data: secrets set | the platform's key_vault_id",
+      "Microsoft.ContainerRegistry/checkNameAvailability/read | the subscription",
+      "Microsoft.KeyVault/vaults/read | the platform's key_vault_id",
     ]);
     // Not vacuous: the team's stacks do attach the platform's identity, and read their groups, inside them.
     expect(need.get("team")).toContain("Microsoft.ManagedIdentity/userAssignedIdentities/assign/action | its resource groups");

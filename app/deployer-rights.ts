@@ -35,9 +35,12 @@ const ACR = "Microsoft.ContainerRegistry/registries";
  * Per resource type: its operations, and the attribute that says where it is written
  * (`resource_group_name`, `scope`, or the parent it is a child of).
  */
-const OPERATIONS: Record<string, { actions: string[]; at: "group" | "subscription" | "scope" | { parent: string } | "none" }> = {
-  azurerm_resource_group: { actions: CRUD("Microsoft.Resources/subscriptions/resourceGroups"), at: "subscription" },
-  azurerm_container_registry: { actions: CRUD(ACR), at: "group" },
+const OPERATIONS: Record<string, { actions: string[]; at: "group" | "subscription" | "scope" | { parent: string } | "none"; atSubscription?: string[] }> = {
+  // Deleting a group first lists what is in it (prevent_deletion_if_contains_resources).
+  azurerm_resource_group: { actions: [...CRUD("Microsoft.Resources/subscriptions/resourceGroups"), "Microsoft.Resources/subscriptions/resourceGroups/resources/read"], at: "subscription" },
+  // Every read lists the replications; a create asks whether the name is free, at the subscription
+  // (container_registry_resource.go: RegistriesCheckNameAvailability, replicationClient.List).
+  azurerm_container_registry: { actions: [...CRUD(ACR), `${ACR}/replications/read`], at: "group", atSubscription: ["Microsoft.ContainerRegistry/checkNameAvailability/read"] },
   azurerm_container_registry_scope_map: { actions: CRUD(`${ACR}/scopeMaps`), at: "group" },
   azurerm_container_registry_token: { actions: CRUD(`${ACR}/tokens`), at: "group" },
   // A password is generated on its token (generateCredentials), read back from the token.
@@ -47,10 +50,20 @@ const OPERATIONS: Record<string, { actions: string[]; at: "group" | "subscriptio
   // The provider reads a task with its credentials' details (listDetails).
   azurerm_container_registry_task: { actions: [...CRUD(`${ACR}/tasks`), `${ACR}/tasks/listDetails/action`], at: { parent: "container_registry_id" } },
   azurerm_container_registry_task_schedule_run_now: { actions: [`${ACR}/scheduleRun/action`, `${ACR}/runs/read`, `${ACR}/tasks/read`], at: { parent: "container_registry_task_id" } },
-  azurerm_key_vault: { actions: CRUD("Microsoft.KeyVault/vaults"), at: "group" },
+  // A create first looks for a soft-deleted vault of that name to recover (the provider's
+  // recover_soft_deleted_key_vaults, on by default), at the subscription.
+  azurerm_key_vault: { actions: CRUD("Microsoft.KeyVault/vaults"), at: "group", atSubscription: ["Microsoft.KeyVault/locations/deletedVaults/read"] },
   azurerm_key_vault_access_policy: { actions: ["Microsoft.KeyVault/vaults/read", "Microsoft.KeyVault/vaults/accessPolicies/write"], at: { parent: "key_vault_id" } },
-  azurerm_key_vault_secret: { actions: ["KeyVault data: secrets get", "KeyVault data: secrets set", "KeyVault data: secrets delete"], at: { parent: "key_vault_id" } },
-  azurerm_key_vault_certificate: { actions: ["KeyVault data: certificates get", "KeyVault data: certificates create", "KeyVault data: certificates delete"], at: { parent: "key_vault_id" } },
+  // The provider finds the vault's URL by an ARM read of the vault (BaseUriForKeyVault), and
+  // recovers a soft-deleted secret or certificate of the same name (recover_soft_deleted_*, on).
+  azurerm_key_vault_secret: {
+    actions: ["Microsoft.KeyVault/vaults/read", "KeyVault data: secrets get", "KeyVault data: secrets set", "KeyVault data: secrets delete", "KeyVault data: secrets recover"],
+    at: { parent: "key_vault_id" },
+  },
+  azurerm_key_vault_certificate: {
+    actions: ["Microsoft.KeyVault/vaults/read", "KeyVault data: certificates get", "KeyVault data: certificates create", "KeyVault data: certificates delete", "KeyVault data: certificates recover"],
+    at: { parent: "key_vault_id" },
+  },
   azurerm_management_lock: { actions: CRUD("Microsoft.Authorization/locks"), at: "scope" },
   azurerm_role_assignment: { actions: CRUD("Microsoft.Authorization/roleAssignments"), at: "scope" },
   azurerm_role_definition: { actions: CRUD("Microsoft.Authorization/roleDefinitions"), at: "scope" },
@@ -118,6 +131,7 @@ export function rightsNeeded(tf: Obj): Right[] {
       const scope: Scope =
         op.at === "subscription" ? { kind: "subscription" } : op.at === "group" ? home(type, name) : op.at === "scope" ? place(r.scope, address) : place(r[op.at.parent], address);
       for (const action of op.actions) out.push({ action, scope, for: address });
+      for (const action of op.atSubscription ?? []) out.push({ action, scope: { kind: "subscription" }, for: address });
       // Attaching a user-assigned identity to a task or a container group: assign on that identity.
       const identity = isObj(r.identity) ? r.identity : Array.isArray(r.identity) && isObj(r.identity[0]) ? (r.identity[0] as Obj) : undefined;
       for (const id of Array.isArray(identity?.identity_ids) ? (identity!.identity_ids as unknown[]) : []) {

@@ -24,7 +24,7 @@ export const registryNetworkSchema = strict(
       "`disabled`: no access over the public endpoint at all (reach it through a private endpoint you create); ACR Tasks still reach it through the tasks' bypass; refused on a team registry with apps (their container groups pull over the public endpoint)",
     ),
     allowIps: list(
-      named("ipv4Range", "A public IPv4 address or CIDR range allowed to reach the registry"),
+      named("ipv4Range", "A public IPv4 address or CIDR range allowed to reach the registry (private, loopback, link-local, multicast and reserved blocks are refused)"),
       "With publicAccess enabled: only these addresses may reach the public endpoint (network rules, default action Deny); empty: every address. Not `0.0.0.0/0`, no host bits set, no repeats",
     )
       .meta({ uniqueItems: true })
@@ -52,11 +52,38 @@ export interface RegistryNetwork {
 
 const octets = (ip: string) => ip.split(".").map(Number);
 
+/**
+ * Ranges that are not public addresses (RFC 6890's special-purpose blocks): a registry's IP rules
+ * filter the public endpoint, which no such address reaches. The documentation ranges (RFC 5737:
+ * 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) stay allowed: examples use them.
+ */
+const NOT_PUBLIC: [string, number, string][] = [
+  ["0.0.0.0", 8, "'this network'"],
+  ["10.0.0.0", 8, "private (RFC 1918)"],
+  ["100.64.0.0", 10, "shared address space (carrier-grade NAT)"],
+  ["127.0.0.0", 8, "loopback"],
+  ["169.254.0.0", 16, "link-local"],
+  ["172.16.0.0", 12, "private (RFC 1918)"],
+  ["192.0.0.0", 24, "IETF protocol assignments"],
+  ["192.168.0.0", 16, "private (RFC 1918)"],
+  ["198.18.0.0", 15, "benchmarking"],
+  ["224.0.0.0", 4, "multicast"],
+  ["240.0.0.0", 4, "reserved"],
+];
+
 /** Why a range that passed the ipv4Range grammar still has no place in a registry's IP rules. */
 function rangeProblem(range: string): string | undefined {
   const [ip, prefixText] = range.split("/");
+  const start = octets(ip).reduce((acc, o) => acc * 256 + o, 0);
+  const width = prefixText === undefined ? 32 : Number(prefixText);
+  for (const [block, bits, what] of NOT_PUBLIC) {
+    const b = octets(block).reduce((acc, o) => acc * 256 + o, 0);
+    // Overlapping: the range and the block share an address.
+    const [lo, hi] = [start - (start % 2 ** (32 - width)), start - (start % 2 ** (32 - width)) + 2 ** (32 - width) - 1];
+    if (width > 0 && lo <= b + 2 ** (32 - bits) - 1 && b <= hi) return `is not a public address: ${block}/${bits} is ${what}, which never reaches a registry's public endpoint`;
+  }
   if (prefixText === undefined) return undefined;
-  const prefix = Number(prefixText);
+  const prefix = width;
   if (prefix === 0) return "allows every address: leave allowIps empty instead (or list the addresses meant)";
   const value = octets(ip).reduce((acc, o) => acc * 256 + o, 0);
   const size = 2 ** (32 - prefix);
@@ -126,7 +153,7 @@ export function registryNetworkRules({ ctx, c }: Check, registries: readonly { p
         ctx,
         [...path, "taskCredential"],
         r.taskCredential ?? "keyVaultToken",
-        `must be 'identity' with ${causeText}: the gates pull from this registry on the public agent pool, and only the tasks' system identities pass its network rules (network_rule_bypass_for_tasks_enabled), not a pull token's login`,
+        `must be 'identity' with ${causeText}: the gates pull from this registry on the public agent pool, and only the tasks' own identities pass its network rules (network_rule_bypass_for_tasks_enabled), not a pull token's login`,
       );
     }
     if (who === "baseArtifactsRegistry" && apps.length > 0 && tokenPulls) {
@@ -136,8 +163,8 @@ export function registryNetworkRules({ ctx, c }: Check, registries: readonly { p
         cache ? cause : [...path, "taskCredential"],
         cache ? causeValue : (r.taskCredential ?? "keyVaultToken"),
         cache
-          ? "cannot work with upstream.source 'cache' and apps: the app tasks pull their base images from this registry with its pull token (identity is refused with the cache), and only the tasks' system identities pass its network rules; leave this registry open, or the apps out"
-          : `must be 'identity' with ${causeText}: the app tasks pull their base images from this registry on the public agent pool, and only the tasks' system identities pass its network rules (network_rule_bypass_for_tasks_enabled), not a pull token's login`,
+          ? "cannot work with upstream.source 'cache' and apps: the app tasks pull their base images from this registry with its pull token (identity is refused with the cache), and only the tasks' own identities pass its network rules; leave this registry open, or the apps out"
+          : `must be 'identity' with ${causeText}: the app tasks pull their base images from this registry on the public agent pool, and only the tasks' own identities pass its network rules (network_rule_bypass_for_tasks_enabled), not a pull token's login`,
       );
     }
     if (who === "teamRegistries") {
