@@ -23,9 +23,10 @@ export const BINDINGS_AZURERM_VERSION = "4.55.0";
  * `terraform.required_version`: the oldest Terraform that plans and applies the JSON in CI, not only
  * validates it. `terraform test` runs every stack and every day-2 move on it
  * (__tests__/tf-test.test.ts, which needs 1.11's `state_key` and checks that it runs on this minor
- * version). The language alone would allow 1.4.0 (the built-in `terraform_data`, the newest feature
- * the JSON uses; `check` 1.5, `removed` 1.7 and write-only arguments 1.11 are not used), but
- * nothing older than 1.11 is planned here. Move it with the Terraform CI runs the suite on.
+ * version). The language alone would allow 1.7.0 (the split team stacks' `removed` blocks; the
+ * single layout's newest feature is the built-in `terraform_data`, 1.4.0), but nothing older than
+ * 1.11 is planned here. Move it with the Terraform CI runs the suite on; versions.test.ts fails
+ * when the JSON uses a language feature newer than it.
  */
 export const TERRAFORM_FLOOR = ">= 1.11.0";
 
