@@ -153,14 +153,22 @@ describe("ownership: a team's state cannot change another team's (or the platfor
         // Its own resources only: the grants outside are the platform's (help/split.md, "Team identities").
         for (const ref of refsIn(r.body.scope)) expect(isOwn(ref)).toBe(true);
       }
-      // The tasks' vault policy is the platform's, on the team identity; the deployers' too.
-      expect(r.type).not.toBe("azurerm_key_vault_access_policy");
+      // Vault policies only on its own vault: its deployers', and its task identity's (Get); the
+      // platform vault's policy for that identity is the platform's.
+      if (r.type === "azurerm_key_vault_access_policy") {
+        for (const ref of refsIn(r.body.key_vault_id)) expect(ref).toMatch(/^azurerm_key_vault\./), expect(isOwn(ref)).toBe(true);
+        for (const ref of refsIn(r.body.object_id)) expect(ref.startsWith("var.deployers") || ref === "each.value" || platformOutput(ref) === teamIdentityOutputs(team).principalId).toBe(true);
+      }
       // No custom role at the subscription any more (the subscription reader is the platform's).
       if (r.type === "azurerm_role_definition") for (const ref of refsIn(r.body.scope)) expect(isOwn(ref)).toBe(true);
-      // Its secrets in the shared vault are its own token's, named for its registry.
-      if (r.type === "azurerm_key_vault_secret") expect(r.body.name).toMatch(new RegExp(`^registry-${team}-(user|password)$`));
-      // Nothing the platform owns: no vault, no base-artifacts registry, no gate.
-      expect(["azurerm_key_vault", "azurerm_container_registry_cache_rule"]).not.toContain(r.type);
+      // Its secrets, in its own vault, are its own token's, named for its registry.
+      if (r.type === "azurerm_key_vault_secret") {
+        expect(r.body.name).toMatch(new RegExp(`^registry-${team}-(user|password)$`));
+        for (const ref of refsIn(r.body.key_vault_id)) expect(isOwn(ref)).toBe(true);
+      }
+      // Nothing the platform owns: its own vault only (the team's), no base-artifacts registry, no gate.
+      if (r.type === "azurerm_key_vault") expect(r.body.name).toBe(config.teamRegistries.find((t) => t.name === team)!.keyVault?.name ?? `${team}-kv`);
+      expect(r.type).not.toBe("azurerm_container_registry_cache_rule");
       if (r.type === "azurerm_container_registry") expect(r.body.name).toBe(team);
     }
     // Every reference resolves inside the stack, to a variable, or to a named platform output.
@@ -169,6 +177,7 @@ describe("ownership: a team's state cannot change another team's (or the platfor
         isOwn(ref) ||
         ref.startsWith("var.") ||
         ref.startsWith("self.") || // a resource's own attributes (the environment guard's postcondition)
+        ref === "each.value" || // the deployers' policies on its own vault, one per entry of var.deployers
         shared(ref) ||
         ref.startsWith("data.azurerm_client_config.") ||
         ref.startsWith("data.azurerm_subscription.");
@@ -288,8 +297,12 @@ describe("moving a deployed single stack to split destroys nothing", () => {
 
   test("what is new in the split layout: each team's own pause and environment record, and the platform's team identities with their grants", () => {
     const inTeams = plan.created.filter((c) => c.in !== config.stackName);
-    expect([...new Set(inTeams.map((c) => c.address))]).toEqual(["terraform_data.environment", "time_sleep.grants_propagation"]);
-    expect(inTeams.map((c) => c.in).sort()).toEqual(teams.flatMap((t) => [teamStack(t), teamStack(t)]).sort());
+    // Each team of split.yaml pulls with its token: its own vault, with its deployers' and its identity's policies.
+    const own = (t: string) => [`azurerm_key_vault.key_vault_${t}_kv`, `azurerm_key_vault_access_policy.kv_policy_${t}_kv_deployer`, `azurerm_key_vault_access_policy.kv_policy_${t}_kv_${t}_tasks`];
+    expect([...new Set(inTeams.map((c) => `${c.in} ${c.address}`))].sort()).toEqual(
+      teams.flatMap((t) => [...own(t), "terraform_data.environment", "time_sleep.grants_propagation"].map((a) => `${teamStack(t)} ${a}`)).sort(),
+    );
+    expect(inTeams.length).toBe(teams.length * 5);
     const inPlatform = plan.created.filter((c) => c.in === config.stackName).map((c) => c.address);
     // split.yaml: base pulls with its token, so Get on the vault, no AcrPull.
     expect(inPlatform.sort()).toEqual(

@@ -13,7 +13,7 @@ import * as path from "path";
 import YAML from "yaml";
 import { ConfigError, DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
 import type { AcrGateConfig } from "../lib/config/schema";
-import { PLATFORM_OUTPUTS, teamIdentityOutputs } from "../constructs/platform-stack";
+import { teamIdentityOutputs } from "../constructs/platform-stack";
 import { synthStacks } from "./helpers";
 import { addressPart } from "../lib/principal";
 
