@@ -533,3 +533,53 @@ describe("config rules of the split layout", () => {
 function plan() {
   return migrationPlan(synthStacks({ ...config, layout: "single" })[0].tf, stacks);
 }
+
+describe("teamRegistries[].keyVault: a split team's own vault for its token's secrets", () => {
+  const split = fs.readFileSync(path.join(examples, "split.yaml"), "utf8");
+  const teamsBlock = "teamRegistries:\n  - name: splitweb\n  - name: splitdata\n  - name: splitops\n";
+  const withTeams = (block: string, base = split) => {
+    expect(base).toContain(teamsBlock);
+    return base.replace(teamsBlock, block);
+  };
+  const vaultsOf = (yaml: string) => synthStacks(parseConfig(yaml)).map((s) => Object.values<any>(s.tf.resource.azurerm_key_vault ?? {}).map((v) => v.name));
+
+  test("default <name>-kv for each team that pulls with its token; a name given is used", () => {
+    expect(vaultsOf(split)).toEqual([["split-task-creds"], ["splitweb-kv"], ["splitdata-kv"], ["splitops-kv"]]);
+    const named = withTeams("teamRegistries:\n  - name: splitweb\n    keyVault: { name: web-secrets }\n  - name: splitdata\n  - name: splitops\n");
+    expect(vaultsOf(named)[1]).toEqual(["web-secrets"]);
+    const [, web] = synthStacks(parseConfig(named));
+    expect(Object.values<any>(web.tf.resource.azurerm_container_registry_task).find((t) => t.name === "storefront").encoded_step.values.KEYVAULT).toBe("web-secrets");
+  });
+
+  test("no vault for a team whose apps all pull with their identity, and no platform vault policy when it reads nothing there", () => {
+    const identityOnly = split.replace(/(  - name: status\n(?:    .*\n)*?)(    aci: \{ cpu: 0\.5, memoryGb: 1 \})/, "$1    aci: { cpu: 0.5, memoryGb: 1, pullWith: identity }");
+    expect(identityOnly).not.toBe(split);
+    const stacks = synthStacks(parseConfig(identityOnly));
+    expect(Object.keys(stacks[3].tf.resource.azurerm_key_vault ?? {})).toEqual([]);
+    expect(Object.keys(stacks[3].tf.resource.azurerm_key_vault_secret ?? {})).toEqual([]);
+    // Base artifacts pulled by identity: the platform grants no team identity Get on its vault.
+    const byIdentity = synthStacks(parseConfig(`${identityOnly}`.replace("  name: splitbaseartifacts\n", "  name: splitbaseartifacts\n  taskCredential: identity\n")));
+    const policies = Object.values<any>(byIdentity[0].tf.resource.azurerm_key_vault_access_policy ?? {}).map((p) => p.object_id);
+    expect(policies.filter((o) => /team_identity_/.test(o))).toEqual([]);
+    // The team that still pulls with its token reads its own vault only.
+    expect(Object.keys(byIdentity[1].tf.resource.azurerm_key_vault)).toEqual(["key_vault_splitweb_kv"]);
+  });
+
+  test("refused: outside split, for a team that stores no secret, a default too long, a name taken twice", () => {
+    const single = withTeams("teamRegistries:\n  - name: splitweb\n    keyVault: { name: web-secrets }\n  - name: splitdata\n  - name: splitops\n", split.replace("layout: split", "layout: single"));
+    expect(problemsOf(single)).toMatch(/teamRegistries\[0\]\.keyVault.*has no effect: only a split team stack makes a vault of its own/);
+    const noToken = withTeams("teamRegistries:\n  - name: splitweb\n  - name: splitdata\n  - name: splitops\n  - name: splitidle\n    keyVault: { name: idle-secrets }\n");
+    expect(problemsOf(noToken)).toMatch(/teamRegistries\[3\]\.keyVault.*has no effect: none of the team's apps pulls with a token/);
+    const long = "a".repeat(22);
+    const tooLong = withTeams(`teamRegistries:\n  - name: ${long}\n  - name: splitdata\n  - name: splitops\n`).replace(/registry: splitweb/g, `registry: ${long}`);
+    expect(problemsOf(tooLong)).toMatch(new RegExp(`teamRegistries\\[0\\]\\.name.*${long}.*default name "${long}-kv".*set teamRegistries\\[0\\]\\.keyVault\\.name`));
+    // Given, the name fixes it.
+    expect(problemsOf(tooLong.replace(`  - name: ${long}\n`, `  - name: ${long}\n    keyVault: { name: long-team-kv }\n`))).toBe("");
+    const taken = withTeams("teamRegistries:\n  - name: splitweb\n    keyVault: { name: splitdata-kv }\n  - name: splitdata\n  - name: splitops\n    keyVault: { name: split-task-creds }\n");
+    const problems = problemsOf(taken);
+    expect(problems).toMatch(/teamRegistries\[1\]\.name/);
+    expect(problems).toMatch(/teamRegistries\[2\]\.keyVault\.name/);
+    // Untrusted text is refused by the name rule before it reaches any JSON.
+    expect(problemsOf(withTeams('teamRegistries:\n  - name: splitweb\n    keyVault: { name: "a${b}c" }\n  - name: splitdata\n  - name: splitops\n'))).toMatch(/teamRegistries\[0\]\.keyVault\.name/);
+  });
+});
