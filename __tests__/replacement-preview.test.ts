@@ -337,19 +337,28 @@ describe("planning rules", () => {
       expect(p.changes.map((c) => [c.address, c.action, c.durable])).toEqual([["azurerm_key_vault_secret.s", "replace", true]]);
     });
 
-    test("the upgrade of a team stack from 4.55.0 with an azurerm backend: nothing durable replaced (--fail-on-durable passes)", () => {
+    test("the upgrade of a team stack from 4.55.0 with an azurerm backend: nothing durable replaced but the token's secrets moving to the team's vault", () => {
       const fixture = path.join(__dirname, "fixtures", "azurerm-4.55.0", "split-azurerm-backend", "acr-gate-splitweb", "cdk.tf.json");
       const old = JSON.parse(fs.readFileSync(fixture, "utf8"));
       const yaml = fs.readFileSync(path.join(repo, "examples", "split.yaml"), "utf8") + "backend:\n  type: azurerm\n  resourceGroupName: tfstate-rg\n  storageAccountName: splittfstate\n";
       const now = [...synthesizeInMemory(parseConfig(yaml))].find(([name]) => name === "acr-gate-splitweb")![1];
       const p = previewReplacements(old, now);
       expect(p.dataSources.map((d) => d.address)).toEqual(["data.terraform_remote_state.platform"]);
-      expect(p.changes.filter((c) => c.durable && c.action !== "update")).toEqual([]);
-      // What references the platform's outputs (secrets, the tasks' credentials) is left alone; what
+      // Durable: only the team's token's two secrets, which move to the team's own vault (created here):
+      // a one-time replacement, their values regenerated from the token password in state
+      // (help/split.md, "the team token's secrets"); --fail-on-durable flags them, as it should.
+      expect(p.changes.filter((c) => c.durable && c.action !== "update").map((c) => `${c.address}: ${c.action}`)).toEqual([
+        "azurerm_key_vault_secret.secret_registry_splitweb_password: replace",
+        "azurerm_key_vault_secret.secret_registry_splitweb_user: replace",
+        "azurerm_key_vault.key_vault_splitweb_kv: create",
+      ]);
+      // What references the platform's outputs (the base token's secrets, the tasks' credentials) is left alone; what
       // changes is the tasks' switch to the team identity the platform made (help/split.md, "Team
       // identities"): tasks updated in place, their runs and deploy grants replaced, the grants
       // outside the team's groups deleted here (the platform holds the new ones).
       expect(p.changes.map((c) => `${c.address}: ${c.action}`)).toEqual([
+        "azurerm_key_vault_secret.secret_registry_splitweb_password: replace",
+        "azurerm_key_vault_secret.secret_registry_splitweb_user: replace",
         "azurerm_container_registry_task_schedule_run_now.first_run_splitweb_catalog: replace",
         "azurerm_container_registry_task_schedule_run_now.first_run_splitweb_storefront: replace",
         "azurerm_role_assignment.deploy_catalog_aci_splitweb_catalog: replace",
@@ -359,6 +368,9 @@ describe("planning rules", () => {
         "azurerm_container_registry.registry_splitweb: update",
         "azurerm_container_registry_task.task_splitweb_catalog: update",
         "azurerm_container_registry_task.task_splitweb_storefront: update",
+        "azurerm_key_vault.key_vault_splitweb_kv: create",
+        "azurerm_key_vault_access_policy.kv_policy_splitweb_kv_deployer: create",
+        "azurerm_key_vault_access_policy.kv_policy_splitweb_kv_splitweb_tasks: create",
         "terraform_data.environment: create",
         "azurerm_key_vault_access_policy.kv_policy_split_task_creds_splitweb_catalog: delete",
         "azurerm_key_vault_access_policy.kv_policy_split_task_creds_splitweb_storefront: delete",

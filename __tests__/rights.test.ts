@@ -119,18 +119,11 @@ describe("help/rights.md: what each deployer kind needs, derived from the JSON o
     expect({ kind, missing, extra }).toEqual({ kind, missing: [], extra: [] });
   });
 
-  // Issue 28 asks for none; one remains (help/rights.md, "What a team deployer still needs outside
-  // its groups"), listed exactly so that no other can join it unnoticed.
-  test("a team deployer needs nothing outside its own resource groups but its token's secrets in the platform's vault, and its registry's name check", () => {
+  // Issue 28 asks for none; two subscription-wide name lookups remain, which a create makes (help/rights.md,
+  // "What a team deployer still needs outside its groups"), listed exactly so that no other can join them unnoticed.
+  test("a team deployer needs nothing outside its own resource groups but its registry's name check and its vault's deleted-name lookup", () => {
     const outside = [...need.get("team")!].filter((r) => !/\| (its resource groups|its state container|its environment's platform state container)$/.test(r)).sort();
-    expect(outside).toEqual([
-      "KeyVault data: secrets delete | the platform's key_vault_id",
-      "KeyVault data: secrets get | the platform's key_vault_id",
-      "KeyVault data: secrets recover | the platform's key_vault_id",
-      "KeyVault data: secrets set | the platform's key_vault_id",
-      "Microsoft.ContainerRegistry/checkNameAvailability/read | the subscription",
-      "Microsoft.KeyVault/vaults/read | the platform's key_vault_id",
-    ]);
+    expect(outside).toEqual(["Microsoft.ContainerRegistry/checkNameAvailability/read | the subscription", "Microsoft.KeyVault/locations/deletedVaults/read | the subscription"]);
     // Not vacuous: the team's stacks do attach the platform's identity, and read their groups, inside them.
     expect(need.get("team")).toContain("Microsoft.ManagedIdentity/userAssignedIdentities/assign/action | its resource groups");
     expect(need.get("team")).toContain("Microsoft.Resources/subscriptions/resourceGroups/read | its resource groups");

@@ -96,9 +96,11 @@ function documented(section: string): Map<string, string> {
 describe("help/configuration.md documents exactly the schema's keys and defaults", () => {
   const props = schema.properties;
   const registryKeys = keysOf(unwrap(props.baseArtifactsRegistry));
+  // A team registry's own key (its vault in the split layout), documented in the registry table too.
+  const teamOnly = ["keyVault.name"];
   const sections: [string, Map<string, unknown>][] = [
     ["## Keys", keysOf(schema, "", ["publicRegistry", "baseArtifactsRegistry"])],
-    ["### A registry", registryKeys],
+    ["### A registry", new Map([...registryKeys, ...keysOf(unwrap(props.teamRegistries).items)].filter(([k]) => k !== "taskCredential" || registryKeys.has(k)))],
     ["### A gated image", keysOf(unwrap(props.gatedImages).items)],
     ["### An app", keysOf(unwrap(props.apps).items)],
   ];
@@ -116,7 +118,8 @@ describe("help/configuration.md documents exactly the schema's keys and defaults
     }
   });
 
-  test("the registry keys apply to the team registries too, except taskCredential", () => {
-    expect([...keysOf(unwrap(props.teamRegistries).items).keys()].sort()).toEqual([...registryKeys.keys()].sort());
+  test("the registry keys apply to the team registries too, except taskCredential; keyVault is theirs alone", () => {
+    expect([...keysOf(unwrap(props.teamRegistries).items).keys()].sort()).toEqual([...registryKeys.keys(), ...teamOnly].sort());
+    for (const k of teamOnly) expect(registryKeys.has(k)).toBe(false);
   });
 });

@@ -153,14 +153,22 @@ describe("ownership: a team's state cannot change another team's (or the platfor
         // Its own resources only: the grants outside are the platform's (help/split.md, "Team identities").
         for (const ref of refsIn(r.body.scope)) expect(isOwn(ref)).toBe(true);
       }
-      // The tasks' vault policy is the platform's, on the team identity; the deployers' too.
-      expect(r.type).not.toBe("azurerm_key_vault_access_policy");
+      // Vault policies only on its own vault: its deployers', and its task identity's (Get); the
+      // platform vault's policy for that identity is the platform's.
+      if (r.type === "azurerm_key_vault_access_policy") {
+        for (const ref of refsIn(r.body.key_vault_id)) expect(ref).toMatch(/^azurerm_key_vault\./), expect(isOwn(ref)).toBe(true);
+        for (const ref of refsIn(r.body.object_id)) expect(ref.startsWith("var.deployers") || ref === "each.value" || platformOutput(ref) === teamIdentityOutputs(team).principalId).toBe(true);
+      }
       // No custom role at the subscription any more (the subscription reader is the platform's).
       if (r.type === "azurerm_role_definition") for (const ref of refsIn(r.body.scope)) expect(isOwn(ref)).toBe(true);
-      // Its secrets in the shared vault are its own token's, named for its registry.
-      if (r.type === "azurerm_key_vault_secret") expect(r.body.name).toMatch(new RegExp(`^registry-${team}-(user|password)$`));
-      // Nothing the platform owns: no vault, no base-artifacts registry, no gate.
-      expect(["azurerm_key_vault", "azurerm_container_registry_cache_rule"]).not.toContain(r.type);
+      // Its secrets, in its own vault, are its own token's, named for its registry.
+      if (r.type === "azurerm_key_vault_secret") {
+        expect(r.body.name).toMatch(new RegExp(`^registry-${team}-(user|password)$`));
+        for (const ref of refsIn(r.body.key_vault_id)) expect(isOwn(ref)).toBe(true);
+      }
+      // Nothing the platform owns: its own vault only (the team's), no base-artifacts registry, no gate.
+      if (r.type === "azurerm_key_vault") expect(r.body.name).toBe(config.teamRegistries.find((t) => t.name === team)!.keyVault?.name ?? `${team}-kv`);
+      expect(r.type).not.toBe("azurerm_container_registry_cache_rule");
       if (r.type === "azurerm_container_registry") expect(r.body.name).toBe(team);
     }
     // Every reference resolves inside the stack, to a variable, or to a named platform output.
@@ -169,6 +177,7 @@ describe("ownership: a team's state cannot change another team's (or the platfor
         isOwn(ref) ||
         ref.startsWith("var.") ||
         ref.startsWith("self.") || // a resource's own attributes (the environment guard's postcondition)
+        ref === "each.value" || // the deployers' policies on its own vault, one per entry of var.deployers
         shared(ref) ||
         ref.startsWith("data.azurerm_client_config.") ||
         ref.startsWith("data.azurerm_subscription.");
@@ -288,8 +297,12 @@ describe("moving a deployed single stack to split destroys nothing", () => {
 
   test("what is new in the split layout: each team's own pause and environment record, and the platform's team identities with their grants", () => {
     const inTeams = plan.created.filter((c) => c.in !== config.stackName);
-    expect([...new Set(inTeams.map((c) => c.address))]).toEqual(["terraform_data.environment", "time_sleep.grants_propagation"]);
-    expect(inTeams.map((c) => c.in).sort()).toEqual(teams.flatMap((t) => [teamStack(t), teamStack(t)]).sort());
+    // Each team of split.yaml pulls with its token: its own vault, with its deployers' and its identity's policies.
+    const own = (t: string) => [`azurerm_key_vault.key_vault_${t}_kv`, `azurerm_key_vault_access_policy.kv_policy_${t}_kv_deployer`, `azurerm_key_vault_access_policy.kv_policy_${t}_kv_${t}_tasks`];
+    expect([...new Set(inTeams.map((c) => `${c.in} ${c.address}`))].sort()).toEqual(
+      teams.flatMap((t) => [...own(t), "terraform_data.environment", "time_sleep.grants_propagation"].map((a) => `${teamStack(t)} ${a}`)).sort(),
+    );
+    expect(inTeams.length).toBe(teams.length * 5);
     const inPlatform = plan.created.filter((c) => c.in === config.stackName).map((c) => c.address);
     // split.yaml: base pulls with its token, so Get on the vault, no AcrPull.
     expect(inPlatform.sort()).toEqual(
@@ -520,3 +533,53 @@ describe("config rules of the split layout", () => {
 function plan() {
   return migrationPlan(synthStacks({ ...config, layout: "single" })[0].tf, stacks);
 }
+
+describe("teamRegistries[].keyVault: a split team's own vault for its token's secrets", () => {
+  const split = fs.readFileSync(path.join(examples, "split.yaml"), "utf8");
+  const teamsBlock = "teamRegistries:\n  - name: splitweb\n  - name: splitdata\n  - name: splitops\n";
+  const withTeams = (block: string, base = split) => {
+    expect(base).toContain(teamsBlock);
+    return base.replace(teamsBlock, block);
+  };
+  const vaultsOf = (yaml: string) => synthStacks(parseConfig(yaml)).map((s) => Object.values<any>(s.tf.resource.azurerm_key_vault ?? {}).map((v) => v.name));
+
+  test("default <name>-kv for each team that pulls with its token; a name given is used", () => {
+    expect(vaultsOf(split)).toEqual([["split-task-creds"], ["splitweb-kv"], ["splitdata-kv"], ["splitops-kv"]]);
+    const named = withTeams("teamRegistries:\n  - name: splitweb\n    keyVault: { name: web-secrets }\n  - name: splitdata\n  - name: splitops\n");
+    expect(vaultsOf(named)[1]).toEqual(["web-secrets"]);
+    const [, web] = synthStacks(parseConfig(named));
+    expect(Object.values<any>(web.tf.resource.azurerm_container_registry_task).find((t) => t.name === "storefront").encoded_step.values.KEYVAULT).toBe("web-secrets");
+  });
+
+  test("no vault for a team whose apps all pull with their identity, and no platform vault policy when it reads nothing there", () => {
+    const identityOnly = split.replace(/(  - name: status\n(?:    .*\n)*?)(    aci: \{ cpu: 0\.5, memoryGb: 1 \})/, "$1    aci: { cpu: 0.5, memoryGb: 1, pullWith: identity }");
+    expect(identityOnly).not.toBe(split);
+    const stacks = synthStacks(parseConfig(identityOnly));
+    expect(Object.keys(stacks[3].tf.resource.azurerm_key_vault ?? {})).toEqual([]);
+    expect(Object.keys(stacks[3].tf.resource.azurerm_key_vault_secret ?? {})).toEqual([]);
+    // Base artifacts pulled by identity: the platform grants no team identity Get on its vault.
+    const byIdentity = synthStacks(parseConfig(`${identityOnly}`.replace("  name: splitbaseartifacts\n", "  name: splitbaseartifacts\n  taskCredential: identity\n")));
+    const policies = Object.values<any>(byIdentity[0].tf.resource.azurerm_key_vault_access_policy ?? {}).map((p) => p.object_id);
+    expect(policies.filter((o) => /team_identity_/.test(o))).toEqual([]);
+    // The team that still pulls with its token reads its own vault only.
+    expect(Object.keys(byIdentity[1].tf.resource.azurerm_key_vault)).toEqual(["key_vault_splitweb_kv"]);
+  });
+
+  test("refused: outside split, for a team that stores no secret, a default too long, a name taken twice", () => {
+    const single = withTeams("teamRegistries:\n  - name: splitweb\n    keyVault: { name: web-secrets }\n  - name: splitdata\n  - name: splitops\n", split.replace("layout: split", "layout: single"));
+    expect(problemsOf(single)).toMatch(/teamRegistries\[0\]\.keyVault.*has no effect: only a split team stack makes a vault of its own/);
+    const noToken = withTeams("teamRegistries:\n  - name: splitweb\n  - name: splitdata\n  - name: splitops\n  - name: splitidle\n    keyVault: { name: idle-secrets }\n");
+    expect(problemsOf(noToken)).toMatch(/teamRegistries\[3\]\.keyVault.*has no effect: none of the team's apps pulls with a token/);
+    const long = "a".repeat(22);
+    const tooLong = withTeams(`teamRegistries:\n  - name: ${long}\n  - name: splitdata\n  - name: splitops\n`).replace(/registry: splitweb/g, `registry: ${long}`);
+    expect(problemsOf(tooLong)).toMatch(new RegExp(`teamRegistries\\[0\\]\\.name.*${long}.*default name "${long}-kv".*set teamRegistries\\[0\\]\\.keyVault\\.name`));
+    // Given, the name fixes it.
+    expect(problemsOf(tooLong.replace(`  - name: ${long}\n`, `  - name: ${long}\n    keyVault: { name: long-team-kv }\n`))).toBe("");
+    const taken = withTeams("teamRegistries:\n  - name: splitweb\n    keyVault: { name: splitdata-kv }\n  - name: splitdata\n  - name: splitops\n    keyVault: { name: split-task-creds }\n");
+    const problems = problemsOf(taken);
+    expect(problems).toMatch(/teamRegistries\[1\]\.name/);
+    expect(problems).toMatch(/teamRegistries\[2\]\.keyVault\.name/);
+    // Untrusted text is refused by the name rule before it reaches any JSON.
+    expect(problemsOf(withTeams('teamRegistries:\n  - name: splitweb\n    keyVault: { name: "a${b}c" }\n  - name: splitdata\n  - name: splitops\n'))).toMatch(/teamRegistries\[0\]\.keyVault\.name/);
+  });
+});

@@ -13,7 +13,7 @@ import * as path from "path";
 import YAML from "yaml";
 import { ConfigError, DEFAULT_CONFIG_YAML, parseConfig } from "../lib/config";
 import type { AcrGateConfig } from "../lib/config/schema";
-import { PLATFORM_OUTPUTS, teamIdentityOutputs } from "../constructs/platform-stack";
+import { teamIdentityOutputs } from "../constructs/platform-stack";
 import { synthStacks } from "./helpers";
 import { addressPart } from "../lib/principal";
 
@@ -105,26 +105,32 @@ describe.each(configs)("$name, split", ({ config }) => {
   const teams = config.teamRegistries.map((t) => t.name);
   const teamTf = (team: string) => stacks.find((s) => s.name === `${config.stackName}-${team}`)!.tf;
 
-  test.each(teams)("team %s writes nothing outside its own resource groups but its token's two secrets in the shared vault", (team) => {
+  test.each(teams)("team %s writes nothing outside its own resource groups: its token's two secrets are in its own vault", (team) => {
     const groups = teamGroups(config, team);
     const tf = teamTf(team);
     const listing = [...scopes(tf)].map(([address, scope]) => `${address} -> ${scope}`);
     const outside = [...scopes(tf)].filter(([, scope]) => scope !== "state" && !(scope.startsWith("group:") && groups.has(scope.slice("group:".length))));
-    // The one exception, left open (help/split.md): the team's own token's login, in the platform's
-    // vault, where its tasks and container groups read it. Written by the team's deployer, whose
-    // secret permissions there the platform grants (`deployers`).
-    const exception = (address: string) => {
-      const [type, name] = address.split(".");
-      return type === "azurerm_key_vault_secret" && /^registry-.+-(user|password)$/.test(tf.resource[type][name].name) && tf.resource[type][name].name.startsWith(`registry-${team}-`);
-    };
-    expect({ team, outside: outside.filter(([a]) => !exception(a)) }).toEqual({ team, outside: [] });
-    for (const [a, scope] of outside) expect(scope).toBe(`outside:${PLATFORM_OUTPUTS.keyVaultId}`), expect(exception(a)).toBe(true);
+    // No exception left (help/split.md): the team's token's login is in the team's own vault, in its
+    // registry's group, where the team's deployers and task identity have their policies.
+    expect({ team, outside }).toEqual({ team, outside: [] });
     // The listing is not vacuous: the registry (and its lock, its scope map, the tasks, the grants
     // inside) are placed in the team's groups; a team without apps has its registry and token at least.
     expect(listing.filter((l) => l.includes("-> group:")).length).toBeGreaterThanOrEqual(2);
     expect(listing.some((l) => /^azurerm_container_registry\.[\w-]+ -> group:/.test(l))).toBe(true);
-    // No role assignment or definition at the subscription, none on a platform resource, no vault policy.
-    expect(Object.keys(tf.resource.azurerm_key_vault_access_policy ?? {})).toEqual([]);
+    // A vault of its own exactly when it stores its token's secrets; every secret and policy on it.
+    const vaults = Object.keys(tf.resource.azurerm_key_vault ?? {});
+    const secrets = Object.values<Body>(tf.resource.azurerm_key_vault_secret ?? {});
+    expect(secrets.map((x) => x.name).sort()).toEqual(vaults.length ? [`registry-${team}-password`, `registry-${team}-user`] : []);
+    expect(vaults.length).toBeLessThanOrEqual(1);
+    for (const b of [...secrets, ...Object.values<Body>(tf.resource.azurerm_key_vault_access_policy ?? {})]) expect(b.key_vault_id).toBe(`\${azurerm_key_vault.${vaults[0]}.id}`);
+    if (vaults.length) {
+      const kv = tf.resource.azurerm_key_vault[vaults[0]];
+      const platformKv = Object.values<Body>(platform.resource.azurerm_key_vault)[0];
+      // The platform vault's settings, in access-policy mode.
+      for (const k of ["sku_name", "enable_rbac_authorization", "rbac_authorization_enabled", "purge_protection_enabled", "soft_delete_retention_days", "network_acls", "public_network_access_enabled", "lifecycle"]) expect(kv[k]).toEqual(platformKv[k]);
+      expect(kv.rbac_authorization_enabled).toBe(false);
+      expect(kv.name).toBe(config.teamRegistries.find((t) => t.name === team)!.keyVault?.name ?? `${team}-kv`);
+    }
   });
 
   test.each(teams)("the platform grants team %s's identity exactly what its tasks use outside the team", (team) => {
@@ -148,7 +154,16 @@ describe.each(configs)("$name, split", ({ config }) => {
     // What the tasks use, read from the team's JSON: secrets (credentials, the task file), identity pulls of base artifacts.
     const base = `${config.baseArtifactsRegistry.name}.azurecr.io`;
     const credentials = tasks.flatMap((t) => t.registry_credential?.custom ?? []);
-    const readsSecrets = credentials.some((c: Body) => c.username !== undefined) || tasks.some((t) => (decode(t).secrets ?? []).length > 0);
+    // The platform's vault holds the base token, read through credentials; the task file's secrets
+    // (the team's token) are in the team's own vault, where the team grants its identity.
+    const readsSecrets = credentials.some((c: Body) => c.username !== undefined);
+    const readsOwn = tasks.some((t) => (decode(t).secrets ?? []).length > 0);
+    const own = Object.values<Body>(tf.resource.azurerm_key_vault_access_policy ?? {}).filter((p) => p.object_id === `\${data.terraform_remote_state.platform.outputs.${teamIdentityOutputs(team).principalId}}`);
+    expect(own.map((p) => [p.secret_permissions, p.key_permissions, p.certificate_permissions])).toEqual(readsOwn ? [[["Get"], undefined, undefined]] : []);
+    for (const t of tasks) {
+      if ((decode(t).secrets ?? []).length) expect(t.encoded_step.values.KEYVAULT).toBe(tf.resource.azurerm_key_vault[Object.keys(tf.resource.azurerm_key_vault)[0]].name);
+      for (const s of decode(t).secrets ?? []) expect(s.keyvault).toMatch(/^https:\/\/\{\{\.Values\.KEYVAULT\}\}\.vault\.azure\.net\/secrets\/registry-\{\{\.Run\.RegistryName\}\}-(user|password)$/);
+    }
     const pullsBase = credentials.some((c: Body) => c.login_server === base && c.username === undefined);
     const policies = Object.values<Body>(platform.resource.azurerm_key_vault_access_policy ?? {}).filter((p) => p.object_id === identity);
     const assignments = Object.values<Body>(platform.resource.azurerm_role_assignment ?? {}).filter((a) => a.principal_id === identity);
@@ -230,6 +245,6 @@ test("a team stack refuses to build when the platform does not grant what its ta
   const platform = new PlatformStack(app, config.stackName, config);
   platform.workflow.teamIdentities.get("splitweb")!.grants.readSecretsIn = undefined;
   expect(() => new TeamStack(app, `${config.stackName}-splitweb`, config, config.teamRegistries[0], platform)).toThrow(
-    /task splitweb\/storefront needs Get on the vault's secrets, which the platform does not grant its team identity/,
+    /task splitweb\/storefront needs Get on the platform vault's secrets, which the platform does not grant its team identity/,
   );
 });

@@ -179,15 +179,21 @@ describe("single -> split: the migration's state moves planned by Terraform on m
     // in place, their first runs replaced. Their deploy grants get a new principal_id (ForceNew,
     // npm run diff: replace), which mocks cannot show: the mocked task identity and team identity
     // share one object id, so here they are kept.
-    const switching = (a: string) => /^azurerm_container_registry_task(_schedule_run_now)?\./.test(a);
+    // The team's token's two secrets move into the team's own vault (help/split.md, "Team vaults"): a
+    // new key_vault_id replaces them (ForceNew: npm run diff says replace; a mock plans an update),
+    // their values regenerated from the token password in state.
+    const toTeamVault = (a: string) => new RegExp(`^azurerm_key_vault_secret\\.secret_registry_${team.slice(config.stackName.length + 1)}_(user|password)$`).test(a);
+    const switching = (a: string) => /^azurerm_container_registry_task(_schedule_run_now)?\./.test(a) || toTeamVault(a);
+    const updated = (a: string) => /^azurerm_container_registry_task\./.test(a) || toTeamVault(a);
     // Every other moved resource is in the plan, unchanged: the ids the single apply wrote serve the team stack as they are.
     const kept = (p.resource_changes as any[]).filter((c) => c.change.actions.join() === "no-op").map((c) => c.address);
     expect(kept.sort()).toEqual(mine.filter((a) => !switching(a)).sort());
-    expect(acts.update ?? []).toEqual(mine.filter((a) => /^azurerm_container_registry_task\./.test(a)).sort());
-    expect([...(acts["create+delete"] ?? []), ...(acts["delete+create"] ?? [])].sort()).toEqual(mine.filter((a) => switching(a) && !/^azurerm_container_registry_task\./.test(a)).sort());
+    expect(mine.filter(toTeamVault)).toHaveLength(2);
+    expect(acts.update ?? []).toEqual(mine.filter(updated).sort());
+    expect([...(acts["create+delete"] ?? []), ...(acts["delete+create"] ?? [])].sort()).toEqual(mine.filter((a) => switching(a) && !updated(a)).sort());
     expect(acts.delete ?? []).toEqual([...retiring].sort());
     expect(retiring.length).toBeGreaterThan(0);
-    expect(acts.create ?? []).toEqual(plan.created.filter((c) => c.in === team).map((c) => c.address).sort());
+    expect(acts.create ?? []).toEqual(createdIn(team).sort());
     expect(Object.keys(acts).filter((a) => !["create", "forget", "update", "delete", "create+delete", "delete+create"].includes(a))).toEqual([]);
     for (const [a, list] of Object.entries(acts)) if (a.includes("delete")) expect(list.filter((x) => DURABLE.has(x.split(".")[0]))).toEqual([]);
     // The rest of the single state is forgotten: the platform's share and the other teams'.
@@ -196,12 +202,25 @@ describe("single -> split: the migration's state moves planned by Terraform on m
   });
 });
 
+/**
+ * What migrationPlan says a stack creates, as Terraform's instances: a team vault's deployer policies
+ * are one per key of the `deployers` variable (the test's value: `ops`).
+ */
+function createdIn(stack: string): string[] {
+  return plan.created.filter((c) => c.in === stack).map((c) => (/^azurerm_key_vault_access_policy\.kv_policy_\w+_deployer$/.test(c.address) ? `${c.address}["ops"]` : c.address));
+}
+
 describe("single -> split with import blocks instead of state mv (the alternative help/split.md turns down)", () => {
   // Import blocks are allowed in the root module only: one directory, init and test per team.
   maybe.each(teams.map((t) => t.name))("team %s: what Terraform makes of importing its moved resources", (team) => {
     const dir = path.join(work, "import", team);
     fs.mkdirSync(dir, { recursive: true });
-    const mine = plan.moves.filter((m) => m.to === team).map((m) => m.address);
+    // The team's token's secrets are not imported: they go to the team's own vault, where they are
+    // created (an import would read them from the platform's vault, where the config no longer puts them).
+    const toTeamVault = (a: string) => /^azurerm_key_vault_secret\.secret_registry_[a-z0-9]+_(user|password)$/.test(a);
+    const moved = plan.moves.filter((m) => m.to === team).map((m) => m.address);
+    const mine = moved.filter((a) => !toTeamVault(a));
+    expect(moved.filter(toTeamVault)).toHaveLength(2);
     const j = testable(teams.find((t) => t.name === team)!.tf);
     // The id an import needs is Azure's; here each type's mocked one (all instances of a type share it).
     j.import = mine.map((a) => ({ to: a, id: String(mockedValues(a.split(".")[0])?.id ?? "mock") }));
@@ -215,7 +234,7 @@ describe("single -> split with import blocks instead of state mv (the alternativ
     // The plan imports exactly the moved resources, creates only migrationPlan's new ones, deletes nothing.
     expect((p.resource_changes as any[]).filter((c) => c.change.importing).map((c) => c.address).sort()).toEqual([...mine].sort());
     const acts = byAction(p);
-    expect(acts.create ?? []).toEqual(plan.created.filter((c) => c.in === team).map((c) => c.address).sort());
+    expect(acts.create ?? []).toEqual([...createdIn(team), ...moved.filter(toTeamVault)].sort());
     expect(Object.keys(acts).filter((a) => a.includes("delete"))).toEqual([]);
     // And one thing state mv does not do: the imported objects hold what the overrides say, not what
     // the state held, so the record of the token password's hash (its value unknown to the import)

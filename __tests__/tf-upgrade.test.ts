@@ -75,6 +75,24 @@ const TEAM_IDENTITY = (team: string) => [
 ];
 /** npm run diff's known differences with mocks (support/diff-agreement.ts, (1) to (3)), each one expected. */
 const PAUSE_FORCENEW = "time_sleep.grants_propagation: replace (ForceNew triggers) => update (1)";
+/**
+ * A split team's own vault for its token's secrets (help/split.md, "Team vaults"): created with its
+ * policies, and the two secrets moved into it (key_vault_id is ForceNew: the real provider replaces
+ * them, a mock plans an update).
+ */
+const TEAM_VAULT = (team: string) => [
+  `azurerm_key_vault.key_vault_${team}_kv: create`,
+  `azurerm_key_vault_access_policy.kv_policy_${team}_kv_deployer["ops"]: create`,
+  `azurerm_key_vault_access_policy.kv_policy_${team}_kv_${team}_tasks: create`,
+  `azurerm_key_vault_secret.secret_registry_${team}_password: update`,
+  `azurerm_key_vault_secret.secret_registry_${team}_user: update`,
+];
+/** In the order the preview lists them: the policies' expansion (8), then the secrets' replacement (1). */
+const TEAM_VAULT_MAPPED = (team: string) => [
+  `azurerm_key_vault_access_policy.kv_policy_${team}_kv_deployer: create => azurerm_key_vault_access_policy.kv_policy_${team}_kv_deployer["ops"]: create (8)`,
+  `azurerm_key_vault_secret.secret_registry_${team}_password: replace (ForceNew key_vault_id) => update (1)`,
+  `azurerm_key_vault_secret.secret_registry_${team}_user: replace (ForceNew key_vault_id) => update (1)`,
+];
 const UNNAMED = (policy: string) => {
   const at = `azurerm_key_vault_access_policy.${policy}`;
   return `${at}: replace => delete, ${at}["ops"]: create (2)`;
@@ -149,18 +167,19 @@ const cases: [string, string, string, string, string[], string[]][] = [
     ],
     [UNNAMED("kv_policy_split_task_creds_deployer"), ...Object.values(TEAM_GROUPS).flat().sort().map((g) => `azurerm_resource_group.rg_${g}: create => imported, no change (7)`)],
   ],
-  ["split: team splitdata", "split", "acr-gate-splitdata", "", ["azurerm_container_registry.registry_splitdata: update", ...SWITCH("splitdata", "reports"), ...FORGET("splitdata"), "terraform_data.environment: create"], [...DEPLOY_FORCENEW(GRANTS.splitdata), PAUSE_FORCENEW]],
-  ["split: team splitops", "split", "acr-gate-splitops", "", ["azurerm_container_registry.registry_splitops: update", ...SWITCH("splitops", "status"), ...FORGET("splitops"), "terraform_data.environment: create"], [...DEPLOY_FORCENEW(GRANTS.splitops), PAUSE_FORCENEW]],
-  ["split: team splitweb", "split", "acr-gate-splitweb", "", ["azurerm_container_registry.registry_splitweb: update", ...SWITCH("splitweb", "catalog", "storefront"), ...FORGET("splitweb"), "terraform_data.environment: create"], [...DEPLOY_FORCENEW(GRANTS.splitweb), PAUSE_FORCENEW]],
+  ["split: team splitdata", "split", "acr-gate-splitdata", "", ["azurerm_container_registry.registry_splitdata: update", ...SWITCH("splitdata", "reports"), ...FORGET("splitdata"), ...TEAM_VAULT("splitdata"), "terraform_data.environment: create"], [...TEAM_VAULT_MAPPED("splitdata").slice(1), ...DEPLOY_FORCENEW(GRANTS.splitdata), PAUSE_FORCENEW, TEAM_VAULT_MAPPED("splitdata")[0]]],
+  ["split: team splitops", "split", "acr-gate-splitops", "", ["azurerm_container_registry.registry_splitops: update", ...SWITCH("splitops", "status"), ...FORGET("splitops"), ...TEAM_VAULT("splitops"), "terraform_data.environment: create"], [...TEAM_VAULT_MAPPED("splitops").slice(1), ...DEPLOY_FORCENEW(GRANTS.splitops), PAUSE_FORCENEW, TEAM_VAULT_MAPPED("splitops")[0]]],
+  ["split: team splitweb", "split", "acr-gate-splitweb", "", ["azurerm_container_registry.registry_splitweb: update", ...SWITCH("splitweb", "catalog", "storefront"), ...FORGET("splitweb"), ...TEAM_VAULT("splitweb"), "terraform_data.environment: create"], [...TEAM_VAULT_MAPPED("splitweb").slice(1), ...DEPLOY_FORCENEW(GRANTS.splitweb), PAUSE_FORCENEW, TEAM_VAULT_MAPPED("splitweb")[0]]],
   // Its read of the platform gains use_azuread_auth (help/split.md): the same state, the same
-  // outputs, so the secrets, policies and task credentials that read them are left alone.
+  // outputs, so the task credentials that read them are left alone (its token's secrets move to its
+  // own vault, as above).
   [
     "split, azurerm backend: team splitweb",
     "split-azurerm-backend",
     "acr-gate-splitweb",
     "",
-    ["azurerm_container_registry.registry_splitweb: update", ...SWITCH("splitweb", "catalog", "storefront"), ...FORGET("splitweb"), "terraform_data.environment: create"],
-    [...DEPLOY_FORCENEW(GRANTS.splitweb), PAUSE_FORCENEW],
+    ["azurerm_container_registry.registry_splitweb: update", ...SWITCH("splitweb", "catalog", "storefront"), ...FORGET("splitweb"), ...TEAM_VAULT("splitweb"), "terraform_data.environment: create"],
+    [...TEAM_VAULT_MAPPED("splitweb").slice(1), ...DEPLOY_FORCENEW(GRANTS.splitweb), PAUSE_FORCENEW, TEAM_VAULT_MAPPED("splitweb")[0]],
   ],
 ];
 

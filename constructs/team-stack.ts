@@ -1,12 +1,13 @@
 import { Construct } from "constructs";
 import { DataTerraformRemoteStateAzurerm, DataTerraformRemoteStateLocal, TerraformRemoteState, TerraformStack } from "cdktf";
 import type { AcrGateConfig } from "../lib/config/schema";
-import type { RegistryConfig } from "../lib/config/registries";
+import { teamVaultName, type RegistryConfig } from "../lib/config/registries";
+import { plannedPullTokens } from "../lib/config/pull-tokens";
 import { orderLocksAfterContents } from "../lib/lock-cover";
 import { Registry } from "./registry";
 import { Vault } from "./key-vault";
 import type { StoredToken } from "./pull-token";
-import { teamBackend, Workflow } from "./workflow";
+import { deployersVariable, teamBackend, Workflow } from "./workflow";
 import { PLATFORM_OUTPUTS, PlatformStack, teamIdentityOutputs } from "./platform-stack";
 
 /**
@@ -16,9 +17,10 @@ import { PLATFORM_OUTPUTS, PlatformStack, teamIdentityOutputs } from "./platform
  * reads the platform stack's outputs (the vault, the base-artifacts registry and its token's secrets, the team's task identity) from the platform's state. Its app
  * tasks run as the identity the platform made for the team and granted what lies outside the
  * team's groups (vault `Get`, `AcrPull` on base artifacts, the subscription reader); the team
- * grants it only what lies inside (each app's deploy role). The one write outside its groups left
- * is its token's two secrets in the shared vault. No cycle: teams read the platform, the platform
- * reads nobody (help/split.md).
+ * grants it only what lies inside (each app's deploy role). A team whose apps pull with its token
+ * keeps the token's two secrets in a vault of its own, in its registry's group, which its task
+ * identity reads: the team writes nothing outside its groups. No cycle: teams read the platform,
+ * the platform reads nobody (help/split.md).
  */
 export class TeamStack extends TerraformStack {
   readonly workflow: Workflow;
@@ -34,22 +36,43 @@ export class TeamStack extends TerraformStack {
     const remote = platformState(this, config);
     const out = (name: string) => remote.getString(name);
 
-    w.vault = Vault.fromAttributes(this, "key-vault", { name: config.keyVault.name, id: out(PLATFORM_OUTPUTS.keyVaultId) });
+    const platformVault = Vault.fromAttributes(this, "key-vault", { name: config.keyVault.name, id: out(PLATFORM_OUTPUTS.keyVaultId) });
+    w.vault = platformVault;
+    const names = teamIdentityOutputs(team.name);
+    const granted = platform.workflow.teamIdentities.get(team.name);
+    const identity = granted ? { id: out(names.id), clientId: out(names.clientId), principalId: out(names.principalId) } : undefined;
+    // The team's token's secrets go to a vault of the team's own, in its registry's group (made by
+    // the platform): the team stack then writes nothing outside its groups (help/split.md).
+    if (plannedPullTokens(config).some((t) => t.registry.name === team.name)) {
+      const deployers = config.deployers;
+      w.vault = new Vault(this, "team-key-vault", {
+        name: teamVaultName(team)!,
+        resourceGroupName: w.group(this, team.resourceGroup, true).name,
+        location: config.location,
+        deployers: deployersVariable(this, deployers).value,
+        deployerRenames: deployers.filter((d) => d.renamedFrom !== null).map((d) => [d.renamedFrom!, d.name] as const),
+        softDeleteRetentionDays: config.keyVault.softDeleteRetentionDays,
+        preventDestroy: config.protection.preventDestroy,
+        tags: w.tags,
+      });
+      if (identity) {
+        w.teamVaultReader = { principalId: identity.principalId, principalName: `${team.name}-tasks` };
+        w.vault.grantSecretRead(w.teamVaultReader);
+      }
+    }
     const base = Registry.fromAttributes(this, "base-artifacts-registry", {
       name: config.baseArtifactsRegistry.name,
       id: out(PLATFORM_OUTPUTS.baseArtifactsRegistryId),
     });
     const teamRegistry = w.teamRegistry(this, team);
-    w.tokensFor([teamRegistry]);
+    w.tokensFor([teamRegistry], w.vault);
     const baseToken: Pick<StoredToken, "user" | "password" | "vault"> | undefined = platform.workflow.tokens.get(platform.workflow.baseArtifacts)
       ? {
-          vault: w.vault,
-          user: w.vault.secretOf(`registry-${base.registryName}-user`, out(PLATFORM_OUTPUTS.baseTokenUserSecretId)),
-          password: w.vault.secretOf(`registry-${base.registryName}-password`, out(PLATFORM_OUTPUTS.baseTokenPasswordSecretId)),
+          vault: platformVault,
+          user: platformVault.secretOf(`registry-${base.registryName}-user`, out(PLATFORM_OUTPUTS.baseTokenUserSecretId)),
+          password: platformVault.secretOf(`registry-${base.registryName}-password`, out(PLATFORM_OUTPUTS.baseTokenPasswordSecretId)),
         }
       : undefined;
-    const names = teamIdentityOutputs(team.name);
-    const granted = platform.workflow.teamIdentities.get(team.name);
     const apps = w.appsOf(
       this,
       githubToken,
@@ -58,20 +81,21 @@ export class TeamStack extends TerraformStack {
         registry: base,
         token: baseToken,
         certificate: config.signing.enabled ? out(PLATFORM_OUTPUTS.signingCertificate) : undefined,
-        identity: granted ? { id: out(names.id), clientId: out(names.clientId), principalId: out(names.principalId) } : undefined,
+        identity,
       },
     );
     // The platform granted from the config (teamTaskNeeds); what the tasks use is decided here.
     for (const { task } of apps) {
       const problems = [
         ...(task.credentials.some((c) => c.mode === "identity" && c.loginServer === base.loginServerName) && !granted?.grants.pullFrom ? ["AcrPull on the base-artifacts registry"] : []),
-        ...([...task.credentials.flatMap((c) => c.secrets), ...task.secretsRead].length && !granted?.grants.readSecretsIn ? ["Get on the vault's secrets"] : []),
+        ...([...task.credentials.flatMap((c) => c.secrets), ...task.secretsRead].some((s) => s.vault === platformVault) && !granted?.grants.readSecretsIn ? ["Get on the platform vault's secrets"] : []),
+        ...(task.secretsRead.some((s) => s.vault !== platformVault && !(s.vault as Vault).canRead(w.teamVaultReader!)) ? ["Get on the team vault's secrets"] : []),
         ...(!granted?.grants.subscriptionReader ? ["the subscription reader"] : []),
       ];
       if (problems.length) throw new Error(`${this.node.path}: task ${task.principalName} needs ${problems.join(", ")}, which the platform does not grant its team identity`);
     }
     if (config.diagnostics.enabled) w.auditWorkspace(this, out(PLATFORM_OUTPUTS.logWorkspaceId));
-    w.auditLogs([teamRegistry], false);
+    w.auditLogs([teamRegistry], w.vault !== platformVault);
     if (config.firstRun) w.firstRuns(this, w.tasks, w.apps, [teamRegistry, base]);
     w.outputs(this, [teamRegistry], w.apps, false);
   }

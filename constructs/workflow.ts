@@ -8,7 +8,7 @@ import type { AppConfig } from "../lib/config/apps";
 import type { BackendConfig } from "../lib/config/backend";
 import type { RegistryConfig } from "../lib/config/registries";
 import { plannedPullTokens } from "../lib/config/pull-tokens";
-import { addressPart } from "../lib/principal";
+import { addressPart, IPrincipal } from "../lib/principal";
 import { appTaskDefinition } from "../lib/app-task";
 import { pinAddress } from "../lib/address";
 import { pinProviderVersions } from "../lib/provider-ahead";
@@ -53,6 +53,8 @@ export class Workflow {
   baseArtifacts!: Registry;
   readonly teamRegistries = new Map<string, Registry>();
   vault!: Vault;
+  /** A split team's task identity, as granted `Get` on the team's own vault (TeamStack). */
+  teamVaultReader?: IPrincipal;
   /** The Docker Hub credentials in the vault, when upstream.dockerHubCredentials. */
   dockerHub?: Pick<StoredToken, "user" | "password" | "vault">;
   readonly tokens = new Map<Registry, PullToken>();
@@ -246,8 +248,8 @@ export class Workflow {
 
   // --- Create tokens (az acr token create), only where a credential needs one -----------------
 
-  /** The pull tokens of the registries given (plannedPullTokens), stored in the vault. */
-  tokensFor(registries: readonly Registry[]): void {
+  /** The pull tokens of the registries given (plannedPullTokens), stored in `vault` (a split team's own). */
+  tokensFor(registries: readonly Registry[], vault: Vault = this.vault): void {
     const byName = new Map(registries.map((r) => [r.registryName, r]));
     for (const t of plannedPullTokens(this.config)) {
       const reg = byName.get(t.registry.name);
@@ -258,7 +260,7 @@ export class Workflow {
         expiryDays: this.config.tokenPasswordExpiryDays,
         rotation: this.config.tokenRotation ?? undefined,
       });
-      token.storeIn(this.vault);
+      token.storeIn(vault);
       this.tokens.set(reg, token);
     }
   }
@@ -466,7 +468,8 @@ export class Workflow {
         gitAccessToken: githubToken,
         values: {
           REGISTRY_FROM_URL: `${base.registry.loginServerName}/`,
-          KEYVAULT: this.config.keyVault.name,
+          // Where the task file reads the team token's secrets: a split team's own vault.
+          KEYVAULT: teamToken?.storedSecrets?.user.vault.vaultName ?? this.config.keyVault.name,
           ...(toolsImage ? { GATE_CERTIFICATE: base.certificate! } : {}),
           ...app.deployValues,
           ...(base.identity ? { TASK_IDENTITY: base.identity.clientId } : {}),
@@ -547,7 +550,7 @@ export class Workflow {
    */
   firstRuns(stack: TerraformStack, tasks: readonly RegistryTask[], apps: readonly AppParts[], registries: readonly IRegistry[]): void {
     const mine = new Set(tasks);
-    const readGrants = this.vault.readGrants.filter((g) => mine.has(g.principal as RegistryTask));
+    const readGrants = this.vault.readGrants.filter((g) => mine.has(g.principal as RegistryTask) || g.principal === this.teamVaultReader);
     const pullGrants = registries.flatMap((r) => r.pullGrants);
     const deployGrants = apps.flatMap((a) => a.app.deployGrants);
     const cacheRules = registries.flatMap((r) => (r instanceof Registry ? r.cachedRepositories : []));
@@ -611,9 +614,9 @@ export class Workflow {
 
 /**
  * What a team's app tasks use outside the team's resource groups, from the config alone (the
- * platform cannot read the team stacks): `Get` on the vault's secrets when they read the
- * base-artifacts token or the team's own token, `AcrPull` on base artifacts when they pull it with
- * their identity. Undefined for a team without apps (no task, no identity). The team stack checks
+ * platform cannot read the team stacks): `Get` on the platform vault's secrets when they read the
+ * base-artifacts token (the team's own token is in the team's own vault), `AcrPull` on base
+ * artifacts when they pull it with their identity. Undefined for a team without apps (no task, no identity). The team stack checks
  * its tasks against the platform's grants (TeamStack), so the two cannot drift apart unseen.
  */
 export function teamTaskNeeds(config: AcrGateConfig, team: string): { readSecrets: boolean; pullBase: boolean } | undefined {
@@ -621,8 +624,7 @@ export function teamTaskNeeds(config: AcrGateConfig, team: string): { readSecret
   if (!apps.length) return undefined;
   const tokens = plannedPullTokens(config);
   const baseToken = tokens.some((t) => t.registry.name === config.baseArtifactsRegistry.name);
-  const teamToken = tokens.some((t) => t.registry.name === team) && apps.some((a) => a.aci.pullWith === "token");
-  return { readSecrets: baseToken || teamToken, pullBase: !baseToken };
+  return { readSecrets: baseToken, pullBase: !baseToken };
 }
 
 /** The signer image acr-gate's build-signer task makes, in the registry given. */
@@ -635,7 +637,7 @@ function signerImageIn(registry: IRegistry): string {
  * (help/operations.md, "Deployers"). The config's list is its default; without one the variable is
  * required, so no grant ever depends on whoever happens to run apply.
  */
-function deployersVariable(stack: TerraformStack, listed: readonly { name: string; objectId: string }[]): TerraformVariable {
+export function deployersVariable(stack: TerraformStack, listed: readonly { name: string; objectId: string }[]): TerraformVariable {
   // RE2's \z for the end: the same as $ here, but no "}$" for config text to be confused with.
   const guid = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\\\z";
   return new TerraformVariable(stack, "deployers", {

@@ -30,6 +30,9 @@
  *    the old and the new, has the same principal_id.
  * 7. An import block beside the JSON (the upgrade's group imports, acr-gate --group-import-script):
  *    the preview creates what the plan imports with no change.
+ * 8. A new resource with `for_each` over a variable (a split team's vault's deployer policies): the
+ *    preview creates the resource (it does not expand instances over a variable without a literal
+ *    default, as in 2); Terraform creates one instance per key of the variable's value.
  */
 import { previewReplacements } from "../../app/diff-rules";
 import { readPlan } from "../../app/plan-model";
@@ -121,6 +124,13 @@ export function diffChanges(before: any, after: any, variables: Record<string, u
     if (forced) {
       diff.push(`${c.address}: update`);
       mapped.push(`${c.address}: replace (ForceNew ${paths}) => update (1)`);
+      continue;
+    }
+    const variable = c.action === "create" ? forEachVariable(after.resource?.[c.type]?.[c.address.slice(c.type.length + 1)] ?? {}) : undefined;
+    if (variable !== undefined) {
+      const instances = keysOf(after, variable).map((k) => `${c.address}[${JSON.stringify(k)}]: create`);
+      diff.push(...instances);
+      mapped.push(`${c.address}: create => ${instances.join(", ")} (8)`);
       continue;
     }
     diff.push(`${c.address}: ${c.action}`);

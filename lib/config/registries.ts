@@ -4,7 +4,8 @@
  * of registry names spans all three, and each registry's resource group is durable.
  */
 import { z } from "zod";
-import { anyCase } from "../rules";
+import { anyCase, checkName } from "../rules";
+import { DEFAULT_PULL_WITH } from "./apps";
 import { bool, int, list, named, oneOf, strict } from "./fields";
 import { arr, Check, fail, Namespace, Path, rec, str, valid } from "./cross-field";
 import { ResourceGroups } from "./resource-groups";
@@ -44,6 +45,12 @@ const teamRegistrySchema = strict(
       .never({ error: "has no effect: no task pulls from a team registry (apps choose how their container group pulls with aci.pullWith)" })
       .optional()
       .meta({ description: "Not applicable to team registries" }),
+    keyVault: strict(
+      {
+        name: named("keyVault", "Vault name: 3-24 letters, digits and hyphens, globally unique; must differ from keyVault.name and every other team's"),
+      },
+      "Split layout only: the vault the team stack makes for its pull token's user and password (when its apps pull with a token), default `<name>-kv`",
+    ).optional(),
   },
   "A team's Premium registry",
 );
@@ -63,7 +70,50 @@ export function registriesOf(c: Record<string, unknown>): { path: Path; r: Recor
   return out;
 }
 
-export function registryRules({ ctx, c }: Check, groups: ResourceGroups): void {
+/**
+ * Split layout: the vault a team stack makes for its own token's secrets, default `<name>-kv`; only
+ * a team whose apps pull with a token has one (lib/config/pull-tokens.ts plans its token then).
+ */
+export const teamVaultName = (t: { name?: unknown; keyVault?: unknown }): string | undefined =>
+  t.keyVault !== undefined && t.keyVault !== null ? str(rec(t.keyVault).name) : typeof t.name === "string" ? `${t.name}-kv` : undefined;
+
+/** Whether a team's apps pull with its token (raw config; `aci.pullWith` defaults to a token). */
+const teamPullsWithToken = (c: Record<string, unknown>, team: unknown) =>
+  arr(c.apps).some((a) => rec(a).registry === team && (rec(rec(a).aci).pullWith ?? DEFAULT_PULL_WITH) === "token");
+
+/** `teamRegistries[].keyVault`: split only, for a team that stores its token's secrets; a valid name, unique. */
+function teamVaultRules({ ctx, c }: Check): void {
+  const vaults = new Namespace("key vault name", null);
+  if (valid("keyVault", rec(c.keyVault).name)) vaults.claim(ctx, ["keyVault", "name"], rec(c.keyVault).name as string);
+  arr(c.teamRegistries).forEach((raw, i) => {
+    const t = rec(raw);
+    const path: Path = ["teamRegistries", i, "keyVault"];
+    if (c.layout !== "split") {
+      if (t.keyVault !== undefined) fail(ctx, path, t.keyVault, "has no effect: only a split team stack makes a vault of its own (layout: split)");
+      return;
+    }
+    if (!teamPullsWithToken(c, t.name)) {
+      if (t.keyVault !== undefined) fail(ctx, path, t.keyVault, "has no effect: none of the team's apps pulls with a token (aci.pullWith), so the team stores no secret");
+      return;
+    }
+    if (t.keyVault !== undefined) {
+      const name = str(rec(t.keyVault).name);
+      if (name !== undefined && valid("keyVault", name)) vaults.claim(ctx, [...path, "name"], name);
+      return;
+    }
+    if (!valid("registry", t.name)) return;
+    const derived = teamVaultName(t)!;
+    const problem = checkName("keyVault", derived);
+    if (problem) {
+      fail(ctx, ["teamRegistries", i, "name"], t.name, `gives the team vault the default name ${JSON.stringify(derived)}, which ${problem}: set teamRegistries[${i}].keyVault.name (3-24 characters, globally unique)`);
+    }
+    else vaults.claim(ctx, ["teamRegistries", i, "name"], derived);
+  });
+}
+
+export function registryRules(check: Check, groups: ResourceGroups): void {
+  teamVaultRules(check);
+  const { ctx, c } = check;
   const location = str(c.location) ?? DEFAULT_LOCATION;
   if (Array.isArray(c.teamRegistries) && c.teamRegistries.length === 0) fail(ctx, ["teamRegistries"], c.teamRegistries, AT_LEAST_ONE);
   const registryNames = new Namespace("registry name", "azurerm_container_registry.registry_");
@@ -98,6 +148,8 @@ export function resolveRegistry(r: z.output<typeof registrySchema> | z.output<ty
     taskCredential: r.taskCredential ?? DEFAULT_TASK_CREDENTIAL,
     /** null: none of the network attributes is written (public, no rules: the walkthrough's). */
     network: resolveRegistryNetwork(r.network, tasks),
+    /** A team's vault name as configured (split layout); {@link teamVaultName} gives the default. */
+    keyVault: "keyVault" in r && r.keyVault ? { name: r.keyVault.name } : null,
   };
 }
 
