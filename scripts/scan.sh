@@ -77,7 +77,7 @@ fi
 
 # Copy every stack to scan/<config>/<stack>/cdk.tf.json. checkov 3.3.30's
 # terraform_json parser crashes on a string terraform.required_version (checkov
-# issue #7454), so the copy drops that key, if present, and says so.
+# issue #7454) and on `removed` blocks, so the copy drops them, if present, and says so.
 for s in "${ACR_STACK_FILES[@]}"; do
   label="${s%%|*}"; file="${s#*|}"
   stack="$(basename "$(dirname "$file")")"
@@ -90,6 +90,12 @@ for s in "${ACR_STACK_FILES[@]}"; do
     if (doc.terraform && "required_version" in doc.terraform) {
       delete doc.terraform.required_version;
       console.error(`scan: note: ${name}: terraform.required_version dropped for checkov (issue #7454)`);
+    }
+    // checkov 3.3.30 cannot parse `removed` blocks (a split team stack hands its groups over with
+    // them); they configure no resource, so the copy drops them, and says so.
+    if ("removed" in doc) {
+      delete doc.removed;
+      console.error(`scan: note: ${name}: removed blocks dropped for checkov (they configure no resource)`);
     }
     fs.writeFileSync(dst, JSON.stringify(doc, null, 2) + "\n");
   ' "$file" "$WORK/scan/$label/$stack/cdk.tf.json" "$label/$stack"
