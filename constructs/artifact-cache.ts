@@ -58,13 +58,14 @@ export class CredentialSet extends Construct implements IPrincipal {
 
 /**
  * One upstream repository cached in the registry (`az acr cache create`): the first pull of a tag
- * from the target repository fetches it from upstream through the credential set.
+ * from the target repository fetches it from upstream, through the credential set if it has one
+ * (anonymously without: MCR, ECR Public, public GHCR or Quay repositories).
  */
 export class CacheRule extends Construct {
   readonly resource: ContainerRegistryCacheRule;
   readonly repository: CachedRepository;
 
-  constructor(scope: Construct, id: string, props: { registryId: string; registryName: string; repository: CachedRepository; credentialSet: CredentialSet; after: ITerraformDependable[] }) {
+  constructor(scope: Construct, id: string, props: { registryId: string; registryName: string; repository: CachedRepository; credentialSet?: CredentialSet; after: ITerraformDependable[] }) {
     super(scope, id);
     this.repository = props.repository;
     this.resource = new ContainerRegistryCacheRule(this, "rule", {
@@ -72,9 +73,9 @@ export class CacheRule extends Construct {
       containerRegistryId: props.registryId,
       sourceRepo: props.repository.sourceRepo,
       targetRepo: props.repository.targetRepo,
-      credentialSetId: props.credentialSet.id,
+      credentialSetId: props.credentialSet?.id,
       // The set's identity must read the vault before the rule is used; Terraform cannot see that.
-      dependsOn: props.after,
+      dependsOn: props.after.length ? props.after : undefined,
     });
     pinAddress(this.resource, `cache_rule_${addressPart(props.registryName)}_${addressPart(props.repository.ruleName)}`);
   }

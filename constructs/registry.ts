@@ -11,7 +11,7 @@ import { AUDIT_CATEGORIES, LogWorkspace } from "./log-workspace";
 import { CacheRule, CredentialSet } from "./artifact-cache";
 import type { IRegistry, IVault, PullGrant, RegistryAttributes, StoredSecret } from "./interfaces";
 import type { KeyVaultAccessPolicyA } from "@cdktf/provider-azurerm/lib/key-vault-access-policy";
-import { cachedRepository } from "../lib/artifact-cache";
+import type { CachedRepository } from "../lib/artifact-cache";
 import { setNetworkRuleBypassForTasks, setRegistryRoleAssignmentMode, setReplicaRouting } from "../lib/provider-ahead";
 import { AzurermVersion, DEFAULT_AZURERM_VERSION } from "../lib/provider-versions";
 
@@ -275,24 +275,25 @@ export class Registry extends Construct implements IRegistry {
   }
 
   /**
-   * Caches a Docker Hub repository (`az acr cache create`): pulls of `<login server>/dockerhub/<repo>`
-   * are served from the registry, fetched from upstream through `credentialSet` the first time. One
-   * rule per repository (all its tags); asking twice returns the same rule.
+   * Caches a repository of an upstream (`az acr cache create`): pulls of
+   * `<login server>/<namespace>/<repo>` (`dockerhub/node`, `mcr/dotnet/runtime`: lib/artifact-cache.ts)
+   * are served from the registry, fetched from upstream the first time, through `credentialSet`
+   * where the upstream takes a login, anonymously without one. One rule per repository (all its
+   * tags); asking twice returns the same rule.
    */
-  cacheDockerHubRepository(repository: string, credentialSet: CredentialSet): CacheRule {
-    const cached = cachedRepository(repository);
-    const existing = this.cacheRules.get(cached.ruleName);
+  cacheRepository(repository: CachedRepository, credentialSet?: CredentialSet): CacheRule {
+    const existing = this.cacheRules.get(repository.ruleName);
     if (existing) return existing;
-    const readsLogin = this.credentialSets.get(credentialSet);
-    if (!readsLogin) throw new Error(`${this.node.path}: ${credentialSet.node.path} is not a credential set of this registry`);
-    const rule = new CacheRule(this, `cache-${cached.ruleName}`, {
+    const readsLogin = credentialSet ? this.credentialSets.get(credentialSet) : undefined;
+    if (credentialSet && !readsLogin) throw new Error(`${this.node.path}: ${credentialSet.node.path} is not a credential set of this registry`);
+    const rule = new CacheRule(this, `cache-${repository.ruleName}`, {
       registryId: this.id,
       registryName: this.azureName,
-      repository: cached,
+      repository,
       credentialSet,
-      after: [readsLogin],
+      after: readsLogin ? [readsLogin] : [],
     });
-    this.cacheRules.set(cached.ruleName, rule);
+    this.cacheRules.set(repository.ruleName, rule);
     return rule;
   }
 

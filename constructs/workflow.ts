@@ -28,11 +28,10 @@ import { ContainerApp } from "./container-app";
 import { LogWorkspace } from "./log-workspace";
 import { SigningCertificate } from "./signing-certificate";
 import { SignerImage } from "./signer-image";
-import type { CredentialSet } from "./artifact-cache";
-import { CACHE_NAMESPACE, DOCKER_HUB_CREDENTIAL_SET, DOCKER_HUB_LOGIN_SERVER } from "../lib/artifact-cache";
+import { UpstreamLogin, UpstreamLogins } from "./upstream-logins";
+import { cachedRepository } from "../lib/artifact-cache";
+import { SIMULATED, upstreamHost } from "../lib/upstream-hosts";
 import { SIGNER_REPOSITORY, SIGNER_TAG } from "../lib/config/signing";
-
-const DOCKER_HUB = "docker.io";
 
 export interface AppParts {
   readonly app: ContainerApp;
@@ -56,7 +55,9 @@ export class Workflow {
   /** A split team's task identity, as granted `Get` on the team's own vault (TeamStack). */
   teamVaultReader?: IPrincipal;
   /** The Docker Hub credentials in the vault, when upstream.dockerHubCredentials. */
-  dockerHub?: Pick<StoredToken, "user" | "password" | "vault">;
+  dockerHub?: UpstreamLogin;
+  /** Every upstream login in the vault (Docker Hub's and upstream.credentials), and the cache's credential sets. */
+  upstreamLogins!: UpstreamLogins;
   readonly tokens = new Map<Registry, PullToken>();
   simulatedImageTasks: RegistryTask[] = [];
   gates: GatedImport[] = [];
@@ -65,8 +66,6 @@ export class Workflow {
   signerImage?: SignerImage;
   /** The certificate promotions are signed with, when signing.enabled. */
   signingCertificate?: SigningCertificate;
-  /** The base-artifacts registry's Docker Hub login for its cache, when upstream.source is cache. */
-  cacheCredentials?: CredentialSet;
   /** Where audit logs go, when diagnostics.enabled. */
   logWorkspace?: LogWorkspace;
   private readonly groups = new Map<TerraformStack, Map<string, LockableResourceGroup>>();
@@ -229,21 +228,9 @@ export class Workflow {
       tags: this.tags,
     });
     this.vault.storeSecret("github-token", { value: githubToken, contentType: "GitHub personal access token" });
-    if (this.config.upstream.dockerHubCredentials) {
-      const variable = (name: string, description: string) =>
-        new TerraformVariable(stack, name, { type: "string", sensitive: true, nullable: false, description }).stringValue;
-      this.dockerHub = {
-        vault: this.vault,
-        user: this.vault.storeSecret("registry-dockerhub-user", {
-          value: variable("dockerhub_username", "Docker Hub user name"),
-          contentType: "Docker Hub user name",
-        }),
-        password: this.vault.storeSecret("registry-dockerhub-password", {
-          value: variable("dockerhub_password", "Docker Hub access token"),
-          contentType: "Docker Hub access token",
-        }),
-      };
-    }
+    const c = this.config;
+    this.upstreamLogins = new UpstreamLogins(stack, this.vault, [...(c.upstream.dockerHubCredentials ? ["docker.io"] : []), ...c.upstream.credentials]);
+    this.dockerHub = this.upstreamLogins.login("docker.io");
   }
 
   // --- Create tokens (az acr token create), only where a credential needs one -----------------
@@ -308,11 +295,11 @@ export class Workflow {
         name: img.taskName,
         step: { kind: "file", taskFile: img.taskFile, context: img.repository },
         gitAccessToken: githubToken,
-        values: { REGISTRY_FROM_URL: `${DOCKER_HUB}/` },
+        values: { REGISTRY_FROM_URL: "docker.io/" },
         images: { builds: `${this.publicRegistry!.loginServerName}/${img.image.repository}:${img.image.tag}` },
         tags: this.tags,
       });
-      if (this.dockerHub) task.pullFromWithSecrets(DOCKER_HUB, this.dockerHub);
+      if (this.dockerHub) task.pullFromWithSecrets("docker.io", this.dockerHub);
       return task;
     });
   }
@@ -322,18 +309,10 @@ export class Workflow {
   gatedImports(stack: TerraformStack, githubToken: string): void {
     const config = this.config;
     const pub = config.publicRegistry;
-    const source = config.upstream.source;
     const publicToken = this.publicRegistry && this.tokens.get(this.publicRegistry)?.storedSecrets;
-    if (source === "cache") {
-      // The registry's own Docker Hub login: only the credential set's identity reads it.
-      this.cacheCredentials = this.baseArtifacts.createCredentialSet("dockerhub-credentials", {
-        name: DOCKER_HUB_CREDENTIAL_SET,
-        loginServer: DOCKER_HUB_LOGIN_SERVER,
-        vault: this.vault,
-        user: this.dockerHub!.user,
-        password: this.dockerHub!.password,
-      });
-    }
+    // The registry's own upstream logins for its cache, in the gates' order: only each credential
+    // set's identity reads its login.
+    for (const g of config.gatedImages) if (g.upstream.via === "cache") this.upstreamLogins.credentialSet(this.baseArtifacts, g.upstream.host);
     if (config.signing.enabled) {
       const s = config.signing;
       this.signingCertificate = new SigningCertificate(stack, "signing-certificate", {
@@ -357,20 +336,19 @@ export class Workflow {
     const cert = this.signingCertificate;
     const signerImage = this.signerImage?.image ?? config.signing.signerImage;
     this.gates = config.gatedImages.map((g) => {
-      // Through the cache, the gate pulls `<base artifacts>/dockerhub/<repository>`, which the
-      // cache rule fills from Docker Hub on the first pull; official images lose `library/` there.
-      const cached = source === "cache" ? this.baseArtifacts.cacheDockerHubRepository(g.source.repository, this.cacheCredentials!) : undefined;
+      // Through the cache, the gate pulls `<base artifacts>/<namespace>/<repository>` (dockerhub/node,
+      // mcr/dotnet/runtime), which the cache rule fills from upstream on the first pull; Docker
+      // Hub's official images lose `library/` there.
+      const { host, via } = g.upstream;
+      const cached = via === "cache" ? cachedRepository(g.source.repository, host) : undefined;
+      if (cached) this.baseArtifacts.cacheRepository(cached, this.upstreamLogins.credentialSet(this.baseArtifacts, host));
+      const namespace = upstreamHost(host)?.namespace;
       const gate = new GatedImport(stack, `gate-${g.taskName}`, {
         registry: this.baseArtifacts,
         taskName: g.taskName,
-        source: cached ? { repository: cached.repository.targetRepo.slice(CACHE_NAMESPACE.length + 1), tag: g.source.tag } : g.source,
+        source: cached ? { repository: cached.targetRepo.slice(namespace!.length + 1), tag: g.source.tag } : g.source,
         target: g.target,
-        upstreamUrl:
-          source === "simulated"
-            ? `${this.publicRegistry!.loginServerName}/`
-            : source === "cache"
-              ? `${this.baseArtifacts.loginServerName}/${CACHE_NAMESPACE}/`
-              : `${DOCKER_HUB}/`,
+        upstreamUrl: host === SIMULATED ? `${this.publicRegistry!.loginServerName}/` : cached ? `${this.baseArtifacts.loginServerName}/${namespace}/` : `${host}/`,
         test: g.test.enabled ? { context: g.test.context, dockerfile: g.test.dockerfile, timeoutSeconds: g.test.timeoutSeconds } : undefined,
         scan: g.scan.enabled ? g.scan : undefined,
         allowUnvalidated: g.allowUnvalidated,
@@ -380,18 +358,20 @@ export class Workflow {
         gitAccessToken: githubToken,
         tags: this.tags,
       });
-      if (source === "simulated") {
+      if (host === SIMULATED) {
         if (publicToken) gate.task.pullFromWithSecrets(this.publicRegistry!.loginServerName, publicToken);
         else gate.task.pullFrom(this.publicRegistry!);
         const producers = (pub?.images ?? [])
           .map((img, i) => ({ img, task: this.simulatedImageTasks[i] }))
           .filter(({ img }) => img.image.repository === g.source.repository && img.image.tag === g.source.tag);
         gate.task.upstreamTasks.push(...producers.map((p) => p.task));
-      } else if (source === "dockerhub" && this.dockerHub) {
-        gate.task.pullFromWithSecrets(DOCKER_HUB, this.dockerHub);
+      } else if (via === "direct") {
+        // Pulled by the gate itself: with the upstream's login from Key Vault, or anonymously.
+        const login = this.upstreamLogins.login(host);
+        if (login) gate.task.pullFromWithSecrets(host, login);
       }
-      // source "cache": the gate runs in the registry that holds the cache, and a run may pull from
-      // its own registry with no credential: no secret and no grant for the task.
+      // Through the cache: the gate runs in the registry that holds the cache, and a run may pull
+      // from its own registry with no credential: no secret and no grant for the task.
       cert?.grantSign(gate.task);
       // The signer image exists before the gate's first run signs with it.
       if (this.signerImage) gate.task.upstreamTasks.push(this.signerImage.task);

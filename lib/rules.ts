@@ -12,6 +12,7 @@
 
 import { Token } from "cdktf";
 import { AZURE_LOCATIONS, SOVEREIGN_LOCATIONS } from "./azure-regions";
+import { UPSTREAM_HOST_PATTERN, UPSTREAM_HOSTS_TEXT } from "./upstream-hosts";
 
 const PUBLIC_LOCATIONS = new Set(AZURE_LOCATIONS);
 const SOVEREIGN = new Set(SOVEREIGN_LOCATIONS);
@@ -175,6 +176,18 @@ export const RULES = {
     description: "'repository:tag', e.g. 'node:15-alpine' (lowercase repository, no registry host, no digest)",
     extra: (v: string) => (/^[^/]*[.:][^/]*\//.test(v) || v.startsWith("localhost/") ? "names a registry host" : undefined),
     schema: { notPatterns: ["^[^/]*[.:][^/]*/", "^localhost/"] },
+  },
+  /**
+   * Where a gated image comes from: one of the registry hosts acr-gate knows (lib/upstream-hosts.ts),
+   * lower case, no scheme, user, port or path; or the simulated public registry.
+   */
+  upstreamHost: {
+    what: "upstream registry",
+    pattern: new RegExp(UPSTREAM_HOST_PATTERN),
+    description: UPSTREAM_HOSTS_TEXT,
+    // A credential set's name is the host's (5-50 characters); a Google location is far shorter.
+    extra: (v: string) => (v.length > 50 ? "is longer than 50 characters" : undefined),
+    schema: { maxLength: 50 },
   },
   /** A full reference an engine pulls: `[registry/]repository[:tag][@sha256:digest]`. */
   imageReference: {

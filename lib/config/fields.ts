@@ -100,6 +100,11 @@ export function oneOf<const T extends readonly [string, ...string[]]>(options: T
     .meta({ description });
 }
 
+/** One of a few words with no static default: it derives from other keys, so absent must stay absent. */
+export function unsetOneOf<const T extends readonly [string, ...string[]]>(options: T, description: string) {
+  return z.enum(options, { error: `must be one of ${options.join(", ")}` }).optional().meta({ description });
+}
+
 /** A mapping with exactly these keys: a misspelled key is an error that names the allowed ones. */
 export function strict<S extends z.ZodRawShape>(shape: S, description: string) {
   const allowed = Object.keys(shape).join(", ");

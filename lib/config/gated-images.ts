@@ -7,11 +7,12 @@
  */
 import { z } from "zod";
 import { checkName } from "../rules";
-import { CACHE_NAMESPACE, CACHE_REFRESH_TIMER, cachedRepository } from "../artifact-cache";
-import { bool, int, list, named, oneOf, strict, unsetBool } from "./fields";
+import { CACHE_REFRESH_TIMER, cachedRepository } from "../artifact-cache";
+import { SIMULATED, upstreamHost } from "../upstream-hosts";
+import { bool, int, list, named, oneOf, strict, unsetBool, unsetOneOf } from "./fields";
 import { arr, Check, fail, fmtPath, Path, rec, str, taskNamespace, valid } from "./cross-field";
 import { compromisedTrivyRelease, imageRef, isPinned, SCANNER_IMAGE_FIELD } from "./images";
-import { upstreamSource } from "./upstream";
+import { GateUpstream, gateUpstream, gateUpstreams } from "./upstream";
 import { signerBuilt, SIGNER_REPOSITORY, SIGNER_TASK } from "./signing";
 
 /**
@@ -26,7 +27,15 @@ const MAX_TARGET_TAG = 100;
 
 const gatedImageSchema = strict(
   {
-    source: named("imageTag", "`repository:tag` at the upstream, e.g. `node:15-alpine`; no registry host, no digest"),
+    source: named("imageTag", "`repository:tag` at the upstream, e.g. `node:15-alpine` or, at mcr.microsoft.com, `dotnet/runtime:8.0`; no registry host, no digest"),
+    upstream: named(
+      "upstreamHost",
+      "The registry the source is at: docker.io, mcr.microsoft.com, ghcr.io, quay.io, gcr.io, <location>-docker.pkg.dev, registry.k8s.io, public.ecr.aws, <registry>.azurecr.io, or `simulated` (default: upstream.source's, the simulated registry or docker.io)",
+    ).optional(),
+    via: unsetOneOf(
+      ["cache", "direct"] as const,
+      "`cache`: the gate pulls through the base-artifacts registry's artifact cache (a cache rule per repository); `direct`: the gate pulls from the upstream itself. Default: Docker Hub as upstream.source says; another host through the cache where Azure's cache takes it (not <registry>.azurecr.io, and *-docker.pkg.dev only with a login), else direct (help/artifact-cache.md)",
+    ),
     target: named("imageTag", "`repository:tag` it is promoted to in base artifacts (default: the source's, without `library/`); a tag of at most 100 characters (the rollback tag adds `-<run id>`)", {
       notPatterns: [`:[^:]{${MAX_TARGET_TAG + 1},}$`],
     }).optional(),
@@ -81,24 +90,37 @@ export const gateTaskName = (g: Record<string, unknown>) => {
   return target ? `base-import-${target.split(":")[0].replace(/[^a-zA-Z0-9-]/g, "-")}`.slice(0, 50) : undefined;
 };
 
-/** Through a cache, the gate's own runs are what refresh the cached tag: a daily one by default. */
-const gateTimer = <T>(timer: T, source: unknown): T | string => (timer === undefined && source === "cache" ? CACHE_REFRESH_TIMER : timer);
+/**
+ * Through a cache, the gate's own runs are what refresh the cached tag; from an upstream ACR does
+ * not poll (ghcr.io, quay.io, ...), only a run sees a change: a daily run by default in both.
+ */
+const needsTimer = (u: GateUpstream | undefined) => u !== undefined && (u.via === "cache" || (u.host !== SIMULATED && upstreamHost(u.host)?.tracked === false));
+const gateTimer = <T>(timer: T, u: GateUpstream | undefined): T | string => (timer === undefined && needsTimer(u) ? CACHE_REFRESH_TIMER : timer);
+
+/** Where a gate's images come from, for messages: `docker.io/library/node` or `the simulated registry's node`. */
+const originOf = (u: GateUpstream, repository: string) =>
+  u.host === SIMULATED ? `the simulated registry's ${repository}` : `${u.host}/${u.host === "docker.io" ? repository.replace(/^library\//, "") : repository}`;
 
 /**
  * `builtImages`: what the simulated public registry builds (lib/config/upstream.ts), undefined
  * without one. Returns the gates' targets, which the apps' base images must be (lib/config/apps.ts).
  */
 export function gatedImageRules({ ctx, c }: Check, builtImages: ReadonlySet<string> | undefined): ReadonlyMap<string, Path> {
-  const source = upstreamSource(c);
   const gates = arr(c.gatedImages);
+  const upstreams = gateUpstreams(c);
+  // Cached repositories live under their upstream's namespace, which refuses pushes: no gate promotes there.
+  const cacheNamespaces = new Set(upstreams.flatMap((u) => (u?.via === "cache" ? [upstreamHost(u.host)!.namespace] : [])));
+  // Each target repository holds one upstream repository's images (two would mix unnoticed).
+  const targetOrigins = new Map<string, { origin: string; path: Path }>();
   if (Array.isArray(c.gatedImages) && gates.length === 0) fail(ctx, ["gatedImages"], gates, AT_LEAST_ONE);
   const gateTasks = taskNamespace("baseArtifactsRegistry");
   const targets = new Map<string, Path>();
   const targetTags = new Map<string, { tag: string; path: Path }[]>(); // by repository
-  const cacheRules = new Map<string, { targetRepo: string; path: Path }>();
+  const cacheRules = new Map<string, { sourceRepo: string; path: Path }>();
   gates.forEach((g, i) => {
     const o = rec(g);
     const p: Path = ["gatedImages", i];
+    const u = upstreams[i];
     const target = gateTarget(o);
     const targetPath: Path = o.target === undefined ? [...p, "source"] : [...p, "target"];
     if (target && valid("imageTag", target)) {
@@ -131,26 +153,40 @@ export function gatedImageRules({ ctx, c }: Check, builtImages: ReadonlySet<stri
       }
       if (taskName === SIGNER_TASK) fail(ctx, taskPath, taskName, `is the task that builds the signer image (signing.signerContext); name the gate otherwise`);
     }
-    if (source === "cache") {
-      if (target && valid("imageTag", target) && (target.startsWith(`${CACHE_NAMESPACE}/`) || target.startsWith(`${CACHE_NAMESPACE}:`))) {
-        fail(ctx, targetPath, target, `is in '${CACHE_NAMESPACE}/', where the artifact cache keeps Docker Hub's repositories (a cached repository refuses pushes); promote elsewhere`);
+    if (target && valid("imageTag", target)) {
+      const repo = imageRef(target).repository;
+      const ns = [...cacheNamespaces].find((n) => repo === n || repo.startsWith(`${n}/`));
+      if (ns) {
+        fail(ctx, targetPath, target, `is in '${ns}/', where the artifact cache keeps ${ns === "dockerhub" ? "Docker Hub's" : "an upstream's"} repositories (a cached repository refuses pushes); promote elsewhere`);
       }
-      if (valid("imageTag", o.source)) {
-        const cached = cachedRepository(imageRef(o.source).repository);
-        const first = cacheRules.get(cached.ruleName);
-        if (first && first.targetRepo !== cached.targetRepo) {
-          fail(ctx, [...p, "source"], o.source, `gives the cache rule name ${JSON.stringify(cached.ruleName)}, as ${fmtPath(first.path)} does for another repository; import one of them under another name`);
-        } else if (!first) cacheRules.set(cached.ruleName, { targetRepo: cached.targetRepo, path: [...p, "source"] });
+      if (u && valid("imageTag", o.source)) {
+        const origin = originOf(u, imageRef(o.source).repository);
+        const first = targetOrigins.get(repo);
+        if (first && first.origin !== origin) {
+          fail(
+            ctx,
+            targetPath,
+            target,
+            `would put ${origin} into the repository '${repo}', which ${fmtPath(first.path)} fills from ${first.origin}; acr-gate refuses to mix two upstream repositories in one (apps could not tell them apart): give one of them another target, e.g. '${upstreamHost(u.host)?.namespace ?? "simulated"}/${repo}:${imageRef(target).tag}'`,
+          );
+        } else if (!first) targetOrigins.set(repo, { origin, path: targetPath });
       }
     }
-    if (source === "simulated" && builtImages && valid("imageTag", o.source) && !builtImages.has(o.source)) {
-      fail(ctx, [...p, "source"], o.source, "must be built by one of publicRegistry.images (upstream.source is 'simulated')");
+    if (u?.via === "cache" && u.host !== SIMULATED && upstreamHost(u.host) && valid("imageTag", o.source)) {
+      const cached = cachedRepository(imageRef(o.source).repository, u.host);
+      const first = cacheRules.get(cached.ruleName);
+      if (first && first.sourceRepo !== cached.sourceRepo) {
+        fail(ctx, [...p, "source"], o.source, `gives the cache rule name ${JSON.stringify(cached.ruleName)}, as ${fmtPath(first.path)} does for another repository; import one of them under another name`);
+      } else if (!first) cacheRules.set(cached.ruleName, { sourceRepo: cached.sourceRepo, path: [...p, "source"] });
+    }
+    if (u?.host === SIMULATED && builtImages && valid("imageTag", o.source) && !builtImages.has(o.source)) {
+      fail(ctx, [...p, "source"], o.source, `must be built by one of publicRegistry.images (${o.upstream === SIMULATED ? "its upstream" : "upstream.source"} is 'simulated')`);
     }
     const test = rec(o.test);
     const scan = rec(o.scan);
     const testEnabled = test.enabled !== false;
     const scanEnforces = scan.enabled !== false && (scan.mode ?? "enforce") === "enforce";
-    const timer = gateTimer(o.timer, source);
+    const timer = gateTimer(o.timer, u);
     if (testEnabled && test.context === undefined) fail(ctx, [...p, "test", "context"], undefined, "is required when test.enabled is true");
     if (!testEnabled && !scanEnforces && o.allowUnvalidated !== true) {
       fail(ctx, p, o.source, "would be promoted unvalidated: enable test, or scan with mode 'enforce', or set allowUnvalidated: true");
@@ -180,14 +216,16 @@ export function gatedImageRules({ ctx, c }: Check, builtImages: ReadonlySet<stri
   return targets;
 }
 
-export function resolveGatedImage(g: z.output<typeof gatedImageSchema>, source: string) {
+export function resolveGatedImage(g: z.output<typeof gatedImageSchema>, file: Record<string, unknown>) {
+  const upstream = gateUpstream(file, g)!;
   return {
     source: imageRef(g.source),
+    upstream,
     target: imageRef(gateTarget(g)!),
     taskName: gateTaskName(g)!,
     test: { enabled: g.test.enabled, context: g.test.context ?? "", dockerfile: g.test.dockerfile, timeoutSeconds: g.test.timeoutSeconds },
     scan: g.scan,
-    timer: gateTimer(g.timer, source) ?? null,
+    timer: gateTimer(g.timer, upstream) ?? null,
     baseImageTrigger: g.baseImageTrigger ?? g.test.enabled,
     allowUnvalidated: g.allowUnvalidated,
   };

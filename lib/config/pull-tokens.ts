@@ -9,7 +9,8 @@ import { checkName } from "../rules";
 import { int, optionalInt } from "./fields";
 import { arr, Check, fail, Path, rec, valid } from "./cross-field";
 import { DEFAULT_TASK_CREDENTIAL, RegistryConfig } from "./registries";
-import { upstreamSource } from "./upstream";
+import { gateUpstreams } from "./upstream";
+import { SIMULATED } from "../upstream-hosts";
 import { DEFAULT_PULL_WITH } from "./apps";
 import { SIGNER_REPOSITORY } from "./signing";
 import type { ImageRef } from "./images";
@@ -52,7 +53,8 @@ interface PlannedToken<R, A> {
  * images), and one per team registry that an app's container group reads with a token.
  */
 function tokenPlan<R, A>(
-  source: unknown,
+  /** Some gate pulls from the simulated public registry. */
+  simulated: boolean,
   publicRegistry: TokenRegistry<R> | undefined,
   baseArtifactsRegistry: TokenRegistry<R>,
   teamRegistries: readonly TokenRegistry<R>[],
@@ -66,7 +68,7 @@ function tokenPlan<R, A>(
     apps: readingApps,
   });
   const out: PlannedToken<R, A>[] = [];
-  if (publicRegistry && publicRegistry.taskCredential === "keyVaultToken" && source === "simulated") out.push(planned("gates", publicRegistry, ["publicRegistry"]));
+  if (publicRegistry && publicRegistry.taskCredential === "keyVaultToken" && simulated) out.push(planned("gates", publicRegistry, ["publicRegistry"]));
   if (baseArtifactsRegistry.taskCredential === "keyVaultToken" && apps.length > 0) out.push(planned("appTasks", baseArtifactsRegistry, ["baseArtifactsRegistry"]));
   const tokenApps = new Map<unknown, A[]>();
   for (const a of apps) {
@@ -89,7 +91,7 @@ export function tokenNameRule({ ctx, c }: Check): void {
     return { registry: r, name: r.name, taskCredential: r.taskCredential ?? DEFAULT_TASK_CREDENTIAL };
   };
   const tokens = tokenPlan(
-    upstreamSource(c),
+    gateUpstreams(c).some((u) => u?.host === SIMULATED),
     c.publicRegistry === undefined || c.publicRegistry === null ? undefined : registry(c.publicRegistry),
     registry(c.baseArtifactsRegistry),
     arr(c.teamRegistries).map(registry),
@@ -112,11 +114,10 @@ export interface PlannedPullToken {
 
 /** What the plan reads of a resolved config (AcrGateConfig, lib/config/schema.ts). */
 export interface TokenConsumers {
-  readonly upstream: { readonly source: string };
   readonly publicRegistry: RegistryConfig | null;
   readonly baseArtifactsRegistry: RegistryConfig;
   readonly teamRegistries: readonly RegistryConfig[];
-  readonly gatedImages: readonly { readonly target: ImageRef }[];
+  readonly gatedImages: readonly { readonly target: ImageRef; readonly upstream: { readonly host: string } }[];
   readonly apps: readonly { readonly name: string; readonly registry: string; readonly aci: { readonly pullWith: string } }[];
   readonly signing: { readonly enabled: boolean; readonly signerImage: string | null | undefined };
 }
@@ -132,7 +133,7 @@ function signerRepositoryIn(registry: RegistryConfig, signerImage: string | null
 export function plannedPullTokens(c: TokenConsumers): PlannedPullToken[] {
   const registry = (r: RegistryConfig): TokenRegistry<RegistryConfig> => ({ registry: r, name: r.name, taskCredential: r.taskCredential });
   const tokens = tokenPlan(
-    c.upstream.source,
+    c.gatedImages.some((g) => g.upstream.host === SIMULATED),
     c.publicRegistry ? registry(c.publicRegistry) : undefined,
     registry(c.baseArtifactsRegistry),
     c.teamRegistries.map(registry),

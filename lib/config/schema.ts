@@ -108,7 +108,7 @@ function resolve(f: ConfigFile) {
     tokenPasswordExpiryDays: f.tokenPasswordExpiryDays,
     /** null: one token per registry; a number: two alternating tokens, the active one this % 2. */
     tokenRotation: f.tokenRotation ?? null,
-    gatedImages: f.gatedImages.map((g) => resolveGatedImage(g, f.upstream.source)),
+    gatedImages: f.gatedImages.map((g) => resolveGatedImage(g, f)),
     apps: f.apps.map(resolveApp),
     firstRun: f.firstRun,
     deployers: f.deployers.map(resolveDeployer),

@@ -1,12 +1,15 @@
 /**
- * Where public images come from: `upstream`, and `publicRegistry`, the simulated public registry
- * with the tasks that build its images. The rules between the upstream and the registries (what
- * each source needs, and what has no effect with it) live here, since the source is what they
- * depend on.
+ * Where public images come from: `upstream` (the default for every gate, and the logins), how each
+ * gated image reaches its upstream ({@link gateUpstream}: its registry host, through the artifact
+ * cache or pulled by the gate itself, with a login or not), and `publicRegistry`, the simulated
+ * public registry with the tasks that build its images. The rules between the upstreams and the
+ * registries (what each needs, and what has no effect with it) live here, since the upstream is
+ * what they depend on; what Azure allows per host is lib/upstream-hosts.ts.
  */
 import { z } from "zod";
 import { list, named, oneOf, strict, unsetBool } from "./fields";
-import { arr, Check, fail, rec, taskNamespace, valid } from "./cross-field";
+import { arr, Check, fail, fmtPath, Path, rec, some, taskNamespace, valid } from "./cross-field";
+import { SIMULATED, upstreamHost } from "../upstream-hosts";
 import { registryShape, resolveRegistry } from "./registries";
 import { imageRef } from "./images";
 
@@ -21,6 +24,10 @@ export const upstreamSchema = strict(
     dockerHubCredentials: unsetBool(
       "Store Docker Hub credentials (sensitive variables dockerhub_username/_password) and use them for every pull from docker.io (default true with dockerhub and cache, else false)",
     ),
+    credentials: list(
+      named("upstreamHost", "A registry host gated images come from"),
+      "Other upstream registries with a login (Docker Hub's is dockerHubCredentials): each host gets sensitive variables upstream_<host>_username/_password (dots as '_'), kept in Key Vault and used for every pull from it, through the cache or by the gate; the others are pulled anonymously",
+    ).default([]),
   },
   "Where public images come from",
 ).prefault({});
@@ -50,29 +57,117 @@ export const dockerHubCredentials = (c: Record<string, unknown>) => {
 
 const hasPublicRegistry = (c: Record<string, unknown>) => c.publicRegistry !== undefined && c.publicRegistry !== null;
 
-/** Reported before the registries' own rules (lib/config/schema.ts keeps the order). */
-export function publicRegistryRequiredRule({ ctx, c }: Check): void {
-  if (!hasPublicRegistry(c) && upstreamSource(c) === "simulated") fail(ctx, ["publicRegistry"], undefined, "is required when upstream.source is 'simulated'");
+/** The hosts of `upstream.credentials` (valid ones only). */
+const credentialHosts = (c: Record<string, unknown>) => new Set(arr(rec(c.upstream).credentials).filter((h): h is string => valid("upstreamHost", h)));
+
+export type Via = "cache" | "direct";
+
+/** How one gated image reaches its upstream. */
+export interface GateUpstream {
+  /** A registry host (lib/upstream-hosts.ts), or `simulated`. */
+  readonly host: string;
+  /** Through the base-artifacts registry's artifact cache, or pulled by the gate itself. */
+  readonly via: Via;
+  /** With the upstream's login (from Key Vault), or anonymously. */
+  readonly login: boolean;
 }
 
-/** Options that would have no effect, or cannot work, with the source are refused with the reason. */
+/**
+ * How a gated image (as written) reaches its upstream, or undefined when its `upstream` is invalid.
+ * Unset, the upstream is `upstream.source`'s (the simulated registry, or docker.io), and `via`:
+ * Docker Hub as `upstream.source` says (cache or direct), any other host through the cache where
+ * Azure's cache takes it with the login given, else direct.
+ */
+export function gateUpstream(c: Record<string, unknown>, g: Record<string, unknown>): GateUpstream | undefined {
+  const source = upstreamSource(c);
+  const host = g.upstream === undefined ? (source === "simulated" ? SIMULATED : source === "dockerhub" || source === "cache" ? "docker.io" : undefined) : valid("upstreamHost", g.upstream) ? g.upstream : undefined;
+  if (host === undefined) return undefined;
+  const login = host === SIMULATED ? false : host === "docker.io" ? dockerHubCredentials(c) : credentialHosts(c).has(host);
+  if (g.via === "cache" || g.via === "direct") return { host, via: g.via, login };
+  const facts = upstreamHost(host);
+  const cacheable = facts !== undefined && "login" in facts.cache && (facts.cache.login !== "required" || login);
+  const via: Via = host === SIMULATED ? "direct" : host === "docker.io" ? (source === "cache" ? "cache" : "direct") : cacheable ? "cache" : "direct";
+  return { host, via, login };
+}
+
+/** The gates as written, each with how it reaches its upstream (undefined where its upstream is invalid). */
+export const gateUpstreams = (c: Record<string, unknown>) => arr(c.gatedImages).map((g) => gateUpstream(c, rec(g)));
+
+const anyGate = (c: Record<string, unknown>, test: (u: GateUpstream) => boolean) => gateUpstreams(c).some((u) => u !== undefined && test(u));
+
+/** Reported before the registries' own rules (lib/config/schema.ts keeps the order). */
+export function publicRegistryRequiredRule({ ctx, c }: Check): void {
+  if (hasPublicRegistry(c) || !anyGate(c, (u) => u.host === SIMULATED)) return;
+  const explicit = arr(c.gatedImages).findIndex((g) => rec(g).upstream === SIMULATED);
+  fail(ctx, ["publicRegistry"], undefined, explicit >= 0 && upstreamSource(c) !== "simulated" ? `is required: gatedImages[${explicit}].upstream is 'simulated'` : "is required when upstream.source is 'simulated'");
+}
+
+/** Options that would have no effect, or cannot work, with the upstreams are refused with the reason. */
 export function upstreamRules({ ctx, c }: Check): void {
   const source = upstreamSource(c);
-  if ((source === "dockerhub" || source === "cache") && hasPublicRegistry(c)) {
-    fail(ctx, ["publicRegistry"], c.publicRegistry, `has no effect when upstream.source is '${source}': gates pull from docker.io${source === "cache" ? " through the cache" : ""}, so the registry would cost a Premium registry for nothing; remove it`);
+  const upstreams = gateUpstreams(c);
+  const gates = arr(c.gatedImages).map(rec);
+  if (hasPublicRegistry(c) && Array.isArray(c.gatedImages) && upstreams.every((u) => u !== undefined && u.host !== SIMULATED) && upstreams.length > 0) {
+    fail(
+      ctx,
+      ["publicRegistry"],
+      c.publicRegistry,
+      source === "dockerhub" || source === "cache"
+        ? `has no effect when upstream.source is '${source}': gates pull from docker.io${source === "cache" ? " through the cache" : ""}, so the registry would cost a Premium registry for nothing; remove it`
+        : "has no effect: no gated image comes from it (none has upstream 'simulated'), so the registry would cost a Premium registry for nothing; remove it",
+    );
   }
-  // A rule of the base-artifacts registry's key, kept here: it exists because of the source.
-  if (source === "cache" && rec(c.baseArtifactsRegistry).taskCredential === "identity") {
+  // A rule of the base-artifacts registry's key, kept here: it exists because of the cache.
+  const cached = upstreams.flatMap((u, i) => (u?.via === "cache" ? [`gatedImages[${i}]`] : []));
+  if (cached.length > 0 && rec(c.baseArtifactsRegistry).taskCredential === "identity") {
     fail(
       ctx,
       ["baseArtifactsRegistry", "taskCredential"],
       "identity",
-      "cannot be 'identity' with upstream.source 'cache': AcrPull covers the whole registry, cached Docker Hub repositories included, so app tasks could build on images no gate validated; the default keyVaultToken token reads only the promoted repositories",
+      source === "cache" && gates.every((g) => g.upstream === undefined && g.via === undefined)
+        ? "cannot be 'identity' with upstream.source 'cache': AcrPull covers the whole registry, cached Docker Hub repositories included, so app tasks could build on images no gate validated; the default keyVaultToken token reads only the promoted repositories"
+        : `cannot be 'identity' with images through the artifact cache (${some(cached)}): AcrPull covers the whole registry, cached repositories included, so app tasks could build on images no gate validated; the default keyVaultToken token reads only the promoted repositories (or give those gates via: direct)`,
     );
   }
-  if (source === "cache" && rec(c.upstream).dockerHubCredentials === false) {
+  const dockerHubLoginRefused = source === "cache" && rec(c.upstream).dockerHubCredentials === false;
+  if (dockerHubLoginRefused) {
     fail(ctx, ["upstream", "dockerHubCredentials"], false, "cannot be false with upstream.source 'cache': Docker Hub cache rules need a credential set (Azure refuses them without one)");
   }
+  upstreams.forEach((u, i) => {
+    if (!u) return;
+    const g = gates[i];
+    const p: Path = ["gatedImages", i];
+    const at: Path = g.via !== undefined ? [...p, "via"] : g.upstream !== undefined ? [...p, "upstream"] : p;
+    const value = g.via ?? g.upstream;
+    if (u.host === SIMULATED) {
+      if (u.via === "cache") fail(ctx, [...p, "via"], "cache", "cannot be 'cache' with upstream 'simulated': the simulated public registry is acr-gate's own, pulled directly");
+      return;
+    }
+    const facts = upstreamHost(u.host)!;
+    if (u.via === "cache" && "refused" in facts.cache) fail(ctx, at, value, `cannot be 'cache' for ${u.host}: ${facts.cache.refused}; give via: direct`);
+    else if (u.via === "cache" && "login" in facts.cache && facts.cache.login === "required" && !u.login && !(u.host === "docker.io" && dockerHubLoginRefused)) {
+      fail(
+        ctx,
+        at,
+        value,
+        `cannot go through the artifact cache without a login for ${u.host}: Azure's cache takes authenticated pulls only from ${facts.title}; ${u.host === "docker.io" ? "set upstream.dockerHubCredentials: true" : `add ${u.host} to upstream.credentials`}, or give via: direct`,
+      );
+    }
+  });
+  const used = new Set(upstreams.flatMap((u) => (u ? [u.host] : [])));
+  const listed = new Map<string, Path>();
+  arr(rec(c.upstream).credentials).forEach((h, i) => {
+    const path: Path = ["upstream", "credentials", i];
+    if (!valid("upstreamHost", h)) return;
+    const first = listed.get(h);
+    if (first) return fail(ctx, path, h, `is also at ${fmtPath(first)}; hosts must differ`);
+    listed.set(h, path);
+    const facts = upstreamHost(h);
+    if (h === SIMULATED) fail(ctx, path, h, "is acr-gate's own registry: its gates pull with the registry's token or their identity (publicRegistry.taskCredential)");
+    else if (h === "docker.io") fail(ctx, path, h, "is Docker Hub, whose login is upstream.dockerHubCredentials");
+    else if (facts && facts.direct.login === "anonymous") fail(ctx, path, h, `takes anonymous pulls only (${facts.title}): acr-gate has no login to give it`);
+    else if (Array.isArray(c.gatedImages) && !used.has(h)) fail(ctx, path, h, "has no effect: no gated image comes from it; remove it");
+  });
 }
 
 /**
@@ -93,7 +188,7 @@ export function simulatedImageRules({ ctx, c }: Check): ReadonlySet<string> | un
 }
 
 export function resolveUpstream(u: z.output<typeof upstreamSchema>, file: Record<string, unknown>) {
-  return { source: u.source, dockerHubCredentials: dockerHubCredentials(file) };
+  return { source: u.source, dockerHubCredentials: dockerHubCredentials(file), credentials: u.credentials };
 }
 
 export function resolvePublicRegistry(p: z.output<typeof publicRegistrySchema>) {
