@@ -19,6 +19,7 @@ test("there are examples", () => {
     "sandbox.yaml",
     "signing.yaml",
     "split.yaml",
+    "upstreams.yaml",
   ]);
 });
 

@@ -109,7 +109,7 @@ export function gatedImageRules({ ctx, c }: Check, builtImages: ReadonlySet<stri
   const gates = arr(c.gatedImages);
   const upstreams = gateUpstreams(c);
   // Cached repositories live under their upstream's namespace, which refuses pushes: no gate promotes there.
-  const cacheNamespaces = new Set(upstreams.flatMap((u) => (u?.via === "cache" ? [upstreamHost(u.host)!.namespace] : [])));
+  const cacheNamespaces = new Set(upstreams.flatMap((u) => (u?.via === "cache" && u.host !== SIMULATED ? [upstreamHost(u.host)!.namespace] : [])));
   // Each target repository holds one upstream repository's images (two would mix unnoticed).
   const targetOrigins = new Map<string, { origin: string; path: Path }>();
   if (Array.isArray(c.gatedImages) && gates.length === 0) fail(ctx, ["gatedImages"], gates, AT_LEAST_ONE);
@@ -167,7 +167,7 @@ export function gatedImageRules({ ctx, c }: Check, builtImages: ReadonlySet<stri
             ctx,
             targetPath,
             target,
-            `would put ${origin} into the repository '${repo}', which ${fmtPath(first.path)} fills from ${first.origin}; acr-gate refuses to mix two upstream repositories in one (apps could not tell them apart): give one of them another target, e.g. '${upstreamHost(u.host)?.namespace ?? "simulated"}/${repo}:${imageRef(target).tag}'`,
+            `would put ${origin} into the repository '${repo}', which ${fmtPath(first.path)} fills from ${first.origin}; acr-gate refuses to mix two upstream repositories in one (apps could not tell them apart): give one of them another target, e.g. '${upstreamHost(u.host)?.namespace ?? "simulated"}-${repo}:${imageRef(target).tag}'`,
           );
         } else if (!first) targetOrigins.set(repo, { origin, path: targetPath });
       }
