@@ -39,6 +39,8 @@ const PAUSE_FORCENEW = "time_sleep.grants_propagation: replace (ForceNew trigger
 const DIFF_MAPPED: Record<string, string[]> = {
   "remove an app (shop), locks kept": [PAUSE_FORCENEW],
   "remove an app (shop), its team registry's lock lifted (protection.liftLocks)": [PAUSE_FORCENEW],
+  // The credential set's grant is gone: the pause after the grants is replaced (a mock plans an update).
+  "move a gated image from Docker Hub's cache to MCR's (upstream docker.io -> mcr.microsoft.com)": [PAUSE_FORCENEW],
   // The twins' passwords: replaced by the real provider (their expiry reads the renewed start time),
   // no change under mocks, whose updated time_static keeps its time.
   "rotate with an overlap (tokenRotation 0 -> 1)": [
@@ -238,6 +240,31 @@ describe("day-2 config changes: plan succeeds and changes exactly what help/oper
       [(d) => d.teamRegistries.push({ name: "fabrikam" }), (d) => (d.teamRegistries[1].network = { allowIps: ["203.0.113.0/24"] })],
       (d) => (d.teamRegistries[1].network = {}),
       ["azurerm_container_registry.registry_fabrikam: update"],
+      [],
+      [],
+    ],
+    // help/artifact-cache.md, "Names that cannot collide": an image moved to another upstream keeps its
+    // task (updated) and address; the old cache rule, credential set and its policy go, the new rule
+    // comes, the gate's first run runs again. Nothing durable.
+    [
+      "move a gated image from Docker Hub's cache to MCR's (upstream docker.io -> mcr.microsoft.com)",
+      (d) => {
+        d.upstream = { dockerHubCredentials: true };
+        d.gatedImages.push({ source: "nginx:1.27", upstream: "docker.io", via: "cache", test: { enabled: false } });
+      },
+      (d) => {
+        d.gatedImages[1].upstream = "mcr.microsoft.com";
+        delete d.gatedImages[1].via;
+      },
+      [
+        TASK("contosobaseartifacts_base_import_nginx"),
+        RUN("contosobaseartifacts_base_import_nginx"),
+        "azurerm_container_registry_cache_rule.cache_rule_contosobaseartifacts_dockerhub_nginx: delete",
+        "azurerm_container_registry_cache_rule.cache_rule_contosobaseartifacts_mcr_nginx: create",
+        "azurerm_container_registry_credential_set.credential_set_contosobaseartifacts_dockerhub: delete",
+        "azurerm_key_vault_access_policy.kv_policy_acr_task_credentials_contosobaseartifacts_credential_set_dockerhub: delete",
+        "time_sleep.grants_propagation: update",
+      ],
       [],
       [],
     ],
