@@ -40,12 +40,14 @@ const BASES: Record<string, { doc: any; fields: string[] }> = {
   dockerhub: {
     doc: YAML.parse(DOCKERHUB_CONFIG),
     fields: [
-      "tags.team", "gatedImages[0].source", "gatedImages[0].test.context", "gatedImages[0].test.dockerfile",
+      "tags.team", "gatedImages[0].source", "gatedImages[0].upstream", "gatedImages[0].test.context", "gatedImages[0].test.dockerfile",
       "gatedImages[0].scan.image", "apps[0].repository", "apps[0].aci.initialImage", "apps[0].aci.dnsLabel",
       "backend.key", "backend.containerName",
     ],
   },
 };
+// Its default written out: the host a gate pulls from lands in a task value and its `docker pull`.
+BASES.dockerhub.doc.gatedImages[0].upstream = "docker.io";
 BASES.dockerhub.doc.backend = { type: "azurerm", resourceGroupName: "tfstate-rg", storageAccountName: "acrgatestate" };
 
 /** Fields whose value other fields refer to: a change may be reported at the referring field instead. */
