@@ -122,7 +122,12 @@ describe("what cannot work is refused, every problem at once", () => {
   test("the cache with a restricted base-artifacts registry and apps: refused on the network key (identity is refused with the cache)", () => {
     const cache = fs.readFileSync(path.join(__dirname, "..", "examples", "artifact-cache.yaml"), "utf8");
     const yaml = cache.replace("{ name: cachebaseartifacts }", "{ name: cachebaseartifacts, network: { publicAccess: disabled } }");
-    expect(problemsOf(yaml)).toMatch(/^baseArtifactsRegistry\.network\.publicAccess: "disabled" cannot work with upstream\.source 'cache' and apps/);
+    expect(problemsOf(yaml)).toMatch(/^baseArtifactsRegistry\.network\.publicAccess: "disabled" cannot work with images through the artifact cache and apps/);
+    // Any gate through a cache, not only upstream.source's: MCR's through its cache in a Docker Hub config.
+    const dockerhub = fs.readFileSync(path.join(__dirname, "..", "examples", "dockerhub.yaml"), "utf8")
+      .replace("{ name: contosobaseartifacts }", "{ name: contosobaseartifacts, network: { publicAccess: disabled } }")
+      .replace("\napps:", "\n  - { source: dotnet/runtime:8.0, upstream: mcr.microsoft.com, test: { enabled: false } }\napps:");
+    expect(problemsOf(dockerhub)).toMatch(/^baseArtifactsRegistry\.network\.publicAccess: "disabled" cannot work with images through the artifact cache and apps/m);
     // Without apps nothing pulls from it with a token: the gates run on it and pass through the tasks' bypass.
     const noApps = yaml.replace(/\napps:\n[\s\S]*$/, "\n");
     expect(problemsOf(noApps)).toBe("");

@@ -36,7 +36,7 @@ function stackOf(yaml: string) {
 }
 const tasks = (tf: any) => Object.values(resources(tf, "azurerm_container_registry_task")) as any[];
 const task = (tf: any, name: string) => tasks(tf).find((t) => t.name === name)!;
-const pullCommand = (t: any) => decodeTask(t).steps.find((s) => s.id === "pull-source")!.cmd;
+const pullCommand = (t: any): string => (decodeTask(t).steps.find((s) => s.id === "pull-source") as { cmd: string }).cmd;
 const credentialServers = (t: any) => (t.registry_credential?.custom ?? []).map((c: any) => c.login_server);
 
 describe("1. Per gated image, its upstream", () => {
@@ -153,6 +153,15 @@ describe("2. How each upstream is reached", () => {
     expect(problemsOf(configWith(gates as Record<string, unknown>[], upstream))).toMatch(message);
   });
 
+  test.each([
+    ["mixbase", "baseArtifactsRegistry.name"],
+    ["mixteam", "teamRegistries[0].name"],
+  ])("an Azure registry of the config itself is no upstream: %s", (name, field) => {
+    expect(problemsOf(configWith([scanOnly("a/b:1", { upstream: `${name}.azurecr.io` })]))).toMatch(
+      new RegExp(`^gatedImages\\[1\\]\\.upstream: "${name}\\.azurecr\\.io" is ${field.replace(/[[\].]/g, "\\$&")}, a registry of this config`, "m"),
+    );
+  });
+
   test("identity pulls of base artifacts are refused as soon as one gate goes through a cache, naming it", () => {
     const yaml = configWith([scanOnly("dotnet/runtime:8.0", { upstream: "mcr.microsoft.com" })]).replace("name: mixbase", "name: mixbase\n  taskCredential: identity");
     expect(problemsOf(yaml)).toMatch(/^baseArtifactsRegistry\.taskCredential: "identity" cannot be 'identity' with images through the artifact cache \(gatedImages\[1\]\)/);
@@ -180,6 +189,32 @@ describe("2. How each upstream is reached", () => {
       expect([host, direct.trim()]).toEqual([host, facts.direct.login === "anonymous" ? "anonymous only" : "with or without a login"]);
       expect([host, tracked.trim()]).toEqual([host, facts.tracked ? "yes" : "no: daily timer"]);
       expect([host, namespace]).toEqual([host, facts.namespace.replace("europe-west1", "<location>").replace("contosoupstream", "<registry>")]);
+    }
+  });
+});
+
+describe("4. Everywhere the config reaches", () => {
+  test("split layout: the caches, credential sets and logins are the platform's; no team stack holds an upstream's login", () => {
+    const stacks = synthStacks(parseConfig(`layout: split\n${MIXED_YAML}`));
+    expect(Object.keys(resources(stacks[0].tf, "azurerm_container_registry_cache_rule"))).toHaveLength(2);
+    expect(Object.keys(stacks[0].tf.variable)).toEqual(expect.arrayContaining(["upstream_ghcr_io_username", "upstream_ghcr_io_password", "dockerhub_username"]));
+    for (const s of stacks.slice(1)) {
+      expect(resources(s.tf, "azurerm_container_registry_cache_rule")).toEqual({});
+      expect(resources(s.tf, "azurerm_container_registry_credential_set")).toEqual({});
+      expect(Object.keys(s.tf.variable ?? {}).filter((v) => /^(upstream_|dockerhub_)/.test(v))).toEqual([]);
+    }
+  });
+
+  test("signing: every gate, whatever its upstream, signs and attaches its evidence of the image it pulled", () => {
+    const doc = YAML.parse(MIXED_YAML);
+    doc.signing = { enabled: true, signerContext: "https://github.com/importing-public-content/acr-gate-signer.git#main" };
+    const tf = stackOf(YAML.stringify(doc));
+    for (const g of parseConfig(YAML.stringify(doc)).gatedImages) {
+      const steps = decodeTask(task(tf, g.taskName)).steps as { id: string; env?: string[] }[];
+      for (const id of ["sign", "attach-evidence", "promote-unique", "evidence-sbom"]) expect([g.taskName, steps.some((s) => s.id === id)]).toEqual([g.taskName, true]);
+      // What is signed is what was pulled and scanned: the same reference, from the upstream or its cache.
+      const src = steps.find((s) => s.id === "promote-unique")!.env!.find((e) => e.startsWith("SRC="))!;
+      expect(src).toBe(`SRC=${pullCommand(task(tf, g.taskName)).replace("docker pull ", "")}`);
     }
   });
 });

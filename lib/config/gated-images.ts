@@ -12,7 +12,7 @@ import { SIMULATED, upstreamHost } from "../upstream-hosts";
 import { bool, int, list, named, oneOf, strict, unsetBool, unsetOneOf } from "./fields";
 import { arr, Check, fail, fmtPath, Path, rec, str, taskNamespace, valid } from "./cross-field";
 import { compromisedTrivyRelease, imageRef, isPinned, SCANNER_IMAGE_FIELD } from "./images";
-import { GateUpstream, gateUpstream, gateUpstreams } from "./upstream";
+import { GateUpstream, gateUpstream, gateUpstreams } from "./gate-upstream";
 import { signerBuilt, SIGNER_REPOSITORY, SIGNER_TASK } from "./signing";
 
 /**

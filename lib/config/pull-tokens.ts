@@ -9,7 +9,7 @@ import { checkName } from "../rules";
 import { int, optionalInt } from "./fields";
 import { arr, Check, fail, Path, rec, valid } from "./cross-field";
 import { DEFAULT_TASK_CREDENTIAL, RegistryConfig } from "./registries";
-import { gateUpstreams } from "./upstream";
+import { gateUpstreams } from "./gate-upstream";
 import { SIMULATED } from "../upstream-hosts";
 import { DEFAULT_PULL_WITH } from "./apps";
 import { SIGNER_REPOSITORY } from "./signing";

@@ -15,6 +15,7 @@ import { z } from "zod";
 import { list, named, oneOf, strict, unsetBool } from "./fields";
 import { arr, Check, fail, fmtPath, Path, rec, some, str } from "./cross-field";
 import { checkName } from "../rules";
+import { gateUpstreams } from "./gate-upstream";
 
 export const registryNetworkSchema = strict(
   {
@@ -157,13 +158,13 @@ export function registryNetworkRules({ ctx, c }: Check, registries: readonly { p
       );
     }
     if (who === "baseArtifactsRegistry" && apps.length > 0 && tokenPulls) {
-      const cache = rec(c.upstream).source === "cache";
+      const cache = gateUpstreams(c).some((u) => u?.via === "cache");
       fail(
         ctx,
         cache ? cause : [...path, "taskCredential"],
         cache ? causeValue : (r.taskCredential ?? "keyVaultToken"),
         cache
-          ? "cannot work with upstream.source 'cache' and apps: the app tasks pull their base images from this registry with its pull token (identity is refused with the cache), and only the tasks' own identities pass its network rules; leave this registry open, or the apps out"
+          ? "cannot work with images through the artifact cache and apps: the app tasks pull their base images from this registry with its pull token (identity is refused with the cache), and only the tasks' own identities pass its network rules; leave this registry open, or the apps out"
           : `must be 'identity' with ${causeText}: the app tasks pull their base images from this registry on the public agent pool, and only the tasks' own identities pass its network rules (network_rule_bypass_for_tasks_enabled), not a pull token's login`,
       );
     }

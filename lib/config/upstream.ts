@@ -10,7 +10,8 @@ import { z } from "zod";
 import { list, named, oneOf, strict, unsetBool } from "./fields";
 import { arr, Check, fail, fmtPath, Path, rec, some, taskNamespace, valid } from "./cross-field";
 import { SIMULATED, upstreamHost } from "../upstream-hosts";
-import { registryShape, resolveRegistry } from "./registries";
+import { dockerHubCredentials, GateUpstream, gateUpstreams, upstreamSource } from "./gate-upstream";
+import { registriesOf, registryShape, resolveRegistry } from "./registries";
 import { imageRef } from "./images";
 
 export const upstreamSchema = strict(
@@ -47,51 +48,7 @@ export const publicRegistrySchema = strict(
   "The simulated public registry (required when upstream.source is simulated)",
 ).optional();
 
-/** The source as written, `simulated` when unset (a wrong value stays as it is, matching no source). */
-export const upstreamSource = (c: Record<string, unknown>): unknown => rec(c.upstream).source ?? "simulated";
-
-export const dockerHubCredentials = (c: Record<string, unknown>) => {
-  const up = rec(c.upstream);
-  return typeof up.dockerHubCredentials === "boolean" ? up.dockerHubCredentials : up.source === "dockerhub" || up.source === "cache";
-};
-
 const hasPublicRegistry = (c: Record<string, unknown>) => c.publicRegistry !== undefined && c.publicRegistry !== null;
-
-/** The hosts of `upstream.credentials` (valid ones only). */
-const credentialHosts = (c: Record<string, unknown>) => new Set(arr(rec(c.upstream).credentials).filter((h): h is string => valid("upstreamHost", h)));
-
-export type Via = "cache" | "direct";
-
-/** How one gated image reaches its upstream. */
-export interface GateUpstream {
-  /** A registry host (lib/upstream-hosts.ts), or `simulated`. */
-  readonly host: string;
-  /** Through the base-artifacts registry's artifact cache, or pulled by the gate itself. */
-  readonly via: Via;
-  /** With the upstream's login (from Key Vault), or anonymously. */
-  readonly login: boolean;
-}
-
-/**
- * How a gated image (as written) reaches its upstream, or undefined when its `upstream` is invalid.
- * Unset, the upstream is `upstream.source`'s (the simulated registry, or docker.io), and `via`:
- * Docker Hub as `upstream.source` says (cache or direct), any other host through the cache where
- * Azure's cache takes it with the login given, else direct.
- */
-export function gateUpstream(c: Record<string, unknown>, g: Record<string, unknown>): GateUpstream | undefined {
-  const source = upstreamSource(c);
-  const host = g.upstream === undefined ? (source === "simulated" ? SIMULATED : source === "dockerhub" || source === "cache" ? "docker.io" : undefined) : valid("upstreamHost", g.upstream) ? g.upstream : undefined;
-  if (host === undefined) return undefined;
-  const login = host === SIMULATED ? false : host === "docker.io" ? dockerHubCredentials(c) : credentialHosts(c).has(host);
-  if (g.via === "cache" || g.via === "direct") return { host, via: g.via, login };
-  const facts = upstreamHost(host);
-  const cacheable = facts !== undefined && "login" in facts.cache && (facts.cache.login !== "required" || login);
-  const via: Via = host === SIMULATED ? "direct" : host === "docker.io" ? (source === "cache" ? "cache" : "direct") : cacheable ? "cache" : "direct";
-  return { host, via, login };
-}
-
-/** The gates as written, each with how it reaches its upstream (undefined where its upstream is invalid). */
-export const gateUpstreams = (c: Record<string, unknown>) => arr(c.gatedImages).map((g) => gateUpstream(c, rec(g)));
 
 const anyGate = (c: Record<string, unknown>, test: (u: GateUpstream) => boolean) => gateUpstreams(c).some((u) => u !== undefined && test(u));
 
@@ -144,6 +101,15 @@ export function upstreamRules({ ctx, c }: Check): void {
       return;
     }
     const facts = upstreamHost(u.host)!;
+    const own = registriesOf(c).find(({ r }) => typeof r.name === "string" && `${r.name.toLowerCase()}.azurecr.io` === u.host);
+    if (own) {
+      fail(
+        ctx,
+        [...p, "upstream"],
+        u.host,
+        `is ${fmtPath([...own.path, "name"])}, a registry of this config: a gate imports from outside it${own.path[0] === "publicRegistry" ? " (the simulated public registry is upstream 'simulated')" : ""}`,
+      );
+    }
     if (u.via === "cache" && "refused" in facts.cache) fail(ctx, at, value, `cannot be 'cache' for ${u.host}: ${facts.cache.refused}; give via: direct`);
     else if (u.via === "cache" && "login" in facts.cache && facts.cache.login === "required" && !u.login && !(u.host === "docker.io" && dockerHubLoginRefused)) {
       fail(

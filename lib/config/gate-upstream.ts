@@ -1,0 +1,53 @@
+/**
+ * How each gated image reaches its upstream ({@link gateUpstream}), read from the file as written:
+ * its host, through the artifact cache or by the gate's own pull, with a login or not. A leaf of
+ * the config's sections: the upstream section's rules (lib/config/upstream.ts), the gates'
+ * (gated-images.ts), the tokens' and the registries' network rules all ask it.
+ */
+import { arr, rec, valid } from "./cross-field";
+import { SIMULATED, upstreamHost } from "../upstream-hosts";
+
+/** The source as written, `simulated` when unset (a wrong value stays as it is, matching no source). */
+export const upstreamSource = (c: Record<string, unknown>): unknown => rec(c.upstream).source ?? "simulated";
+
+export const dockerHubCredentials = (c: Record<string, unknown>) => {
+  const up = rec(c.upstream);
+  return typeof up.dockerHubCredentials === "boolean" ? up.dockerHubCredentials : up.source === "dockerhub" || up.source === "cache";
+};
+
+/** The hosts of `upstream.credentials` (valid ones only). */
+const credentialHosts = (c: Record<string, unknown>) => new Set(arr(rec(c.upstream).credentials).filter((h): h is string => valid("upstreamHost", h)));
+
+export type Via = "cache" | "direct";
+
+/** How one gated image reaches its upstream. */
+export interface GateUpstream {
+  /** A registry host (lib/upstream-hosts.ts), or `simulated`. */
+  readonly host: string;
+  /** Through the base-artifacts registry's artifact cache, or pulled by the gate itself. */
+  readonly via: Via;
+  /** With the upstream's login (from Key Vault), or anonymously. */
+  readonly login: boolean;
+}
+
+/**
+ * How a gated image (as written) reaches its upstream, or undefined when its `upstream` is invalid.
+ * Unset, the upstream is `upstream.source`'s (the simulated registry, or docker.io), and `via`:
+ * Docker Hub as `upstream.source` says (cache or direct), any other host through the cache where
+ * Azure's cache takes it with the login given, else direct.
+ */
+export function gateUpstream(c: Record<string, unknown>, g: Record<string, unknown>): GateUpstream | undefined {
+  const source = upstreamSource(c);
+  const host = g.upstream === undefined ? (source === "simulated" ? SIMULATED : source === "dockerhub" || source === "cache" ? "docker.io" : undefined) : valid("upstreamHost", g.upstream) ? g.upstream : undefined;
+  if (host === undefined) return undefined;
+  const login = host === SIMULATED ? false : host === "docker.io" ? dockerHubCredentials(c) : credentialHosts(c).has(host);
+  if (g.via === "cache" || g.via === "direct") return { host, via: g.via, login };
+  const facts = upstreamHost(host);
+  const cacheable = facts !== undefined && "login" in facts.cache && (facts.cache.login !== "required" || login);
+  const via: Via = host === SIMULATED ? "direct" : host === "docker.io" ? (source === "cache" ? "cache" : "direct") : cacheable ? "cache" : "direct";
+  return { host, via, login };
+}
+
+/** The gates as written, each with how it reaches its upstream (undefined where its upstream is invalid). */
+export const gateUpstreams = (c: Record<string, unknown>) => arr(c.gatedImages).map((g) => gateUpstream(c, rec(g)));
+
