@@ -45,6 +45,9 @@ const CROSS_FIELD: Readonly<Record<string, string>> = {
   "a gate with neither test nor enforcing scan": "a gate needs a test, an enforcing scan or allowUnvalidated: three fields together",
   "an azurerm backend without its resource group": "backend keys depend on backend.type",
   "a tag value of 129 emoji (258 UTF-16 units)": "acr-gate counts lengths in UTF-16 units, as Azure does; JSON Schema counts characters",
+  "an Azure registry through the cache": "gatedImages[].via 'cache' depends on its upstream (help/artifact-cache.md's table)",
+  "a login no gate uses": "upstream.credentials must name a host some gatedImages[].upstream names",
+  "two upstreams in one target repository": "a target repository holds one upstream repository's images: two entries of the list compared",
 };
 
 const variants: [string, (c: Config) => void, "accept" | "refuse"][] = [
@@ -144,6 +147,17 @@ const variants: [string, (c: Config) => void, "accept" | "refuse"][] = [
   ["a gate without a test context (the test is on by default)", (c) => (c.gatedImages[0].test = {}), "refuse"],
   ["a gate without any test section", (c) => delete c.gatedImages[0].test, "refuse"],
   ["a gate with its test off and an enforcing scan", (c) => ((c.gatedImages[0].test = { enabled: false }), (c.gatedImages[0].scan = { mode: "enforce" }), (c.gatedImages[0].timer = "0 3 * * *")), "accept"],
+  // Upstreams (help/artifact-cache.md): the host is one field's grammar, the schema states it.
+  ["a second gate from MCR", (c) => c.gatedImages.push({ source: "dotnet/runtime:8.0", upstream: "mcr.microsoft.com", test: { enabled: false } }), "accept"],
+  ["a gate from Google Artifact Registry, pulled by the gate", (c) => c.gatedImages.push({ source: "p/r/i:1", upstream: "europe-west1-docker.pkg.dev", via: "direct", test: { enabled: false } }), "accept"],
+  ["an upstream host with a port", (c) => (c.gatedImages[0].upstream = "ghcr.io:5000"), "refuse"],
+  ["an upstream host that only ends like a known one", (c) => (c.gatedImages[0].upstream = "evil-ghcr.io"), "refuse"],
+  ["an upstream in upper case", (c) => (c.gatedImages[0].upstream = "MCR.MICROSOFT.COM"), "refuse"],
+  ["a via of 'proxy'", (c) => (c.gatedImages[0].via = "proxy"), "refuse"],
+  ["a login for a host outside the list", (c) => (c.upstream = { credentials: ["registry.example.com"] }), "refuse"],
+  ["an Azure registry through the cache", (c) => c.gatedImages.push({ source: "a/b:1", upstream: "fabrikamupstream.azurecr.io", via: "cache", test: { enabled: false } }), "refuse"],
+  ["a login no gate uses", (c) => (c.upstream = { credentials: ["quay.io"] }), "refuse"],
+  ["two upstreams in one target repository", (c) => c.gatedImages.push({ source: "node:20-alpine", upstream: "mcr.microsoft.com", test: { enabled: false } }), "refuse"],
   // Cross-field (CROSS_FIELD).
   ["an app name with a dot", (c) => (c.apps[0].name = "my.app"), "refuse"],
   ["a registry name of 40 characters", (c) => ((c.teamRegistries[0].name = "c".repeat(40)), (c.apps[0].registry = "c".repeat(40))), "refuse"],
