@@ -210,7 +210,7 @@ describe("4. Everywhere the config reaches", () => {
     doc.signing = { enabled: true, signerContext: "https://github.com/importing-public-content/acr-gate-signer.git#main" };
     const tf = stackOf(YAML.stringify(doc));
     for (const g of parseConfig(YAML.stringify(doc)).gatedImages) {
-      const steps = decodeTask(task(tf, g.taskName)).steps as { id: string; env?: string[] }[];
+      const steps = decodeTask(task(tf, g.taskName)).steps as readonly { id: string; env?: readonly string[] }[];
       for (const id of ["sign", "attach-evidence", "promote-unique", "evidence-sbom"]) expect([g.taskName, steps.some((s) => s.id === id)]).toEqual([g.taskName, true]);
       // What is signed is what was pulled and scanned: the same reference, from the upstream or its cache.
       const src = steps.find((s) => s.id === "promote-unique")!.env!.find((e) => e.startsWith("SRC="))!;

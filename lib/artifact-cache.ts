@@ -12,10 +12,7 @@
 import { createHash } from "crypto";
 import { upstreamHost } from "./upstream-hosts";
 
-export const CACHE_NAMESPACE = "dockerhub";
-export const DOCKER_HUB_LOGIN_SERVER = "docker.io";
-/** The credential set holding the Docker Hub login (5-50 letters, digits and hyphens). */
-export const DOCKER_HUB_CREDENTIAL_SET = "dockerhub";
+const DOCKER_HUB_LOGIN_SERVER = "docker.io";
 /**
  * A cache fetches from upstream only when something pulls: the gate's daily run is what pulls
  * (and so refreshes) the cached tag. Default timer of a gate in cache mode, UTC.
