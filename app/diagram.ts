@@ -6,7 +6,15 @@
  * and registry credentials; the generated task files (which steps a gate runs); the images each
  * task builds from and pushes (the task tags `acr-gate-from` and `acr-gate-builds`, written by
  * RegistryTask, because a file step's task file lives in Git); container groups and the task that
- * deploys each (its `ACI` value).
+ * deploys each (its `ACI` value); the base-artifacts registry's artifact cache rules and credential
+ * sets.
+ *
+ * Where each task pulls from is its `REGISTRY_FROM_URL` value's host (else its `acr-gate-from`
+ * tag's): a registry of the JSON, or an external host (docker.io, mcr.microsoft.com, gcr.io, ...)
+ * drawn as a node of its own, pulled with a task credential (the login in Key Vault) or
+ * anonymously. A task whose image is the target of a cache rule of that registry pulls through the
+ * cache: the rule is drawn in its registry, pulling from its source's host anonymously or with its
+ * credential set, and the task pulls from the rule.
  */
 import { gateStep, validatingSteps } from "../lib/gate-steps";
 import { byText } from "../lib/order";
@@ -31,6 +39,25 @@ const referenced = (expr: unknown): string | undefined => (typeof expr === "stri
 
 /** The stack prefix of a merged address (`<stack>:` in the split layout, empty with one stack). */
 const prefixOf = (key: string) => (key.includes(":") ? key.slice(0, key.indexOf(":") + 1) : "");
+
+/**
+ * The registry host of an image reference or a `REGISTRY_FROM_URL` prefix, by Docker's rule: the
+ * first component when it has a dot or a port or is `localhost`, else Docker Hub (`node:15-alpine`).
+ */
+function hostOf(ref: string): string {
+  const first = ref.split("/")[0];
+  return ref.includes("/") && (/[.:]/.test(first) || first === "localhost") ? first : "docker.io";
+}
+
+/** An image reference's repository without its host, tag or digest: `h/mcr/dotnet/runtime:8.0` -> `mcr/dotnet/runtime`. */
+function repositoryOf(ref: string): string {
+  const path = hostOf(ref) === ref.split("/")[0] ? ref.slice(ref.indexOf("/") + 1) : ref;
+  return path.replace(/@.*$/, "").replace(/:[^/]*$/, "");
+}
+
+/** Whether a cache rule's target repository (exact, or a `prefix/*` wildcard) holds a repository. */
+const targets = (targetRepo: string, repository: string) =>
+  targetRepo.endsWith("/*") ? repository.startsWith(targetRepo.slice(0, -1)) : targetRepo === repository;
 
 function taskNode(address: string, t: Obj): TaskNode {
   const triggers = {
@@ -120,17 +147,57 @@ export function renderWorkflow(stacks: readonly { name: string; tf: Obj }[]): st
   };
   const q = (s: string) => `"${s.replace(/"/g, "'")}"`;
   const loginToRegistry = new Map([...registries].map(([a, r]) => [r.login, a]));
+  const cacheNode = (c: { address: string; name: string; sourceRepo: string; targetRepo: string }) =>
+    `${id(`cache:${c.address}`, "cache")}{{${q(`cache rule ${c.name}<br/>${c.sourceRepo} into ${c.targetRepo}`)}}}`;
+
+  // The artifact cache: each rule with its registry, its upstream host, and how that host is pulled.
+  const credentialSets = resources.azurerm_container_registry_credential_set ?? {};
+  const cacheRules = Object.entries<Obj>(resources.azurerm_container_registry_cache_rule ?? {})
+    .map(([a, r]) => {
+      const set = credentialSets[`${prefixOf(a)}${referenced(r.credential_set_id) ?? ""}`];
+      return {
+        address: a,
+        name: String(r.name),
+        registry: `${prefixOf(a)}${referenced(r.container_registry_id) ?? ""}`,
+        sourceRepo: String(r.source_repo),
+        targetRepo: String(r.target_repo),
+        upstream: hostOf(String(r.source_repo)),
+        // A credential set holds Key Vault secret ids only (azurerm's authentication_credentials).
+        how: r.credential_set_id !== undefined ? `cache: login from Key Vault (credential set ${set?.name ?? "?"})` : "cache: anonymous",
+      };
+    })
+    .sort((a, b) => byText(a.name, b.name));
+  // Where a task pulls from: the host, and the cache rule it pulls through when the host is a
+  // registry of the JSON whose rule targets the task's image.
+  const pulls = new Map<TaskNode, { host: string; rule?: (typeof cacheRules)[number] }>();
+  for (const t of tasks) {
+    const from = t.values.REGISTRY_FROM_URL || t.from;
+    if (!from) continue;
+    const host = hostOf(from);
+    const reg = loginToRegistry.get(host);
+    const repository = t.from && hostOf(t.from) === host ? repositoryOf(t.from) : undefined;
+    const rule = reg !== undefined && repository !== undefined ? cacheRules.find((r) => r.registry === reg && targets(r.targetRepo, repository)) : undefined;
+    pulls.set(t, { host, rule });
+  }
+  /** A task's pull from a host outside the JSON with no credential for it: anonymous. */
+  const anonymous = (t: TaskNode) => {
+    const p = pulls.get(t);
+    return p !== undefined && !loginToRegistry.has(p.host) && !t.credentials.some((c) => c.server === p.host) ? p.host : undefined;
+  };
 
   const external = new Set<string>();
   for (const t of tasks) {
     for (const c of t.credentials) if (!loginToRegistry.has(c.server)) external.add(c.server);
-    if (t.values.REGISTRY_FROM_URL === "docker.io/") external.add("docker.io");
+    const host = anonymous(t);
+    if (host !== undefined) external.add(host);
   }
+  for (const r of cacheRules) if (!loginToRegistry.has(r.upstream)) external.add(r.upstream);
   for (const server of [...external].sort()) lines.push(`  ${id(`ext:${server}`, "ext")}[(${q(`${server} (public)`)})]`);
 
   for (const r of registryOrder) {
     const reg = registries.get(r)!;
     lines.push(`  subgraph ${id(`reg:${r}`, "reg")}[${q(`${reg.name} (${reg.login})`)}]`);
+    for (const c of cacheRules.filter((x) => x.registry === r)) lines.push(`    ${cacheNode(c)}`);
     for (const t of tasks.filter((x) => x.registry === r)) {
       const on = [t.triggers.commit ? "commit" : "", t.triggers.baseImage ? "base image update" : "", t.triggers.timer ? `timer ${t.triggers.timer}` : ""]
         .filter(Boolean)
@@ -139,6 +206,8 @@ export function renderWorkflow(stacks: readonly { name: string; tf: Obj }[]): st
     }
     lines.push("  end");
   }
+  // A rule of a registry the JSON does not hold (none today) is drawn outside every registry.
+  for (const c of cacheRules.filter((x) => !registries.has(x.registry))) lines.push(`  ${cacheNode(c)}`);
   const containerGroups = Object.entries<Obj>(resources.azurerm_container_group ?? {});
   for (const [a, g] of containerGroups) {
     // A split team names its group (the platform makes it): the literal is the name.
@@ -147,11 +216,13 @@ export function renderWorkflow(stacks: readonly { name: string; tf: Obj }[]): st
   }
 
   const serverNode = (server: string) => (loginToRegistry.has(server) ? id(`reg:${loginToRegistry.get(server)}`, "reg") : id(`ext:${server}`, "ext"));
+  for (const c of cacheRules) lines.push(`  ${serverNode(c.upstream)} -->|${q(c.how)}| ${id(`cache:${c.address}`, "cache")}`);
   for (const t of tasks) {
     for (const c of t.credentials) lines.push(`  ${serverNode(c.server)} -->|${q(c.how)}| ${id(`task:${t.address}`, "task")}`);
-    if (t.values.REGISTRY_FROM_URL === "docker.io/" && !t.credentials.some((c) => c.server === "docker.io")) {
-      lines.push(`  ${serverNode("docker.io")} -->|${q("pull: anonymous")}| ${id(`task:${t.address}`, "task")}`);
-    }
+    const host = anonymous(t);
+    if (host !== undefined) lines.push(`  ${serverNode(host)} -->|${q("pull: anonymous")}| ${id(`task:${t.address}`, "task")}`);
+    const rule = pulls.get(t)?.rule;
+    if (rule) lines.push(`  ${id(`cache:${rule.address}`, "cache")} -->|${q("pull: the cached image")}| ${id(`task:${t.address}`, "task")}`);
     for (const u of upstreamOf(t)) lines.push(`  ${id(`task:${u.address}`, "task")} -.->|${q("push fires base image trigger")}| ${id(`task:${t.address}`, "task")}`);
   }
   for (const [a, g] of containerGroups) {
