@@ -9,6 +9,7 @@ import { synthesizeInMemory } from "../app/synth";
 import { labTasks, LabTask, prepare, signerImageOf, triggeredBy } from "../app/lab-tasks";
 import { scannerProblem } from "../app/lab-run";
 import { DEFAULT_SCANNER_IMAGE } from "../lib/config/gated-images";
+import { variantText } from "../app/lab";
 
 const tasksOf = (yaml: string) => labTasks(synthesizeInMemory(parseConfig(yaml, "test")));
 
@@ -126,4 +127,54 @@ test("a signer image of the config's own (signing.signerImage) is the one the ga
   expect(tasks.some((t) => t.role === "signer")).toBe(false);
   expect(signerImageOf(tasks)).toBe("contosobaseartifacts.azurecr.io/tools/my-signer:1.0");
   expect(signerImageOf(tasksOf(DEFAULT_CONFIG_YAML))).toBeUndefined();
+});
+
+describe("the upstreams scenario's config (variantText): three upstreams in one config, as the lab reads them", () => {
+  const text = variantText(DEFAULT_CONFIG_YAML, "upstreams");
+  const tasks = tasksOf(text);
+  const byName = (n: string) => tasks.find((t) => t.name === n)!;
+
+  test("it is the default config and two more gates, with the ghcr.io login; the walkthrough gate still pulls the simulated registry", () => {
+    expect(tasks.map((t) => [t.name, t.role])).toEqual([
+      ["base-import-azurelinux-distroless-minimal", "gate"],
+      ["base-import-busybox", "gate"],
+      ["node-public", "upstream"],
+      ["base-import-node", "gate"],
+      ["hello-world", "app"],
+    ]);
+    expect(byName("base-import-node").values.REGISTRY_FROM_URL).toBe("publicregistry.azurecr.io/");
+    // A user's config with the same images or the same targets: the variant's problems name it (app/lab.ts).
+    expect(() => parseConfig(variantText(text, "upstreams"), "twice")).toThrow(/is also the target of/);
+  });
+
+  test("MCR through base artifacts' cache, anonymously; ghcr.io directly, with its login; both run by a daily timer", () => {
+    const mcr = byName("base-import-azurelinux-distroless-minimal");
+    expect(mcr.values.REGISTRY_FROM_URL).toBe("contosobaseartifacts.azurecr.io/mcr/");
+    expect(mcr.from).toBe("contosobaseartifacts.azurecr.io/mcr/azurelinux/distroless/minimal:3.0");
+    expect(mcr.builds).toBe("contosobaseartifacts.azurecr.io/azurelinux/distroless/minimal:3.0");
+    expect(mcr.credentials).toEqual([]);
+    const ghcr = byName("base-import-busybox");
+    expect(ghcr.values.REGISTRY_FROM_URL).toBe("ghcr.io/");
+    expect(ghcr.builds).toBe("contosobaseartifacts.azurecr.io/busybox:1.36");
+    expect(ghcr.credentials).toEqual([{ loginServer: "ghcr.io", username: expect.stringMatching(/azurerm_key_vault_secret\.secret_registry_ghcr_io_user\.id/), password: expect.stringMatching(/azurerm_key_vault_secret\.secret_registry_ghcr_io_password\.id/) }]);
+    for (const g of [mcr, ghcr]) {
+      expect(g.baseImageTrigger).toBe(false);
+      expect(g.timers).toEqual(["0 4 * * *"]);
+    }
+  });
+
+  test("a run logs in with each of its task's logins to the lab's registry for it, with local values for the Key Vault secrets", () => {
+    const ghcr = byName("base-import-busybox");
+    const registries = new Map([
+      ["ghcr.io", "localhost:5003"],
+      ["contosobaseartifacts.azurecr.io", "localhost:5001"],
+    ]);
+    const p = prepare(ghcr, "steps: []\n", { registries, secret: (id) => `lab-secret-${id}`, pinned: new Map() });
+    expect(p.credentials.map((c) => JSON.parse(c))).toEqual([
+      { registry: "localhost:5003", userNameProviderType: "opaque", username: "lab-secret-secret_registry_ghcr_io_user", passwordProviderType: "opaque", password: "lab-secret-secret_registry_ghcr_io_password" },
+    ]);
+    expect(p.standIns.map((s) => s.what)).toEqual(["Key Vault secrets secret_registry_ghcr_io_user and secret_registry_ghcr_io_password (task base-import-busybox's login to ghcr.io)"]);
+    // A login server the lab has no registry for gets no login (and the run's pull from it fails, as it should).
+    expect(prepare(ghcr, "steps: []\n", { registries: new Map(), secret: String, pinned: new Map() }).credentials).toEqual([]);
+  });
 });

@@ -137,13 +137,16 @@ describeLab("every scenario, for real (npm run lab)", () => {
     const Ajv2020 = require("ajv/dist/2020").default;
     const validate = new Ajv2020({ allErrors: true, strict: true }).compile(JSON.parse(fs.readFileSync(path.join(ROOT, "help", "lab-report.schema.json"), "utf8")));
     expect(validate(report) ? [] : validate.errors).toEqual([]);
-    expect(report.scenarios.map((s) => s.name)).toEqual(["walkthrough", "questionable", "vulnerable", "vulnerable-report", "unchanged", "rollback", "signed"]);
+    expect(report.scenarios.map((s) => s.name)).toEqual(["walkthrough", "questionable", "vulnerable", "vulnerable-report", "unchanged", "rollback", "signed", "upstreams"]);
     expect(Object.keys(report.tools)).toEqual(expect.arrayContaining(["acb", "dockerd", "docker-registry", "trivy", "notation", "oras"]));
   });
 
   test("every stand-in is listed with why", () => {
     const what = report.standIns.map((s) => s.what).join("\n");
-    for (const expected of [/az \(mcr\.microsoft\.com\/acr\/azure-cli:/, /Key Vault secret registry-password/, /Trivy's vulnerability database/, /Azure Container Instances/, /trivy:0\.58\.1@sha256/, /public image node:15-alpine/]) {
+    for (const expected of [/az \(mcr\.microsoft\.com\/acr\/azure-cli:/, /Key Vault secret registry-password/, /Trivy's vulnerability database/, /Azure Container Instances/, /trivy:0\.58\.1@sha256/, /public image node:15-alpine/,
+      // upstreams: the two other public images, the cache's pull, the ghcr.io login's secrets, Trivy in the ghcr.io stand-in, the timers.
+      /public image containerd\/busybox:1\.36/, /public image mcr\/azurelinux\/distroless\/minimal:3\.0/, /artifact cache's pull of contosobaseartifacts\.azurecr\.io\/mcr\//,
+      /Key Vault secrets secret_registry_ghcr_io_user and secret_registry_ghcr_io_password/, /scanner image ghcr\.io\/aquasecurity\/trivy:0\.58\.1 in the lab's registry for ghcr\.io/, /ACR's timer triggers/]) {
       expect(what).toMatch(expected);
     }
     for (const s of report.standIns) expect(s.why.length).toBeGreaterThan(20);
@@ -258,6 +261,77 @@ describeLab("every scenario, for real (npm run lab)", () => {
       expect(again.status).toBe("succeeded");
       expect(scenario("signed").checks.find((c) => c.what === "and signed nothing, attached nothing, tagged nothing")!.ok).toBe(true);
       for (const id of ["evidence-sbom", "evidence-report"]) expect(scenario("signed").checks.find((c) => c.what === `${id} was not run again`)!.ok).toBe(true);
+    });
+  });
+
+  describe("upstreams: one config, gates from the simulated registry, MCR through the cache and ghcr.io with a login", () => {
+    const MCR = "azurelinux/distroless/minimal";
+    const gateRuns = (task: string) => scenario("upstreams").runs.filter((r) => r.task === task);
+    const uniques = (repo: string, tag: string) => Object.keys(tags("upstreams", "contosobaseartifacts", repo)).filter((k) => new RegExp(`^${tag.replace(/\./g, "\\.")}-lab\\d+$`).test(k));
+
+    test("the first runs: every gate and the app succeeded, each gate pulled, scanned and promoted for real; the new gates have no test", () => {
+      const runs = scenario("upstreams").runs;
+      expect(runs.slice(0, 5).map((r) => [r.task, r.status])).toEqual([
+        ["base-import-azurelinux-distroless-minimal", "succeeded"],
+        ["base-import-busybox", "succeeded"],
+        ["node-public", "succeeded"],
+        ["base-import-node", "succeeded"],
+        ["hello-world", "succeeded"],
+      ]);
+      for (const gate of ["base-import-azurelinux-distroless-minimal", "base-import-busybox", "base-import-node"]) {
+        const done = gateRuns(gate)[0].steps.filter((s) => s.status === "succeeded" && s.ran === "real").map((s) => s.id);
+        expect(done).toEqual(expect.arrayContaining(["pull-source", "compare-promoted", "save-source", "vulnerability-scan", "promote"]));
+      }
+      for (const gate of ["base-import-azurelinux-distroless-minimal", "base-import-busybox"]) expect(gateRuns(gate)[0].steps.map((s) => s.id)).not.toContain("functional-test");
+      expect(scenario("upstreams").apps["hello-world-aci"].answer).toMatch(/BACKGROUND_COLOR DeepSkyBlue/);
+    });
+
+    test("each target holds its stable tag and one unique tag per promotion, of one digest", () => {
+      const busybox = tags("upstreams", "contosobaseartifacts", "busybox");
+      expect(uniques("busybox", "1.36")).toHaveLength(1);
+      expect(busybox["1.36"]).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(busybox[uniques("busybox", "1.36")[0]]).toBe(busybox["1.36"]);
+      const node = tags("upstreams", "contosobaseartifacts", "node");
+      expect(node[uniques("node", "15-alpine")[0]]).toBe(node["15-alpine"]);
+      // The MCR image was promoted twice (first run, then its change): the stable tag names the second.
+      const mcr = tags("upstreams", "contosobaseartifacts", MCR);
+      const u = uniques(MCR, "3.0").sort((a, b) => Number(a.split("-lab")[1]) - Number(b.split("-lab")[1]));
+      expect(u).toHaveLength(2);
+      expect(mcr["3.0"]).toBe(mcr[u[1]]);
+      expect(mcr["3.0"]).not.toBe(mcr[u[0]]);
+    });
+
+    test("the MCR gate pulled the cached repository in base artifacts: it holds only the cache's tag, the digest the gate promoted", () => {
+      const registries = scenario("upstreams").registries;
+      expect(Object.keys(registries.contosobaseartifacts).filter((r) => r.startsWith("mcr/"))).toEqual([`mcr/${MCR}`]);
+      expect(registries.contosobaseartifacts[`mcr/${MCR}`]).toEqual({ "3.0": tags("upstreams", "contosobaseartifacts", MCR)["3.0"] });
+      // No registry stands in for mcr.microsoft.com: nothing pulled from it but through the cache (az's image is the lab's own build).
+      expect(Object.keys(registries)).not.toContain("mcr.microsoft.com");
+    });
+
+    test("the ghcr.io gate pulled from ghcr.io's stand-in with its login; a vulnerable image there was refused by its scan", () => {
+      const registries = scenario("upstreams").registries;
+      expect(Object.keys(registries["ghcr.io"])).toEqual(expect.arrayContaining(["containerd/busybox"]));
+      const checks = scenario("upstreams").checks;
+      expect(checks.find((c) => /^gate base-import-busybox pulled ghcr\.io\/containerd\/busybox:1\.36/.test(c.what))?.ok).toBe(true);
+      expect(checks.find((c) => /^gate base-import-busybox logged in to ghcr\.io/.test(c.what))?.ok).toBe(true);
+      expect(checks.find((c) => /^gate base-import-azurelinux-distroless-minimal pulled through the cache anonymously/.test(c.what))?.ok).toBe(true);
+      const refused = gateRuns("base-import-busybox")[1];
+      expect(refused.trigger).toMatch(/^timer 0 4 \* \* \* after ghcr\.io's image gained acr-gate-lab-vulnerable/);
+      expect(refused.status).toBe("failed");
+      expect(refused.steps.find((s) => s.id === "vulnerability-scan")).toMatchObject({ status: "failed", ran: "real" });
+      expect(refused.steps.find((s) => s.id === "promote")!.status).toBe("skipped");
+      expect(checks.find((c) => c.what === "the scan names ACR-GATE-LAB-2026-0001")?.ok).toBe(true);
+    });
+
+    test("each day-2 change ran only its own gate: nothing downstream, the app not rebuilt", () => {
+      const runs = scenario("upstreams").runs;
+      expect(runs.slice(5).map((r) => [r.task, r.status])).toEqual([
+        ["base-import-busybox", "failed"],
+        ["base-import-azurelinux-distroless-minimal", "succeeded"],
+      ]);
+      expect(runs.filter((r) => r.task === "hello-world")).toHaveLength(1);
+      expect(scenario("upstreams").passed).toBe(true);
     });
   });
 

@@ -107,7 +107,7 @@ export class Lab {
     this.tool("acb:latest", { bins: { "/usr/local/bin/acb": tools.acb }, changes: ['ENTRYPOINT ["acb"]'] });
     this.standIn({ what: "the images bash, docker and acb that acb starts", why: `built by the lab from this machine's bash, its docker CLI (${docker}) and the same acb binary (ACR's agents pull them)` });
     this.standIn({ what: "acb's network acb_default_network (a bridge)", why: "acb runs with --network host: the namespace's loopback, where the registries are" });
-    this.standIn({ what: "the tasks' registry credentials (registry_credential: tokens in Key Vault, the task's identity)", why: "the lab's registries take anonymous pulls and pushes; who may pull what stays unproven here" });
+    this.standIn({ what: "the tasks' registry credentials (registry_credential: tokens in Key Vault, the task's identity)", why: "acb logs in with each login the task has (its secrets stood in by local values), but the lab's registries take any login and anonymous pulls and pushes; who may pull what stays unproven here" });
     // az: every name acb resolves the alias to.
     const azImages = new Set<string>();
     for (const t of this.o.tasks) {
@@ -126,6 +126,15 @@ export class Lab {
       const local = ref.replace(/@sha256:[0-9a-f]{64}$/, "");
       this.tool(local, { bins: { "/usr/local/bin/trivy": tools.trivy }, changes: ['ENTRYPOINT ["trivy"]'] });
       if (local !== ref) this.pinned.set(ref, local);
+      // Its registry stood in too (ghcr.io, when a gate pulls from it directly): the task file then
+      // names the lab's registry for it, and the run pulls the scanner from there, as an agent from ghcr.io.
+      const host = local.split("/")[0];
+      if (this.o.registries.has(host)) {
+        this.o.host.must(["docker", "tag", local, this.swap(local)]);
+        this.o.host.must(["docker", "push", this.swap(local)], { timeoutMs: 300_000 });
+        this.toolImages.add(this.swap(local));
+        this.standIn({ what: `the scanner image ${local} in the lab's registry for ${host}`, why: `the gates pull from ${host} too, so its name is the lab's registry for it: the lab's Trivy build is pushed there` });
+      }
     }
     // Signing: the signer image the build-signer task would build from help/signer/Dockerfile
     // (which downloads notation, its Key Vault plugin and oras), built here from the same versions
@@ -137,7 +146,7 @@ export class Lab {
       this.pushBase(this.swap(image), {});
       // Behind a registry of the config: the artifact cache's repository, which pulls through on first use.
       if (image.split("/")[0].endsWith(".azurecr.io")) {
-        this.standIn({ what: `the artifact cache's pull of ${image}`, why: "no Docker Hub here: the stand-in public image is put in the cached repository itself, where the cache rule would pull it through" });
+        this.standIn({ what: `the artifact cache's pull of ${image}`, why: "no public registry here: the stand-in public image is put in the cached repository itself, where the cache rule would pull it through from its upstream on the first pull" });
       }
     }
     this.o.log(`images built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -286,7 +295,7 @@ export class Lab {
     if (!registry) throw new LabError(`task ${task.name}: no local registry for ${task.registry}`);
     const before = this.contents();
     const t0 = Date.now();
-    const acb = host.spawn([tools.acb, "exec", "-f", path.join(dir, "task.yaml"), "--values", path.join(dir, "values.yaml"), "--registry", registry, "--id", runId, "--homevol", ws, "--network", "host", "--name", task.name]);
+    const acb = host.spawn([tools.acb, "exec", "-f", path.join(dir, "task.yaml"), "--values", path.join(dir, "values.yaml"), "--registry", registry, "--id", runId, "--homevol", ws, "--network", "host", "--name", task.name, ...prepared.credentials.flatMap((c) => ["--credential", c])]);
     let log = "";
     acb.stdout!.on("data", (d) => (log += d));
     acb.stderr!.on("data", (d) => (log += d));

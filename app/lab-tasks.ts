@@ -29,7 +29,15 @@ export interface LabTask {
   readonly from?: string;
   readonly builds?: string;
   readonly baseImageTrigger: boolean;
+  /** The schedules of its timer triggers (cron, UTC). */
+  readonly timers?: readonly string[];
   readonly timeoutSeconds: number;
+  /**
+   * The task's registry logins (`registry_credential.custom`): login server, and the user name and
+   * password as the JSON has them (Key Vault secret ids in Terraform expressions). ACR logs in
+   * with each before the run's steps.
+   */
+  readonly credentials?: readonly { readonly loginServer: string; readonly username: string; readonly password: string }[];
 }
 
 /** Every task of the stacks, in the order their first runs go (what each builds before what builds on it). */
@@ -65,7 +73,9 @@ export function labTasks(stacks: ReadonlyMap<string, Record<string, any>>): LabT
         from: t.tags?.["acr-gate-from"],
         builds: t.tags?.["acr-gate-builds"],
         baseImageTrigger: t.base_image_trigger?.enabled === true,
+        timers: (t.timer_trigger ?? []).filter((x: { enabled?: boolean }) => x.enabled !== false).map((x: { schedule: string }) => String(x.schedule)),
         timeoutSeconds: Number(t.timeout_in_seconds ?? 3600),
+        credentials: (t.registry_credential?.custom ?? []).map((c: Record<string, string>) => ({ loginServer: String(c.login_server), username: String(c.username ?? ""), password: String(c.password ?? "") })),
       });
     }
   }
@@ -97,8 +107,13 @@ export interface StandIn {
 export interface PreparedTask {
   readonly taskFile: string;
   readonly values: Record<string, string>;
+  /** acb's `--credential` arguments: the task's registry logins, to the lab's registries, with local values. */
+  readonly credentials: string[];
   readonly standIns: StandIn[];
 }
+
+/** The Key Vault secret a credential's user name or password names (`azurerm_key_vault_secret.<name>.id`), or the raw value. */
+const secretName = (raw: string) => /azurerm_key_vault_secret\.([A-Za-z0-9_-]+)\.id\b/.exec(raw)?.[1] ?? raw;
 
 /**
  * The task file and values acb runs in the lab: login servers of the config's registries and
@@ -142,7 +157,18 @@ export function prepare(
       return [k, swap(v)];
     }),
   );
-  return { taskFile: file, values, standIns };
+  // ACR resolves each login's Key Vault secrets with the task's identity and logs in before the
+  // steps; acb does the same with `--credential` (opaque values): the lab's local values stand in
+  // for the secrets, and the login goes to the lab's registry for that login server.
+  const credentials: string[] = [];
+  for (const c of task.credentials ?? []) {
+    const local = o.registries.get(c.loginServer);
+    if (!local) continue;
+    const [user, password] = [secretName(c.username), secretName(c.password)];
+    standIns.push({ what: `Key Vault secrets ${user} and ${password} (task ${task.name}'s login to ${c.loginServer})`, why: "no Key Vault here: local values of the lab's; acb logs in with them (docker login) to the lab's registry for that login server" });
+    credentials.push(JSON.stringify({ registry: local, userNameProviderType: "opaque", username: o.secret(user), passwordProviderType: "opaque", password: o.secret(password) }));
+  }
+  return { taskFile: file, values, credentials, standIns };
 }
 
 /** Reads a file-step task's file from its (local) context. */

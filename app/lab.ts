@@ -16,7 +16,7 @@ import { LAB_TOOLS, labCacheDir, labTools, LabToolPaths, REPO_ROOT } from "./lab
 import { Lab, scannerProblem } from "./lab-run";
 import { fixtureContext } from "./lab-fixtures";
 import { labTasks, LabTask, signerImageOf } from "./lab-tasks";
-import { Check, Scenario, SCENARIOS } from "./lab-scenarios";
+import { Check, Scenario, SCENARIOS, UPSTREAMS_VARIANT } from "./lab-scenarios";
 
 export const LAB_USAGE = `Usage: npm run lab -- [--config <file>] [--scenario <name> ...] [--context <task>=<dir> ...] [--out <dir>] [--keep] [--prepare]
 
@@ -85,9 +85,18 @@ function parseArgs(argv: readonly string[]): Options {
  * The config's text for a scenario: as given, or with every gate's scan set as the scenario needs,
  * or with signing on. Only ever applied to a config that passed the checks as given.
  */
-function variantText(text: string, variant: Scenario["variant"]): string {
+export function variantText(text: string, variant: Scenario["variant"]): string {
   if (!variant) return text;
   const doc = YAML.parse(text) ?? {};
+  if (variant === "upstreams") {
+    // Two more gates from two other public registries beside the config's own (issue 29): the
+    // upstreams scenario's, with their logins (UPSTREAMS_VARIANT in app/lab-scenarios.ts).
+    const upstream = doc.upstream ?? {};
+    const credentials: string[] = upstream.credentials ?? [];
+    doc.upstream = { ...upstream, credentials: [...new Set([...credentials, ...UPSTREAMS_VARIANT.credentials])] };
+    doc.gatedImages = [...(doc.gatedImages ?? []), ...UPSTREAMS_VARIANT.gatedImages.map((g) => structuredClone(g))];
+    return YAML.stringify(doc);
+  }
   if (variant === "signing") {
     // Signing on, as help/signing.md sets it; what the config says of signing stays.
     const given = doc.signing ?? {};
@@ -224,7 +233,8 @@ export async function runLab(argv: readonly string[], env: NodeJS.ProcessEnv, io
     // The config as given first: its limits and messages (nesting, size, controls) before any variant reads it.
     parseConfig(text, source);
     for (const scenario of chosen) {
-      const config = parseConfig(variantText(text, scenario.variant), source);
+      // The upstreams variant adds gates: its problems name it, not the config as given.
+      const config = parseConfig(variantText(text, scenario.variant), scenario.variant === "upstreams" ? `${source} with the upstreams scenario's two gates (--scenario upstreams)` : source);
       prepared.push({ scenario, tasks: labTasks(synthesizeInMemory(config)) });
     }
   } catch (e) {
