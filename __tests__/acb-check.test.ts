@@ -139,6 +139,18 @@ describeAcb("acb-check: Azure's task engine on the synthesized task files", () =
     expect(status).toBe(0);
   });
 
+  test("a gate pulling from another registry than its upstream says is reported (examples/upstreams.yaml: MCR through the cache)", () => {
+    const file = path.join(ROOT, "examples", "upstreams.yaml");
+    const tf = JSON.parse(JSON.stringify(synth(parseConfig(fs.readFileSync(file, "utf8"))).tf));
+    const gate = Object.values<any>(resources(tf, "azurerm_container_registry_task")).find((t) => t.name === "base-import-dotnet-runtime");
+    // Past the cache, straight from MCR: the task file is the same, only the value moves.
+    gate.encoded_step.values.REGISTRY_FROM_URL = "mcr.microsoft.com/";
+    const { status, out } = runCheck(["--config", file, writeStack("upstream-bypassed", tf)]);
+    expect(failureOf(out, "base-import-dotnet-runtime")).toMatch(/pulls mcr\.microsoft\.com\/dotnet\/runtime:8\.0, where the config says mixedbaseartifacts\.azurecr\.io\/mcr\/dotnet\/runtime:8\.0/);
+    expect(out).toMatch(/, 1 failed$/m);
+    expect(status).toBe(1);
+  });
+
   test("a gate whose promotion waits only for the comparison is reported", () => {
     // The step that pushes keeps waiting for the decision, no longer for the test and the scan.
     const broken = editTask(defaultTf(), "base-import-node", (steps) => {

@@ -92,7 +92,7 @@ test("upstreams.yaml: each upstream host is a node; direct pulls say login or an
     "ghcr.io (public)",
     "mcr.microsoft.com (public)",
   ]);
-  expect(nodes).toEqual(expect.arrayContaining(["cache rule ghcr-linuxserver-baseimage-alpine", "cache rule mcr-dotnet-runtime"]));
+  expect(nodes).toEqual(expect.arrayContaining(["cache rule ghcr-linuxserver-baseimage-alpine-4c8b50ff", "cache rule mcr-dotnet-runtime"]));
   const pulls = edges.filter((e) => !e.includes("--push fires") && !e.includes("--az container"));
   expect(pulls.sort()).toEqual(
     [
@@ -101,8 +101,8 @@ test("upstreams.yaml: each upstream host is a node; direct pulls say login or an
       // gcr.io, direct, no login given.
       "gcr.io (public) --pull: anonymous--> task base-import-distroless-static-debian12",
       // ghcr.io through the cache, with the credential set holding the ghcr.io login.
-      "ghcr.io (public) --cache: login from Key Vault (credential set ghcr-io)--> cache rule ghcr-linuxserver-baseimage-alpine",
-      "cache rule ghcr-linuxserver-baseimage-alpine --pull: the cached image--> task base-import-alpine",
+      "ghcr.io (public) --cache: login from Key Vault (credential set ghcr-io)--> cache rule ghcr-linuxserver-baseimage-alpine-4c8b50ff",
+      "cache rule ghcr-linuxserver-baseimage-alpine-4c8b50ff --pull: the cached image--> task base-import-alpine",
       // mcr.microsoft.com through the cache, anonymously (Azure takes no login for it).
       "mcr.microsoft.com (public) --cache: anonymous--> cache rule mcr-dotnet-runtime",
       "cache rule mcr-dotnet-runtime --pull: the cached image--> task base-import-dotnet-runtime",

@@ -168,6 +168,13 @@ describe("2. How each upstream is reached", () => {
     expect(problemsOf(yaml.replace("upstream: mcr.microsoft.com", "upstream: mcr.microsoft.com\n    via: direct"))).toBe("");
   });
 
+  test("a Docker Hub login is kept by default only where a gate comes from docker.io, and refused as false only where one is cached", () => {
+    const mcrOnly = (source: string) => YAML.stringify({ ...YAML.parse(configWith([])), upstream: { source }, gatedImages: [scanOnly("dotnet/runtime:8.0", { upstream: "mcr.microsoft.com" })], apps: [] });
+    for (const source of ["dockerhub", "cache"]) expect(parseConfig(mcrOnly(source)).upstream.dockerHubCredentials).toBe(false);
+    expect(problemsOf(mcrOnly("cache").replace("source: cache", "source: cache\n  dockerHubCredentials: false"))).toBe("");
+    expect(parseConfig(configWith([])).upstream.dockerHubCredentials).toBe(true);
+  });
+
   test("a public registry no gate uses is refused; one a gate names explicitly is kept", () => {
     const doc = YAML.parse(DEFAULT_CONFIG_YAML);
     doc.gatedImages[0].upstream = "docker.io";
@@ -244,6 +251,42 @@ describe("3. Names that can't collide", () => {
     expect(new Set(cached.map((c) => c.ruleName)).size).toBe(hosts.length);
     expect(new Set(cached.map((c) => c.targetRepo)).size).toBe(hosts.length);
     expect(cached.map((c) => c.sourceRepo)).toEqual(hosts.map((h) => `${h}/team/nginx`));
+  });
+
+  test("cache rules stay one per upstream repository where flattening to '-' would merge two (outside Docker Hub: a hash)", () => {
+    // bar_baz and bar-baz: two repositories, two rules, whatever the targets.
+    const yaml = configWith([scanOnly("acme/bar_baz:1", { upstream: "ghcr.io", target: "one:1" }), scanOnly("acme/bar-baz:1", { upstream: "ghcr.io", target: "two:1" })]);
+    expect(problemsOf(yaml)).toBe("");
+    expect(cachedRepository("acme/bar_baz", "ghcr.io").ruleName).toMatch(/^ghcr-acme-bar-baz-[0-9a-f]{8}$/);
+    expect(cachedRepository("acme/bar_baz", "ghcr.io").ruleName).not.toBe(cachedRepository("acme/bar-baz", "ghcr.io").ruleName);
+    // Across hosts: gcr.io's `us/tools` and us.gcr.io's `tools` would both flatten to gcr-us-tools.
+    expect(cachedRepository("us/tools", "gcr.io").ruleName).toBe("gcr-us-tools");
+    expect(cachedRepository("tools", "us.gcr.io").ruleName).toMatch(/^gcr-us-tools-[0-9a-f]{8}$/);
+    // Docker Hub's names stay what they were (deployed rules keep their addresses): a clash there is refused, with the way out.
+    expect(cachedRepository("my_org/the.app").ruleName).toBe("dockerhub-my-org-the-app");
+    expect(problemsOf(configWith([scanOnly("my_org/app:1", { via: "cache" }), scanOnly("my-org/app:1", { via: "cache", target: "other:1" })]))).toMatch(
+      /^gatedImages\[2\]\.source: "my-org\/app:1" gives the cache rule name "dockerhub-my-org-app", as gatedImages\[1\]\.source does for another Docker Hub repository .*give one of them via: direct/m,
+    );
+  });
+
+  test("what a gate's task records of its pull and push fits Azure's 256-character tag values, or the config is refused", () => {
+    const repo = `proj-${"a".repeat(40)}/repo-${"b".repeat(60)}/img-${"c".repeat(60)}`;
+    const yaml = configWith([scanOnly(`${repo}:${"t".repeat(100)}`, { upstream: "northamerica-northeast1-docker.pkg.dev", target: "short:1" })], { credentials: ["northamerica-northeast1-docker.pkg.dev"] });
+    expect(problemsOf(yaml)).toMatch(/^gatedImages\[1\]\.source: ".*" is pulled as 3\d\d characters \('mixbase\.azurecr\.io\/gar-northamerica-northeast1\/proj-.*which the gate's task tag acr-gate-from records: past Azure's 256/m);
+    // Pulled directly it is shorter (no base login server, no namespace), still too long for the tag here.
+    expect(problemsOf(yaml.replace("target: short:1", "target: short:1\n    via: direct"))).toMatch(/is pulled as 3\d\d characters \('northamerica-northeast1-docker\.pkg\.dev\/proj-/m);
+    // Every accepted example stays within it.
+    for (const f of fs.readdirSync(EXAMPLES).filter((x) => x.endsWith(".yaml"))) {
+      for (const st of synthStacks(parseConfig(fs.readFileSync(path.join(EXAMPLES, f), "utf8")))) {
+        for (const t of tasks(st.tf)) for (const v of Object.values(t.tags ?? {})) expect(String(v).length).toBeLessThanOrEqual(256);
+      }
+    }
+  });
+
+  test("help/configuration.md's suggested target for the MCR twin is one the config accepts", () => {
+    const doc = fs.readFileSync(path.join(__dirname, "..", "help", "configuration.md"), "utf8");
+    const suggested = /give one a `target` such as `([^`]+)`/.exec(doc)![1];
+    expect(problemsOf(configWith([scanOnly("nginx:1.27"), scanOnly("nginx:1.25", { upstream: "mcr.microsoft.com", target: suggested })]))).toBe("");
   });
 
   test("an image's upstream changes: its task keeps name and address, npm run diff shows the cache rule replaced and nothing durable", () => {

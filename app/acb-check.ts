@@ -18,6 +18,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { loadConfig } from "../lib/config";
+import { gatePull } from "../lib/artifact-cache";
 import { allScripts } from "../lib/run-scripts";
 import { opt } from "./acb-commands";
 import { checkApp } from "./acb-app";
@@ -144,10 +145,23 @@ function checkTask(ctx: TaskContext, t: Obj): CheckResult {
   } else {
     result.summary = "neither a gate nor an app: only acb's own verdict checked";
   }
+  // The gate pulls from where the config says: its upstream, or that upstream's cache.
+  const expected = expect.gates.get(t.name)?.pulls;
+  if (expected !== undefined && result.kind === "gate") {
+    const pulled = pulls.map((id) => one(id).args[one(id).args.length - 1]);
+    if (!pulled.includes(expected)) problems.push(`pulls ${pulled.join(", ") || "nothing"}, where the config says ${expected}`);
+  }
   // What the JSON or the config says the task is must match what its steps do.
   if (expect.gates.has(t.name) && result.kind !== "gate") problems.push("the config has this gated image, but its steps are not pull, validate, push");
   if (values.ACI !== undefined && result.kind !== "app") problems.push(`the task has an ACI value (${values.ACI}) but no \`az container create\` step`);
   return result;
+}
+
+/** Where the config says a gate pulls from (the login servers are literal in the JSON: `<name>.azurecr.io`). */
+function pulledBy(c: ReturnType<typeof loadConfig>, g: ReturnType<typeof loadConfig>["gatedImages"][number]): string {
+  const server = (name: string) => `${name.toLowerCase()}.azurecr.io`;
+  const pull = gatePull(g.upstream, g.source.repository, { simulated: c.publicRegistry ? server(c.publicRegistry.name) : undefined, base: server(c.baseArtifactsRegistry.name) });
+  return `${pull.prefix}${pull.repository}:${g.source.tag}`;
 }
 
 /** What the config (a file, "default", or none: "") says of each gate and app, read with the app's own loader. */
@@ -162,6 +176,7 @@ function expectations(config: string): Expectations {
       test: !!(gi.test && gi.test.enabled !== false),
       scan: !!(gi.scan && gi.scan.enabled !== false),
       allowUnvalidated: !!gi.allowUnvalidated,
+      pulls: pulledBy(c, gi),
     });
   }
   for (const a of c.apps || []) apps.set(a.taskName, `${a.baseImage.repository}:${a.baseImage.tag}`);

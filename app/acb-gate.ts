@@ -19,6 +19,8 @@ export interface GateExpectation {
   test: boolean;
   scan: boolean;
   allowUnvalidated: boolean;
+  /** What the gate pulls, `<registry>/<repository>:<tag>`: its upstream, or the cached repository (lib/artifact-cache.ts gatePull). */
+  pulls: string;
 }
 
 /** A gate's steps by what their commands do (app/acb-check.ts tells them apart). */

@@ -29,8 +29,8 @@ import { LogWorkspace } from "./log-workspace";
 import { SigningCertificate } from "./signing-certificate";
 import { SignerImage } from "./signer-image";
 import { UpstreamLogin, UpstreamLogins } from "./upstream-logins";
-import { cachedRepository } from "../lib/artifact-cache";
-import { SIMULATED, upstreamHost } from "../lib/upstream-hosts";
+import { gatePull } from "../lib/artifact-cache";
+import { SIMULATED } from "../lib/upstream-hosts";
 import { SIGNER_REPOSITORY, SIGNER_TAG } from "../lib/config/signing";
 
 export interface AppParts {
@@ -340,15 +340,14 @@ export class Workflow {
       // mcr/dotnet/runtime), which the cache rule fills from upstream on the first pull; Docker
       // Hub's official images lose `library/` there.
       const { host, via } = g.upstream;
-      const cached = via === "cache" ? cachedRepository(g.source.repository, host) : undefined;
-      if (cached) this.baseArtifacts.cacheRepository(cached, this.upstreamLogins.credentialSet(this.baseArtifacts, host));
-      const namespace = upstreamHost(host)?.namespace;
+      const pull = gatePull(g.upstream, g.source.repository, { simulated: this.publicRegistry?.loginServerName, base: this.baseArtifacts.loginServerName });
+      if (pull.cached) this.baseArtifacts.cacheRepository(pull.cached, this.upstreamLogins.credentialSet(this.baseArtifacts, host));
       const gate = new GatedImport(stack, `gate-${g.taskName}`, {
         registry: this.baseArtifacts,
         taskName: g.taskName,
-        source: cached ? { repository: cached.targetRepo.slice(namespace!.length + 1), tag: g.source.tag } : g.source,
+        source: { repository: pull.repository, tag: g.source.tag },
         target: g.target,
-        upstreamUrl: host === SIMULATED ? `${this.publicRegistry!.loginServerName}/` : cached ? `${this.baseArtifacts.loginServerName}/${namespace}/` : `${host}/`,
+        upstreamUrl: pull.prefix,
         test: g.test.enabled ? { context: g.test.context, dockerfile: g.test.dockerfile, timeoutSeconds: g.test.timeoutSeconds } : undefined,
         scan: g.scan.enabled ? g.scan : undefined,
         allowUnvalidated: g.allowUnvalidated,

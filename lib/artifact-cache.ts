@@ -10,7 +10,7 @@
  * `mcr-dotnet-runtime`.
  */
 import { createHash } from "crypto";
-import { upstreamHost } from "./upstream-hosts";
+import { SIMULATED, upstreamHost } from "./upstream-hosts";
 
 const DOCKER_HUB_LOGIN_SERVER = "docker.io";
 /**
@@ -44,10 +44,32 @@ export function cachedRepository(repository: string, host = DOCKER_HUB_LOGIN_SER
   const path = dockerHub ? repository.replace(/^library\//, "") : repository;
   const upstream = dockerHub && !path.includes("/") ? `library/${path}` : path;
   let ruleName = `${namespace}-${path}`.replace(/[/._]+/g, "-").replace(/-+/g, "-").replace(/-$/, "");
-  if (ruleName.length > 49 || !RULE_NAME.test(ruleName)) {
+  // Flattening to '-' loses what told two paths apart (`bar_baz` and `bar-baz`; `gar-us` + `x/y` and
+  // `gar-us-x` + `y`): outside Docker Hub (whose names stay what they always were) such a name
+  // carries a hash of the whole, so no two repositories of any upstreams share one.
+  const lossy = !dockerHub && (namespace.includes("-") || /[._-]/.test(path));
+  if (lossy || ruleName.length > 49 || !RULE_NAME.test(ruleName)) {
     // Long paths keep a readable start and a hash of the whole, so two never share a name.
     const hash = createHash("sha256").update(dockerHub ? path : `${host}/${path}`).digest("hex").slice(0, 8);
     ruleName = `${ruleName.slice(0, 40).replace(/-+$/, "")}-${hash}`;
   }
   return { sourceRepo: `${host}/${upstream}`, targetRepo: `${namespace}/${path}`, ruleName };
+}
+
+/**
+ * Where a gate pulls its source from, in one place (the gate construct's `REGISTRY_FROM_URL`, the
+ * config's tag-length rule, acb-check's expectation): `prefix` + `repository:tag`. From the
+ * simulated registry or pulled directly, the source as it is at its host; through the cache, the
+ * cached repository in base artifacts (`<base>/mcr/dotnet/runtime`, `<base>/dockerhub/node`).
+ */
+export function gatePull(
+  upstream: { readonly host: string; readonly via: "cache" | "direct" },
+  repository: string,
+  servers: { readonly simulated?: string; readonly base: string },
+): { prefix: string; repository: string; cached?: CachedRepository } {
+  if (upstream.host === SIMULATED) return { prefix: `${servers.simulated}/`, repository };
+  if (upstream.via === "direct") return { prefix: `${upstream.host}/`, repository };
+  const cached = cachedRepository(repository, upstream.host);
+  const namespace = upstreamHost(upstream.host)!.namespace;
+  return { prefix: `${servers.base}/${namespace}/`, repository: cached.targetRepo.slice(namespace.length + 1), cached };
 }

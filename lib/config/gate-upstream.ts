@@ -10,9 +10,18 @@ import { SIMULATED, upstreamHost } from "../upstream-hosts";
 /** The source as written, `simulated` when unset (a wrong value stays as it is, matching no source). */
 export const upstreamSource = (c: Record<string, unknown>): unknown => rec(c.upstream).source ?? "simulated";
 
+/** A gate's registry host as written, `upstream.source`'s when it names none; undefined when invalid. */
+function gateHost(c: Record<string, unknown>, g: Record<string, unknown>): string | undefined {
+  const source = upstreamSource(c);
+  if (g.upstream !== undefined) return valid("upstreamHost", g.upstream) ? g.upstream : undefined;
+  return source === "simulated" ? SIMULATED : source === "dockerhub" || source === "cache" ? "docker.io" : undefined;
+}
+
+/** Unset, a Docker Hub login is kept where upstream.source is Docker Hub's and some gate comes from docker.io. */
 export const dockerHubCredentials = (c: Record<string, unknown>) => {
   const up = rec(c.upstream);
-  return typeof up.dockerHubCredentials === "boolean" ? up.dockerHubCredentials : up.source === "dockerhub" || up.source === "cache";
+  if (typeof up.dockerHubCredentials === "boolean") return up.dockerHubCredentials;
+  return (up.source === "dockerhub" || up.source === "cache") && arr(c.gatedImages).some((g) => gateHost(c, rec(g)) === "docker.io");
 };
 
 /** The hosts of `upstream.credentials` (valid ones only). */
@@ -38,7 +47,7 @@ export interface GateUpstream {
  */
 export function gateUpstream(c: Record<string, unknown>, g: Record<string, unknown>): GateUpstream | undefined {
   const source = upstreamSource(c);
-  const host = g.upstream === undefined ? (source === "simulated" ? SIMULATED : source === "dockerhub" || source === "cache" ? "docker.io" : undefined) : valid("upstreamHost", g.upstream) ? g.upstream : undefined;
+  const host = gateHost(c, g);
   if (host === undefined) return undefined;
   const login = host === SIMULATED ? false : host === "docker.io" ? dockerHubCredentials(c) : credentialHosts(c).has(host);
   if (g.via === "cache" || g.via === "direct") return { host, via: g.via, login };

@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { checkName } from "../rules";
-import { CACHE_REFRESH_TIMER, cachedRepository } from "../artifact-cache";
+import { CACHE_REFRESH_TIMER, cachedRepository, gatePull } from "../artifact-cache";
 import { SIMULATED, upstreamHost } from "../upstream-hosts";
 import { bool, int, list, named, oneOf, strict, unsetBool, unsetOneOf } from "./fields";
 import { arr, Check, fail, fmtPath, Path, rec, str, taskNamespace, valid } from "./cross-field";
@@ -97,6 +97,22 @@ export const gateTaskName = (g: Record<string, unknown>) => {
 const needsTimer = (u: GateUpstream | undefined) => u !== undefined && (u.via === "cache" || (u.host !== SIMULATED && upstreamHost(u.host)?.tracked === false));
 const gateTimer = <T>(timer: T, u: GateUpstream | undefined): T | string => (timer === undefined && needsTimer(u) ? CACHE_REFRESH_TIMER : timer);
 
+/** Azure's longest tag value: the gate's task records what it pulls and pushes in its tags (`acr-gate-from`, `acr-gate-builds`). */
+const TAG_VALUE_MAX = 256;
+/** Azure's artifact cache: at most 1,000 rules per registry. */
+const MAX_CACHE_RULES = 1000;
+const loginServer = (r: unknown) => (valid("registry", rec(r).name) ? `${(rec(r).name as string).toLowerCase()}.azurecr.io` : undefined);
+
+/** What a gate pulls, as its task's `acr-gate-from` tag records it, or undefined where a registry name is invalid. */
+function pulledReference(c: Record<string, unknown>, u: GateUpstream, source: string): string | undefined {
+  const { repository, tag } = imageRef(source);
+  const base = loginServer(c.baseArtifactsRegistry);
+  const simulated = loginServer(c.publicRegistry);
+  if (!base || (u.host === SIMULATED && !simulated)) return undefined;
+  const pull = gatePull(u, repository, { simulated, base });
+  return `${pull.prefix}${pull.repository}:${tag}`;
+}
+
 /** Where a gate's images come from, for messages: `docker.io/library/node` or `the simulated registry's node`. */
 const originOf = (u: GateUpstream, repository: string) =>
   u.host === SIMULATED ? `the simulated registry's ${repository}` : `${u.host}/${u.host === "docker.io" ? repository.replace(/^library\//, "") : repository}`;
@@ -172,11 +188,20 @@ export function gatedImageRules({ ctx, c }: Check, builtImages: ReadonlySet<stri
         } else if (!first) targetOrigins.set(repo, { origin, path: targetPath });
       }
     }
+    // The task's tags record what it pulls and pushes: past Azure's 256 characters the apply fails.
+    const pulled = u && valid("imageTag", o.source) ? pulledReference(c, u, o.source) : undefined;
+    if (pulled && pulled.length > TAG_VALUE_MAX) {
+      fail(ctx, [...p, "source"], o.source, `is pulled as ${pulled.length} characters ('${pulled.slice(0, 60)}...'), which the gate's task tag acr-gate-from records: past Azure's ${TAG_VALUE_MAX} for a tag value; a shorter repository or tag`);
+    }
+    const pushed = target && valid("imageTag", target) && loginServer(c.baseArtifactsRegistry) ? `${loginServer(c.baseArtifactsRegistry)}/${target}` : undefined;
+    if (pushed && pushed.length > TAG_VALUE_MAX) {
+      fail(ctx, targetPath, target, `is pushed as ${pushed.length} characters, which the gate's task tag acr-gate-builds records: past Azure's ${TAG_VALUE_MAX} for a tag value; set a shorter target`);
+    }
     if (u?.via === "cache" && u.host !== SIMULATED && upstreamHost(u.host) && valid("imageTag", o.source)) {
       const cached = cachedRepository(imageRef(o.source).repository, u.host);
       const first = cacheRules.get(cached.ruleName);
       if (first && first.sourceRepo !== cached.sourceRepo) {
-        fail(ctx, [...p, "source"], o.source, `gives the cache rule name ${JSON.stringify(cached.ruleName)}, as ${fmtPath(first.path)} does for another repository; import one of them under another name`);
+        fail(ctx, [...p, "source"], o.source, `gives the cache rule name ${JSON.stringify(cached.ruleName)}, as ${fmtPath(first.path)} does for another Docker Hub repository (Docker Hub's rule names keep no hash); give one of them via: direct`);
       } else if (!first) cacheRules.set(cached.ruleName, { sourceRepo: cached.sourceRepo, path: [...p, "source"] });
     }
     if (u?.host === SIMULATED && builtImages && valid("imageTag", o.source) && !builtImages.has(o.source)) {
@@ -213,6 +238,8 @@ export function gatedImageRules({ ctx, c }: Check, builtImages: ReadonlySet<stri
       }
     }
   });
+  // Azure's limit per registry; rules are per upstream repository, so many tags share one.
+  if (cacheRules.size > MAX_CACHE_RULES) fail(ctx, ["gatedImages"], `${cacheRules.size} cache rules`, `need ${cacheRules.size} cache rules in the base-artifacts registry, past Azure's ${MAX_CACHE_RULES}; give some gates via: direct`);
   return targets;
 }
 

@@ -19,11 +19,11 @@ export const upstreamSchema = strict(
     source: oneOf(
       ["simulated", "dockerhub", "cache"] as const,
       "simulated",
-      "`simulated`: gates import from the simulated public registry; `dockerhub`: from docker.io; `cache`: from docker.io through the base-artifacts registry's artifact cache (help/artifact-cache.md)",
+      "Where a gate that names no upstream of its own comes from: `simulated`: the simulated public registry; `dockerhub`: docker.io, pulled by the gate; `cache`: docker.io through the base-artifacts registry's artifact cache (help/artifact-cache.md)",
     ),
     // No static default: it derives from source (dockerHubCredentials below), so absent must stay absent.
     dockerHubCredentials: unsetBool(
-      "Store Docker Hub credentials (sensitive variables dockerhub_username/_password) and use them for every pull from docker.io (default true with dockerhub and cache, else false)",
+      "Store Docker Hub credentials (sensitive variables dockerhub_username/_password) and use them for every pull from docker.io (default true with dockerhub and cache when a gate comes from docker.io, else false)",
     ),
     credentials: list(
       named("upstreamHost", "A registry host gated images come from"),
@@ -86,7 +86,7 @@ export function upstreamRules({ ctx, c }: Check): void {
         : `cannot be 'identity' with images through the artifact cache (${some(cached)}): AcrPull covers the whole registry, cached repositories included, so app tasks could build on images no gate validated; the default keyVaultToken token reads only the promoted repositories (or give those gates via: direct)`,
     );
   }
-  const dockerHubLoginRefused = source === "cache" && rec(c.upstream).dockerHubCredentials === false;
+  const dockerHubLoginRefused = source === "cache" && rec(c.upstream).dockerHubCredentials === false && upstreams.some((u) => u?.host === "docker.io" && u.via === "cache");
   if (dockerHubLoginRefused) {
     fail(ctx, ["upstream", "dockerHubCredentials"], false, "cannot be false with upstream.source 'cache': Docker Hub cache rules need a credential set (Azure refuses them without one)");
   }
