@@ -303,6 +303,11 @@ describe("3. Names that can't collide", () => {
       "azurerm_container_registry_credential_set.credential_set_mixbase_dockerhub",
       "azurerm_key_vault_access_policy.kv_policy_mix_kv_mixbase_credential_set_dockerhub",
     ]);
+    // The repository keeps Docker Hub's tags beside MCR's: said, since no config rule can see it.
+    expect(p.notes).toContainEqual(expect.stringMatching(/^azurerm_container_registry_task\.task_mixbase_base_import_nginx: now fills mixbase\.azurecr\.io\/nginx from mcr\.microsoft\.com\/nginx \(was docker\.io\/nginx\); the repository keeps docker\.io\/nginx's earlier tags/));
+    // Another way to the same upstream repository is no move: Docker Hub pulled directly, then through its cache.
+    const direct = stackOf(configWith([scanOnly("nginx:1.27")]));
+    expect(previewReplacements(direct, before).notes.filter((n) => n.includes("now fills"))).toEqual([]);
     // Not durable: the gate's first run runs again (its task changed), after the grants settle again.
     expect(byAction("replace")).toEqual(["azurerm_container_registry_task_schedule_run_now.first_run_mixbase_base_import_nginx", "time_sleep.grants_propagation"]);
   });

@@ -17,6 +17,7 @@ import { blocks, isObj, leafKey, Obj, refsIn, same, section } from "./terraform-
 import { factsForChange } from "./provider-facts";
 import { lockedBy, PLACEMENT_ATTRIBUTES } from "../lib/lock-cover";
 import { byText } from "../lib/order";
+import { upstreamMoves } from "./upstream-moves";
 import { dataSourceType, resourceType } from "../lib/resource-types";
 
 export interface ResourceChange {
@@ -258,6 +259,7 @@ export function previewReplacements(oldTf: object, newTf: object, options: PlanO
   refuseRenewingTokenInUse(changes, oldManaged, newManaged);
   const moved = backendMove(oldObj, newObj);
   if (moved) notes.add(moved);
+  for (const n of upstreamMoves(oldObj, newObj)) notes.add(n);
   if (options.changedVariables?.includes("subscription_id"))
     notes.add("subscription_id: a plan in another subscription than the state's stops at terraform_data.environment (help/operations.md, \"A second environment\")");
   const order = (c: ResourceChange) =>
