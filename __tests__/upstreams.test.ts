@@ -265,7 +265,7 @@ describe("3. Names that can't collide", () => {
     // Docker Hub's names stay what they were (deployed rules keep their addresses): a clash there is refused, with the way out.
     expect(cachedRepository("my_org/the.app").ruleName).toBe("dockerhub-my-org-the-app");
     expect(problemsOf(configWith([scanOnly("my_org/app:1", { via: "cache" }), scanOnly("my-org/app:1", { via: "cache", target: "other:1" })]))).toMatch(
-      /^gatedImages\[2\]\.source: "my-org\/app:1" gives the cache rule name "dockerhub-my-org-app", as gatedImages\[1\]\.source does for another Docker Hub repository .*give one of them via: direct/m,
+      /^gatedImages\[2\]\.source: "my-org\/app:1" gives the cache rule name "dockerhub-my-org-app", as gatedImages\[1\]\.source does for another repository .*give one of them via: direct/m,
     );
   });
 

@@ -201,7 +201,7 @@ export function gatedImageRules({ ctx, c }: Check, builtImages: ReadonlySet<stri
       const cached = cachedRepository(imageRef(o.source).repository, u.host);
       const first = cacheRules.get(cached.ruleName);
       if (first && first.sourceRepo !== cached.sourceRepo) {
-        fail(ctx, [...p, "source"], o.source, `gives the cache rule name ${JSON.stringify(cached.ruleName)}, as ${fmtPath(first.path)} does for another Docker Hub repository (Docker Hub's rule names keep no hash); give one of them via: direct`);
+        fail(ctx, [...p, "source"], o.source, `gives the cache rule name ${JSON.stringify(cached.ruleName)}, as ${fmtPath(first.path)} does for another repository (Docker Hub rule names keep no hash, as deployed); give one of them via: direct`);
       } else if (!first) cacheRules.set(cached.ruleName, { sourceRepo: cached.sourceRepo, path: [...p, "source"] });
     }
     if (u?.host === SIMULATED && builtImages && valid("imageTag", o.source) && !builtImages.has(o.source)) {
