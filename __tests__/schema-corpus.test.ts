@@ -150,6 +150,8 @@ const variants: [string, (c: Config) => void, "accept" | "refuse"][] = [
   // Upstreams (help/artifact-cache.md): the host is one field's grammar, the schema states it.
   ["a second gate from MCR", (c) => c.gatedImages.push({ source: "dotnet/runtime:8.0", upstream: "mcr.microsoft.com", test: { enabled: false } }), "accept"],
   ["a gate from Google Artifact Registry, pulled by the gate", (c) => c.gatedImages.push({ source: "p/r/i:1", upstream: "europe-west1-docker.pkg.dev", via: "direct", test: { enabled: false } }), "accept"],
+  ["an Azure registry of 50 characters as an upstream (61 in all)", (c) => c.gatedImages.push({ source: "a/b:1", upstream: `${"u".repeat(50)}.azurecr.io`, test: { enabled: false }, timer: "0 3 * * *" }), "accept"],
+  ["an Artifact Registry host of 51 characters (its credential set's name holds 50)", (c) => c.gatedImages.push({ source: "a/b:1", upstream: `${"u".repeat(36)}-docker.pkg.dev`, test: { enabled: false } }), "refuse"],
   ["an upstream host with a port", (c) => (c.gatedImages[0].upstream = "ghcr.io:5000"), "refuse"],
   ["an upstream host that only ends like a known one", (c) => (c.gatedImages[0].upstream = "evil-ghcr.io"), "refuse"],
   ["an upstream in upper case", (c) => (c.gatedImages[0].upstream = "MCR.MICROSOFT.COM"), "refuse"],

@@ -185,9 +185,8 @@ export const RULES = {
     what: "upstream registry",
     pattern: new RegExp(UPSTREAM_HOST_PATTERN),
     description: UPSTREAM_HOSTS_TEXT,
-    // A credential set's name is the host's (5-50 characters); a Google location is far shorter.
-    extra: (v: string) => (v.length > 50 ? "is longer than 50 characters" : undefined),
-    schema: { maxLength: 50 },
+    // `<name>.azurecr.io` is at most 61 characters; the pattern keeps the others within 50.
+    schema: { maxLength: 61 },
   },
   /** A full reference an engine pulls: `[registry/]repository[:tag][@sha256:digest]`. */
   imageReference: {

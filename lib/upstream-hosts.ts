@@ -54,7 +54,8 @@ const NAMED: Readonly<Record<string, UpstreamHost>> = {
 };
 
 const GCR = /^(?:(us|eu|asia)\.)?gcr\.io$/;
-const GAR = /^([a-z]+(?:-[a-z0-9]+){0,4})-docker\.pkg\.dev$/;
+// At most 50 characters in all (a credential set's name is the host's): Google's locations are far shorter.
+const GAR = /^(?=[a-z0-9-]{1,35}-docker\.pkg\.dev$)([a-z]+(?:-[a-z0-9]+){0,4})-docker\.pkg\.dev$/;
 const ACR = /^([a-z0-9]{5,50})\.azurecr\.io$/;
 
 /** The facts of an upstream host, or undefined for a host acr-gate does not know (the rule `upstreamHost` refuses it). */
