@@ -19,6 +19,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { loadConfig } from "../lib/config";
 import { gatePull } from "../lib/artifact-cache";
+import { acrLoginServer } from "../lib/upstream-hosts";
 import { allScripts } from "../lib/run-scripts";
 import { opt } from "./acb-commands";
 import { checkApp } from "./acb-app";
@@ -159,8 +160,7 @@ function checkTask(ctx: TaskContext, t: Obj): CheckResult {
 
 /** Where the config says a gate pulls from (the login servers are literal in the JSON: `<name>.azurecr.io`). */
 function pulledBy(c: ReturnType<typeof loadConfig>, g: ReturnType<typeof loadConfig>["gatedImages"][number]): string {
-  const server = (name: string) => `${name.toLowerCase()}.azurecr.io`;
-  const pull = gatePull(g.upstream, g.source.repository, { simulated: c.publicRegistry ? server(c.publicRegistry.name) : undefined, base: server(c.baseArtifactsRegistry.name) });
+  const pull = gatePull(g.upstream, g.source.repository, { simulated: c.publicRegistry ? acrLoginServer(c.publicRegistry.name) : undefined, base: acrLoginServer(c.baseArtifactsRegistry.name) });
   return `${pull.prefix}${pull.repository}:${g.source.tag}`;
 }
 

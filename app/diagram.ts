@@ -18,6 +18,7 @@
  */
 import { gateStep, validatingSteps } from "../lib/gate-steps";
 import { byText } from "../lib/order";
+import { acrLoginServer } from "../lib/upstream-hosts";
 
 type Obj = Record<string, any>;
 
@@ -115,7 +116,7 @@ export function renderWorkflow(stacks: readonly { name: string; tf: Obj }[]): st
   }
   const stackName = stacks.map((s) => s.name).join("`, `");
   const registries = new Map<string, { name: string; login: string }>(
-    Object.entries<Obj>(resources.azurerm_container_registry ?? {}).map(([a, r]) => [a, { name: r.name, login: `${String(r.name).toLowerCase()}.azurecr.io` }]),
+    Object.entries<Obj>(resources.azurerm_container_registry ?? {}).map(([a, r]) => [a, { name: r.name, login: acrLoginServer(String(r.name)) }]),
   );
   const groups = new Map<string, string>(Object.entries<Obj>(resources.azurerm_resource_group ?? {}).map(([a, g]) => [a, g.name]));
   const tasks = Object.entries<Obj>(resources.azurerm_container_registry_task ?? {}).map(([a, t]) => taskNode(a, t));

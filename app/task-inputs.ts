@@ -10,6 +10,7 @@
  */
 import * as crypto from "crypto";
 import * as YAML from "yaml";
+import { acrLoginServer } from "../lib/upstream-hosts";
 
 export const ZERO_GUID = "00000000-0000-0000-0000-000000000000";
 /** Stand-in hex digits for a hash prefix (`substr(sha1(...), 0, 6)` gives "0a1b2c"). */
@@ -130,7 +131,7 @@ export class Tf {
     const r = m ? this.lookup(m[1]) : undefined;
     if (r && r.body.login_server) return this.str(r.body.login_server)!.toLowerCase();
     const name = r ? this.str(r.body.name) : /\/registries\/([^/]+)$/i.test(id) ? id.split("/").pop() : undefined;
-    return name && !name.includes("acb-check-expr") ? `${name.toLowerCase()}.azurecr.io` : undefined;
+    return name && !name.includes("acb-check-expr") ? acrLoginServer(name) : undefined;
   }
 }
 

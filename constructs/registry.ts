@@ -12,6 +12,7 @@ import { CacheRule, CredentialSet } from "./artifact-cache";
 import type { IRegistry, IVault, PullGrant, RegistryAttributes, StoredSecret } from "./interfaces";
 import type { KeyVaultAccessPolicyA } from "@cdktf/provider-azurerm/lib/key-vault-access-policy";
 import type { CachedRepository } from "../lib/artifact-cache";
+import { acrLoginServer } from "../lib/upstream-hosts";
 import { setNetworkRuleBypassForTasks, setRegistryRoleAssignmentMode, setReplicaRouting } from "../lib/provider-ahead";
 import { AzurermVersion, DEFAULT_AZURERM_VERSION } from "../lib/provider-versions";
 
@@ -221,7 +222,7 @@ export class Registry extends Construct implements IRegistry {
 
   /** The login server as a literal, for task values and YAML that must not wait for apply. */
   get loginServerName(): string {
-    return `${this.azureName.toLowerCase()}.azurecr.io`;
+    return acrLoginServer(this.azureName);
   }
 
   /** The Azure name as a literal (for messages, secret names and diagrams). */
@@ -332,7 +333,7 @@ export class ImportedRegistry extends Construct implements IRegistry {
     assertName("registry", `${this.node.path}.name`, attrs.name);
     this.registryName = attrs.name;
     this.name = attrs.name;
-    this.loginServerName = `${attrs.name.toLowerCase()}.azurecr.io`;
+    this.loginServerName = acrLoginServer(attrs.name);
     this.id = attrs.id;
     // /subscriptions/<s>/resourceGroups/<group>/providers/...: Terraform reads it from the id.
     this.resourceGroupName = Fn.element(Fn.split("/", attrs.id), 4);

@@ -70,6 +70,9 @@ export function upstreamHost(host: string): UpstreamHost | undefined {
   return undefined;
 }
 
+/** An Azure registry's login server: `<name>.azurecr.io`, the name in lower case (Azure's own spelling). */
+export const acrLoginServer = (name: string) => `${name.toLowerCase()}.azurecr.io`;
+
 /** Every host pattern, for the naming rule (lib/rules.ts) and the JSON Schema. */
 export const UPSTREAM_HOST_PATTERN = `^(?:${SIMULATED}|${Object.keys(NAMED)
   .map((h) => h.replace(/\./g, "\\."))

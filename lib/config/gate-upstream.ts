@@ -1,5 +1,5 @@
 /**
- * How each gated image reaches its upstream ({@link gateUpstream}), read from the file as written:
+ * How each gated image reaches its upstream ({@link gateUpstreams}), read from the file as written:
  * its host, through the artifact cache or by the gate's own pull, with a login or not. A leaf of
  * the config's sections: the upstream section's rules (lib/config/upstream.ts), the gates'
  * (gated-images.ts), the tokens' and the registries' network rules all ask it.
@@ -40,23 +40,24 @@ export interface GateUpstream {
 }
 
 /**
- * How a gated image (as written) reaches its upstream, or undefined when its `upstream` is invalid.
+ * How each gated image (as written) reaches its upstream, undefined where its `upstream` is invalid.
  * Unset, the upstream is `upstream.source`'s (the simulated registry, or docker.io), and `via`:
  * Docker Hub as `upstream.source` says (cache or direct), any other host through the cache where
- * Azure's cache takes it with the login given, else direct.
+ * Azure's cache takes it with the login given, else direct. The logins are read once for all gates.
  */
-export function gateUpstream(c: Record<string, unknown>, g: Record<string, unknown>): GateUpstream | undefined {
+export function gateUpstreams(c: Record<string, unknown>): (GateUpstream | undefined)[] {
   const source = upstreamSource(c);
-  const host = gateHost(c, g);
-  if (host === undefined) return undefined;
-  const login = host === SIMULATED ? false : host === "docker.io" ? dockerHubCredentials(c) : credentialHosts(c).has(host);
-  if (g.via === "cache" || g.via === "direct") return { host, via: g.via, login };
-  const facts = upstreamHost(host);
-  const cacheable = facts !== undefined && "login" in facts.cache && (facts.cache.login !== "required" || login);
-  const via: Via = host === SIMULATED ? "direct" : host === "docker.io" ? (source === "cache" ? "cache" : "direct") : cacheable ? "cache" : "direct";
-  return { host, via, login };
+  const dockerHubLogin = dockerHubCredentials(c);
+  const logins = credentialHosts(c);
+  return arr(c.gatedImages).map((gate) => {
+    const g = rec(gate);
+    const host = gateHost(c, g);
+    if (host === undefined) return undefined;
+    const login = host === SIMULATED ? false : host === "docker.io" ? dockerHubLogin : logins.has(host);
+    if (g.via === "cache" || g.via === "direct") return { host, via: g.via, login };
+    const facts = upstreamHost(host);
+    const cacheable = facts !== undefined && "login" in facts.cache && (facts.cache.login !== "required" || login);
+    const via: Via = host === SIMULATED ? "direct" : host === "docker.io" ? (source === "cache" ? "cache" : "direct") : cacheable ? "cache" : "direct";
+    return { host, via, login };
+  });
 }
-
-/** The gates as written, each with how it reaches its upstream (undefined where its upstream is invalid). */
-export const gateUpstreams = (c: Record<string, unknown>) => arr(c.gatedImages).map((g) => gateUpstream(c, rec(g)));
-

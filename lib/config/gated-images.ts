@@ -8,11 +8,11 @@
 import { z } from "zod";
 import { checkName } from "../rules";
 import { CACHE_REFRESH_TIMER, cachedRepository, gatePull } from "../artifact-cache";
-import { SIMULATED, upstreamHost } from "../upstream-hosts";
+import { acrLoginServer, SIMULATED, upstreamHost } from "../upstream-hosts";
 import { bool, int, list, named, oneOf, strict, unsetBool, unsetOneOf } from "./fields";
 import { arr, Check, fail, fmtPath, Path, rec, str, taskNamespace, valid } from "./cross-field";
 import { compromisedTrivyRelease, imageRef, isPinned, SCANNER_IMAGE_FIELD } from "./images";
-import { GateUpstream, gateUpstream, gateUpstreams } from "./gate-upstream";
+import { GateUpstream, gateUpstreams } from "./gate-upstream";
 import { signerBuilt, SIGNER_REPOSITORY, SIGNER_TASK } from "./signing";
 
 /**
@@ -101,7 +101,7 @@ const gateTimer = <T>(timer: T, u: GateUpstream | undefined): T | string => (tim
 const TAG_VALUE_MAX = 256;
 /** Azure's artifact cache: at most 1,000 rules per registry. */
 const MAX_CACHE_RULES = 1000;
-const loginServer = (r: unknown) => (valid("registry", rec(r).name) ? `${(rec(r).name as string).toLowerCase()}.azurecr.io` : undefined);
+const loginServer = (r: unknown) => (valid("registry", rec(r).name) ? acrLoginServer(rec(r).name as string) : undefined);
 
 /** What a gate pulls, as its task's `acr-gate-from` tag records it, or undefined where a registry name is invalid. */
 function pulledReference(c: Record<string, unknown>, u: GateUpstream, source: string): string | undefined {
@@ -243,8 +243,8 @@ export function gatedImageRules({ ctx, c }: Check, builtImages: ReadonlySet<stri
   return targets;
 }
 
-export function resolveGatedImage(g: z.output<typeof gatedImageSchema>, file: Record<string, unknown>) {
-  const upstream = gateUpstream(file, g)!;
+/** `upstream`: how it reaches its upstream, from {@link gateUpstreams} of the file (valid once resolved). */
+export function resolveGatedImage(g: z.output<typeof gatedImageSchema>, upstream: GateUpstream) {
   return {
     source: imageRef(g.source),
     upstream,

@@ -10,7 +10,7 @@ import { int, optionalInt } from "./fields";
 import { arr, Check, fail, Path, rec, valid } from "./cross-field";
 import { DEFAULT_TASK_CREDENTIAL, RegistryConfig } from "./registries";
 import { gateUpstreams } from "./gate-upstream";
-import { SIMULATED } from "../upstream-hosts";
+import { acrLoginServer, SIMULATED } from "../upstream-hosts";
 import { DEFAULT_PULL_WITH } from "./apps";
 import { SIGNER_REPOSITORY } from "./signing";
 import type { ImageRef } from "./images";
@@ -125,7 +125,7 @@ export interface TokenConsumers {
 /** The repository of the signer image when it is in `registry` (the default: acr-gate builds it there). */
 function signerRepositoryIn(registry: RegistryConfig, signerImage: string | null | undefined): string | undefined {
   if (!signerImage) return SIGNER_REPOSITORY;
-  const prefix = `${registry.name.toLowerCase()}.azurecr.io/`;
+  const prefix = `${acrLoginServer(registry.name)}/`;
   return signerImage.startsWith(prefix) ? signerImage.slice(prefix.length).replace(/@.*$/, "").replace(/:[^/]*$/, "") : undefined;
 }
 

@@ -25,6 +25,7 @@ import { keyVaultRules, keyVaultSchema, resolveKeyVault } from "./vault";
 import { tokenNameRule, tokenPasswordExpiryDaysField, tokenRotationField } from "./pull-tokens";
 import { gatedImageRules, gatedImagesField, resolveGatedImage } from "./gated-images";
 import { appRules, appsField, resolveApp } from "./apps";
+import { gateUpstreams } from "./gate-upstream";
 import { deployerRules, deployersField, resolveDeployer } from "./deployers";
 import { diagnosticsRules, diagnosticsSchema, resolveDiagnostics } from "./diagnostics";
 import { resolveSigning, signingRules, signingSchema } from "./signing";
@@ -90,6 +91,7 @@ function crossFieldRules(raw: unknown, ctx: Ctx): void {
 
 /** The resolved config: every default filled in, nothing optional left to guess. */
 function resolve(f: ConfigFile) {
+  const upstreams = gateUpstreams(f);
   return {
     stackName: f.stackName,
     layout: f.layout,
@@ -108,7 +110,7 @@ function resolve(f: ConfigFile) {
     tokenPasswordExpiryDays: f.tokenPasswordExpiryDays,
     /** null: one token per registry; a number: two alternating tokens, the active one this % 2. */
     tokenRotation: f.tokenRotation ?? null,
-    gatedImages: f.gatedImages.map((g) => resolveGatedImage(g, f)),
+    gatedImages: f.gatedImages.map((g, i) => resolveGatedImage(g, upstreams[i]!)),
     apps: f.apps.map(resolveApp),
     firstRun: f.firstRun,
     deployers: f.deployers.map(resolveDeployer),

@@ -1,6 +1,6 @@
 /**
  * Where public images come from: `upstream` (the default for every gate, and the logins), how each
- * gated image reaches its upstream ({@link gateUpstream}: its registry host, through the artifact
+ * gated image reaches its upstream ({@link gateUpstreams}: its registry host, through the artifact
  * cache or pulled by the gate itself, with a login or not), and `publicRegistry`, the simulated
  * public registry with the tasks that build its images. The rules between the upstreams and the
  * registries (what each needs, and what has no effect with it) live here, since the upstream is
@@ -9,7 +9,7 @@
 import { z } from "zod";
 import { list, named, oneOf, strict, unsetBool } from "./fields";
 import { arr, Check, fail, fmtPath, Path, rec, some, taskNamespace, valid } from "./cross-field";
-import { SIMULATED, upstreamHost } from "../upstream-hosts";
+import { acrLoginServer, SIMULATED, upstreamHost } from "../upstream-hosts";
 import { dockerHubCredentials, GateUpstream, gateUpstreams, upstreamSource } from "./gate-upstream";
 import { registriesOf, registryShape, resolveRegistry } from "./registries";
 import { imageRef } from "./images";
@@ -101,7 +101,7 @@ export function upstreamRules({ ctx, c }: Check): void {
       return;
     }
     const facts = upstreamHost(u.host)!;
-    const own = registriesOf(c).find(({ r }) => typeof r.name === "string" && `${r.name.toLowerCase()}.azurecr.io` === u.host);
+    const own = registriesOf(c).find(({ r }) => typeof r.name === "string" && acrLoginServer(r.name) === u.host);
     if (own) {
       fail(
         ctx,
